@@ -1,0 +1,7 @@
+/**
+ * Units as people write them in flags and config files: sizes (`500MB`, `1.5GiB`), durations
+ * (`10s`, `5m`, `250ms`) and percentages (`40%`), parsed strictly (a bare number is an error,
+ * `MB` and `MiB` differ) and formatted back for display.
+ */
+export { formatBytes, formatDuration, formatPercent } from './format.js';
+export { parseDuration, parsePercent, parseSize, parseSizeOrPercent, type SizeOrPercent } from './parse.js';
