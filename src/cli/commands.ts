@@ -1,4 +1,6 @@
 import type { Command } from './command.js';
+import { psCommand } from './ps.js';
+import { systemCommand } from './system.js';
 
 /** Every command, in the order `memwarden --help` lists them. */
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [psCommand, systemCommand];

@@ -1,0 +1,176 @@
+import { MemwardenError } from '../errors.js';
+import { DEFAULT_SAMPLE_MS, listProcesses, type ProcessSample } from '../sample/index.js';
+import type { ProcessFilter } from '../select/index.js';
+import { type Column, printable, renderTable } from '../ui/index.js';
+import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
+import { parseCommandArgs, printJson } from './args.js';
+import type { Command } from './command.js';
+
+const HELP = `Usage: memwarden ps [PATTERN…] [options]
+
+Lists processes with their memory and CPU, largest RSS first. PATTERNs are case-sensitive
+substrings of the command line; several are OR'ed. Kinds of match are AND'ed. With no pattern
+and no other match option, every process is listed.
+
+Match:
+  --regex RE           command line matches the regular expression (repeatable)
+  --glob GLOB          whole command line matches the shell glob (repeatable)
+  --name NAME          executable name (comm or argv[0]'s basename) (repeatable)
+  --pid PID            process id; also a comma-separated list (repeatable)
+  --pidfile FILE       the pid written in FILE (repeatable)
+  --user USER          user name or uid (repeatable)
+  --children           also every descendant of a matched process
+  --include-stopped    keep zombies and stopped processes (left out by default)
+  --all                every process (patterns ignored)
+
+Output:
+  --json               one JSON array of objects
+  --pss                add PSS, USS and swap from smaps_rollup (slower; others' processes need root)
+  --sample DURATION    window for CPU % (default ${DEFAULT_SAMPLE_MS}ms); 100% = one core
+  --sort KEY           rss (default), cpu, mem, pid, start
+  --explain            say which pattern matched each process, and which matched nothing
+`;
+
+const SORTS: Record<string, (a: ProcessSample, b: ProcessSample) => number> = {
+  rss: (a, b) => (b.rss ?? -1) - (a.rss ?? -1),
+  mem: (a, b) => (b.memPercent ?? -1) - (a.memPercent ?? -1),
+  cpu: (a, b) => (b.cpuPercent ?? -1) - (a.cpuPercent ?? -1),
+  pid: (a, b) => a.pid - b.pid,
+  start: (a, b) => a.startTime - b.startTime,
+};
+
+function parsePids(values: readonly string[]): number[] {
+  return values.flatMap((v) =>
+    v.split(',').map((part) => {
+      const pid = Number(part.trim());
+      if (!/^\d+$/.test(part.trim()) || pid <= 0)
+        throw new MemwardenError('MW_USAGE', `--pid: '${part}' is not a pid`);
+      return pid;
+    }),
+  );
+}
+
+function startLabel(ms: number): string {
+  const d = new Date(ms);
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, '0');
+  if (d.toDateString() === now.toDateString()) return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return `${d.toLocaleString('en', { month: 'short' })}${pad(d.getDate())}`;
+}
+
+/** The JSON form: the fields named in the documentation, in a stable order. */
+function toJson(p: ProcessSample, matchedBy?: string[]): Record<string, unknown> {
+  return {
+    pid: p.pid,
+    ppid: p.ppid,
+    name: p.name,
+    cmdline: p.cmdline,
+    user: p.user,
+    uid: p.uid,
+    state: p.state,
+    startTime: p.startTime,
+    rss: p.rss,
+    vms: p.vms,
+    memPercent: p.memPercent,
+    cpuPercent: p.cpuPercent,
+    threads: p.threads,
+    pss: p.pss,
+    uss: p.uss,
+    swap: p.swap,
+    cgroup: p.cgroup,
+    cgroupLimitBytes: p.cgroupLimitBytes,
+    memLimitPercent: p.memLimitPercent,
+    partial: p.partial,
+    matchedBy,
+  };
+}
+
+function columns(withPss: boolean, withLimit: boolean): Column<ProcessSample>[] {
+  const cols: Column<ProcessSample>[] = [
+    { header: 'PID', value: (p) => String(p.pid), align: 'right' },
+    { header: 'USER', value: (p) => printable(p.user) },
+    { header: 'START', value: (p) => startLabel(p.startTime) },
+    { header: 'CPU%', value: (p) => formatPercent(p.cpuPercent), align: 'right' },
+    { header: 'RSS', value: (p) => formatBytes(p.rss), align: 'right' },
+  ];
+  if (withPss) {
+    cols.push(
+      { header: 'PSS', value: (p) => formatBytes(p.pss), align: 'right' },
+      { header: 'USS', value: (p) => formatBytes(p.uss), align: 'right' },
+      { header: 'SWAP', value: (p) => formatBytes(p.swap), align: 'right' },
+    );
+  }
+  cols.push({ header: 'MEM%', value: (p) => formatPercent(p.memPercent), align: 'right' });
+  if (withLimit)
+    cols.push({ header: 'LIM%', value: (p) => formatPercent(p.memLimitPercent), align: 'right' });
+  cols.push(
+    { header: 'THR', value: (p) => String(p.threads), align: 'right' },
+    {
+      header: 'COMMAND',
+      value: (p) => printable(p.cmdline.length > 0 ? p.cmdline.join(' ') : `[${p.name}]`),
+    },
+  );
+  return cols;
+}
+
+export const psCommand: Command = {
+  name: 'ps',
+  summary: 'list processes by pattern, name, pid, pid file or user, with memory and CPU',
+  help: HELP,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs('ps', args, {
+      regex: { type: 'string', multiple: true },
+      glob: { type: 'string', multiple: true },
+      name: { type: 'string', multiple: true },
+      pid: { type: 'string', multiple: true },
+      pidfile: { type: 'string', multiple: true },
+      user: { type: 'string', multiple: true },
+      children: { type: 'boolean' },
+      'include-stopped': { type: 'boolean' },
+      all: { type: 'boolean' },
+      json: { type: 'boolean' },
+      pss: { type: 'boolean' },
+      sample: { type: 'string' },
+      sort: { type: 'string' },
+      explain: { type: 'boolean' },
+    });
+    const sort = SORTS[values.sort ?? 'rss'];
+    if (!sort)
+      throw new MemwardenError(
+        'MW_USAGE',
+        `--sort: unknown key '${values.sort}' (rss, cpu, mem, pid, start)`,
+      );
+    const sampleMs = values.sample === undefined ? DEFAULT_SAMPLE_MS : parseDuration(values.sample);
+    const filter: ProcessFilter = {
+      substrings: positionals,
+      regexes: values.regex ?? [],
+      globs: values.glob ?? [],
+      names: values.name ?? [],
+      pids: parsePids(values.pid ?? []),
+      pidfiles: values.pidfile ?? [],
+      users: values.user ?? [],
+      children: values.children ?? false,
+      includeStopped: values['include-stopped'] ?? false,
+      all: values.all ?? false,
+    };
+    const list = await listProcesses(filter, { sampleMs, smaps: values.pss ?? false });
+    const processes = list.processes.sort(sort);
+    if (values.explain) {
+      for (const label of list.unmatched) process.stderr.write(`memwarden ps: ${label} matched no process\n`);
+    }
+    if (values.json) {
+      printJson(processes.map((p) => toJson(p, values.explain ? list.reasons.get(p.pid) : undefined)));
+      return;
+    }
+    const withLimit = processes.some((p) => p.memLimitPercent !== undefined);
+    const width = process.stdout.isTTY ? process.stdout.columns : undefined;
+    process.stdout.write(renderTable(processes, columns(values.pss ?? false, withLimit), width));
+    if (values.explain) {
+      for (const p of processes) {
+        process.stdout.write(
+          `${p.pid}: matched by ${(list.reasons.get(p.pid) ?? []).map(printable).join(', ')}\n`,
+        );
+      }
+    }
+  },
+};

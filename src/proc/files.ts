@@ -1,0 +1,50 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { errnoCode } from '../errors.js';
+
+/**
+ * psutil's three outcomes of a read under /proc, as values instead of exceptions: the bytes,
+ * `gone` (the process exited: ENOENT, ESRCH), or `denied` (EACCES, EPERM). Anything else (EIO,
+ * EAGAIN…) is `failed`, counted by callers but never fatal.
+ */
+export type ReadOutcome =
+  | { ok: true; bytes: number }
+  | { ok: false; reason: 'gone' | 'denied' | 'failed'; code: string };
+
+export function classify(err: unknown): { ok: false; reason: 'gone' | 'denied' | 'failed'; code: string } {
+  const code = errnoCode(err) ?? 'EUNKNOWN';
+  if (code === 'ENOENT' || code === 'ESRCH') return { ok: false, reason: 'gone', code };
+  if (code === 'EACCES' || code === 'EPERM') return { ok: false, reason: 'denied', code };
+  return { ok: false, reason: 'failed', code };
+}
+
+/** Reads a whole small file into `buffer` from offset 0 (pread, so an open fd can be reused). */
+export function preadAll(fd: number, buffer: Buffer): ReadOutcome {
+  try {
+    return { ok: true, bytes: readSync(fd, buffer, 0, buffer.length, 0) };
+  } catch (err) {
+    return classify(err);
+  }
+}
+
+/** Opens, reads from offset 0 up to the buffer's size, closes. */
+export function readOnce(path: string, buffer: Buffer): ReadOutcome {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    return classify(err);
+  }
+  try {
+    return preadAll(fd, buffer);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a small text file entirely (files under /proc report size 0, so no stat first). */
+export function readText(path: string, maxBytes = 64 * 1024): string | ReadOutcome {
+  const buffer = Buffer.allocUnsafe(maxBytes);
+  const outcome = readOnce(path, buffer);
+  if (!outcome.ok) return outcome;
+  return buffer.toString('latin1', 0, outcome.bytes);
+}

@@ -1,0 +1,103 @@
+import type { CgroupInfo, CpuTimes, ProcessRecord, ProcReader } from '../proc/index.js';
+import {
+  CLOCK_TICKS_PER_SECOND,
+  cpuBusyPercent,
+  cpuCount,
+  readCgroupMemory,
+  readKernelStat,
+  readLoadAverage,
+  readMemInfo,
+  readUptimeSeconds,
+} from '../proc/index.js';
+import type { ProcessSample, SystemSample } from './types.js';
+
+interface PreviousCpu {
+  startTicks: number;
+  cpuTicks: number;
+  atMs: number;
+}
+
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/**
+ * Turns successive reads into samples. It remembers, per pid, the CPU ticks and start time of
+ * the last read, so CPU % is a true rate over the time between two reads (100 % = one core),
+ * and forgets every pid that was not read in the latest round so its memory stays bounded.
+ */
+export class Sampler {
+  private previous = new Map<number, PreviousCpu>();
+  private previousSystemCpu: CpuTimes | undefined;
+
+  constructor(private readonly reader: ProcReader) {}
+
+  system(): SystemSample {
+    const root = this.reader.root;
+    const mem = readMemInfo(root);
+    const { cpu } = readKernelStat(root);
+    const cpuPercent = this.previousSystemCpu ? cpuBusyPercent(this.previousSystemCpu, cpu) : undefined;
+    this.previousSystemCpu = cpu;
+    const [load1, load5, load15] = readLoadAverage(root);
+    const used = mem.totalBytes - mem.availableBytes;
+    const sample: SystemSample = {
+      time: Date.now(),
+      memTotal: mem.totalBytes,
+      memAvailable: mem.availableBytes,
+      memUsed: used,
+      memPercent: mem.totalBytes > 0 ? (used / mem.totalBytes) * 100 : 0,
+      swapTotal: mem.swapTotalBytes,
+      swapFree: mem.swapFreeBytes,
+      cpuCount: cpuCount(),
+      load1,
+      load5,
+      load15,
+      uptimeSeconds: readUptimeSeconds(root),
+    };
+    if (cpuPercent !== undefined) sample.cpuPercent = cpuPercent;
+    return sample;
+  }
+
+  /**
+   * Samples the given records (one sweep's selection). `withCgroup` adds the cgroup path and the
+   * memory % of its limit; limits are read once per cgroup per call.
+   */
+  processes(records: readonly ProcessRecord[], memTotalBytes: number, withCgroup = true): ProcessSample[] {
+    const now = monotonicMs();
+    const time = Date.now();
+    const next = new Map<number, PreviousCpu>();
+    const cgroups = new Map<string, CgroupInfo | undefined>();
+    const samples: ProcessSample[] = [];
+    for (const record of records) {
+      const sample: ProcessSample = { ...record, time };
+      const before = this.previous.get(record.pid);
+      if (before && before.startTicks === record.startTicks && now > before.atMs) {
+        const seconds = (now - before.atMs) / 1000;
+        sample.cpuPercent = ((record.cpuTicks - before.cpuTicks) / CLOCK_TICKS_PER_SECOND / seconds) * 100;
+      }
+      next.set(record.pid, { startTicks: record.startTicks, cpuTicks: record.cpuTicks, atMs: now });
+      if (record.rss !== undefined && memTotalBytes > 0)
+        sample.memPercent = (record.rss / memTotalBytes) * 100;
+      if (withCgroup && !record.kernelThread) this.addCgroup(sample, cgroups);
+      samples.push(sample);
+    }
+    this.previous = next;
+    return samples;
+  }
+
+  private addCgroup(sample: ProcessSample, cache: Map<string, CgroupInfo | undefined>): void {
+    const paths = this.reader.cgroupPaths(sample.pid);
+    const key = paths?.memoryV1 ?? paths?.unified;
+    if (!paths || key === undefined) return;
+    let info = cache.get(key);
+    if (!cache.has(key)) {
+      info = readCgroupMemory(paths, this.reader.cgroupRoot);
+      cache.set(key, info);
+    }
+    sample.cgroup = key;
+    if (info?.limitBytes !== undefined) {
+      sample.cgroupLimitBytes = info.limitBytes;
+      if (sample.rss !== undefined) sample.memLimitPercent = (sample.rss / info.limitBytes) * 100;
+    }
+  }
+}

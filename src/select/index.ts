@@ -1,0 +1,14 @@
+/**
+ * select: which processes are targets. Filters by command-line substring, regex or glob,
+ * executable name, pid or pid file, and user, optionally with descendants; drops zombies and
+ * stopped processes unless asked; says why each process matched.
+ */
+export type { ProcessFilter } from './filter.js';
+export { compileGlob, compileRegex, MATCH_PREFIX_CHARS } from './pattern.js';
+export {
+  type CompiledFilter,
+  commandLineOf,
+  compileFilter,
+  type Selection,
+  selectProcesses,
+} from './select.js';

@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { errnoCode, MemwardenError } from '../errors.js';
+import type { ProcessRecord } from '../proc/index.js';
+import { uidOf } from '../proc/index.js';
+import type { ProcessFilter } from './filter.js';
+import { compileGlob, compileRegex, MATCH_PREFIX_CHARS } from './pattern.js';
+
+/** One test of one kind, with the words `--explain` prints for it. */
+interface Test {
+  label: string;
+  test(record: ProcessRecord, commandLine: string): boolean;
+}
+
+/** A filter with its patterns compiled and its pid files read: ready to run on every sweep. */
+export interface CompiledFilter {
+  /** Each inner list is one kind; a record must pass one test of every kind. */
+  kinds: Test[][];
+  /** Whether any kind tests the command line (those never select memwarden or its launchers). */
+  hasCommandPatterns: boolean;
+  children: boolean;
+  includeStopped: boolean;
+}
+
+/** The command line as one string, as `ps -o args` shows it; `[name]` for kernel threads. */
+export function commandLineOf(record: ProcessRecord): string {
+  const text = record.cmdline.length > 0 ? record.cmdline.join(' ') : `[${record.name}]`;
+  return text.length > MATCH_PREFIX_CHARS ? text.slice(0, MATCH_PREFIX_CHARS) : text;
+}
+
+function readPidFile(path: string): number {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = errnoCode(err);
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
+    throw new MemwardenError('MW_NO_PIDFILE', `cannot read pid file ${path}: ${why}`);
+  }
+  const pid = Number(text.trim().split(/\s+/)[0]);
+  if (!Number.isInteger(pid) || pid <= 0) {
+    throw new MemwardenError(
+      'MW_NO_PIDFILE',
+      `pid file ${path} does not hold a pid (found '${text.trim().slice(0, 40)}')`,
+    );
+  }
+  return pid;
+}
+
+/**
+ * comm is cut to 15 bytes (`my-very-long-daemon` shows as `my-very-long-da`), so the full name
+ * comes from argv[0]; comm still counts for processes that renamed themselves (PR_SET_NAME).
+ */
+function nameMatches(record: ProcessRecord, name: string): boolean {
+  const argv0 = record.cmdline[0];
+  return record.name === name || (argv0 !== undefined && basename(argv0) === name);
+}
+
+/** Compiles a filter once: bad regexes, globs, users and pid files fail here, before any sweep. */
+export function compileFilter(filter: ProcessFilter): CompiledFilter {
+  const commandTests: Test[] = [];
+  for (const s of filter.substrings ?? []) {
+    commandTests.push({ label: `pattern '${s}'`, test: (_r, line) => line.includes(s) });
+  }
+  for (const source of filter.regexes ?? []) {
+    const regex = compileRegex(source);
+    commandTests.push({ label: `regex /${source}/`, test: (_r, line) => regex.test(line) });
+  }
+  for (const glob of filter.globs ?? []) {
+    const regex = compileGlob(glob);
+    commandTests.push({ label: `glob '${glob}'`, test: (_r, line) => regex.test(line) });
+  }
+  const kinds: Test[][] = [];
+  if (commandTests.length > 0 && !filter.all) kinds.push(commandTests);
+  if (filter.names?.length) {
+    kinds.push(filter.names.map((n) => ({ label: `name '${n}'`, test: (r) => nameMatches(r, n) })));
+  }
+  const pidTests: Test[] = [];
+  for (const pid of filter.pids ?? []) {
+    if (!Number.isInteger(pid) || pid <= 0) throw new MemwardenError('MW_BAD_VALUE', `invalid pid '${pid}'`);
+    pidTests.push({ label: `pid ${pid}`, test: (r) => r.pid === pid });
+  }
+  for (const path of filter.pidfiles ?? []) {
+    const pid = readPidFile(path);
+    pidTests.push({ label: `pid ${pid} from ${path}`, test: (r) => r.pid === pid });
+  }
+  if (pidTests.length > 0) kinds.push(pidTests);
+  if (filter.users?.length) {
+    kinds.push(
+      filter.users.map((user) => {
+        const uid = uidOf(user);
+        if (uid === undefined) throw new MemwardenError('MW_BAD_VALUE', `unknown user '${user}'`);
+        return { label: `user ${user}`, test: (r: ProcessRecord) => r.uid === uid };
+      }),
+    );
+  }
+  return {
+    kinds,
+    hasCommandPatterns: commandTests.length > 0 && !filter.all,
+    children: filter.children ?? false,
+    includeStopped: filter.includeStopped ?? false,
+  };
+}
+
+export interface Selection {
+  records: ProcessRecord[];
+  /** Why each selected pid was selected, for `--explain`. */
+  reasons: Map<number, string[]>;
+  /** Labels of the tests that matched no process at all. */
+  unmatched: string[];
+}
+
+function isStoppedOrDead(record: ProcessRecord): boolean {
+  return record.state === 'Z' || record.state === 'T' || record.state === 't' || record.state === 'X';
+}
+
+/** The pids of `pid` and all its ancestors in this sweep. */
+function lineage(records: readonly ProcessRecord[], pid: number): Set<number> {
+  const parentOf = new Map(records.map((r) => [r.pid, r.ppid]));
+  const out = new Set<number>();
+  let current: number | undefined = pid;
+  while (current !== undefined && current > 0 && !out.has(current)) {
+    out.add(current);
+    current = parentOf.get(current);
+  }
+  return out;
+}
+
+/**
+ * Applies a compiled filter to one sweep. Command-line patterns never select memwarden itself
+ * or the processes that launched it (`npx`, a shell): their argv holds the very pattern.
+ */
+export function selectProcesses(
+  records: readonly ProcessRecord[],
+  filter: CompiledFilter,
+  options: { selfPid?: number } = {},
+): Selection {
+  const excluded = filter.hasCommandPatterns
+    ? lineage(records, options.selfPid ?? process.pid)
+    : new Set<number>();
+  const reasons = new Map<number, string[]>();
+  const hits = new Set<string>();
+  const selected: ProcessRecord[] = [];
+  for (const record of records) {
+    if (!filter.includeStopped && isStoppedOrDead(record)) continue;
+    if (excluded.has(record.pid)) continue;
+    const line = filter.hasCommandPatterns ? commandLineOf(record) : '';
+    const why: string[] = [];
+    let passes = true;
+    for (const kind of filter.kinds) {
+      const matched = kind.filter((t) => t.test(record, line));
+      if (matched.length === 0) {
+        passes = false;
+        break;
+      }
+      for (const t of matched) why.push(t.label);
+    }
+    if (!passes) continue;
+    for (const label of why) hits.add(label);
+    reasons.set(record.pid, why);
+    selected.push(record);
+  }
+  if (filter.children) addDescendants(records, selected, reasons, filter.includeStopped);
+  const unmatched = filter.kinds
+    .flat()
+    .map((t) => t.label)
+    .filter((label) => !hits.has(label));
+  return { records: selected, reasons, unmatched };
+}
+
+function addDescendants(
+  records: readonly ProcessRecord[],
+  selected: ProcessRecord[],
+  reasons: Map<number, string[]>,
+  includeStopped: boolean,
+): void {
+  const childrenOf = new Map<number, ProcessRecord[]>();
+  for (const r of records) {
+    const list = childrenOf.get(r.ppid);
+    if (list) list.push(r);
+    else childrenOf.set(r.ppid, [r]);
+  }
+  const queue = selected.map((r) => r.pid);
+  while (queue.length > 0) {
+    const parent = queue.shift() as number;
+    for (const child of childrenOf.get(parent) ?? []) {
+      if (reasons.has(child.pid)) continue;
+      if (!includeStopped && isStoppedOrDead(child)) continue;
+      reasons.set(child.pid, [`child of ${parent}`]);
+      selected.push(child);
+      queue.push(child.pid);
+    }
+  }
+}

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ProcReader, parseCmdline, parseStat } from '../../src/proc/index.js';
+import { pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const scratch = mkdtempSync(join(tmpdir(), 'memwarden-proc-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('ProcReader on the real /proc', () => {
+  it('reads a sleep: identity, command line, state, memory', () => {
+    const before = Date.now();
+    const child = start('sleep', ['1000']);
+    const reader = new ProcReader();
+    const record = reader.read(pidOf(child));
+    assert.ok(record);
+    assert.equal(record.ppid, process.pid);
+    // Right after spawn the child may not have exec'd yet; it is then still a node fork.
+    if (record.name === 'sleep') assert.deepEqual(record.cmdline, ['sleep', '1000']);
+    assert.ok(['S', 'R', 'D'].includes(record.state));
+    assert.equal(record.threads, 1);
+    assert.ok(record.rss !== undefined && record.rss > 0);
+    assert.ok(record.vms !== undefined && record.vms >= record.rss);
+    // Start time: clock-tick precision, boot time at one-second precision.
+    assert.ok(Math.abs(record.startTime - before) < 2000, `start ${record.startTime} vs ${before}`);
+    assert.equal(record.user, 'root');
+    reader.close();
+  });
+
+  it('splits stat at the last parenthesis for names holding ") ("', async () => {
+    const dir = join(scratch, 'odd');
+    mkdirSync(dir);
+    const exe = join(dir, 'sl) (eep x');
+    copyFileSync('/bin/sleep', exe);
+    execFileSync('chmod', ['+x', exe]);
+    const child = start(exe, ['1000']);
+    const reader = new ProcReader();
+    let record = reader.read(pidOf(child));
+    for (let i = 0; i < 100 && record?.name !== 'sl) (eep x'; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      record = reader.read(pidOf(child));
+    }
+    assert.equal(record?.name, 'sl) (eep x');
+    assert.equal(record?.ppid, process.pid);
+    assert.equal(record?.threads, 1);
+    assert.deepEqual(record?.cmdline, [exe, '1000']);
+    reader.close();
+  });
+
+  it('reads a comm set with PR_SET_NAME to "a) b (c"', async () => {
+    const child = start('python3', [join(FIXTURES, 'rename.py'), 'a) b (c']);
+    await waitForLine(child, /ready/);
+    const record = new ProcReader().read(pidOf(child));
+    assert.equal(record?.name, 'a) b (c');
+    assert.equal(record?.ppid, process.pid);
+  });
+
+  it('replaces bytes that are not UTF-8 instead of failing', async () => {
+    const script =
+      "import os; print('ready', flush=True); os.execv('/bin/sh', [b'sh', b'-c', b'sleep 1000', b'\\xff\\xfeA'])";
+    const child = start('python3', ['-c', script]);
+    await waitForLine(child, /ready/);
+    await waitForExec(pidOf(child), 'sh\0-c\0sleep');
+    const record = new ProcReader().read(pidOf(child));
+    assert.ok(record);
+    assert.ok(
+      record.cmdline.some((arg) => arg.includes('\ufffd')),
+      JSON.stringify(record.cmdline),
+    );
+  });
+
+  it('returns nothing for a process that exited, also through a kept fd', async () => {
+    const child = start('sleep', ['1000']);
+    const pid = pidOf(child);
+    const reader = new ProcReader();
+    assert.ok(reader.read(pid));
+    assert.equal(reader.keptProcesses, 1);
+    child.kill('SIGKILL');
+    await waitForExit(child);
+    assert.equal(reader.read(pid), undefined);
+    assert.equal(reader.keptProcesses, 0);
+    assert.equal(reader.identity(pid), undefined);
+    assert.deepEqual(reader.errors, { denied: 0, failed: 0 });
+  });
+
+  it('reports a zombie as Z with unknown memory', async () => {
+    const parent = start('python3', [join(FIXTURES, 'zombie.py')]);
+    const zombiePid = Number(await waitForLine(parent, /^\d+$/));
+    const reader = new ProcReader();
+    let record = reader.read(zombiePid);
+    for (let i = 0; i < 100 && record?.state !== 'Z'; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      record = reader.read(zombiePid);
+    }
+    assert.equal(record?.state, 'Z');
+    assert.equal(record?.rss, undefined);
+    assert.deepEqual(record?.cmdline, []);
+  });
+
+  it('marks kernel threads', () => {
+    const kthreadd = new ProcReader().read(2);
+    if (!kthreadd || kthreadd.name !== 'kthreadd') return; // no kernel threads visible (container)
+    assert.equal(kthreadd.kernelThread, true);
+    assert.equal(new ProcReader().read(process.pid)?.kernelThread, false);
+  });
+
+  it('keeps every record whole while processes come and go by the hundred', async () => {
+    const churners = [0, 1].map(() => start('sh', ['-c', 'while :; do /bin/true; done']));
+    const reader = new ProcReader();
+    let seen = 0;
+    for (let round = 0; round < 40; round++) {
+      for (const r of reader.sweep()) {
+        seen++;
+        if (!r.kernelThread && r.state !== 'Z') {
+          assert.ok(r.rss !== undefined, `pid ${r.pid} has no rss`);
+          assert.ok(
+            r.cmdline.length > 0 || r.partial?.includes('cmdline'),
+            `pid ${r.pid} (${r.name}) half read`,
+          );
+        }
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(seen > 40);
+    for (const c of churners) c.kill('SIGKILL');
+    reader.close();
+  });
+});
+
+describe('ProcReader on a fixture procfs', () => {
+  function fixture(files: Record<string, string>): string {
+    const root = mkdtempSync(join(scratch, 'procfs-'));
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), content);
+    }
+    return root;
+  }
+  const stat = (pid: number, name: string) =>
+    `${pid} (${name}) S 1 ${pid} ${pid} 0 -1 4194304 100 0 0 0 5 7 0 0 20 0 1 0 500 10000000 300 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n`;
+
+  it('skips a pid whose stat is gone and keeps one whose cmdline is gone', () => {
+    const root = fixture({
+      stat: 'cpu 1 2 3 4 5 6 7 8 0 0\nbtime 1700000000\n',
+      '10/stat': stat(10, 'kept'),
+      '10/cmdline': 'kept\0',
+      '11/cmdline': 'half\0',
+      '12/stat': stat(12, 'nocmd'),
+    });
+    const records = new ProcReader({ root }).sweep();
+    assert.deepEqual(
+      records.map((r) => [r.pid, r.name, r.cmdline, r.partial]),
+      [
+        [10, 'kept', ['kept'], undefined],
+        [12, 'nocmd', [], ['cmdline']],
+      ],
+    );
+    const kept = records[0];
+    assert.equal(kept?.startTime, (1_700_000_000 + 5) * 1000);
+    assert.equal(kept?.cpuTicks, 12);
+  });
+});
+
+describe('parsers', () => {
+  it('rejects what is not a stat line', () => {
+    assert.equal(parseStat('garbage'), undefined);
+    assert.equal(parseStat('1 (x) S 1'), undefined);
+  });
+
+  it('splits a command line the way psutil does', () => {
+    const parse = (s: string) => parseCmdline(Buffer.from(s, 'latin1'), Buffer.byteLength(s, 'latin1'));
+    assert.deepEqual(parse('a\0b c\0'), ['a', 'b c']);
+    assert.deepEqual(parse('nginx: worker process'), ['nginx:', 'worker', 'process']);
+    assert.deepEqual(parse('nginx: master\0'), ['nginx:', 'master']);
+    assert.deepEqual(parse('prog\0\0'), ['prog', '']);
+    assert.deepEqual(parse(''), []);
+  });
+});
