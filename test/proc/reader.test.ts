@@ -101,9 +101,12 @@ describe('ProcReader on the real /proc', () => {
     assert.deepEqual(record?.cmdline, []);
   });
 
-  it('marks kernel threads', () => {
+  it('marks kernel threads', (t) => {
     const kthreadd = new ProcReader().read(2);
-    if (!kthreadd || kthreadd.name !== 'kthreadd') return; // no kernel threads visible (container)
+    if (kthreadd?.name !== 'kthreadd') {
+      t.skip('no kernel threads are visible here (a container without the host pid namespace)');
+      return;
+    }
     assert.equal(kthreadd.kernelThread, true);
     assert.equal(new ProcReader().read(process.pid)?.kernelThread, false);
   });
