@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MemwardenError } from '../../src/errors.js';
+import { ProcReader } from '../../src/proc/index.js';
+import { compileFilter, type ProcessFilter, selectProcesses } from '../../src/select/index.js';
+import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const scratch = mkdtempSync(join(tmpdir(), 'memwarden-select-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function select(filter: ProcessFilter) {
+  return selectProcesses(new ProcReader().sweep(), compileFilter(filter));
+}
+const pidsOf = (filter: ProcessFilter) => new Set(select(filter).records.map((r) => r.pid));
+
+describe('selecting processes', () => {
+  let crawler = 0;
+  let sleeper = 0;
+  let family = 0;
+  let stopped = 0;
+
+  before(async () => {
+    const py = start('python3', [join(FIXTURES, 'touna0627.py')]);
+    await waitForLine(py, /ready/);
+    crawler = pidOf(py);
+    sleeper = pidOf(start('sleep', ['31337']));
+    await waitForExec(sleeper, '31337');
+    family = pidOf(start('sh', ['-c', 'sleep 31338 & sleep 31339 & wait']));
+    const toStop = start('sleep', ['31340']);
+    stopped = pidOf(toStop);
+    await waitForExec(stopped, '31340');
+    toStop.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 100));
+  });
+
+  it('ORs patterns: either substring selects', () => {
+    const pids = pidsOf({ substrings: ['touna0627.py', 'sleep 31337'] });
+    assert.ok(pids.has(crawler) && pids.has(sleeper));
+  });
+
+  it('ANDs kinds: a pattern and a name must both hold', () => {
+    assert.ok(pidsOf({ substrings: ['touna0627.py'], names: ['python3'] }).has(crawler));
+    assert.equal(pidsOf({ substrings: ['touna0627.py'], names: ['sleep'] }).size, 0);
+  });
+
+  it('matches a regex, a glob, a name, a pid, a pid file and a user', () => {
+    assert.ok(pidsOf({ regexes: ['touna\\d{4}\\.py$'] }).has(crawler));
+    assert.ok(pidsOf({ globs: ['*python*touna????.py'] }).has(crawler));
+    assert.ok(!pidsOf({ globs: ['touna*'] }).has(crawler), 'a glob matches the whole line');
+    assert.ok(pidsOf({ names: ['sleep'] }).has(sleeper));
+    assert.deepEqual([...pidsOf({ pids: [sleeper] })], [sleeper]);
+    const pidfile = join(scratch, 'crawler.pid');
+    writeFileSync(pidfile, `${crawler}\n`);
+    assert.deepEqual([...pidsOf({ pidfiles: [pidfile] })], [crawler]);
+    assert.ok(pidsOf({ users: ['root'], pids: [sleeper] }).has(sleeper));
+    assert.equal(pidsOf({ users: ['nobody'], pids: [sleeper] }).size, 0);
+  });
+
+  it('adds descendants with children', () => {
+    const without = pidsOf({ pids: [family] });
+    const withKids = select({ pids: [family], children: true });
+    assert.equal(without.size, 1);
+    assert.equal(withKids.records.length, 3);
+    assert.ok(withKids.records.every((r) => r.pid === family || r.ppid === family));
+    assert.match(withKids.reasons.get(withKids.records[1]?.pid ?? 0)?.[0] ?? '', /child of/);
+  });
+
+  it('leaves out stopped processes unless asked', () => {
+    assert.equal(pidsOf({ substrings: ['sleep 31340'] }).size, 0);
+    assert.ok(pidsOf({ substrings: ['sleep 31340'], includeStopped: true }).has(stopped));
+  });
+
+  it('never selects itself or its launchers through a pattern', () => {
+    // This test process's own argv holds the file name, so a pattern for it would match us.
+    const pids = pidsOf({ substrings: ['select.test'] });
+    assert.ok(!pids.has(process.pid));
+    assert.ok(!pids.has(process.ppid));
+    assert.ok(pidsOf({ pids: [process.pid] }).has(process.pid), 'an explicit pid still selects');
+  });
+
+  it('explains matches and names patterns that matched nothing', () => {
+    const selection = select({ substrings: ['touna0627.py', 'no-such-thing-anywhere'] });
+    assert.deepEqual(selection.reasons.get(crawler), ["pattern 'touna0627.py'"]);
+    assert.deepEqual(selection.unmatched, ["pattern 'no-such-thing-anywhere'"]);
+  });
+
+  it('refuses bad patterns and missing pid files before any sweep', () => {
+    const code = (f: ProcessFilter) => {
+      try {
+        compileFilter(f);
+      } catch (err) {
+        return err instanceof MemwardenError ? err.code : 'other';
+      }
+      return 'none';
+    };
+    assert.equal(code({ regexes: ['(a'] }), 'MW_BAD_VALUE');
+    assert.equal(code({ regexes: ['(a+)+$'] }), 'MW_BAD_VALUE');
+    assert.equal(code({ regexes: ['(\\w+\\s?)*x'] }), 'MW_BAD_VALUE');
+    assert.equal(code({ regexes: ['(foo|bar)+', 'a+b*'] }), 'none');
+    assert.equal(code({ pidfiles: [join(scratch, 'missing.pid')] }), 'MW_NO_PIDFILE');
+    assert.equal(code({ users: ['no-such-user-x'] }), 'MW_BAD_VALUE');
+  });
+
+  it('looks only at a bounded prefix of a huge command line', async () => {
+    const idle = 'import time; time.sleep(31341)';
+    const child = start('python3', ['-c', idle, `${'a'.repeat(40_000)}needle-beyond-the-cap`]);
+    await waitForExec(pidOf(child), 'needle-beyond');
+    assert.ok(pidsOf({ substrings: ['time.sleep(31341)'] }).has(pidOf(child)));
+    assert.equal(pidsOf({ substrings: ['needle-beyond-the-cap'] }).size, 0);
+  });
+});
