@@ -29,6 +29,8 @@ export interface ReadErrorCounts {
 interface CachedProcess {
   startTicks: number;
   statFd: number;
+  /** -1 where the file could not be opened. */
+  statmFd: number;
   cmdlineFd: number;
   uid: number;
   user: string;
@@ -39,7 +41,7 @@ interface CachedProcess {
 const CMDLINE_CAP_BYTES = 128 * 1024;
 
 /**
- * Reads processes from /proc. Between sweeps it keeps each process's `stat` and `cmdline` open and
+ * Reads processes from /proc. Between sweeps it keeps each process's `stat`, `statm` and `cmdline` open and
  * re-reads them with pread at offset 0: one syscall per file instead of three. A kept fd stays
  * bound to the process it was opened for, so after that process exits it fails with ESRCH and
  * can never read a newcomer that reuses the pid.
@@ -56,8 +58,8 @@ export class ProcReader {
   constructor(options: ReaderOptions = {}) {
     this.root = options.root ?? '/proc';
     this.cgroupRoot = options.cgroupRoot ?? '/sys/fs/cgroup';
-    // Two fds per kept process; leave room for everything else the process opens.
-    this.maxCached = Math.max(0, Math.min(20_000, Math.floor((openFileSoftLimit() - 512) / 2)));
+    // Three fds per kept process; leave room for everything else the process opens.
+    this.maxCached = Math.max(0, Math.min(20_000, Math.floor((openFileSoftLimit() - 512) / 3)));
   }
 
   /** Every pid now listed in /proc. */
@@ -127,8 +129,18 @@ export class ProcReader {
     const cached = this.cache.get(pid);
     if (!cached) return;
     this.cache.delete(pid);
-    closeSync(cached.statFd);
-    if (cached.cmdlineFd >= 0) closeSync(cached.cmdlineFd);
+    closeEntry(cached);
+  }
+
+  /** Opens a file that may be missing or denied: -1 then, and stat alone decides if the process is gone. */
+  private openOptional(path: string): number {
+    try {
+      return openSync(path, 'r');
+    } catch (err) {
+      const outcome = classify(err);
+      if (outcome.reason !== 'gone') this.count(outcome.reason);
+      return -1;
+    }
   }
 
   private readFresh(pid: number, options: ReadOptions): ProcessRecord | undefined {
@@ -151,26 +163,17 @@ export class ProcReader {
       }
       this.count(outcome.reason);
     }
-    // A missing or unreadable cmdline alone does not make a process gone: stat decides that.
-    let cmdlineFd = -1;
-    try {
-      cmdlineFd = openSync(`${dir}/cmdline`, 'r');
-    } catch (err) {
-      const outcome = classify(err);
-      if (outcome.reason !== 'gone') this.count(outcome.reason);
-    }
-    const entry: CachedProcess = { startTicks: -1, statFd, cmdlineFd, uid, user: userName(uid) };
+    const entry: CachedProcess = {
+      startTicks: -1,
+      statFd,
+      statmFd: this.openOptional(`${dir}/statm`),
+      cmdlineFd: this.openOptional(`${dir}/cmdline`),
+      uid,
+      user: userName(uid),
+    };
     const record = this.readWith(pid, entry, options);
-    if (!record) {
-      closeSync(statFd);
-      if (cmdlineFd >= 0) closeSync(cmdlineFd);
-      return undefined;
-    }
-    if (this.cache.size < this.maxCached) this.cache.set(pid, entry);
-    else {
-      closeSync(statFd);
-      if (cmdlineFd >= 0) closeSync(cmdlineFd);
-    }
+    if (record && this.cache.size < this.maxCached) this.cache.set(pid, entry);
+    else closeEntry(entry);
     return record;
   }
 
@@ -183,6 +186,10 @@ export class ProcReader {
     const stat = parseStat(this.statBuffer.toString('latin1', 0, statRead.bytes));
     if (!stat) return undefined;
     if (entry.startTicks === -1) entry.startTicks = stat.startTicks;
+    const kernelThread = (stat.flags & PF_KTHREAD) !== 0;
+    // A user process with no address space left is inside exit(): it is as good as gone, and
+    // its empty command line and zero memory would only look like a sudden drop.
+    if (!kernelThread && stat.state !== 'Z' && stat.vmsBytes === 0) return undefined;
     const partial: string[] = [];
 
     let cmdline: string[] = [];
@@ -195,15 +202,11 @@ export class ProcReader {
         partial.push('cmdline');
       }
     } else partial.push('cmdline');
-
-    const kernelThread = (stat.flags & PF_KTHREAD) !== 0;
-    // A user process with no address space left is inside exit(): it is as good as gone, and
-    // its empty command line and zero memory would only look like a sudden drop.
-    if (!kernelThread && stat.state !== 'Z' && stat.vmsBytes === 0) return undefined;
     // An empty cmdline from a live user process means it exited between the two reads: a
     // half-read process is dropped whole rather than reported with a blank command.
-    if (cmdline.length === 0 && !kernelThread && stat.state !== 'Z' && !this.stillThere(entry))
+    if (cmdline.length === 0 && !kernelThread && stat.state !== 'Z' && !this.stillThere(entry)) {
       return undefined;
+    }
 
     const record: ProcessRecord = {
       pid,
@@ -219,14 +222,23 @@ export class ProcReader {
       threads: stat.threads,
       kernelThread,
     };
-    // A zombie has no memory map: its RSS is unknown, not zero.
-    if (stat.state !== 'Z' && !kernelThread) {
-      record.rss = stat.rssPages * pageSizeBytes();
-      record.vms = stat.vmsBytes;
-    } else if (kernelThread) {
+    if (kernelThread) {
       record.rss = 0;
       record.vms = 0;
+    } else if (stat.state !== 'Z') {
+      // statm, not stat: on recent kernels stat's rss is a per-CPU approximation that can lag
+      // the exact count (what statm, status and psutil report) by dozens of pages.
+      const memory = entry.statmFd >= 0 ? this.readStatm(entry.statmFd) : undefined;
+      if (memory === 'gone') return undefined;
+      if (memory) {
+        record.rss = memory.rssBytes;
+        record.vms = memory.vmsBytes;
+      } else {
+        record.rss = stat.rssPages * pageSizeBytes();
+        record.vms = stat.vmsBytes;
+      }
     }
+    // A zombie has no memory map: its RSS stays unknown, not zero.
     if (options.smaps && record.rss !== undefined && !kernelThread) {
       const text = readText(`${this.root}/${pid}/smaps_rollup`, 4096);
       if (typeof text === 'string') {
@@ -243,6 +255,22 @@ export class ProcReader {
     return record;
   }
 
+  private readStatm(fd: number): { rssBytes: number; vmsBytes: number } | 'gone' | undefined {
+    const read = preadAll(fd, this.statBuffer);
+    if (!read.ok) {
+      if (read.reason === 'gone') return 'gone';
+      this.count(read.reason);
+      return undefined;
+    }
+    const text = this.statBuffer.toString('latin1', 0, read.bytes);
+    const space = text.indexOf(' ');
+    const pages = pageSizeBytes();
+    return {
+      vmsBytes: Number(text.slice(0, space)) * pages,
+      rssBytes: Number.parseInt(text.slice(space + 1), 10) * pages,
+    };
+  }
+
   private stillThere(entry: CachedProcess): boolean {
     return preadAll(entry.statFd, this.statBuffer).ok;
   }
@@ -251,4 +279,10 @@ export class ProcReader {
     if (reason === 'denied') this.errors.denied++;
     else if (reason === 'failed') this.errors.failed++;
   }
+}
+
+function closeEntry(entry: CachedProcess): void {
+  closeSync(entry.statFd);
+  if (entry.statmFd >= 0) closeSync(entry.statmFd);
+  if (entry.cmdlineFd >= 0) closeSync(entry.cmdlineFd);
 }

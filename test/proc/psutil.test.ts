@@ -89,7 +89,8 @@ describe('agreement with psutil for every process on the machine', {
       compared++;
       if (record.rss === row.rss) same++;
     }
-    for (const pid of spawned.slice(0, 20)) assert.equal(ours.get(pid)?.rss, theirs.get(pid)?.rss, `pid ${pid}`);
+    for (const pid of spawned.slice(0, 20))
+      assert.equal(ours.get(pid)?.rss, theirs.get(pid)?.rss, `pid ${pid}`);
     // Busy processes (this test, the scheduler) move between the two sweeps; the rest agree exactly.
     assert.ok(same >= compared - 6, `${same} of ${compared} agree`);
   });
