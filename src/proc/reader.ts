@@ -2,7 +2,7 @@ import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import { type CgroupPaths, parseCgroupFile } from './cgroup.js';
 import { parseCmdline } from './cmdline.js';
 import { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
-import { classify, preadAll, readText } from './files.js';
+import { classify, preadAll, readOnce, readText } from './files.js';
 import { parseSmapsRollup } from './smaps.js';
 import { PF_KTHREAD, parseStat } from './stat.js';
 import type { ProcessIdentity, ProcessRecord } from './types.js';
@@ -99,9 +99,10 @@ export class ProcReader {
 
   /** The current identity of a pid, read fresh (never from a kept fd): the check before acting. */
   identity(pid: number): ProcessIdentity | undefined {
-    const text = readText(`${this.root}/${pid}/stat`, 4096);
-    if (typeof text !== 'string') return undefined;
-    const stat = parseStat(text);
+    const buffer = Buffer.allocUnsafe(4096);
+    const read = readOnce(`${this.root}/${pid}/stat`, buffer);
+    if (!read.ok) return undefined;
+    const stat = parseStat(buffer, read.bytes);
     return stat ? { pid, startTicks: stat.startTicks } : undefined;
   }
 
@@ -183,7 +184,7 @@ export class ProcReader {
       if (statRead.reason !== 'gone') this.count(statRead.reason);
       return undefined;
     }
-    const stat = parseStat(this.statBuffer.toString('latin1', 0, statRead.bytes));
+    const stat = parseStat(this.statBuffer, statRead.bytes);
     if (!stat) return undefined;
     if (entry.startTicks === -1) entry.startTicks = stat.startTicks;
     const kernelThread = (stat.flags & PF_KTHREAD) !== 0;

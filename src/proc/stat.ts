@@ -15,29 +15,59 @@ export interface StatFields {
 /** PF_KTHREAD from include/linux/sched.h. */
 export const PF_KTHREAD = 0x00200000;
 
+const SPACE = 0x20;
+const CLOSE_PAREN = 0x29;
+const OPEN_PAREN = 0x28;
+/** Field numbers as in proc(5): ppid, flags, utime, stime, num_threads, starttime, vsize, rss. */
+const WANTED_FIELDS = [4, 9, 14, 15, 20, 22, 23, 24];
+
 /**
- * Parses one stat line. The name sits between the first `(` and the LAST `)`: a process can
- * call itself `a) b (c`, so splitting on spaces or the first `)` would shift every field.
- * Returns undefined for anything that does not look like a stat line.
+ * Parses one stat line straight from its bytes (this runs for every process on every tick, so it
+ * allocates nothing but the name). The name sits between the first `(` and the LAST `)`: a
+ * process can call itself `a) b (c`, so splitting on spaces or the first `)` would shift every
+ * field. Returns undefined for anything that does not look like a stat line.
  */
-export function parseStat(text: string): StatFields | undefined {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) return undefined;
-  const rest = text.slice(close + 2).split(' ');
-  // rest[0] is field 3 (state); field N sits at rest[N - 3].
-  if (rest.length < 22) return undefined;
-  const field = (n: number) => Number(rest[n - 3]);
+export function parseStat(bytes: Uint8Array, length = bytes.length): StatFields | undefined {
+  const open = bytes.indexOf(OPEN_PAREN);
+  let close = length - 1;
+  while (close > open && bytes[close] !== CLOSE_PAREN) close--;
+  if (open < 0 || close <= open || close + 2 >= length) return undefined;
+  const wanted = WANTED_FIELDS;
+  const values = new Array<number>(wanted.length);
+  let field = 3;
+  let next = 0;
+  let i = close + 2;
+  const state = String.fromCharCode(bytes[i] as number);
+  while (i < length && next < wanted.length) {
+    if (bytes[i] === SPACE) {
+      field++;
+      i++;
+      if (field === wanted[next]) {
+        let value = 0;
+        let negative = false;
+        if (bytes[i] === 0x2d) {
+          negative = true;
+          i++;
+        }
+        for (let c = bytes[i] as number; c >= 0x30 && c <= 0x39; c = bytes[++i] as number)
+          value = value * 10 + (c - 0x30);
+        values[next++] = negative ? -value : value;
+      }
+      continue;
+    }
+    i++;
+  }
+  if (next < wanted.length) return undefined;
   return {
-    name: text.slice(open + 1, close),
-    state: rest[0] ?? '?',
-    ppid: field(4),
-    flags: field(9),
-    utimeTicks: field(14),
-    stimeTicks: field(15),
-    threads: field(20),
-    startTicks: field(22),
-    vmsBytes: field(23),
-    rssPages: field(24),
+    name: Buffer.from(bytes.buffer, bytes.byteOffset + open + 1, close - open - 1).toString('latin1'),
+    state,
+    ppid: values[0] as number,
+    flags: values[1] as number,
+    utimeTicks: values[2] as number,
+    stimeTicks: values[3] as number,
+    threads: values[4] as number,
+    startTicks: values[5] as number,
+    vmsBytes: values[6] as number,
+    rssPages: values[7] as number,
   };
 }

@@ -15,6 +15,8 @@ interface PreviousCpu {
   startTicks: number;
   cpuTicks: number;
   atMs: number;
+  /** The round that last saw this pid. */
+  generation: number;
 }
 
 function monotonicMs(): number {
@@ -27,7 +29,8 @@ function monotonicMs(): number {
  * and forgets every pid that was not read in the latest round so its memory stays bounded.
  */
 export class Sampler {
-  private previous = new Map<number, PreviousCpu>();
+  private readonly previous = new Map<number, PreviousCpu>();
+  private generation = 0;
   private previousSystemCpu: CpuTimes | undefined;
 
   constructor(private readonly reader: ProcReader) {}
@@ -59,29 +62,48 @@ export class Sampler {
   }
 
   /**
-   * Samples the given records (one sweep's selection). `withCgroup` adds the cgroup path and the
-   * memory % of its limit; limits are read once per cgroup per call.
+   * Samples the given records (one sweep's selection), turning each record into its sample in
+   * place: records are fresh objects from every read, and copying a thousand of them per tick
+   * was most of a tick's cost. `withCgroup` adds the cgroup path and the memory % of its limit;
+   * limits are read once per cgroup per call.
    */
   processes(records: readonly ProcessRecord[], memTotalBytes: number, withCgroup = true): ProcessSample[] {
     const now = monotonicMs();
     const time = Date.now();
-    const next = new Map<number, PreviousCpu>();
+    const generation = ++this.generation;
     const cgroups = new Map<string, CgroupInfo | undefined>();
     const samples: ProcessSample[] = [];
     for (const record of records) {
-      const sample: ProcessSample = { ...record, time };
+      const sample = record as ProcessSample;
+      sample.time = time;
       const before = this.previous.get(record.pid);
-      if (before && before.startTicks === record.startTicks && now > before.atMs) {
-        const seconds = (now - before.atMs) / 1000;
-        sample.cpuPercent = ((record.cpuTicks - before.cpuTicks) / CLOCK_TICKS_PER_SECOND / seconds) * 100;
+      if (before === undefined) {
+        this.previous.set(record.pid, {
+          startTicks: record.startTicks,
+          cpuTicks: record.cpuTicks,
+          atMs: now,
+          generation,
+        });
+      } else {
+        if (before.startTicks === record.startTicks && now > before.atMs) {
+          const seconds = (now - before.atMs) / 1000;
+          sample.cpuPercent = ((record.cpuTicks - before.cpuTicks) / CLOCK_TICKS_PER_SECOND / seconds) * 100;
+        }
+        before.startTicks = record.startTicks;
+        before.cpuTicks = record.cpuTicks;
+        before.atMs = now;
+        before.generation = generation;
       }
-      next.set(record.pid, { startTicks: record.startTicks, cpuTicks: record.cpuTicks, atMs: now });
       if (record.rss !== undefined && memTotalBytes > 0)
         sample.memPercent = (record.rss / memTotalBytes) * 100;
       if (withCgroup && !record.kernelThread) this.addCgroup(sample, cgroups);
       samples.push(sample);
     }
-    this.previous = next;
+    // Forget processes that were not in this round, so the map never outgrows the selection.
+    if (this.previous.size > records.length) {
+      for (const [pid, entry] of this.previous)
+        if (entry.generation !== generation) this.previous.delete(pid);
+    }
     return samples;
   }
 

@@ -170,8 +170,23 @@ describe('ProcReader on a fixture procfs', () => {
 
 describe('parsers', () => {
   it('rejects what is not a stat line', () => {
-    assert.equal(parseStat('garbage'), undefined);
-    assert.equal(parseStat('1 (x) S 1'), undefined);
+    assert.equal(parseStat(Buffer.from('garbage')), undefined);
+    assert.equal(parseStat(Buffer.from('1 (x) S 1')), undefined);
+    const line = Buffer.from(
+      '7 (a) b (c) R 1 7 7 0 -1 4194560 1 0 0 0 3 4 0 0 20 0 2 0 99 8192 5 18446744073709551615\n',
+    );
+    assert.deepEqual(parseStat(line), {
+      name: 'a) b (c',
+      state: 'R',
+      ppid: 1,
+      flags: 4194560,
+      utimeTicks: 3,
+      stimeTicks: 4,
+      threads: 2,
+      startTicks: 99,
+      vmsBytes: 8192,
+      rssPages: 5,
+    });
   });
 
   it('splits a command line the way psutil does', () => {
