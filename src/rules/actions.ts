@@ -159,7 +159,10 @@ function parseActionText(text: string): ActionSpec {
         fail([], "expected one URL, e.g. 'webhook https://example.org/hook'");
       return { kind: 'webhook', url: parseWebhookUrl(rest, []), timeoutMs: DEFAULT_WEBHOOK_TIMEOUT_MS };
     case 'exec':
-      fail([], 'exec takes an argv list, never a shell string: {exec: [cmd, arg, "{pid}"], timeout: 10s}');
+      return fail(
+        [],
+        'exec takes an argv list, never a shell string: {exec: [cmd, arg, "{pid}"], timeout: 10s}',
+      );
     default:
       fail(
         [],
