@@ -333,7 +333,9 @@ export class RuleEngine {
         break;
       }
     }
-    if (state.status === 'inactive' && state.lastFiredMs === undefined) identity.rules[index] = undefined;
+    // An idle state whose cooldown is over holds nothing a fresh one would not.
+    const coolingDown = state.lastFiredMs !== undefined && this.nowMs - state.lastFiredMs < rule.cooldownMs;
+    if (state.status === 'inactive' && !coolingDown) identity.rules[index] = undefined;
     return undefined;
   }
 

@@ -268,6 +268,15 @@ describe('rule engine', () => {
     assert.equal(h.engine.stats().ruleStates, 0);
   });
 
+  it('forgets a rule state once it is resolved and its cooldown is over', () => {
+    const h = new Harness([rule('rss > 500MB', { cooldownMs: 60_000 })]);
+    h.ticks(1, 600 * MB);
+    h.ticks(3, 100 * MB);
+    assert.equal(h.engine.stats().ruleStates, 1, 'remembers the cooldown');
+    h.ticks(4, 100 * MB);
+    assert.equal(h.engine.stats().ruleStates, 0);
+  });
+
   it('caps the identities it holds and counts what it dropped', () => {
     const h = new Harness([rule('rss > 500MB')], { maxIdentities: 10 });
     h.tick(Array.from({ length: 25 }, (_, i) => ({ sample: sample({ pid: 10 + i }), targets: ['app'] })));
