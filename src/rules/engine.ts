@@ -131,7 +131,8 @@ export class RuleEngine {
   private rules: RuleSpec[] = [];
   private rulesByTarget = new Map<string, number[]>();
   private growthWindowMs = 0;
-  private readonly identities = new Map<string, IdentityState>();
+  /** By pid; the entry's start time tells whether it is still the same process. */
+  private readonly identities = new Map<number, IdentityState>();
   private tickNumber = 0;
   private nowMs = 0;
   private lastClockMs: number | undefined;
@@ -218,20 +219,17 @@ export class RuleEngine {
     for (const observation of input.processes) {
       const sample = observation.sample;
       if (sample.kernelThread) continue;
-      const key = `${sample.pid}:${sample.startTicks}`;
-      let identity = this.identities.get(key);
-      if (identity === undefined) {
+      let identity = this.identities.get(sample.pid);
+      if (identity === undefined || identity.identity.startTicks !== sample.startTicks) {
+        // A reused pid: whatever was known about the pid belongs to a process that is gone.
+        if (identity !== undefined) this.drop(identity, events);
         identity = {
           identity: { pid: sample.pid, startTicks: sample.startTicks },
           name: sample.name,
           lastSeenTick: 0,
           rules: [],
         };
-        this.identities.set(key, identity);
-      } else {
-        // Keep insertion order = recency, so that the cap drops the stalest first.
-        this.identities.delete(key);
-        this.identities.set(key, identity);
+        this.identities.set(sample.pid, identity);
       }
       // The same process listed twice in one tick must not count twice.
       if (identity.lastSeenTick === this.tickNumber) continue;
@@ -241,14 +239,15 @@ export class RuleEngine {
         identity.history ??= new GrowthHistory(this.growthWindowMs);
         identity.history.record(this.nowMs, sample.rss);
       }
-      const fired: Arbitrated[] = [];
+      let fired: Arbitrated[] | undefined;
       for (const index of this.applicableRules(observation.targets)) {
         const event = this.evaluate(index, identity, observation, input.system);
         if (event === undefined) continue;
-        if (event.kind === 'fired') fired.push({ index, event });
-        else events.push(event);
+        if (event.kind === 'resolved') events.push(event);
+        else if (fired === undefined) fired = [{ index, event }];
+        else fired.push({ index, event });
       }
-      events.push(...arbitrate(fired));
+      if (fired !== undefined) events.push(...arbitrate(fired));
     }
     this.forget(events);
     return events;
@@ -472,21 +471,28 @@ export class RuleEngine {
     return event;
   }
 
-  /** Drops identities that are gone (or over the cap), owing a `resolved` for any that fired. */
+  /** Drops identities that are gone, then the least recently seen beyond the cap. */
   private forget(events: RuleEvent[]): void {
-    let excess = this.identities.size - this.maxIdentities;
-    for (const [key, identity] of this.identities) {
-      const stale = this.tickNumber - identity.lastSeenTick >= this.forgetAfterTicks;
-      if (!stale && excess <= 0) break;
-      if (!stale) this.droppedIdentities++;
-      excess--;
-      this.identities.delete(key);
-      identity.rules.forEach((state, index) => {
-        const rule = this.rules[index];
-        if (state?.announced && rule !== undefined) {
-          events.push(this.event('resolved', rule, identity, [state.lastValue], 'gone'));
-        }
-      });
+    for (const identity of this.identities.values()) {
+      if (this.tickNumber - identity.lastSeenTick >= this.forgetAfterTicks) this.drop(identity, events);
     }
+    const excess = this.identities.size - this.maxIdentities;
+    if (excess <= 0) return;
+    const stalest = [...this.identities.values()]
+      .sort((a, b) => a.lastSeenTick - b.lastSeenTick)
+      .slice(0, excess);
+    for (const identity of stalest) this.drop(identity, events);
+    this.droppedIdentities += excess;
+  }
+
+  /** Forgets a process, owing a `resolved` for each rule that announced it was firing. */
+  private drop(identity: IdentityState, events: RuleEvent[]): void {
+    this.identities.delete(identity.identity.pid);
+    identity.rules.forEach((state, index) => {
+      const rule = this.rules[index];
+      if (state?.announced && rule !== undefined) {
+        events.push(this.event('resolved', rule, identity, [state.lastValue], 'gone'));
+      }
+    });
   }
 }

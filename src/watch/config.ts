@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { errnoCode } from '../errors.js';
 import {
   type ActionSpec,
@@ -126,14 +126,9 @@ function ruleOffset(text: string, node: Node, source: string, column: number): n
 function nodeAt(reader: ConfigReader, node: Node, path: readonly (string | number)[]): Node {
   let current = node;
   for (const step of path) {
-    const next =
-      typeof step === 'number'
-        ? isSeq(current)
-          ? current.items[step]
-          : undefined
-        : isSeq(current) || !('get' in current)
-          ? undefined
-          : (current as { get(key: string, keepScalar: true): unknown }).get(step, true);
+    let next: unknown;
+    if (typeof step === 'number') next = isSeq(current) ? current.items[step] : undefined;
+    else next = isMap(current) ? current.get(step, true) : undefined;
     const resolved = reader.resolve(next);
     if (resolved === undefined) break;
     current = resolved;

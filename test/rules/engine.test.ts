@@ -239,8 +239,13 @@ describe('rule engine', () => {
     const h = new Harness([rule('rss > 500MB')]);
     h.tick([{ sample: sample({ rss: 600 * MB }), targets: ['app'] }]);
     const events = h.tick([{ sample: sample({ rss: 600 * MB, startTicks: 9999 }), targets: ['app'] }]);
-    assert.equal(events.length, 1);
-    assert.deepEqual(events[0]?.identity, { pid: 100, startTicks: 9999 });
+    assert.deepEqual(
+      events.map((e) => [e.kind, e.reason, e.identity.startTicks]),
+      [
+        ['resolved', 'gone', 5000],
+        ['fired', undefined, 9999],
+      ],
+    );
   });
 
   it('returns to its baseline size after churn, resolving what was firing', () => {
