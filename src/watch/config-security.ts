@@ -1,11 +1,15 @@
 import { realpathSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+
+function worldWritable(path: string): boolean {
+  return (statSync(path).mode & 0o002) !== 0;
+}
 
 /**
  * Why a config file is unsafe for a root watcher to trust, or undefined (scenario 3). The file
  * holds commands memwarden runs and webhook URLs with tokens, so anyone who can change it can
  * run code as root. Checked: the file is writable by everyone, belongs to another user, or sits
- * in a directory everyone can write to (where it could be swapped).
+ * in a directory everyone can write to, where it (or a symlink to it) could be swapped.
  */
 export function configFileInsecurity(path: string, uid: number): string | undefined {
   if (uid !== 0) return undefined;
@@ -16,7 +20,8 @@ export function configFileInsecurity(path: string, uid: number): string | undefi
   }
   if (file.uid !== uid)
     return `${real} is owned by uid ${file.uid}, not by the user memwarden runs as (${uid})`;
-  const dir = dirname(real);
-  if ((statSync(dir).mode & 0o002) !== 0) return `${real} sits in ${dir}, which every user can write to`;
+  for (const dir of new Set([dirname(real), dirname(resolve(path))])) {
+    if (worldWritable(dir)) return `${real} is reached through ${dir}, which every user can write to`;
+  }
   return undefined;
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -311,6 +311,16 @@ targets:
       await chmod(open, 0o777);
       const path = await write(text, 'open/config.yaml');
       await assert.rejects(loadConfig(path), /which every user can write to/);
+    });
+
+    it('refuses a symlink in a world-writable directory, even to a safe file', async () => {
+      const safe = await write(text);
+      const link = join(dir, 'open', 'link.yaml');
+      await symlink(safe, link);
+      await assert.rejects(
+        loadConfig(link),
+        new RegExp(`reached through ${join(dir, 'open')}, which every user`),
+      );
     });
 
     it('accepts a file only root can write', async () => {
