@@ -131,6 +131,8 @@ export class RuleEngine {
   private rules: RuleSpec[] = [];
   private rulesByTarget = new Map<string, number[]>();
   private growthWindowMs = 0;
+  /** Targets with a growth rule: only their processes need an RSS history. */
+  private growthTargets = new Set<string>();
   /** By pid; the entry's start time tells whether it is still the same process. */
   private readonly identities = new Map<number, IdentityState>();
   private tickNumber = 0;
@@ -174,15 +176,19 @@ export class RuleEngine {
     this.rules.forEach((rule, index) => {
       this.rulesByTarget.set(rule.target, [...(this.rulesByTarget.get(rule.target) ?? []), index]);
     });
+    const previousWindowMs = this.growthWindowMs;
     this.growthWindowMs = 0;
+    this.growthTargets = new Set();
     for (const rule of this.rules) {
       for (const clause of rule.when.clauses) {
         if (clause.kind === 'compare' && clause.metric === 'growth') {
           this.growthWindowMs = Math.max(this.growthWindowMs, clause.overMs ?? DEFAULT_GROWTH_WINDOW_MS);
+          this.growthTargets.add(rule.target);
         }
       }
     }
-    if (this.growthWindowMs === 0) {
+    // A history thinned for another window cannot answer for this one.
+    if (this.growthWindowMs !== previousWindowMs) {
       for (const identity of this.identities.values()) delete identity.history;
     }
   }
@@ -235,7 +241,7 @@ export class RuleEngine {
       if (identity.lastSeenTick === this.tickNumber) continue;
       identity.lastSeenTick = this.tickNumber;
       identity.name = sample.name;
-      if (this.growthWindowMs > 0 && sample.rss !== undefined) {
+      if (sample.rss !== undefined && observation.targets.some((target) => this.growthTargets.has(target))) {
         identity.history ??= new GrowthHistory(this.growthWindowMs);
         identity.history.record(this.nowMs, sample.rss);
       }

@@ -342,6 +342,8 @@ describe('rule engine', () => {
     h.ticks(1, rss + (100 * MB) / 360);
     assert.equal(h.count('fired'), 1);
     assert.ok(h.engine.stats().historyPoints <= 34);
+    h.tick([{ sample: sample({ pid: 7 }), targets: ['other'] }]);
+    assert.ok(h.engine.stats().historyPoints <= 34, 'no history for a target without growth rules');
     const fired = h.events[0];
     assert.ok(typeof fired?.value === 'number' && Math.abs(fired.value * 3600 - 100 * MB) < 5 * MB);
   });
