@@ -1,0 +1,504 @@
+import type { ProcessIdentity } from '../proc/types.js';
+import type { ProcessSample, SystemSample } from '../sample/types.js';
+import { formatBytes, formatDuration, formatPercent } from '../units/index.js';
+import { type Arbitrated, arbitrate } from './arbitration.js';
+import { type Clause, type CompareClause, DEFAULT_GROWTH_WINDOW_MS } from './condition.js';
+import type { RuleEvent } from './events.js';
+import { GrowthHistory } from './growth.js';
+import type { RuleSpec } from './rule.js';
+
+/** One process as the engine sees it in a tick. */
+export interface ProcessObservation {
+  sample: ProcessSample;
+  /** Names of the targets the process belongs to; only those targets' rules apply to it. */
+  targets: readonly string[];
+  /** From the trend detector; undefined while it has no verdict. */
+  leak?: boolean;
+  /** From the trend detector: time until the process reaches its limit at the current trend. */
+  oomInSeconds?: number;
+}
+
+export interface TickInput {
+  system: SystemSample;
+  processes: Iterable<ProcessObservation>;
+}
+
+export interface RuleEngineOptions {
+  /** Monotonic milliseconds (e.g. `performance.now`); never the wall clock. */
+  clock: () => number;
+  /** The expected time between ticks. */
+  intervalMs: number;
+  /**
+   * The longest step one tick may add to the engine's time; default 2 × interval. A clock that
+   * leaps (or a watcher that was stopped) then cannot expire every cooldown at once, and a clock
+   * that goes back adds nothing instead of freezing everything.
+   */
+  maxStepMs?: number;
+  /** Consecutive clear cycles before a firing rule resolves; default 3. */
+  resolveAfterCycles?: number;
+  /** How far past the threshold a value must go back to count as clear; default 0.05 (5 %). */
+  hysteresisFraction?: number;
+  /** Ticks an identity may be missing before its state is dropped; default 3. */
+  forgetAfterTicks?: number;
+  /** Cap on identities held; the least recently seen are dropped beyond it. Default 50 000. */
+  maxIdentities?: number;
+}
+
+export interface RuleEngineStats {
+  identities: number;
+  ruleStates: number;
+  historyPoints: number;
+  /** Identities dropped because of maxIdentities, not because they went away. */
+  droppedIdentities: number;
+}
+
+type Status = 'inactive' | 'pending' | 'firing';
+
+interface RuleState {
+  status: Status;
+  pendingSinceMs: number;
+  /** Ring of the last `withinCycles` results for `N times within M cycles`. */
+  hits?: Uint8Array;
+  hitIndex: number;
+  hitCount: number;
+  clearStreak: number;
+  lastFiredMs?: number;
+  /** A `fired` event went out for the current episode, so a `resolved` one is owed. */
+  announced: boolean;
+  lastValue: number | boolean | undefined;
+}
+
+interface IdentityState {
+  identity: ProcessIdentity;
+  name: string;
+  lastSeenTick: number;
+  rules: (RuleState | undefined)[];
+  history?: GrowthHistory;
+}
+
+type Truth = 'true' | 'false' | 'unknown';
+
+const DEFAULT_RESOLVE_AFTER_CYCLES = 3;
+const DEFAULT_HYSTERESIS_FRACTION = 0.05;
+const DEFAULT_FORGET_AFTER_TICKS = 3;
+const DEFAULT_MAX_IDENTITIES = 50_000;
+
+function fingerprint(rule: RuleSpec): string {
+  return JSON.stringify([rule.target, rule.when.source, rule.actions, rule.cooldownMs]);
+}
+
+function compare(value: number, op: CompareClause['op'], threshold: number): boolean {
+  switch (op) {
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+    case '==':
+      return value === threshold;
+  }
+}
+
+function formatValue(clause: Clause, value: number | boolean | undefined): string {
+  if (value === undefined) return 'unknown';
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (clause.kind === 'leak') return String(value);
+  switch (clause.unit) {
+    case 'bytes':
+      return formatBytes(value);
+    case 'percent':
+      return formatPercent(value);
+    case 'count':
+      return String(value);
+    case 'bytesPerSecond':
+      return `${formatBytes(value * 3600)}/h`;
+    case 'seconds':
+      return formatDuration(value * 1000);
+  }
+}
+
+/**
+ * Evaluates rules against each tick's samples and keeps, per (rule, process identity), the state
+ * inactive → pending → firing → (resolved) inactive. It emits events and nothing else.
+ *
+ * Time is the engine's own: the sum of the injected monotonic clock's steps, each clamped to
+ * [0, maxStepMs]. Windows (`for`), cooldowns and growth all use it.
+ */
+export class RuleEngine {
+  private rules: RuleSpec[] = [];
+  private rulesByTarget = new Map<string, number[]>();
+  private growthWindowMs = 0;
+  /** Targets with a growth rule: only their processes need an RSS history. */
+  private growthTargets = new Set<string>();
+  /** By pid; the entry's start time tells whether it is still the same process. */
+  private readonly identities = new Map<number, IdentityState>();
+  private tickNumber = 0;
+  private nowMs = 0;
+  private lastClockMs: number | undefined;
+  private droppedIdentities = 0;
+  private readonly maxStepMs: number;
+  private readonly resolveAfterCycles: number;
+  private readonly hysteresisFraction: number;
+  private readonly forgetAfterTicks: number;
+  private readonly maxIdentities: number;
+
+  constructor(
+    rules: readonly RuleSpec[],
+    private readonly options: RuleEngineOptions,
+  ) {
+    this.maxStepMs = options.maxStepMs ?? 2 * options.intervalMs;
+    this.resolveAfterCycles = options.resolveAfterCycles ?? DEFAULT_RESOLVE_AFTER_CYCLES;
+    this.hysteresisFraction = options.hysteresisFraction ?? DEFAULT_HYSTERESIS_FRACTION;
+    this.forgetAfterTicks = options.forgetAfterTicks ?? DEFAULT_FORGET_AFTER_TICKS;
+    this.maxIdentities = options.maxIdentities ?? DEFAULT_MAX_IDENTITIES;
+    this.setRules(rules);
+  }
+
+  /**
+   * Replaces the rules (a config reload). A rule whose target, condition, actions and cooldown
+   * are unchanged keeps its state — pending time, cooldown, counters — even if it moved.
+   */
+  setRules(rules: readonly RuleSpec[]): void {
+    const oldIndex = new Map<string, number[]>();
+    this.rules.forEach((rule, index) => {
+      const key = fingerprint(rule);
+      oldIndex.set(key, [...(oldIndex.get(key) ?? []), index]);
+    });
+    const carried = rules.map((rule) => oldIndex.get(fingerprint(rule))?.shift());
+    for (const identity of this.identities.values()) {
+      identity.rules = carried.map((old) => (old === undefined ? undefined : identity.rules[old]));
+    }
+    this.rules = [...rules];
+    this.rulesByTarget = new Map();
+    this.rules.forEach((rule, index) => {
+      this.rulesByTarget.set(rule.target, [...(this.rulesByTarget.get(rule.target) ?? []), index]);
+    });
+    const previousWindowMs = this.growthWindowMs;
+    this.growthWindowMs = 0;
+    this.growthTargets = new Set();
+    for (const rule of this.rules) {
+      for (const clause of rule.when.clauses) {
+        if (clause.kind === 'compare' && clause.metric === 'growth') {
+          this.growthWindowMs = Math.max(this.growthWindowMs, clause.overMs ?? DEFAULT_GROWTH_WINDOW_MS);
+          this.growthTargets.add(rule.target);
+        }
+      }
+    }
+    // A history thinned for another window cannot answer for this one.
+    if (this.growthWindowMs !== previousWindowMs) {
+      for (const identity of this.identities.values()) delete identity.history;
+    }
+  }
+
+  stats(): RuleEngineStats {
+    let ruleStates = 0;
+    let historyPoints = 0;
+    for (const identity of this.identities.values()) {
+      for (const state of identity.rules) if (state !== undefined) ruleStates++;
+      historyPoints += identity.history?.size ?? 0;
+    }
+    return {
+      identities: this.identities.size,
+      ruleStates,
+      historyPoints,
+      droppedIdentities: this.droppedIdentities,
+    };
+  }
+
+  private advanceClock(): void {
+    const clockMs = this.options.clock();
+    if (this.lastClockMs !== undefined) {
+      const stepMs = clockMs - this.lastClockMs;
+      this.nowMs += Math.min(Math.max(stepMs, 0), this.maxStepMs);
+    }
+    this.lastClockMs = clockMs;
+  }
+
+  /** Evaluates one tick. Returns the events in rule order, destructive actions arbitrated. */
+  tick(input: TickInput): RuleEvent[] {
+    this.advanceClock();
+    this.tickNumber++;
+    const events: RuleEvent[] = [];
+    for (const observation of input.processes) {
+      const sample = observation.sample;
+      if (sample.kernelThread) continue;
+      let identity = this.identities.get(sample.pid);
+      if (identity === undefined || identity.identity.startTicks !== sample.startTicks) {
+        // A reused pid: whatever was known about the pid belongs to a process that is gone.
+        if (identity !== undefined) this.drop(identity, events);
+        identity = {
+          identity: { pid: sample.pid, startTicks: sample.startTicks },
+          name: sample.name,
+          lastSeenTick: 0,
+          rules: [],
+        };
+        this.identities.set(sample.pid, identity);
+      }
+      // The same process listed twice in one tick must not count twice.
+      if (identity.lastSeenTick === this.tickNumber) continue;
+      identity.lastSeenTick = this.tickNumber;
+      identity.name = sample.name;
+      if (sample.rss !== undefined && observation.targets.some((target) => this.growthTargets.has(target))) {
+        identity.history ??= new GrowthHistory(this.growthWindowMs);
+        identity.history.record(this.nowMs, sample.rss);
+      }
+      let fired: Arbitrated[] | undefined;
+      for (const index of this.applicableRules(observation.targets)) {
+        const event = this.evaluate(index, identity, observation, input.system);
+        if (event === undefined) continue;
+        if (event.kind === 'resolved') events.push(event);
+        else if (fired === undefined) fired = [{ index, event }];
+        else fired.push({ index, event });
+      }
+      if (fired !== undefined) events.push(...arbitrate(fired));
+    }
+    this.forget(events);
+    return events;
+  }
+
+  /** Rule indexes in file order, each once, for a process in one or more targets. */
+  private applicableRules(targets: readonly string[]): readonly number[] {
+    if (targets.length === 1) return this.rulesByTarget.get(targets[0] ?? '') ?? [];
+    const indexes = new Set<number>();
+    for (const target of targets)
+      for (const index of this.rulesByTarget.get(target) ?? []) indexes.add(index);
+    return [...indexes].sort((a, b) => a - b);
+  }
+
+  private evaluate(
+    index: number,
+    identity: IdentityState,
+    observation: ProcessObservation,
+    system: SystemSample,
+  ): RuleEvent | undefined {
+    const rule = this.rules[index];
+    if (rule === undefined) return undefined;
+    let state = identity.rules[index];
+    const values = rule.when.clauses.map((clause) => this.measure(clause, identity, observation, system));
+    const truth = this.truth(rule.when.clauses, values, 0);
+    if (state === undefined) {
+      // Nothing to remember for a rule that has never been near its threshold.
+      if (truth !== 'true') return undefined;
+      state = {
+        status: 'inactive',
+        pendingSinceMs: 0,
+        hitIndex: 0,
+        hitCount: 0,
+        clearStreak: 0,
+        announced: false,
+        lastValue: undefined,
+      };
+      identity.rules[index] = state;
+    }
+    state.lastValue = values[0];
+    const persistence = rule.when.persistence;
+
+    if (state.status === 'firing') {
+      const relaxed = this.truth(rule.when.clauses, values, this.hysteresisFraction);
+      if (relaxed === 'false') {
+        state.clearStreak++;
+        if (state.clearStreak < this.resolveAfterCycles) return undefined;
+        const announced = state.announced;
+        this.reset(state);
+        return announced ? this.event('resolved', rule, identity, values, 'cleared') : undefined;
+      }
+      if (relaxed === 'unknown') return undefined;
+      state.clearStreak = 0;
+      return this.fire(rule, state, identity, values, true);
+    }
+
+    switch (persistence.kind) {
+      case 'immediate':
+        if (truth === 'true') return this.fire(rule, state, identity, values, false);
+        break;
+      case 'for':
+        if (truth === 'true') {
+          if (state.status === 'inactive') {
+            state.status = 'pending';
+            state.pendingSinceMs = this.nowMs;
+          }
+          if (this.nowMs - state.pendingSinceMs >= persistence.durationMs) {
+            return this.fire(rule, state, identity, values, false);
+          }
+        } else if (truth === 'false') {
+          state.status = 'inactive';
+        }
+        break;
+      case 'count': {
+        state.hits ??= new Uint8Array(persistence.withinCycles);
+        const hit = truth === 'true' ? 1 : 0;
+        state.hitCount += hit - (state.hits[state.hitIndex] ?? 0);
+        state.hits[state.hitIndex] = hit;
+        state.hitIndex = (state.hitIndex + 1) % persistence.withinCycles;
+        if (state.hitCount >= persistence.times) return this.fire(rule, state, identity, values, false);
+        state.status = state.hitCount > 0 ? 'pending' : 'inactive';
+        break;
+      }
+    }
+    // An idle state whose cooldown is over holds nothing a fresh one would not.
+    const coolingDown = state.lastFiredMs !== undefined && this.nowMs - state.lastFiredMs < rule.cooldownMs;
+    if (state.status === 'inactive' && !coolingDown) identity.rules[index] = undefined;
+    return undefined;
+  }
+
+  /** Enters or stays in firing; emits `fired` only when the cooldown allows. */
+  private fire(
+    rule: RuleSpec,
+    state: RuleState,
+    identity: IdentityState,
+    values: (number | boolean | undefined)[],
+    alreadyFiring: boolean,
+  ): RuleEvent | undefined {
+    if (!alreadyFiring) {
+      state.status = 'firing';
+      state.clearStreak = 0;
+    }
+    if (state.lastFiredMs !== undefined && this.nowMs - state.lastFiredMs < rule.cooldownMs) return undefined;
+    const repeat = state.announced;
+    state.lastFiredMs = this.nowMs;
+    state.announced = true;
+    const event = this.event('fired', rule, identity, values);
+    event.repeat = repeat;
+    return event;
+  }
+
+  private reset(state: RuleState): void {
+    state.status = 'inactive';
+    state.announced = false;
+    state.clearStreak = 0;
+    state.hitCount = 0;
+    state.hitIndex = 0;
+    state.hits?.fill(0);
+  }
+
+  private measure(
+    clause: Clause,
+    identity: IdentityState,
+    observation: ProcessObservation,
+    system: SystemSample,
+  ): number | boolean | undefined {
+    if (clause.kind === 'leak') return observation.leak;
+    const sample = observation.sample;
+    switch (clause.metric) {
+      case 'rss':
+        return sample.rss;
+      case 'pss':
+        return sample.pss;
+      case 'vms':
+        return sample.vms;
+      case 'mem%':
+        return sample.memPercent;
+      case 'limit%':
+        return sample.memLimitPercent;
+      case 'cpu%':
+        return sample.cpuPercent;
+      case 'threads':
+        return sample.threads;
+      case 'available':
+        return system.memAvailable;
+      case 'oom_in':
+        return observation.oomInSeconds;
+      case 'growth':
+        if (sample.rss === undefined) return undefined;
+        return identity.history?.bytesPerSecond(
+          this.nowMs,
+          sample.rss,
+          clause.overMs ?? DEFAULT_GROWTH_WINDOW_MS,
+        );
+    }
+  }
+
+  /**
+   * Whether all clauses hold. With a margin, thresholds are moved back by that fraction: the
+   * test a firing rule must fail before it counts as clear. An unknown value is never a reason
+   * to fire nor to resolve.
+   */
+  private truth(
+    clauses: readonly Clause[],
+    values: readonly (number | boolean | undefined)[],
+    margin: number,
+  ): Truth {
+    let unknown = false;
+    for (let i = 0; i < clauses.length; i++) {
+      const clause = clauses[i];
+      const value = values[i];
+      if (clause === undefined || value === undefined) {
+        unknown = true;
+        continue;
+      }
+      let holds: boolean;
+      if (clause.kind === 'leak' || typeof value === 'boolean') {
+        holds = value === true;
+      } else if (clause.op === '>' || clause.op === '>=') {
+        holds = compare(value, clause.op, clause.threshold * (1 - margin));
+      } else if (clause.op === '<' || clause.op === '<=') {
+        holds = compare(value, clause.op, clause.threshold * (1 + margin));
+      } else {
+        holds = compare(value, clause.op, clause.threshold);
+      }
+      if (!holds) return 'false';
+    }
+    return unknown ? 'unknown' : 'true';
+  }
+
+  private event(
+    kind: RuleEvent['kind'],
+    rule: RuleSpec,
+    identity: IdentityState,
+    values: readonly (number | boolean | undefined)[],
+    reason?: RuleEvent['reason'],
+  ): RuleEvent {
+    const first = rule.when.clauses[0];
+    const readings = rule.when.clauses
+      .map((clause, i) => {
+        const label = clause.kind === 'leak' ? 'leak' : clause.metric;
+        return `${label} ${formatValue(clause, values[i])}`;
+      })
+      .join(', ');
+    const what = reason === 'gone' ? 'process gone' : readings;
+    const event: RuleEvent = {
+      kind,
+      ruleId: rule.id,
+      target: rule.target,
+      identity: { ...identity.identity },
+      name: identity.name,
+      metric: first === undefined || first.kind === 'leak' ? 'leak' : first.metric,
+      value: values[0],
+      threshold: first === undefined || first.kind === 'leak' ? true : first.threshold,
+      message: `${rule.id} ${kind} '${rule.when.source}' on pid ${identity.identity.pid} (${identity.name}): ${what}`,
+      actions: kind === 'fired' ? [...rule.actions] : [],
+      suppressed: [],
+      repeat: false,
+    };
+    if (reason !== undefined) event.reason = reason;
+    return event;
+  }
+
+  /** Drops identities that are gone, then the least recently seen beyond the cap. */
+  private forget(events: RuleEvent[]): void {
+    for (const identity of this.identities.values()) {
+      if (this.tickNumber - identity.lastSeenTick >= this.forgetAfterTicks) this.drop(identity, events);
+    }
+    const excess = this.identities.size - this.maxIdentities;
+    if (excess <= 0) return;
+    const stalest = [...this.identities.values()]
+      .sort((a, b) => a.lastSeenTick - b.lastSeenTick)
+      .slice(0, excess);
+    for (const identity of stalest) this.drop(identity, events);
+    this.droppedIdentities += excess;
+  }
+
+  /** Forgets a process, owing a `resolved` for each rule that announced it was firing. */
+  private drop(identity: IdentityState, events: RuleEvent[]): void {
+    this.identities.delete(identity.identity.pid);
+    identity.rules.forEach((state, index) => {
+      const rule = this.rules[index];
+      if (state?.announced && rule !== undefined) {
+        events.push(this.event('resolved', rule, identity, [state.lastValue], 'gone'));
+      }
+    });
+  }
+}

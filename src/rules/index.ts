@@ -1,0 +1,43 @@
+/**
+ * The rule language and its evaluation: parsing conditions (`rss > 500MB for 3m`) with errors
+ * that point at a column, parsing the actions a rule asks for into typed specs, and the engine
+ * that keeps a state machine per (rule, process identity) — pending, firing, resolved, with
+ * hysteresis and cooldown on a monotonic clock — and emits `fired`/`resolved` events. Carrying
+ * actions out belongs to `actions/`.
+ */
+export {
+  type ActionKind,
+  type ActionSpec,
+  ActionSpecError,
+  DEFAULT_EXEC_TIMEOUT_MS,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
+  DESTRUCTIVE_ACTIONS,
+  EXEC_PLACEHOLDERS,
+  type ExecValues,
+  parseAction,
+  parseActions,
+  renderExecArgv,
+} from './actions.js';
+export { findOverlaps, type RuleOverlap } from './arbitration.js';
+export type {
+  Clause,
+  CompareClause,
+  CompareOp,
+  Condition,
+  LeakClause,
+  Metric,
+  Persistence,
+  ValueUnit,
+} from './condition.js';
+export {
+  type ProcessObservation,
+  RuleEngine,
+  type RuleEngineOptions,
+  type RuleEngineStats,
+  type TickInput,
+} from './engine.js';
+export type { RuleEvent, SuppressedAction } from './events.js';
+export { compileRule, DEFAULT_COOLDOWN_MS, type RuleSpec, type RuleText } from './rule.js';
+export { RuleParseError } from './rule-error.js';
+export { MAX_WITHIN_CYCLES, type ParseConditionOptions, parseCondition } from './rule-parser.js';
+export { closestMatch, didYouMean } from './suggest.js';

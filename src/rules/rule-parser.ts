@@ -1,0 +1,252 @@
+import { isMemwardenError } from '../errors.js';
+import { parseDuration, parsePercent, parseSize } from '../units/index.js';
+import {
+  type Clause,
+  type CompareClause,
+  type CompareOp,
+  type Condition,
+  METRIC_UNITS,
+  type Metric,
+  type Persistence,
+} from './condition.js';
+import { RuleParseError } from './rule-error.js';
+import { didYouMean } from './suggest.js';
+import { type QuantityToken, type Token, tokenize } from './tokenizer.js';
+
+export interface ParseConditionOptions {
+  /** CPUs of the host: a `cpu%` threshold above `cpuCount × 100%` can never be reached. */
+  cpuCount?: number;
+}
+
+/** Kept small so that the per-rule hit window stays cheap. */
+export const MAX_WITHIN_CYCLES = 1000;
+
+const METRICS = Object.keys(METRIC_UNITS) as Metric[];
+const WORDS = [...METRICS, 'leak'];
+
+function isMetric(word: string): word is Metric {
+  return Object.hasOwn(METRIC_UNITS, word);
+}
+
+const EXAMPLES: Readonly<Record<Metric, string>> = {
+  rss: 'a size with a unit such as 500MB',
+  pss: 'a size with a unit such as 500MB',
+  vms: 'a size with a unit such as 2GiB',
+  available: 'a size with a unit such as 1GiB',
+  'mem%': 'a percentage such as 40%',
+  'limit%': 'a percentage such as 90%',
+  'cpu%': 'a percentage such as 80%',
+  threads: 'a whole number such as 500',
+  growth: 'a size per time such as 50MB/h',
+  oom_in: 'a duration such as 2h',
+};
+
+/**
+ * Recursive descent over the grammar
+ *
+ *   condition   := clause ('and' clause)* persistence? END
+ *   clause      := 'leak' | METRIC OP quantity ('over' DURATION)?
+ *   persistence := 'for' DURATION | INT 'times' 'within' INT 'cycles'
+ *
+ * `over` belongs to `growth` alone; `for` and `times within` apply to the whole condition, so
+ * they come last.
+ */
+class Parser {
+  private position = 0;
+
+  constructor(
+    private readonly source: string,
+    private readonly tokens: Token[],
+    private readonly options: ParseConditionOptions,
+  ) {}
+
+  private peek(): Token {
+    return this.tokens[this.position] ?? this.tokens[this.tokens.length - 1]!;
+  }
+
+  private next(): Token {
+    const token = this.peek();
+    if (token.kind !== 'end') this.position++;
+    return token;
+  }
+
+  private fail(token: Token, reason: string): never {
+    throw new RuleParseError(this.source, token.column, reason);
+  }
+
+  private found(token: Token): string {
+    return token.kind === 'end' ? 'the end of the rule' : `'${token.text}'`;
+  }
+
+  private isWord(token: Token, word: string): boolean {
+    return token.kind === 'word' && token.text === word;
+  }
+
+  parse(): Condition {
+    if (this.peek().kind === 'end') this.fail(this.peek(), 'expected a condition such as rss > 500MB');
+    const clauses: Clause[] = [this.clause()];
+    while (this.isWord(this.peek(), 'and')) {
+      this.next();
+      clauses.push(this.clause());
+    }
+    const persistence = this.persistence();
+    const end = this.peek();
+    if (end.kind !== 'end') {
+      const expected =
+        persistence.kind === 'immediate' ? "'and', 'for', 'N times within M cycles'" : 'the end of the rule';
+      const hint = this.isWord(end, 'and') ? " ('for' and 'times within' go at the end)" : '';
+      this.fail(end, `expected ${expected}, found ${this.found(end)}${hint}`);
+    }
+    return { source: this.source, clauses, persistence };
+  }
+
+  private clause(): Clause {
+    const start = this.next();
+    if (start.kind !== 'word') {
+      this.fail(start, `expected a metric (${WORDS.join(', ')}), found ${this.found(start)}`);
+    }
+    if (start.text === 'leak') return { kind: 'leak', text: 'leak' };
+    if (!isMetric(start.text)) {
+      this.fail(
+        start,
+        `unknown metric '${start.text}'${didYouMean(start.text, WORDS)}; expected one of ${WORDS.join(', ')}`,
+      );
+    }
+    const metric = start.text;
+    const opToken = this.next();
+    if (opToken.kind !== 'op')
+      this.fail(opToken, `expected one of > >= < <= == after ${metric}, found ${this.found(opToken)}`);
+    const op: CompareOp = opToken.text;
+    const valueToken = this.next();
+    if (valueToken.kind !== 'quantity')
+      this.fail(valueToken, `expected ${EXAMPLES[metric]}, found ${this.found(valueToken)}`);
+    const threshold = this.value(metric, valueToken);
+    let last: Token = valueToken;
+    const clause: CompareClause = {
+      kind: 'compare',
+      metric,
+      op,
+      threshold,
+      unit: METRIC_UNITS[metric],
+      text: '',
+    };
+    if (this.isWord(this.peek(), 'over')) {
+      const overToken = this.next();
+      if (metric !== 'growth') this.fail(overToken, "'over' applies only to growth");
+      last = this.next();
+      clause.overMs = this.duration(last, 'a window such as 1h after over');
+    }
+    this.checkReachable(clause, valueToken);
+    clause.text = this.source.slice(start.column - 1, last.column - 1 + last.text.length);
+    return clause;
+  }
+
+  private value(metric: Metric, token: QuantityToken): number {
+    const expected = `expected ${EXAMPLES[metric]}`;
+    const unit = METRIC_UNITS[metric];
+    if (unit === 'bytesPerSecond') {
+      if (token.per === undefined) this.fail(token, expected);
+      const bytes = this.convert(token, () => parseSize(`${token.number}${token.unit}`), expected);
+      const perMs = this.convert(token, () => parseDuration(`1${token.per}`), expected);
+      return (bytes * 1000) / perMs;
+    }
+    if (token.per !== undefined) this.fail(token, expected);
+    switch (unit) {
+      case 'bytes':
+        if (token.unit === '%') this.fail(token, `${expected} (${metric} is a size; mem% is a percentage)`);
+        return this.convert(token, () => parseSize(token.text), expected);
+      case 'percent':
+        return this.convert(token, () => parsePercent(token.text), expected);
+      case 'seconds':
+        return this.convert(token, () => parseDuration(token.text), expected) / 1000;
+      case 'count':
+        if (token.unit !== '' || !/^\d+$/.test(token.number)) this.fail(token, expected);
+        return Number(token.number);
+    }
+  }
+
+  private convert(token: Token, parse: () => number, expected: string): number {
+    try {
+      return parse();
+    } catch (err) {
+      if (isMemwardenError(err)) this.fail(token, expected);
+      throw err;
+    }
+  }
+
+  private duration(token: Token, what: string): number {
+    if (token.kind !== 'quantity' || token.per !== undefined) this.fail(token, `expected ${what}`);
+    const ms = this.convert(token, () => parseDuration(token.text), `expected ${what}`);
+    if (ms <= 0) this.fail(token, `expected ${what}: it must be longer than 0`);
+    return ms;
+  }
+
+  /** A threshold that can never be crossed is a mistake worth stopping for (scenario 1). */
+  private checkReachable(clause: CompareClause, token: Token): void {
+    if (clause.op !== '>' && clause.op !== '>=' && clause.op !== '==') return;
+    let max: number | undefined;
+    let why = '';
+    if (clause.metric === 'mem%' || clause.metric === 'limit%') {
+      max = 100;
+      why = `${clause.metric} is at most 100%`;
+    } else if (clause.metric === 'cpu%' && this.options.cpuCount !== undefined) {
+      max = this.options.cpuCount * 100;
+      why = `cpu% is at most ${max}% on this host (${this.options.cpuCount} CPU${this.options.cpuCount === 1 ? '' : 's'}; 100% = one core)`;
+    }
+    if (max === undefined) return;
+    const unreachable = clause.op === '>' ? clause.threshold >= max : clause.threshold > max;
+    if (unreachable) this.fail(token, `${clause.threshold}% can never be reached: ${why}`);
+  }
+
+  private persistence(): Persistence {
+    const token = this.peek();
+    if (this.isWord(token, 'for')) {
+      this.next();
+      return { kind: 'for', durationMs: this.duration(this.next(), 'a duration such as 3m after for') };
+    }
+    if (token.kind === 'quantity') {
+      this.next();
+      const times = this.count(token, 'a number of times such as 3');
+      this.expectWord('times');
+      this.expectWord('within');
+      const withinToken = this.next();
+      const withinCycles = this.count(withinToken, 'a number of cycles such as 5');
+      this.expectWord('cycles');
+      if (withinCycles < times) {
+        this.fail(withinToken, `${times} times cannot happen within ${withinCycles} cycles`);
+      }
+      if (withinCycles > MAX_WITHIN_CYCLES) {
+        this.fail(withinToken, `at most ${MAX_WITHIN_CYCLES} cycles; use 'for DURATION' for longer spans`);
+      }
+      return { kind: 'count', times, withinCycles };
+    }
+    return { kind: 'immediate' };
+  }
+
+  private count(token: Token, what: string): number {
+    if (
+      token.kind !== 'quantity' ||
+      token.unit !== '' ||
+      token.per !== undefined ||
+      !/^\d+$/.test(token.number)
+    ) {
+      this.fail(token, `expected ${what}`);
+    }
+    const value = Number(token.number);
+    if (value < 1) this.fail(token, `expected ${what}: at least 1`);
+    return value;
+  }
+
+  private expectWord(word: string): void {
+    const token = this.next();
+    if (!this.isWord(token, word)) this.fail(token, `expected '${word}', found ${this.found(token)}`);
+  }
+}
+
+/**
+ * Parses a rule's condition, e.g. `rss > 500MB for 3m`. Throws a RuleParseError (MW_CONFIG)
+ * that names the column of the first problem.
+ */
+export function parseCondition(source: string, options: ParseConditionOptions = {}): Condition {
+  return new Parser(source, tokenize(source), options).parse();
+}
