@@ -15,11 +15,10 @@ import {
   RuleParseError,
   type RuleSpec,
 } from '../rules/index.js';
-import type { ProcessFilter } from '../select/filter.js';
+import { compileRegex, type ProcessFilter } from '../select/index.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-issues.js';
 import { ConfigReader, type Entry } from './config-reader.js';
 import { configFileInsecurity } from './config-security.js';
-import { catastrophicBacktracking } from './regex-safety.js';
 
 export { ConfigError, type ConfigIssue, formatIssue } from './config-issues.js';
 
@@ -432,19 +431,9 @@ class ConfigParser {
       }
       if (list === 'regexes') {
         try {
-          new RegExp(value);
+          compileRegex(value, 'regular expression');
         } catch (err) {
-          r.report(
-            node,
-            itemPath,
-            `invalid regular expression: ${err instanceof Error ? err.message : String(err)}`,
-          );
-          ok = false;
-          return;
-        }
-        const danger = catastrophicBacktracking(value);
-        if (danger !== undefined) {
-          r.report(node, itemPath, `refusing regular expression '${value}': ${danger}`);
+          r.report(node, itemPath, err instanceof Error ? err.message : String(err));
           ok = false;
         }
       }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { catastrophicBacktracking } from '../../src/watch/regex-safety.js';
+import { catastrophicBacktracking } from '../../src/select/regex-safety.js';
 
 describe('regex safety', () => {
   it('rejects nested repetition and overlapping alternatives under repetition', () => {
