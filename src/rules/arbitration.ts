@@ -1,4 +1,4 @@
-import type { ProcessFilter } from '../select/filter.js';
+import type { ProcessFilter } from '../select/index.js';
 import { type ActionKind, type ActionSpec, DESTRUCTIVE_ACTIONS } from './actions.js';
 import type { RuleEvent } from './events.js';
 import type { RuleSpec } from './rule.js';

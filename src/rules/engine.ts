@@ -1,5 +1,5 @@
-import type { ProcessIdentity } from '../proc/types.js';
-import type { ProcessSample, SystemSample } from '../sample/types.js';
+import type { ProcessIdentity } from '../proc/index.js';
+import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { formatBytes, formatDuration, formatPercent } from '../units/index.js';
 import { type Arbitrated, arbitrate } from './arbitration.js';
 import { type Clause, type CompareClause, DEFAULT_GROWTH_WINDOW_MS } from './condition.js';

@@ -7,7 +7,8 @@ import {
   type RuleEngineOptions,
   type RuleEvent,
 } from '../../src/rules/index.js';
-import type { ProcessSample, SystemSample } from '../../src/sample/types.js';
+import type { ProcessSample, SystemSample } from '../../src/sample/index.js';
+import { processSample, SYSTEM } from '../helpers/samples.js';
 
 const INTERVAL_MS = 10_000;
 const MB = 1e6;
@@ -19,39 +20,8 @@ class FakeClock {
 }
 
 function sample(overrides: Partial<ProcessSample> = {}): ProcessSample {
-  return {
-    pid: 100,
-    ppid: 1,
-    name: 'worker',
-    cmdline: ['worker'],
-    state: 'S',
-    uid: 1000,
-    user: 'app',
-    startTicks: 5000,
-    startTime: 0,
-    cpuTicks: 0,
-    threads: 4,
-    kernelThread: false,
-    time: 0,
-    rss: 100 * MB,
-    ...overrides,
-  };
+  return processSample({ rss: 100 * MB, ...overrides });
 }
-
-const SYSTEM: SystemSample = {
-  time: 0,
-  memTotal: 8e9,
-  memAvailable: 4e9,
-  memUsed: 4e9,
-  memPercent: 50,
-  swapTotal: 0,
-  swapFree: 0,
-  cpuCount: 2,
-  load1: 0,
-  load5: 0,
-  load15: 0,
-  uptimeSeconds: 1000,
-};
 
 function rule(
   when: string,

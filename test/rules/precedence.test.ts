@@ -1,40 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileRule, findOverlaps, RuleEngine } from '../../src/rules/index.js';
-import type { ProcessSample, SystemSample } from '../../src/sample/types.js';
+import { processSample, SYSTEM } from '../helpers/samples.js';
 
-const SYSTEM: SystemSample = {
-  time: 0,
-  memTotal: 8e9,
-  memAvailable: 4e9,
-  memUsed: 4e9,
-  memPercent: 50,
-  swapTotal: 0,
-  swapFree: 0,
-  cpuCount: 2,
-  load1: 0,
-  load5: 0,
-  load15: 0,
-  uptimeSeconds: 1000,
-};
-
-const SAMPLE: ProcessSample = {
+const SAMPLE = processSample({
   pid: 4242,
-  ppid: 1,
   name: 'api',
   cmdline: ['node', 'api.js'],
-  state: 'S',
-  uid: 1000,
-  user: 'app',
   startTicks: 777,
-  startTime: 0,
-  cpuTicks: 0,
   threads: 12,
-  kernelThread: false,
-  time: 0,
   rss: 900e6,
   memPercent: 60,
-};
+});
 
 describe('overlapping rules', () => {
   const restart = compileRule({
