@@ -1,6 +1,8 @@
+import { checkCommand } from './check.js';
 import type { Command } from './command.js';
 import { psCommand } from './ps.js';
 import { systemCommand } from './system.js';
+import { watchCommand } from './watch.js';
 
 /** Every command, in the order `memwarden --help` lists them. */
-export const COMMANDS: readonly Command[] = [psCommand, systemCommand];
+export const COMMANDS: readonly Command[] = [psCommand, systemCommand, watchCommand, checkCommand];

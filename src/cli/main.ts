@@ -44,7 +44,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     await command.run(rest);
   } catch (err) {
     if (isMemwardenError(err)) {
-      process.stderr.write(`memwarden ${name}: ${err.message}\n`);
+      for (const line of err.message.split('\n')) process.stderr.write(`memwarden ${name}: ${line}\n`);
       process.exitCode = err.exitCode;
       return;
     }

@@ -1,0 +1,57 @@
+import { MemwardenError } from '../errors.js';
+import { ProcReader } from '../proc/index.js';
+import { commandLineOf, compileFilter, selectProcesses } from '../select/index.js';
+import { printable } from '../ui/index.js';
+import { formatIssue, loadConfig } from '../watch/config.js';
+import { parseCommandArgs, printJson } from './args.js';
+import type { Command } from './command.js';
+
+const HELP = `Usage: memwarden check -c memwarden.yaml [--json] [--allow-insecure-config]
+
+Validates the config file (every error with file:line:column) and prints what each target
+matches right now. Exit code 0 when the file is valid, 2 when it is not.
+`;
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'validate a config file and show what each target matches now',
+  help: HELP,
+  async run(args) {
+    const { values } = parseCommandArgs('check', args, {
+      config: { type: 'string', short: 'c' },
+      json: { type: 'boolean' },
+      'allow-insecure-config': { type: 'boolean' },
+    });
+    if (values.config === undefined)
+      throw new MemwardenError('MW_USAGE', 'give the config file with -c FILE');
+    const config = await loadConfig(values.config, {
+      allowInsecure: values['allow-insecure-config'] ?? false,
+    });
+    const records = new ProcReader().sweep();
+    const targets = config.targets.map((t) => {
+      const selection = selectProcesses(records, compileFilter(t.match));
+      return {
+        name: t.name,
+        rules: t.rules.length,
+        processes: selection.records.map((r) => ({ pid: r.pid, cmdline: r.cmdline, name: r.name })),
+        unmatched: selection.unmatched,
+      };
+    });
+    if (values.json) {
+      printJson({ valid: true, warnings: config.warnings.map(formatIssue), targets });
+      return;
+    }
+    for (const w of config.warnings) process.stderr.write(`memwarden check: ${formatIssue(w)}\n`);
+    process.stdout.write(
+      `${config.file}: valid, ${config.targets.length} targets, ${config.rules.length} rules\n`,
+    );
+    for (const t of targets) {
+      const count = t.processes.length === 1 ? '1 process' : `${t.processes.length} processes`;
+      process.stdout.write(`${printable(t.name)}: ${count}, ${t.rules} rules\n`);
+      for (const p of t.processes) {
+        const record = records.find((r) => r.pid === p.pid);
+        process.stdout.write(`  ${p.pid}  ${printable(record ? commandLineOf(record) : p.name)}\n`);
+      }
+    }
+  },
+};

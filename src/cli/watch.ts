@@ -1,0 +1,127 @@
+import { MemwardenError } from '../errors.js';
+import { parseDuration } from '../units/index.js';
+import { loadConfig, type WatchConfig } from '../watch/config.js';
+import { JsonLinesFile } from '../watch/log.js';
+import { quickConfig } from '../watch/quick.js';
+import { tickLines, tickRecords } from '../watch/report-lines.js';
+import { Watcher } from '../watch/watcher.js';
+import { parseCommandArgs } from './args.js';
+import type { Command } from './command.js';
+
+const HELP = `Usage: memwarden watch -c memwarden.yaml [options]
+       memwarden watch --match PATTERN [--match PATTERN…] [options]
+
+Samples the matched processes and the machine every interval, logs each cycle, evaluates the
+rules and carries out their actions. SIGHUP reloads the config file (a bad one keeps the old
+config running); SIGINT and SIGTERM stop after flushing.
+
+Config:
+  -c, --config FILE          the YAML config (see docs/rules.md)
+  --allow-insecure-config    as root, accept a config file that others could have written
+
+Quick mode (no config file):
+  --match PATTERN            a command-line substring; one target per pattern (repeatable)
+  --interval DURATION        time between cycles (default 10s)
+  --gc-above 40%|500MB       ask the process to release memory above this (mem% or RSS)
+
+Output:
+  --log FILE                 JSON lines, one object per line, rotated by size
+  --json                     JSON lines on stdout instead of the readable lines
+  --count N                  stop after N cycles
+`;
+
+async function configFrom(values: Record<string, unknown>): Promise<{ config: WatchConfig; path?: string }> {
+  const configPath = values.config as string | undefined;
+  const matches = (values.match as string[] | undefined) ?? [];
+  if (configPath !== undefined && matches.length > 0) {
+    throw new MemwardenError('MW_USAGE', 'give either -c FILE or --match patterns, not both');
+  }
+  if (configPath !== undefined) {
+    const config = await loadConfig(configPath, { allowInsecure: values['allow-insecure-config'] === true });
+    if (values.interval !== undefined) config.intervalMs = parseDuration(values.interval as string);
+    return { config, path: configPath };
+  }
+  if (matches.length === 0)
+    throw new MemwardenError('MW_USAGE', 'nothing to watch: give -c FILE or --match PATTERN');
+  const interval = values.interval as string | undefined;
+  const config = quickConfig({
+    patterns: matches,
+    intervalMs: interval === undefined ? 10_000 : parseDuration(interval),
+    ...(values['gc-above'] === undefined ? {} : { gcAbove: values['gc-above'] as string }),
+  });
+  if (config.intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
+  return { config };
+}
+
+function parseCount(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new MemwardenError('MW_USAGE', `--count: '${text}' is not a positive whole number`);
+  return n;
+}
+
+export const watchCommand: Command = {
+  name: 'watch',
+  summary: 'watch processes on an interval: log, keep history, evaluate rules, act',
+  help: HELP,
+  async run(args) {
+    const { values } = parseCommandArgs('watch', args, {
+      config: { type: 'string', short: 'c' },
+      'allow-insecure-config': { type: 'boolean' },
+      match: { type: 'string', multiple: true },
+      interval: { type: 'string' },
+      'gc-above': { type: 'string' },
+      log: { type: 'string' },
+      json: { type: 'boolean' },
+      count: { type: 'string' },
+    });
+    const count = parseCount(values.count);
+    const { config, path } = await configFrom(values);
+    const logPath = values.log ?? config.log?.path;
+    const log =
+      logPath === undefined ? undefined : new JsonLinesFile(logPath, config.log?.maxSizeBytes ?? 10_000_000);
+    const watcher = new Watcher(config);
+    const say = (line: string) => process.stderr.write(`memwarden watch: ${line}\n`);
+    for (const w of config.warnings) say(`${w.file}:${w.line ?? 0}:${w.column ?? 0}: warning: ${w.message}`);
+
+    watcher.on('tick', (tick) => {
+      const records = tickRecords(tick);
+      if (log) for (const r of records) log.write(r);
+      if (values.json) process.stdout.write(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      else process.stdout.write(`${tickLines(tick).join('\n')}\n`);
+    });
+    watcher.on('warning', (message) => {
+      say(message);
+      log?.write({ time: new Date().toISOString(), kind: 'warning', message });
+    });
+
+    const stop = () => watcher.stop();
+    const reload = async () => {
+      if (path === undefined) return;
+      try {
+        watcher.applyConfig(
+          await loadConfig(path, { allowInsecure: values['allow-insecure-config'] === true }),
+        );
+        watcher.counters.configLastReloadSuccess = 1;
+        say(`reloaded ${path}`);
+      } catch (err) {
+        watcher.counters.configLastReloadSuccess = 0;
+        say(`reload of ${path} failed; the previous config stays in force:`);
+        for (const line of (err instanceof Error ? err.message : String(err)).split('\n')) say(`  ${line}`);
+      }
+    };
+    const onHup = () => void reload();
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGHUP', onHup);
+    try {
+      await watcher.run(count);
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.off('SIGHUP', onHup);
+      log?.close();
+    }
+  },
+};
