@@ -40,6 +40,9 @@ export interface WatcherEvents {
   warning: [string];
 }
 
+/** The pause between the priming read and the first cycle. */
+const PRIMING_MS = 250;
+
 function monotonicMs(): number {
   return performance.now();
 }
@@ -130,8 +133,14 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   async run(count?: number): Promise<void> {
     const stopping = new AbortController();
     this.stopping = stopping;
-    let slot = monotonicMs();
     try {
+      // CPU % needs two reads: a first, silent one lets the first logged cycle have it too.
+      this.sampler.processes(this.reader.sweep(), 0, false);
+      this.sampler.system();
+      await sleep(Math.min(PRIMING_MS, this.intervalMs), undefined, { signal: stopping.signal }).catch(
+        () => undefined,
+      );
+      let slot = monotonicMs();
       while (!stopping.signal.aborted) {
         this.tick();
         if (count !== undefined && this.counters.cycles >= count) break;

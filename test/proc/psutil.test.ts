@@ -26,6 +26,8 @@ describe('agreement with psutil for every process on the machine', {
   skip: psutilAvailable() ? false : 'python3-psutil is not installed (apt-get install python3-psutil)',
 }, () => {
   const ours = new Map<number, ProcessRecord>();
+  /** Our RSS of each process read again after psutil's sweep: unchanged means it held still. */
+  const oursAfter = new Map<number, number | undefined>();
   const theirs = new Map<number, PsutilRow>();
   const spawned: number[] = [];
 
@@ -35,10 +37,12 @@ describe('agreement with psutil for every process on the machine', {
     await waitForLine(py, /ready/);
     spawned.push(pidOf(py));
     for (const [i, pid] of spawned.slice(0, 20).entries()) await waitForExec(pid, String(7000 + i));
+    const reader = new ProcReader();
+    for (const record of reader.sweep()) ours.set(record.pid, record);
     const out = spawnSync(SYSTEM_PYTHON, [join(FIXTURES, 'psutil_sweep.py')], { encoding: 'utf8' });
     assert.equal(out.status, 0, out.stderr);
     for (const row of JSON.parse(out.stdout) as PsutilRow[]) theirs.set(row.pid, row);
-    for (const record of new ProcReader().sweep()) ours.set(record.pid, record);
+    for (const record of reader.sweep()) oursAfter.set(record.pid, record.rss);
   });
 
   it('sees the same processes', () => {
@@ -86,12 +90,13 @@ describe('agreement with psutil for every process on the machine', {
     for (const [pid, row] of theirs) {
       const record = ours.get(pid);
       if (!record || row.rss === null || record.rss === undefined || record.kernelThread) continue;
+      if (oursAfter.get(pid) !== record.rss) continue; // it moved while the two tools looked
       compared++;
       if (record.rss === row.rss) same++;
     }
     for (const pid of spawned.slice(0, 20))
       assert.equal(ours.get(pid)?.rss, theirs.get(pid)?.rss, `pid ${pid}`);
-    // Busy processes (this test, the scheduler) move between the two sweeps; the rest agree exactly.
-    assert.ok(same >= compared - 6, `${same} of ${compared} agree`);
+    assert.ok(compared > 20);
+    assert.ok(same >= compared - 2, `${same} of ${compared} agree`);
   });
 });

@@ -1,0 +1,225 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BIN, runCli } from '../helpers/cli.js';
+import { pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const scratch = mkdtempSync(join(tmpdir(), 'memwarden-watch-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('memwarden watch', () => {
+  let crawler = 0;
+  before(async () => {
+    const py = start('python3', [join(FIXTURES, 'touna0627.py'), 'watch-test']);
+    await waitForLine(py, /ready/);
+    crawler = pidOf(py);
+  });
+
+  it('logs every cycle in quick mode: each process and the machine', async () => {
+    const log = join(scratch, 'quick.log');
+    const { code, stdout, stderr } = await runCli([
+      'watch',
+      '--match',
+      'touna0627.py watch-test',
+      '--match',
+      'no-such-proc-zz',
+      '--interval',
+      '200ms',
+      '--count',
+      '3',
+      '--log',
+      log,
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.equal((stdout.match(/ machine {2}mem /g) ?? []).length, 3);
+    assert.match(
+      stdout,
+      new RegExp(
+        `touna0627\\.py watch-test  pid ${crawler}  cpu .*  mem \\d+\\.\\d% \\(.+\\)  started .*touna0627\\.py`,
+      ),
+    );
+    assert.match(stdout, /no-such-proc-zz {2}no process matches/);
+    const records = jsonLines(readFileSync(log, 'utf8'));
+    const processes = records.filter((r) => r.kind === 'process');
+    assert.equal(processes.length, 3);
+    for (const p of processes) {
+      assert.equal(p.pid, crawler);
+      assert.ok(Array.isArray(p.cmdline));
+      for (const key of ['cpuPercent', 'memPercent', 'rss', 'startTime']) assert.ok(key in p, key);
+    }
+    const systems = records.filter((r) => r.kind === 'system');
+    assert.equal(systems.length, 3);
+    for (const key of ['memTotal', 'memAvailable', 'memPercent', 'cpuCount'])
+      assert.ok(key in (systems[0] ?? {}), key);
+  });
+
+  it('streams JSON lines with --json', async () => {
+    const { code, stdout } = await runCli([
+      'watch',
+      '--match',
+      'touna0627.py watch-test',
+      '--interval',
+      '100ms',
+      '--count',
+      '2',
+      '--json',
+    ]);
+    assert.equal(code, 0);
+    const records = jsonLines(stdout);
+    assert.deepEqual(
+      records.map((r) => r.kind),
+      ['system', 'process', 'system', 'process'],
+    );
+  });
+
+  it('fires a rule once when a target crosses its threshold, not every cycle', async () => {
+    const grower = start(process.execPath, [join(FIXTURES, 'grow.js')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    await waitForLine(grower, /ready/);
+    const config = join(scratch, 'fire.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: false\ntargets:\n  - name: grower\n    match: { pid: ${pidOf(grower)} }\n    rules:\n      - when: rss > 150MB\n        do: [log]\n`,
+    );
+    const watcher = spawn(process.execPath, [BIN, 'watch', '-c', config, '--json', '--count', '30'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    watcher.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    await new Promise((r) => setTimeout(r, 600));
+    grower.stdin?.write('grow:200\n');
+    await waitForExit(watcher);
+    const fired = jsonLines(out).filter((r) => r.kind === 'rule-fired');
+    assert.equal(fired.length, 1, out.slice(-2000));
+    assert.equal(fired[0]?.pid, pidOf(grower));
+  });
+
+  it('does not fire a "for" rule on a spike', async () => {
+    const grower = start(process.execPath, [join(FIXTURES, 'grow.js')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    await waitForLine(grower, /ready/);
+    const config = join(scratch, 'spike.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: false\ntargets:\n  - name: grower\n    match: { pid: ${pidOf(grower)} }\n    rules:\n      - when: rss > 150MB for 3m\n        do: [log]\n`,
+    );
+    const watcher = spawn(process.execPath, [BIN, 'watch', '-c', config, '--json', '--count', '25'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    watcher.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    grower.stdin?.write('grow:200\n');
+    await waitForLine(grower, /ok/);
+    await new Promise((r) => setTimeout(r, 600));
+    grower.stdin?.write('shrink\n');
+    await waitForExit(watcher);
+    const rss = jsonLines(out)
+      .filter((r) => r.kind === 'process')
+      .map((r) => r.rss as number);
+    assert.ok(Math.max(...rss) > 150e6, 'the spike was seen');
+    assert.equal(jsonLines(out).filter((r) => r.kind === 'rule-fired').length, 0);
+  });
+
+  it('keeps the old config when a SIGHUP brings a bad one, and exits cleanly on SIGTERM', async () => {
+    const config = join(scratch, 'reload.yaml');
+    writeFileSync(
+      config,
+      'interval: 100ms\nstore: false\ntargets:\n  - name: crawler\n    match: "touna0627.py watch-test"\n',
+    );
+    const watcher = spawn(process.execPath, [BIN, 'watch', '-c', config, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    watcher.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    watcher.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    await waitForLine(watcher, /"kind":"process"/);
+    writeFileSync(config, 'interval: 0\ntreshold: 5\ntargets: []\n');
+    watcher.kill('SIGHUP');
+    await new Promise((r) => setTimeout(r, 500));
+    const before = jsonLines(out).filter((r) => r.kind === 'process').length;
+    await new Promise((r) => setTimeout(r, 400));
+    watcher.kill('SIGTERM');
+    const code = await waitForExit(watcher);
+    assert.equal(code, 0);
+    assert.match(err, /reload of .*reload\.yaml failed; the previous config stays in force/);
+    assert.match(err, /reload\.yaml:1:11: interval: /);
+    assert.match(err, /unknown key 'treshold'/);
+    assert.ok(
+      jsonLines(out).filter((r) => r.kind === 'process').length > before,
+      'still watching the old targets',
+    );
+  });
+
+  it('refuses a log path that is a symbolic link', async () => {
+    const target = join(scratch, 'victim.txt');
+    writeFileSync(target, 'keep me\n');
+    const link = join(scratch, 'link.log');
+    symlinkSync(target, link);
+    const { code, stderr } = await runCli(['watch', '--match', 'x', '--count', '1', '--log', link]);
+    assert.equal(code, 2);
+    assert.match(stderr, /cannot open log file .*link\.log: it is a symbolic link/);
+    assert.equal(readFileSync(target, 'utf8'), 'keep me\n');
+  });
+
+  it('answers bad usage with one line and exit code 2', async () => {
+    for (const args of [
+      ['watch'],
+      ['watch', '--match', 'x', '--interval', '10'],
+      ['watch', '--match', 'x', '--count', '0'],
+      ['watch', '--match', 'x', '--gc-above', '40'],
+    ]) {
+      const { code, stderr } = await runCli(args);
+      assert.equal(code, 2, args.join(' '));
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    }
+  });
+});
+
+describe('memwarden check', () => {
+  it('prints what each target matches now', async () => {
+    const py = start('python3', [join(FIXTURES, 'touna0627.py'), 'watch-test']);
+    await waitForLine(py, /ready/);
+    const config = join(scratch, 'check.yaml');
+    writeFileSync(
+      config,
+      'targets:\n  - name: crawler\n    match: { pattern: "touna0627.py watch-test" }\n    rules:\n      - when: rss > 500MB for 3m\n        do: [log]\n',
+    );
+    const { code, stdout } = await runCli(['check', '-c', config]);
+    assert.equal(code, 0);
+    assert.match(stdout, /valid, 1 targets, 1 rules/);
+    assert.match(stdout, new RegExp(`^  ${pidOf(py)}  .*touna0627\\.py watch-test$`, 'm'));
+  });
+
+  it('names file, line and column of every error and exits 2', async () => {
+    const config = join(scratch, 'bad.yaml');
+    writeFileSync(
+      config,
+      'interval: 10\ntargets:\n  - name: a\n    match: x\n    rules:\n      - when: rss > 500\n        do: [log]\n',
+    );
+    const { code, stdout, stderr } = await runCli(['check', '-c', config]);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /bad\.yaml:1:11: interval: /);
+    assert.match(stderr, /bad\.yaml:6:\d+: .*rules\[0\]\.when: .*column 7/);
+    assert.doesNotMatch(stderr, /\n\s+at /);
+  });
+});
