@@ -9,32 +9,37 @@ const DROP_SHARE = 0.5;
 /** Fewer drops than this are single events (spikes, a restart), not a rhythm. */
 const MIN_DROPS = 4;
 
+export interface Rhythm {
+  /** The longest rhythm of any kind; floor windows must be at least this long. */
+  cycleSeconds: number | undefined;
+  /**
+   * The period of a smooth, regular rhythm (a wave), whose phases can be compared cycle to cycle.
+   * Undefined for a sawtooth: GC comes at irregular times, so its phases drift from cycle to cycle.
+   */
+  periodSeconds: number | undefined;
+}
+
 /**
- * The longest repeating rhythm in a series, in seconds: a daily wave or an hourly batch job found
- * by autocorrelation, or a GC sawtooth found by the spacing of its sudden drops (GC is not regular
- * enough for autocorrelation to see). The floor is then taken over windows at least this long, so
- * that every window holds one trough. Undefined when there is no rhythm, or only one that does not
- * repeat at least twice in the series (it cannot be told from a trend then).
+ * The longest repeating rhythm in a series: a daily wave or an hourly batch job found by
+ * autocorrelation, or a GC sawtooth found by the spacing of its sudden drops (GC is not regular
+ * enough for autocorrelation to see). Rhythms longer than `maxCycleSeconds` are ignored: they
+ * repeat too few times in the series to be told from a trend.
  */
-export function estimateCycleSeconds(
-  timeSeconds: Float64Array,
-  bytes: Float64Array,
-  maxCycleSeconds: number,
-): number | undefined {
+export function findRhythm(timeSeconds: Float64Array, bytes: Float64Array, maxCycleSeconds: number): Rhythm {
   const start = timeSeconds[0] as number;
   const duration = (timeSeconds[timeSeconds.length - 1] as number) - start;
-  if (!(duration > 0)) return undefined;
+  if (!(duration > 0)) return { cycleSeconds: undefined, periodSeconds: undefined };
   const { binSeconds, means } = binMeans(timeSeconds, bytes, Math.min(BINS, timeSeconds.length));
   const binTimes = means.map((_, i) => i * binSeconds);
   const line = theilSen(binTimes, means, 0);
   const detrended = means.map((v, i) => v - (line.intercept + line.slope * (binTimes[i] as number)));
-  const candidates: number[] = [];
   const lag = autocorrelationPeak(detrended);
-  if (lag !== undefined) candidates.push(lag * binSeconds);
+  const period = lag === undefined ? undefined : lag * binSeconds;
+  const periodSeconds = period !== undefined && period <= maxCycleSeconds ? period : undefined;
   const gap = dropSpacing(timeSeconds, bytes, line.slope);
-  if (gap !== undefined) candidates.push(gap);
-  const fitting = candidates.filter((c) => c <= maxCycleSeconds);
-  return fitting.length > 0 ? Math.max(...fitting) : undefined;
+  const gapSeconds = gap !== undefined && gap <= maxCycleSeconds ? gap : undefined;
+  if (gapSeconds === undefined) return { cycleSeconds: periodSeconds, periodSeconds };
+  return { cycleSeconds: Math.max(periodSeconds ?? 0, gapSeconds), periodSeconds: undefined };
 }
 
 function binMeans(
@@ -63,7 +68,11 @@ function binMeans(
   return { binSeconds, means };
 }
 
-/** Lag (in bins) of the highest autocorrelation peak after the first zero crossing, if strong. */
+/**
+ * Lag (in bins, fractional) of the highest autocorrelation peak after the first zero crossing, if
+ * strong. The parabola through the peak and its neighbours refines the lag below one bin, which
+ * matters when phases are compared several cycles apart.
+ */
 function autocorrelationPeak(values: Float64Array): number | undefined {
   const n = values.length;
   let mean = 0;
@@ -92,7 +101,11 @@ function autocorrelationPeak(values: Float64Array): number | undefined {
       bestLag = lag;
     }
   }
-  return bestLag;
+  if (bestLag === undefined) return undefined;
+  const left = r[bestLag - 1] as number;
+  const right = r[bestLag + 1] as number;
+  const curvature = left - 2 * best + right;
+  return curvature < 0 ? bestLag + (0.5 * (left - right)) / curvature : bestLag;
 }
 
 /** A generous cycle length (90th percentile gap) between the sudden drops of a sawtooth. */

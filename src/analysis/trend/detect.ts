@@ -1,6 +1,7 @@
-import { estimateCycleSeconds } from './cycle.js';
+import { findRhythm } from './cycle.js';
 import { slidingFloor } from './floor.js';
 import { mannKendall } from './mann-kendall.js';
+import { seasonalTrend } from './seasonal.js';
 import { currentRegimeStart } from './segment.js';
 import { median, quantile } from './stats.js';
 import { theilSen } from './theil-sen.js';
@@ -16,11 +17,25 @@ const DEFAULT_WINDOW_SHARE = 1 / 48;
 /** A rhythm longer than this share of the series repeats too few times to be told from a trend. */
 const MAX_CYCLE_SHARE = 1 / 4;
 const CYCLE_MARGIN = 1.1;
+/** Picking the most trend-like regime out of many candidates finds "trends" in noise; a regime
+ * that starts after a bend must clear a significance this many times stricter. */
+const REGIME_SELECTION_PENALTY = 10;
+/** A leak still grows at the end: the newest half of the regime must keep this share of the slope.
+ * A cache that is filling up slows down instead. */
+const MIN_RECENT_SLOPE_SHARE = 0.5;
+
+interface Growth {
+  slope: number;
+  slopeLow: number;
+  slopeHigh: number;
+  pValueGrowth: number;
+}
 
 /**
  * Leak or not: the trend of the floor of the series (its minima over windows at least one rhythm
- * long) in the current regime (after the last step or bend), by Theil–Sen with a Mann–Kendall test.
- * O(n log n) in the samples plus a fixed cost for the ≤ 96 floor points.
+ * long) in the current regime (after the last step or bend), by Theil–Sen with a Mann–Kendall test,
+ * or phase by phase across cycles when the rhythm is regular. O(n log n) in the samples plus a
+ * fixed cost for the ≤ 96 floor points.
  */
 export function detectTrend(series: MemorySeries, options: TrendOptions = {}): TrendResult {
   const significance = options.significance ?? 0.01;
@@ -34,68 +49,99 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
   const duration = (timeSeconds[n - 1] as number) - (timeSeconds[0] as number);
   if (!(duration > 0)) return { ...base, reason: 'all samples have the same time' };
 
-  const cycle = estimateCycleSeconds(timeSeconds, bytes, duration * MAX_CYCLE_SHARE);
-  const windowSeconds = Math.max(duration * DEFAULT_WINDOW_SHARE, (cycle ?? 0) * CYCLE_MARGIN);
+  const rhythm = findRhythm(timeSeconds, bytes, duration * MAX_CYCLE_SHARE);
+  const cycleSeconds = rhythm.cycleSeconds ?? null;
+  const windowSeconds = Math.max(duration * DEFAULT_WINDOW_SHARE, (rhythm.cycleSeconds ?? 0) * CYCLE_MARGIN);
   const floor = slidingFloor(timeSeconds, bytes, windowSeconds, MAX_FLOOR_POINTS);
   const m = floor.timeSeconds.length;
   if (m < MIN_FLOOR_POINTS) {
-    return { ...base, reason: `too few floor windows (${m}) to see a trend`, cycleSeconds: cycle ?? null };
+    return { ...base, reason: `too few floor windows (${m}) to see a trend`, cycleSeconds };
   }
   const minRegimePoints = Math.max(MIN_FLOOR_POINTS, Math.ceil(m / 6));
   const regimeIndex = currentRegimeStart(floor.timeSeconds, floor.bytes, minRegimePoints);
   const regimeTimes = floor.timeSeconds.subarray(regimeIndex);
   const regimeFloors = floor.bytes.subarray(regimeIndex);
-  const mk = mannKendall(regimeFloors, floor.overlap);
-  const fit = theilSen(regimeTimes, regimeFloors, mk.varianceS);
+  const regimeStart = regimeIndex === 0 ? 0 : (regimeTimes[0] as number) - windowSeconds;
+  const firstInRegime = timeSeconds.findIndex((t) => t >= regimeStart);
 
+  const seasonal =
+    rhythm.periodSeconds === undefined
+      ? undefined
+      : seasonalTrend(
+          timeSeconds.subarray(firstInRegime),
+          bytes.subarray(firstInRegime),
+          rhythm.periodSeconds,
+        );
+  const growth: Growth = seasonal ?? floorGrowth(regimeTimes, regimeFloors, floor.overlap);
+  // The seasonal test compares whole cycles and so already sees whether growth goes on; a floor
+  // trend is checked on its newest half, where a filling cache has flattened out.
+  const recentHalf = regimeFloors.length >> 1;
+  const recentSlope =
+    seasonal === undefined
+      ? theilSen(regimeTimes.subarray(recentHalf), regimeFloors.subarray(recentHalf), 0).slope
+      : growth.slope;
+
+  const intercept = median(regimeFloors.map((v, i) => v - growth.slope * (regimeTimes[i] as number)));
   const lastTime = timeSeconds[n - 1] as number;
-  const floorBytes = fit.intercept + fit.slope * lastTime;
-  const regimeStart = (regimeTimes[0] as number) - windowSeconds;
-  const excursions: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = timeSeconds[i] as number;
-    if (t >= regimeStart) excursions.push((bytes[i] as number) - (fit.intercept + fit.slope * t));
-  }
+  const floorBytes = intercept + growth.slope * lastTime;
+  const excursions = bytes
+    .subarray(firstInRegime)
+    .map((v, i) => v - (intercept + growth.slope * (timeSeconds[firstInRegime + i] as number)));
   const peakBytes = floorBytes + Math.max(0, quantile(excursions, 0.95));
-  const regimeSeconds = (regimeTimes[regimeTimes.length - 1] as number) - (regimeTimes[0] as number);
+  const regimeSeconds = lastTime - regimeStart;
   const level = median(regimeFloors);
-  const growthFraction = level > 0 ? (fit.slope * regimeSeconds) / level : 0;
-  const grows = mk.pValueGrowth < significance && fit.slopeLow > 0;
+  const growthFraction = level > 0 ? (growth.slope * regimeSeconds) / level : 0;
+  const threshold = regimeIndex === 0 ? significance : significance / REGIME_SELECTION_PENALTY;
+  const grows = growth.pValueGrowth < threshold && growth.slopeLow > 0;
   const material = growthFraction >= minGrowthFraction;
-  const verdict = grows && material ? 'leak' : 'no-leak';
+  const ongoing = recentSlope >= MIN_RECENT_SLOPE_SHARE * growth.slope;
+  const verdict = grows && material && ongoing ? 'leak' : 'no-leak';
 
   const result: TrendResult = {
     ...base,
     verdict,
-    reason: explain(verdict, grows, growthFraction, regimeSeconds, mk.pValueGrowth),
-    slopeBytesPerSecond: fit.slope,
-    slopeLowBytesPerSecond: fit.slopeLow,
-    slopeHighBytesPerSecond: fit.slopeHigh,
-    pValue: mk.pValueGrowth,
-    cycleSeconds: cycle ?? null,
+    reason: explain({ verdict, grows, material, growthFraction, regimeSeconds, pValue: growth.pValueGrowth }),
+    slopeBytesPerSecond: growth.slope,
+    slopeLowBytesPerSecond: growth.slopeLow,
+    slopeHighBytesPerSecond: growth.slopeHigh,
+    pValue: growth.pValueGrowth,
+    cycleSeconds,
     windowSeconds,
     regimeStartSeconds: regimeStart + origin,
     floorBytes,
     peakBytes,
   };
-  if (verdict === 'leak' && options.limitBytes !== undefined && fit.slope > 0) {
-    result.timeToLimitSeconds = Math.max(0, (options.limitBytes - peakBytes) / fit.slope);
+  if (verdict === 'leak' && options.limitBytes !== undefined) {
+    result.timeToLimitSeconds = Math.max(0, (options.limitBytes - peakBytes) / growth.slope);
   }
   return result;
 }
 
-function explain(
-  verdict: 'leak' | 'no-leak',
-  grows: boolean,
-  growthFraction: number,
-  regimeSeconds: number,
-  pValue: number,
-): string {
-  const growth = `${(growthFraction * 100).toFixed(1)}% over the last ${Math.round(regimeSeconds)}s`;
-  const p = `p = ${pValue.toPrecision(2)}`;
-  if (verdict === 'leak') return `the memory floor keeps rising: ${growth} (${p})`;
-  if (grows) return `the floor rises, but only ${growth}, too little to call a leak`;
-  return `no significant rise of the memory floor (${p})`;
+function floorGrowth(timeSeconds: Float64Array, floors: Float64Array, overlap: number): Growth {
+  const mk = mannKendall(floors, overlap);
+  const fit = theilSen(timeSeconds, floors, mk.varianceS);
+  return {
+    slope: fit.slope,
+    slopeLow: fit.slopeLow,
+    slopeHigh: fit.slopeHigh,
+    pValueGrowth: mk.pValueGrowth,
+  };
+}
+
+function explain(facts: {
+  verdict: 'leak' | 'no-leak';
+  grows: boolean;
+  material: boolean;
+  growthFraction: number;
+  regimeSeconds: number;
+  pValue: number;
+}): string {
+  const growth = `${(facts.growthFraction * 100).toFixed(1)}% over the last ${Math.round(facts.regimeSeconds)}s`;
+  const p = `p = ${facts.pValue.toPrecision(2)}`;
+  if (facts.verdict === 'leak') return `the memory floor keeps rising: ${growth} (${p})`;
+  if (!facts.grows) return `no significant rise of the memory floor (${p})`;
+  if (!facts.material) return `the memory floor rises only ${growth}, too little to call a leak`;
+  return 'the memory floor rose but is levelling off';
 }
 
 function emptyResult(points: number, limitBytes: number | undefined): TrendResult {

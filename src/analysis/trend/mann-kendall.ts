@@ -35,10 +35,12 @@ export function mannKendall(values: ArrayLike<number>, varianceInflation = 1): M
     i = j;
   }
   const varianceS = (Math.max(0, n * (n - 1) * (2 * n + 5) - tieTerm) / 18) * Math.max(1, varianceInflation);
-  let z = 0;
-  if (varianceS > 0) {
-    if (s > 0) z = (s - 1) / Math.sqrt(varianceS);
-    else if (s < 0) z = (s + 1) / Math.sqrt(varianceS);
-  }
-  return { s, varianceS, pValueGrowth: 1 - normalCdf(z) };
+  return { s, varianceS, pValueGrowth: growthPValue(s, varianceS) };
+}
+
+/** One-sided p-value of a Kendall S for growth, with the usual continuity correction. */
+export function growthPValue(s: number, varianceS: number): number {
+  if (!(varianceS > 0) || s === 0) return 0.5;
+  const z = (s > 0 ? s - 1 : s + 1) / Math.sqrt(varianceS);
+  return 1 - normalCdf(z);
 }

@@ -30,17 +30,23 @@ export function theilSen(x: ArrayLike<number>, y: ArrayLike<number>, varianceS: 
     return { slope: 0, intercept: level, slopeLow: 0, slopeHigh: 0 };
   }
   const sorted = Float64Array.from(slopes).sort();
-  const count = sorted.length;
   const slope = sortedQuantile(sorted, 0.5);
-  const c = Z_95 * Math.sqrt(varianceS);
-  const lowRank = Math.max(0, Math.min(count - 1, Math.floor((count - c) / 2)));
-  const highRank = Math.max(0, Math.min(count - 1, Math.ceil((count + c) / 2)));
   const residuals = new Float64Array(n);
   for (let i = 0; i < n; i++) residuals[i] = (y[i] as number) - slope * (x[i] as number);
   return {
     slope,
     intercept: median(residuals),
-    slopeLow: sorted[lowRank] as number,
-    slopeHigh: sorted[highRank] as number,
+    ...slopeInterval(sorted, varianceS),
   };
+}
+
+/** Sen's 95 % interval: the pairwise slopes at the ranks that Var(S) of Kendall's S allows. */
+export function slopeInterval(
+  sortedSlopes: Float64Array,
+  varianceS: number,
+): { slopeLow: number; slopeHigh: number } {
+  const count = sortedSlopes.length;
+  const c = Z_95 * Math.sqrt(varianceS);
+  const rank = (r: number) => sortedSlopes[Math.max(0, Math.min(count - 1, r))] as number;
+  return { slopeLow: rank(Math.floor((count - c) / 2)), slopeHigh: rank(Math.ceil((count + c) / 2)) };
 }
