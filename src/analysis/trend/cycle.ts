@@ -31,7 +31,10 @@ export function findRhythm(timeSeconds: Float64Array, bytes: Float64Array, maxCy
   if (!(duration > 0)) return { cycleSeconds: undefined, periodSeconds: undefined };
   const { binSeconds, means } = binMeans(timeSeconds, bytes, Math.min(BINS, timeSeconds.length));
   const binTimes = means.map((_, i) => i * binSeconds);
-  const line = theilSen(binTimes, means, 0);
+  // The trend is only removed so that it does not swamp the autocorrelation: a line through every
+  // fourth bin is close enough and sixteen times cheaper.
+  const every4th = (values: Float64Array) => values.filter((_, i) => i % 4 === 0);
+  const line = theilSen(every4th(binTimes), every4th(means), 0);
   const detrended = means.map((v, i) => v - (line.intercept + line.slope * (binTimes[i] as number)));
   const lag = autocorrelationPeak(detrended);
   const period = lag === undefined ? undefined : lag * binSeconds;

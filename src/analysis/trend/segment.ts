@@ -2,6 +2,8 @@ import { type TheilSen, theilSen } from './theil-sen.js';
 
 /** A split must cut the robust misfit by this share to be believed over one straight line. */
 const MIN_SPLIT_GAIN = 0.35;
+/** Candidate bends tried; each costs two Theil–Sen fits, and a bend need not be placed finer. */
+const MAX_CANDIDATES = 16;
 
 /**
  * Where the current regime of a floor series starts. A reload (step), a cache that filled up
@@ -19,7 +21,8 @@ export function currentRegimeStart(
   const whole = absoluteMisfit(timeSeconds, bytes, 0, n);
   let bestMisfit = Number.POSITIVE_INFINITY;
   let bestStart = 0;
-  for (let k = minPoints; k <= n - minPoints; k++) {
+  const step = Math.max(1, Math.ceil((n - 2 * minPoints) / MAX_CANDIDATES));
+  for (let k = minPoints; k <= n - minPoints; k += step) {
     const misfit = absoluteMisfit(timeSeconds, bytes, 0, k) + absoluteMisfit(timeSeconds, bytes, k, n);
     if (misfit < bestMisfit) {
       bestMisfit = misfit;

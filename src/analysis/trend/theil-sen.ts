@@ -16,20 +16,21 @@ export interface TheilSen {
  */
 export function theilSen(x: ArrayLike<number>, y: ArrayLike<number>, varianceS: number): TheilSen {
   const n = Math.min(x.length, y.length);
-  const slopes: number[] = [];
+  const slopes = new Float64Array((n * (n - 1)) / 2);
+  let count = 0;
   for (let i = 0; i < n - 1; i++) {
     const xi = x[i] as number;
     const yi = y[i] as number;
     for (let j = i + 1; j < n; j++) {
       const dx = (x[j] as number) - xi;
-      if (dx !== 0) slopes.push(((y[j] as number) - yi) / dx);
+      if (dx !== 0) slopes[count++] = ((y[j] as number) - yi) / dx;
     }
   }
-  if (slopes.length === 0) {
+  if (count === 0) {
     const level = n > 0 ? median(y) : Number.NaN;
     return { slope: 0, intercept: level, slopeLow: 0, slopeHigh: 0 };
   }
-  const sorted = Float64Array.from(slopes).sort();
+  const sorted = slopes.subarray(0, count).sort();
   const slope = sortedQuantile(sorted, 0.5);
   const residuals = new Float64Array(n);
   for (let i = 0; i < n; i++) residuals[i] = (y[i] as number) - slope * (x[i] as number);
