@@ -1,11 +1,13 @@
-import { quantile } from './stats.js';
+import { median, quantile } from './stats.js';
 import { theilSen } from './theil-sen.js';
 
 const BINS = 256;
 /** An autocorrelation peak below this is noise, not a cycle. */
 const MIN_AUTOCORRELATION = 0.3;
-/** A drop counts as a GC or batch-job end when it falls this share of the value spread at once. */
+/** A drop counts as a GC or batch-job end when it falls this share of the value spread at once… */
 const DROP_SHARE = 0.5;
+/** …and this many times the usual sample-to-sample change, so that noise alone never does. */
+const DROP_OVER_STEP = 6;
 /** Fewer drops than this are single events (spikes, a restart), not a rhythm. */
 const MIN_DROPS = 4;
 
@@ -118,7 +120,9 @@ function dropSpacing(timeSeconds: Float64Array, bytes: Float64Array, slope: numb
   for (let i = 0; i < n; i++) residuals[i] = (bytes[i] as number) - slope * (timeSeconds[i] as number);
   const spread = quantile(residuals, 0.95) - quantile(residuals, 0.05);
   if (!(spread > 0)) return undefined;
-  const threshold = DROP_SHARE * spread;
+  const steps = new Float64Array(n - 1);
+  for (let i = 1; i < n; i++) steps[i - 1] = Math.abs((bytes[i] as number) - (bytes[i - 1] as number));
+  const threshold = Math.max(DROP_SHARE * spread, DROP_OVER_STEP * median(steps));
   const dropTimes: number[] = [];
   for (let i = 1; i < n; i++) {
     if ((bytes[i - 1] as number) - (bytes[i] as number) >= threshold)

@@ -1,3 +1,4 @@
+import { formatDuration } from '../../units/index.js';
 import { findRhythm } from './cycle.js';
 import { slidingFloor } from './floor.js';
 import { mannKendall } from './mann-kendall.js';
@@ -100,7 +101,7 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
   const result: TrendResult = {
     ...base,
     verdict,
-    reason: explain({ verdict, grows, material, growthFraction, regimeSeconds, pValue: growth.pValueGrowth }),
+    reason: explain({ verdict, grows, material, growthFraction, regimeSeconds }),
     slopeBytesPerSecond: growth.slope,
     slopeLowBytesPerSecond: growth.slopeLow,
     slopeHighBytesPerSecond: growth.slopeHigh,
@@ -134,12 +135,10 @@ function explain(facts: {
   material: boolean;
   growthFraction: number;
   regimeSeconds: number;
-  pValue: number;
 }): string {
-  const growth = `${(facts.growthFraction * 100).toFixed(1)}% over the last ${Math.round(facts.regimeSeconds)}s`;
-  const p = `p = ${facts.pValue.toPrecision(2)}`;
-  if (facts.verdict === 'leak') return `the memory floor keeps rising: ${growth} (${p})`;
-  if (!facts.grows) return `no significant rise of the memory floor (${p})`;
+  const growth = `${(facts.growthFraction * 100).toFixed(1)}% over the last ${formatDuration(facts.regimeSeconds * 1000)}`;
+  if (facts.verdict === 'leak') return `the memory floor keeps rising: ${growth}`;
+  if (!facts.grows) return 'no significant rise of the memory floor';
   if (!facts.material) return `the memory floor rises only ${growth}, too little to call a leak`;
   return 'the memory floor rose but is levelling off';
 }

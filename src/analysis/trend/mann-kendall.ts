@@ -1,4 +1,4 @@
-import { normalCdf } from './stats.js';
+import { normalUpperTail } from './stats.js';
 
 export interface MannKendall {
   /** Σ sign(x_j − x_i) over all pairs i < j. */
@@ -42,5 +42,5 @@ export function mannKendall(values: ArrayLike<number>, varianceInflation = 1): M
 export function growthPValue(s: number, varianceS: number): number {
   if (!(varianceS > 0) || s === 0) return 0.5;
   const z = (s > 0 ? s - 1 : s + 1) / Math.sqrt(varianceS);
-  return 1 - normalCdf(z);
+  return normalUpperTail(z);
 }

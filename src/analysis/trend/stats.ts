@@ -1,11 +1,14 @@
-/** Standard normal CDF (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7 — far below what a verdict needs). */
-export function normalCdf(z: number): number {
+/**
+ * Upper tail of the standard normal, P(Z > z) (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
+ * Computed directly rather than as 1 − CDF so that tiny p-values do not round to zero.
+ */
+export function normalUpperTail(z: number): number {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const poly =
     t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erf = 1 - poly * Math.exp(-x * x);
-  return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+  const halfComplement = 0.5 * poly * Math.exp(-x * x);
+  return z >= 0 ? halfComplement : 1 - halfComplement;
 }
 
 /** Two-sided 95 % quantile of the standard normal. */
