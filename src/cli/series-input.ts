@@ -64,17 +64,18 @@ function parseHistoryJson(text: string, fileName: string): SeriesInput {
   if (!Array.isArray(parsed)) throw inputError(fileName, 'expected a JSON array of samples');
   const series: SeriesInput = { timeSeconds: [], bytes: [] };
   parsed.forEach((item: unknown, index) => {
-    const where = `${fileName}: element ${index}`;
-    if (typeof item !== 'object' || item === null) throw inputError(where, 'is not an object');
+    const element = `element ${index}`;
+    if (typeof item !== 'object' || item === null) throw inputError(fileName, `${element} is not an object`);
     const sample = item as Record<string, unknown>;
     const rss = sample.rss;
-    if (typeof rss !== 'number' || !Number.isFinite(rss)) throw inputError(where, "has no numeric 'rss'");
+    if (typeof rss !== 'number' || !Number.isFinite(rss))
+      throw inputError(fileName, `${element} has no numeric 'rss'`);
     if (typeof sample.time === 'number' && Number.isFinite(sample.time)) {
       series.timeSeconds.push(sample.time / 1000);
     } else if (typeof sample.t === 'number' && Number.isFinite(sample.t)) {
       series.timeSeconds.push(sample.t);
     } else {
-      throw inputError(where, "has neither a numeric 'time' (ms) nor 't' (s)");
+      throw inputError(fileName, `${element} has neither a numeric 'time' (ms) nor 't' (s)`);
     }
     series.bytes.push(rss);
   });
