@@ -1,9 +1,14 @@
 import { median, quantile } from './stats.js';
 import { theilSen } from './theil-sen.js';
 
-const BINS = 256;
+/** Fine enough that a daily period is placed to a few minutes over a week of samples. */
+const BINS = 1024;
+/** Points the detrending line is fitted through. */
+const LINE_POINTS = 64;
 /** An autocorrelation peak below this is noise, not a cycle. */
 const MIN_AUTOCORRELATION = 0.3;
+/** The shortest autocorrelation peak this close to the highest is the period, not a multiple. */
+const HARMONIC_SHARE = 0.8;
 /** A drop counts as a GC or batch-job end when it falls this share of the value spread at once… */
 const DROP_SHARE = 0.5;
 /** …and this many times the usual sample-to-sample change, so that noise alone never does. */
@@ -33,18 +38,20 @@ export function findRhythm(timeSeconds: Float64Array, bytes: Float64Array, maxCy
   if (!(duration > 0)) return { cycleSeconds: undefined, periodSeconds: undefined };
   const { binSeconds, means } = binMeans(timeSeconds, bytes, Math.min(BINS, timeSeconds.length));
   const binTimes = means.map((_, i) => i * binSeconds);
-  // The trend is only removed so that it does not swamp the autocorrelation: a line through every
-  // fourth bin is close enough and sixteen times cheaper.
-  const every4th = (values: Float64Array) => values.filter((_, i) => i % 4 === 0);
-  const line = theilSen(every4th(binTimes), every4th(means), 0);
+  // The trend is only removed so that it does not swamp the autocorrelation: a line through a
+  // sample of the bins is close enough and far cheaper.
+  const stride = Math.max(1, Math.floor(means.length / LINE_POINTS));
+  const sampled = (values: Float64Array) => values.filter((_, i) => i % stride === 0);
+  const line = theilSen(sampled(binTimes), sampled(means), 0);
   const detrended = means.map((v, i) => v - (line.intercept + line.slope * (binTimes[i] as number)));
   const lag = autocorrelationPeak(detrended);
   const period = lag === undefined ? undefined : lag * binSeconds;
   const periodSeconds = period !== undefined && period <= maxCycleSeconds ? period : undefined;
   const gap = dropSpacing(timeSeconds, bytes, line.slope);
   const gapSeconds = gap !== undefined && gap <= maxCycleSeconds ? gap : undefined;
+  // Sudden drops mark a sawtooth; its autocorrelation peaks only add multiples of the same cycle.
   if (gapSeconds === undefined) return { cycleSeconds: periodSeconds, periodSeconds };
-  return { cycleSeconds: Math.max(periodSeconds ?? 0, gapSeconds), periodSeconds: undefined };
+  return { cycleSeconds: gapSeconds, periodSeconds: undefined };
 }
 
 function binMeans(
@@ -92,21 +99,28 @@ function autocorrelationPeak(values: Float64Array): number | undefined {
     let sum = 0;
     for (let i = 0; i + lag < n; i++)
       sum += ((values[i] as number) - mean) * ((values[i + lag] as number) - mean);
-    r[lag] = sum / variance;
+    // Per pair, not per sample: fewer pairs at longer lags would otherwise pull the peak short.
+    r[lag] = sum / (n - lag) / (variance / n);
   }
+  const peaks: number[] = [];
   let crossed = false;
-  let bestLag: number | undefined;
-  let best = MIN_AUTOCORRELATION;
   for (let lag = 1; lag <= maxLag; lag++) {
     const here = r[lag] as number;
     if (here < 0) crossed = true;
-    if (!crossed) continue;
-    if (here > best && here >= (r[lag - 1] as number) && here >= (r[lag + 1] as number)) {
-      best = here;
-      bestLag = lag;
+    if (
+      crossed &&
+      here > MIN_AUTOCORRELATION &&
+      here >= (r[lag - 1] as number) &&
+      here >= (r[lag + 1] as number)
+    ) {
+      peaks.push(lag);
     }
   }
-  if (bestLag === undefined) return undefined;
+  if (peaks.length === 0) return undefined;
+  // Multiples of the period peak too, and noise can lift one a little above the period itself.
+  const highest = Math.max(...peaks.map((lag) => r[lag] as number));
+  const bestLag = peaks.find((lag) => (r[lag] as number) >= HARMONIC_SHARE * highest) as number;
+  const best = r[bestLag] as number;
   const left = r[bestLag - 1] as number;
   const right = r[bestLag + 1] as number;
   const curvature = left - 2 * best + right;

@@ -16,14 +16,16 @@ const MAX_FLOOR_POINTS = 96;
  * long enough to step over single spikes and most of the sampling noise. */
 const DEFAULT_WINDOW_SHARE = 1 / 48;
 /** A rhythm longer than this share of the series repeats too few times to be told from a trend. */
-const MAX_CYCLE_SHARE = 1 / 4;
+const MAX_CYCLE_SHARE = 1 / 3;
+/** A wave is compared phase by phase, so its floor windows may be shorter than its period; they
+ * stay short enough to leave a few floor points. */
+const MAX_WAVE_WINDOW_SHARE = 1 / 4;
 const CYCLE_MARGIN = 1.1;
+/** See `levelsOff` below. */
+const MIN_RECENT_SLOPE_SHARE = 0.5;
 /** Picking the most trend-like regime out of many candidates finds "trends" in noise; a regime
  * that starts after a bend must clear a significance this many times stricter. */
 const REGIME_SELECTION_PENALTY = 10;
-/** A leak still grows at the end: the newest half of the regime must keep this share of the slope.
- * A cache that is filling up slows down instead. */
-const MIN_RECENT_SLOPE_SHARE = 0.5;
 
 interface Growth {
   slope: number;
@@ -52,14 +54,22 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
 
   const rhythm = findRhythm(timeSeconds, bytes, duration * MAX_CYCLE_SHARE);
   const cycleSeconds = rhythm.cycleSeconds ?? null;
-  const windowSeconds = Math.max(duration * DEFAULT_WINDOW_SHARE, (rhythm.cycleSeconds ?? 0) * CYCLE_MARGIN);
+  const cycleWindow = (rhythm.cycleSeconds ?? 0) * CYCLE_MARGIN;
+  const windowSeconds = Math.max(
+    duration * DEFAULT_WINDOW_SHARE,
+    rhythm.periodSeconds === undefined
+      ? cycleWindow
+      : Math.min(cycleWindow, duration * MAX_WAVE_WINDOW_SHARE),
+  );
   const floor = slidingFloor(timeSeconds, bytes, windowSeconds, MAX_FLOOR_POINTS);
   const m = floor.timeSeconds.length;
   if (m < MIN_FLOOR_POINTS) {
     return { ...base, reason: `too few floor windows (${m}) to see a trend`, cycleSeconds };
   }
   const minRegimePoints = Math.max(MIN_FLOOR_POINTS, Math.ceil(m / 6));
-  const regimeIndex = currentRegimeStart(floor.timeSeconds, floor.bytes, minRegimePoints);
+  // A floor over windows shorter than the rhythm still waves, and its bends would be the wave's.
+  const floorIsFlat = windowSeconds >= (rhythm.cycleSeconds ?? 0);
+  const regimeIndex = floorIsFlat ? currentRegimeStart(floor.timeSeconds, floor.bytes, minRegimePoints) : 0;
   const regimeTimes = floor.timeSeconds.subarray(regimeIndex);
   const regimeFloors = floor.bytes.subarray(regimeIndex);
   const regimeStart = regimeIndex === 0 ? 0 : (regimeTimes[0] as number) - windowSeconds;
@@ -74,13 +84,15 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
           rhythm.periodSeconds,
         );
   const growth: Growth = seasonal ?? floorGrowth(regimeTimes, regimeFloors, floor.overlap);
-  // The seasonal test compares whole cycles and so already sees whether growth goes on; a floor
-  // trend is checked on its newest half, where a filling cache has flattened out.
+  // A cache filling up slows down where a leak goes on: growth levels off when the newest half of
+  // the regime grows at less than half the rate of the whole, and surely slower than the whole.
+  // The seasonal test compares whole cycles and already sees that.
   const recentHalf = regimeFloors.length >> 1;
-  const recentSlope =
+  const recent =
     seasonal === undefined
-      ? theilSen(regimeTimes.subarray(recentHalf), regimeFloors.subarray(recentHalf), 0).slope
-      : growth.slope;
+      ? floorGrowth(regimeTimes.subarray(recentHalf), regimeFloors.subarray(recentHalf), floor.overlap)
+      : growth;
+  const levelsOff = recent.slope < MIN_RECENT_SLOPE_SHARE * growth.slope && recent.slopeHigh < growth.slope;
 
   const intercept = median(regimeFloors.map((v, i) => v - growth.slope * (regimeTimes[i] as number)));
   const lastTime = timeSeconds[n - 1] as number;
@@ -95,8 +107,7 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
   const threshold = regimeIndex === 0 ? significance : significance / REGIME_SELECTION_PENALTY;
   const grows = growth.pValueGrowth < threshold && growth.slopeLow > 0;
   const material = growthFraction >= minGrowthFraction;
-  const ongoing = recentSlope >= MIN_RECENT_SLOPE_SHARE * growth.slope;
-  const verdict = grows && material && ongoing ? 'leak' : 'no-leak';
+  const verdict = grows && material && !levelsOff ? 'leak' : 'no-leak';
 
   const result: TrendResult = {
     ...base,
