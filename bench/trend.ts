@@ -69,23 +69,29 @@ function percent(right: number, total: number): string {
   return `${((100 * right) / total).toFixed(1)}% (${right}/${total})`;
 }
 
-const header = ['shape', 'expected', 'memwarden', 'least squares'];
+const header = ['shape', 'expected', 'memwarden', 'least squares (predict_linear)'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
 console.log(`trend detector on ${tuning ? 'tuning' : 'held-out'} seeds (${seeds.length} series per shape)\n`);
 console.log(line(header));
 console.log(line(widths.map((w) => '-'.repeat(w))));
 for (const row of rows) console.log(line(row));
-if (misses.length > 0) console.log(`\nmisses: ${misses.join('; ')}`);
+console.log(`\nleast squares: one line over the whole series, slope > 0 means leak; like memwarden it says`);
+console.log(`insufficient below ${BASELINE_MIN_SAMPLES} samples.`);
+if (misses.length > 0) console.log(`memwarden misses: ${misses.join('; ')}`);
 
 const big = generateSeries('leak-under-sawtooth', 1);
 const points = 10_000;
 const start = big.timeSeconds[0] as number;
 const timeSeconds = Float64Array.from({ length: points }, (_, i) => start + i * 10);
 const bytes = Float64Array.from({ length: points }, (_, i) => big.bytes[i % big.bytes.length] as number);
-const runs = 20;
-detectTrend({ timeSeconds, bytes });
-const began = performance.now();
-for (let i = 0; i < runs; i++) detectTrend({ timeSeconds, bytes });
-const msPerSeries = (performance.now() - began) / runs;
-console.log(`\ntime per ${points}-point series: ${msPerSeries.toFixed(1)} ms (mean of ${runs})`);
+const runs = 30;
+const durationsMs: number[] = [];
+for (let i = 0; i <= runs; i++) {
+  const began = performance.now();
+  detectTrend({ timeSeconds, bytes });
+  if (i > 0) durationsMs.push(performance.now() - began);
+}
+durationsMs.sort((a, b) => a - b);
+const medianMs = durationsMs[durationsMs.length >> 1] ?? Number.NaN;
+console.log(`\ntime per ${points}-point series: ${medianMs.toFixed(1)} ms (median of ${runs})`);
