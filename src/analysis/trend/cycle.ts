@@ -17,7 +17,7 @@ const DROP_OVER_STEP = 6;
 const MIN_DROPS = 4;
 
 export interface Rhythm {
-  /** The longest rhythm of any kind; floor windows must be at least this long. */
+  /** A sawtooth's cycle (from its drops), else a wave's period; floor windows span at least this. */
   cycleSeconds: number | undefined;
   /**
    * The period of a smooth, regular rhythm (a wave), whose phases can be compared cycle to cycle.
@@ -27,9 +27,9 @@ export interface Rhythm {
 }
 
 /**
- * The longest repeating rhythm in a series: a daily wave or an hourly batch job found by
- * autocorrelation, or a GC sawtooth found by the spacing of its sudden drops (GC is not regular
- * enough for autocorrelation to see). Rhythms longer than `maxCycleSeconds` are ignored: they
+ * The repeating rhythm of a series: a GC sawtooth or batch jobs found by the spacing of their
+ * sudden drops (GC is too irregular for autocorrelation to time), else a smooth wave found by
+ * autocorrelation. Rhythms longer than `maxCycleSeconds` are ignored: they
  * repeat too few times in the series to be told from a trend.
  */
 export function findRhythm(timeSeconds: Float64Array, bytes: Float64Array, maxCycleSeconds: number): Rhythm {

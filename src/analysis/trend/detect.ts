@@ -21,7 +21,8 @@ const MAX_CYCLE_SHARE = 1 / 3;
  * stay short enough to leave a few floor points. */
 const MAX_WAVE_WINDOW_SHARE = 1 / 4;
 const CYCLE_MARGIN = 1.1;
-/** See `levelsOff` below. */
+/** A leak keeps its pace and a filling cache slows down: when the newest half of the regime grows
+ * at less than this share of the regime's rate (and surely slower), growth is levelling off. */
 const MIN_RECENT_SLOPE_SHARE = 0.5;
 /** Picking the most trend-like regime out of many candidates finds "trends" in noise; a regime
  * that starts after a bend must clear a significance this many times stricter. */
@@ -64,7 +65,8 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
   const floor = slidingFloor(timeSeconds, bytes, windowSeconds, MAX_FLOOR_POINTS);
   const m = floor.timeSeconds.length;
   if (m < MIN_FLOOR_POINTS) {
-    return { ...base, reason: `too few floor windows (${m}) to see a trend`, cycleSeconds };
+    const rhythmText = cycleSeconds === null ? '' : ` of its ${formatDuration(cycleSeconds * 1000)} rhythm`;
+    return { ...base, reason: `the series covers too few cycles${rhythmText} to see a trend`, cycleSeconds };
   }
   const minRegimePoints = Math.max(MIN_FLOOR_POINTS, Math.ceil(m / 6));
   // A floor over windows shorter than the rhythm still waves, and its bends would be the wave's.
@@ -84,9 +86,7 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
           rhythm.periodSeconds,
         );
   const growth: Growth = seasonal ?? floorGrowth(regimeTimes, regimeFloors, floor.overlap);
-  // A cache filling up slows down where a leak goes on: growth levels off when the newest half of
-  // the regime grows at less than half the rate of the whole, and surely slower than the whole.
-  // The seasonal test compares whole cycles and already sees that.
+  // The seasonal test compares whole cycles and so already sees a slowdown.
   const recentHalf = regimeFloors.length >> 1;
   const recent =
     seasonal === undefined
