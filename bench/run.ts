@@ -1,8 +1,12 @@
-/** `npm run bench`: every benchmark, one after the other, each printing its own ratio table. */
+/** `npm run bench [NAME…]`: every benchmark (or the named ones), each printing its own table. */
 import { benchSweep } from './sweep.js';
+import { benchTrend } from './trend.js';
 
+const benches: [string, () => Promise<void> | void][] = [
+  ['sweep', benchSweep],
+  ['trend', benchTrend],
+];
 const only = process.argv.slice(2);
-const benches: [string, () => Promise<void>][] = [['sweep', benchSweep]];
 for (const [name, run] of benches) {
   if (only.length === 0 || only.includes(name)) await run();
 }

@@ -1,3 +1,4 @@
+import { analyzeCommand } from './analyze.js';
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
 import { psCommand } from './ps.js';
@@ -5,4 +6,10 @@ import { systemCommand } from './system.js';
 import { watchCommand } from './watch.js';
 
 /** Every command, in the order `memwarden --help` lists them. */
-export const COMMANDS: readonly Command[] = [psCommand, systemCommand, watchCommand, checkCommand];
+export const COMMANDS: readonly Command[] = [
+  psCommand,
+  systemCommand,
+  watchCommand,
+  checkCommand,
+  analyzeCommand,
+];

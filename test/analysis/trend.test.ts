@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { detectTrend } from '../../src/analysis/trend/index.js';
+import {
+  generateCorpus,
+  generateSeries,
+  HELD_OUT_SEEDS,
+  SHAPES,
+  TUNING_SEEDS,
+} from '../fixtures/trend-corpus.js';
+
+const MiB = 1024 * 1024;
+
+function line(points: number, intervalSeconds: number, startBytes: number, bytesPerSecond: number) {
+  const timeSeconds = Float64Array.from({ length: points }, (_, i) => 1_700_000_000 + i * intervalSeconds);
+  const bytes = Float64Array.from(
+    { length: points },
+    (_, i) => startBytes + bytesPerSecond * i * intervalSeconds + ((i * 7919) % 13) * 4096,
+  );
+  return { timeSeconds, bytes };
+}
+
+describe('trend detector on the generated corpus', () => {
+  for (const shape of SHAPES) {
+    it(`gives ${shape} its verdict on every tuning seed`, () => {
+      for (const seed of TUNING_SEEDS.slice(0, 10)) {
+        const series = generateSeries(shape, seed);
+        const result = detectTrend(series);
+        assert.equal(result.verdict, series.expected, `${shape} seed ${seed}: ${result.reason}`);
+      }
+    });
+  }
+
+  it('stays accurate on held-out seeds it was never tuned on', () => {
+    const corpus = generateCorpus(HELD_OUT_SEEDS).map((c) => ({
+      ...c,
+      right: detectTrend(c).verdict === c.expected,
+    }));
+    const right = corpus.filter((c) => c.right).length;
+    assert.ok(right / corpus.length >= 0.95, `held-out accuracy ${right}/${corpus.length}`);
+    for (const shape of SHAPES) {
+      const cases = corpus.filter((c) => c.shape === shape);
+      const shapeRight = cases.filter((c) => c.right).length;
+      assert.ok(shapeRight / cases.length >= 0.85, `${shape}: ${shapeRight}/${cases.length}`);
+    }
+  });
+});
+
+describe('trend detector', () => {
+  it('estimates the growth rate and the time until a limit', () => {
+    const bytesPerSecond = (2 * MiB) / 60;
+    const series = line(600, 10, 500 * MiB, bytesPerSecond);
+    const limitBytes = 2048 * MiB;
+    const result = detectTrend(series, { limitBytes });
+    assert.equal(result.verdict, 'leak');
+    const slope = result.slopeBytesPerSecond ?? Number.NaN;
+    assert.ok(Math.abs(slope - bytesPerSecond) < 0.02 * bytesPerSecond, `slope ${slope}`);
+    assert.ok((result.slopeLowBytesPerSecond ?? Number.NaN) <= slope);
+    assert.ok((result.slopeHighBytesPerSecond ?? Number.NaN) >= slope);
+    assert.ok((result.pValue ?? 1) < 1e-6);
+    const lastBytes = series.bytes[series.bytes.length - 1] as number;
+    const expectedSeconds = (limitBytes - lastBytes) / bytesPerSecond;
+    const seconds = result.timeToLimitSeconds ?? Number.NaN;
+    assert.ok(
+      Math.abs(seconds - expectedSeconds) < 0.05 * expectedSeconds,
+      `${seconds} vs ${expectedSeconds}`,
+    );
+    assert.equal(result.limitBytes, limitBytes);
+  });
+
+  it('gives no time to limit without a limit or without a leak', () => {
+    assert.equal(detectTrend(line(300, 10, 500 * MiB, 50_000)).timeToLimitSeconds, undefined);
+    const flat = detectTrend(line(300, 10, 500 * MiB, 0), { limitBytes: 1024 * MiB });
+    assert.equal(flat.verdict, 'no-leak');
+    assert.equal(flat.timeToLimitSeconds, undefined);
+  });
+
+  it('says a process already past its limit meets it now', () => {
+    const result = detectTrend(line(300, 10, 500 * MiB, 50_000), { limitBytes: 100 * MiB });
+    assert.equal(result.timeToLimitSeconds, 0);
+  });
+
+  it('accepts samples out of order and skips non-finite ones', () => {
+    const { timeSeconds, bytes } = line(400, 5, 300 * MiB, 20_000);
+    const order = Array.from({ length: 400 }, (_, i) => (i * 173) % 400);
+    const shuffled = {
+      timeSeconds: [...order.map((i) => timeSeconds[i] as number), Number.NaN],
+      bytes: [...order.map((i) => bytes[i] as number), 5],
+    };
+    const inOrder = detectTrend({ timeSeconds, bytes });
+    const result = detectTrend(shuffled);
+    assert.equal(result.points, 400);
+    assert.equal(result.verdict, 'leak');
+    assert.equal(result.slopeBytesPerSecond, inOrder.slopeBytesPerSecond);
+  });
+
+  it('says insufficient, with no estimate, for too few samples or no elapsed time', () => {
+    const few = detectTrend(line(10, 60, 100 * MiB, 1e6));
+    assert.equal(few.verdict, 'insufficient');
+    assert.equal(few.slopeBytesPerSecond, null);
+    assert.match(few.reason, /10 samples/);
+    const instant = detectTrend({ timeSeconds: new Array(50).fill(5), bytes: new Array(50).fill(1e8) });
+    assert.equal(instant.verdict, 'insufficient');
+    assert.equal(detectTrend({ timeSeconds: [], bytes: [] }).verdict, 'insufficient');
+  });
+
+  it('sees no leak in a perfectly flat series of whole pages', () => {
+    const result = detectTrend({
+      timeSeconds: Array.from({ length: 100 }, (_, i) => i),
+      bytes: new Array(100).fill(4096 * 10_000),
+    });
+    assert.equal(result.verdict, 'no-leak');
+    assert.equal(result.slopeBytesPerSecond, 0);
+  });
+
+  it('reports the rhythm it removed and where the current regime starts', () => {
+    const sawtooth = detectTrend(generateSeries('sawtooth', 3));
+    assert.ok((sawtooth.cycleSeconds ?? 0) > 0);
+    const late = generateSeries('late-leak', 3);
+    const result = detectTrend(late);
+    const start = late.timeSeconds[0] as number;
+    const end = late.timeSeconds[late.timeSeconds.length - 1] as number;
+    assert.ok((result.regimeStartSeconds ?? start) > start + 0.1 * (end - start));
+  });
+});
