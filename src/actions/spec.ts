@@ -1,0 +1,113 @@
+import type { ProcessSample } from '../sample/types.js';
+
+/**
+ * What a rule asks for, as plain data. The rules part maps its config (`do: [log, signal SIGUSR2]`)
+ * onto these; every limit is explicit here so that the runner holds no policy of its own.
+ */
+export type ActionSpec =
+  | { kind: 'log' }
+  | {
+      kind: 'exec';
+      /** argv[0] is the program; `{pid}`, `{name}`, `{rss}`, `{target}`, `{rule}` are substituted per element. */
+      argv: string[];
+      timeoutMs: number;
+      /** Per stream (stdout, stderr); the rest is read and dropped so the command never blocks on a full pipe. */
+      maxOutputBytes: number;
+    }
+  | { kind: 'signal'; signal: NodeJS.Signals }
+  | {
+      kind: 'webhook';
+      /** http: or https: only. */
+      url: string;
+      /** Per request, not for all attempts together. */
+      timeoutMs: number;
+      /** Attempts after the first one. */
+      retries: number;
+      headers?: Record<string, string>;
+    }
+  | { kind: 'restart' }
+  | { kind: 'gc' | 'snapshot' | 'trim' };
+
+export type ActionKind = ActionSpec['kind'];
+
+/** Why an action happens, and to which process as it was seen when the rule decided. */
+export interface ActionContext {
+  /** The config's target name. */
+  target: string;
+  /** The sample the rule saw: its (pid, startTicks) is the identity checked again before acting. */
+  sample: ProcessSample;
+  rule: string;
+  /** The event's one-line description (`rss 612 MiB > 500 MB for 3m`). */
+  message: string;
+  /** The daemon's cycle number: within one cycle a process gets at most one destructive action. */
+  cycle: number;
+  /** The values the rule compared, for the webhook payload (`{ rssBytes: 641728512 }`). */
+  values?: Record<string, number | string>;
+}
+
+/**
+ * Stable reasons for a result, matched on by the daemon and stored:
+ * - `EPERM`, `ESRCH`: the kernel's answer to a signal (ESRCH: the process is gone).
+ * - `PID_REUSED`: the pid now belongs to another process; nothing was done to it.
+ * - `IDENTITY_UNKNOWN`: a start time of 0 or unreadable; not taken as reuse, but not acted on either.
+ * - `PROTECTED`: pid 1, memwarden itself or its parent, a kernel thread or a zombie.
+ * - `SUPPRESSED_OVERLAP`: another destructive action already took this process this cycle.
+ * - `DROPPED`: a queue was full (per process, or the webhook retry queue).
+ * - `TIMEOUT`, `EXIT_STATUS` (non-zero exit or killed), `SPAWN_FAILED`: exec and probes.
+ * - `HTTP_STATUS`, `REDIRECT`, `NETWORK`, `BAD_URL`: webhooks.
+ * - `NOT_AVAILABLE`, `NOT_SUPERVISED`, `GAVE_UP`: the action cannot apply here.
+ * - `CANCELLED`: the runner was closed first. `FAILED`: anything else.
+ */
+export type ResultCode =
+  | 'EPERM'
+  | 'ESRCH'
+  | 'PID_REUSED'
+  | 'IDENTITY_UNKNOWN'
+  | 'PROTECTED'
+  | 'SUPPRESSED_OVERLAP'
+  | 'DROPPED'
+  | 'TIMEOUT'
+  | 'EXIT_STATUS'
+  | 'SPAWN_FAILED'
+  | 'HTTP_STATUS'
+  | 'REDIRECT'
+  | 'NETWORK'
+  | 'BAD_URL'
+  | 'NOT_AVAILABLE'
+  | 'NOT_SUPERVISED'
+  | 'GAVE_UP'
+  | 'CANCELLED'
+  | 'FAILED';
+
+export interface CapturedOutput {
+  stdout: string;
+  stderr: string;
+  /** True when either stream was longer than the cap. */
+  truncated: boolean;
+}
+
+/** One carried-out (or refused) action, for the log and the store. */
+export interface ActionResult {
+  action: ActionKind;
+  target: string;
+  rule: string;
+  pid: number;
+  startTicks: number;
+  ok: boolean;
+  code?: ResultCode;
+  message: string;
+  /** Wall-clock time the result was produced, ms since the epoch (for storage). */
+  time: number;
+  /** From `run()` to the result, including time spent queued. */
+  durationMs: number;
+  output?: CapturedOutput;
+  /** exec: the exit status, when it exited on its own. */
+  exitCode?: number;
+  /** webhook: how many requests were made. */
+  attempts?: number;
+}
+
+/** Actions that change the process (or may): at most one of them per process and cycle. */
+export function isDestructive(kind: ActionKind): boolean {
+  return kind === 'signal' || kind === 'restart' || kind === 'exec';
+}
