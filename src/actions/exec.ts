@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { errnoCode } from '../errors.js';
 import type { CapturedOutput, ResultCode } from './spec.js';
 
@@ -41,13 +41,21 @@ export function runCommand(options: ExecOptions): Promise<ExecOutcome> {
     return Promise.resolve({ ok: false, code: 'SPAWN_FAILED', message: 'empty argv', output: output() });
   }
 
-  return new Promise((resolve) => {
-    const child = spawn(program, args, {
+  let child: ChildProcess;
+  try {
+    child = spawn(program, args, {
       shell: false,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: options.env,
     });
+  } catch (err) {
+    // Invalid arguments (a NUL byte in argv) throw here instead of emitting 'error'.
+    const message = `cannot run ${program}: ${err instanceof Error ? err.message : String(err)}`;
+    return Promise.resolve({ ok: false, code: 'SPAWN_FAILED', message, output: output() });
+  }
+
+  return new Promise((resolve) => {
     let timedOut = false;
     let killTimer: NodeJS.Timeout | undefined;
     let drainTimer: NodeJS.Timeout | undefined;

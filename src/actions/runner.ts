@@ -56,7 +56,7 @@ export interface ActionRunnerEvents {
   result: [ActionResult];
 }
 
-type Outcome = Pick<ActionResult, 'ok' | 'code' | 'message' | 'output' | 'exitCode' | 'attempts'>;
+type Outcome = Pick<ActionResult, 'ok' | 'code' | 'message' | 'output' | 'exitCode' | 'attempts' | 'details'>;
 
 interface Job {
   spec: ActionSpec;
@@ -133,7 +133,14 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     return new Promise<ActionResult>((resolve) => {
       const job: Job = { spec, context, key: identityKey(context.sample), startedMs, resolve };
       // Deferred so that no result (nor its event) arrives before run() has returned.
-      queueMicrotask(() => this.admit(job));
+      queueMicrotask(() => {
+        try {
+          this.admit(job);
+        } catch (err) {
+          // Nothing may escape into the microtask queue, where it would take the daemon down.
+          this.finish(job, { ok: false, code: 'FAILED', message: `action failed: ${String(err)}` });
+        }
+      });
     });
   }
 
@@ -302,7 +309,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
         message: `${kind} did not finish within ${this.probeTimeoutMs} ms`,
       };
     }
-    return outcome.ok ? { ok: true, message: outcome.message } : outcome;
+    return outcome;
   }
 
   private finish(job: Job, outcome: Outcome): void {
@@ -322,6 +329,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     if (outcome.output !== undefined) result.output = outcome.output;
     if (outcome.exitCode !== undefined) result.exitCode = outcome.exitCode;
     if (outcome.attempts !== undefined) result.attempts = outcome.attempts;
+    if (outcome.details !== undefined) result.details = outcome.details;
     this.counters.results++;
     if (REFUSALS.has(outcome.code)) this.counters.refused++;
     try {

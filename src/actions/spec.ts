@@ -105,6 +105,8 @@ export interface ActionResult {
   exitCode?: number;
   /** webhook: how many requests were made. */
   attempts?: number;
+  /** gc, snapshot, trim: what the probe reports (bytes freed, the snapshot's path…). */
+  details?: Record<string, unknown>;
 }
 
 /** Actions that change the process (or may): at most one of them per process and cycle. */

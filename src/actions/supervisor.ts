@@ -164,13 +164,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private spawnChild(): number | undefined {
     const [program, ...args] = this.argv;
-    const child = spawn(program ?? '', args, {
-      shell: false,
-      detached: true,
-      stdio: 'ignore',
-      env: this.env,
-      cwd: this.cwd,
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(program ?? '', args, {
+        shell: false,
+        detached: true,
+        stdio: 'ignore',
+        env: this.env,
+        cwd: this.cwd,
+      });
+    } catch (err) {
+      // Invalid arguments throw instead of emitting 'error'; retrying cannot help.
+      this.emit('problem', { name: this.name, message: `cannot start: ${String(err)}` });
+      this.giveUp();
+      return undefined;
+    }
     this.child = child;
     this.childExit = new Promise((resolve) => {
       let done = false;

@@ -9,7 +9,7 @@ import type { ActionContext } from './spec.js';
 export function webhookPayload(context: ActionContext, wallMs: number): Record<string, unknown> {
   const { sample } = context;
   return {
-    time: new Date(wallMs).toISOString(),
+    time: isoTime(wallMs),
     host: hostname(),
     target: context.target,
     rule: context.rule,
@@ -18,7 +18,7 @@ export function webhookPayload(context: ActionContext, wallMs: number): Record<s
     process: {
       pid: sample.pid,
       startTicks: sample.startTicks,
-      startTime: new Date(sample.startTime).toISOString(),
+      startTime: isoTime(sample.startTime),
       name: sample.name,
       cmdline: redact(sample.cmdline),
       user: sample.user,
@@ -32,4 +32,8 @@ export function webhookPayload(context: ActionContext, wallMs: number): Record<s
       cgroup: sample.cgroup,
     },
   };
+}
+
+function isoTime(ms: number): string | undefined {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
 }

@@ -127,5 +127,13 @@ describe('exec actions', () => {
     });
     assert.equal(outcome.code, 'SPAWN_FAILED');
     assert.match(outcome.message, /ENOENT/);
+    const nul = await runCommand({
+      argv: ['echo', 'a\0b'],
+      env,
+      timeoutMs: 1000,
+      maxOutputBytes: 100,
+      killGraceMs: 100,
+    });
+    assert.equal(nul.code, 'SPAWN_FAILED');
   });
 });

@@ -269,7 +269,7 @@ describe('runtime probes', () => {
     const probes: RuntimeProbes = {
       gc: async (pid, identity) => {
         calls.push(`gc ${pid} ${identity.startTicks}`);
-        return { ok: true, message: 'collected' };
+        return { ok: true, message: 'collected', details: { freedBytes: 4096 } };
       },
       snapshot: (_pid, _identity, options) =>
         new Promise(() => {
@@ -282,6 +282,7 @@ describe('runtime probes', () => {
     const runner = new ActionRunner({ identities: new ProcReader(), probes, probeTimeoutMs: 100 });
     const gc = await runner.run({ kind: 'gc' }, contextFor(sample));
     assert.equal(gc.ok, true);
+    assert.deepEqual(gc.details, { freedBytes: 4096 });
     assert.deepEqual(calls, [`gc ${sample.pid} ${sample.startTicks}`]);
     const snapshot = await runner.run({ kind: 'snapshot' }, contextFor(sample));
     assert.equal(snapshot.code, 'TIMEOUT');
