@@ -9,6 +9,8 @@ export interface ExecOptions {
   maxOutputBytes: number;
   /** Between SIGTERM and SIGKILL to the command's process group on timeout. */
   killGraceMs: number;
+  /** The user to run as; memwarden's own when absent. */
+  user?: { uid: number; gid: number };
 }
 
 export interface ExecOutcome {
@@ -48,6 +50,8 @@ export function runCommand(options: ExecOptions): Promise<ExecOutcome> {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: options.env,
+      uid: options.user?.uid,
+      gid: options.user?.gid,
     });
   } catch (err) {
     // Invalid arguments (a NUL byte in argv) throw here instead of emitting 'error'.

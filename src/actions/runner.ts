@@ -37,6 +37,11 @@ export interface ActionRunnerOptions {
   restartTimeoutMs?: number;
   /** Refused besides pid 1, memwarden and its parent (which always are). */
   protectedPids?: Iterable<number>;
+  /**
+   * The user exec commands run as (scenario 16: a root watchdog should not run them as root);
+   * memwarden's own user when absent.
+   */
+  execUser?: { uid: number; gid: number };
   /** The environment exec commands start from (memwarden's own by default). */
   baseEnv?: NodeJS.ProcessEnv;
   clock?: Clock;
@@ -95,6 +100,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
   private readonly restartTimeoutMs: number;
   private readonly protectedPids: ReadonlySet<number>;
   private readonly baseEnv: NodeJS.ProcessEnv;
+  private readonly execUser: { uid: number; gid: number } | undefined;
   private readonly clock: Clock;
   private readonly overlap = new OverlapGuard();
   private readonly waiting: Job[] = [];
@@ -118,6 +124,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     this.restartTimeoutMs = options.restartTimeoutMs ?? 30_000;
     this.protectedPids = new Set([...ownPids(), ...(options.protectedPids ?? [])]);
     this.baseEnv = options.baseEnv ?? process.env;
+    this.execUser = options.execUser;
     this.clock = options.clock ?? systemClock;
   }
 
@@ -255,6 +262,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
           timeoutMs: spec.timeoutMs,
           maxOutputBytes: spec.maxOutputBytes,
           killGraceMs: this.killGraceMs,
+          user: this.execUser,
         });
       case 'restart':
         return this.restart(context.target);

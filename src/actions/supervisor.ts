@@ -70,6 +70,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private stopping: ChildProcess | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
+  /** A restart in progress: a second request joins it instead of starting a second child. */
+  private restarting: Promise<RestartOutcome> | undefined;
 
   constructor(options: SupervisorOptions) {
     super();
@@ -126,7 +128,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** A restart asked for by a rule: stops the child, counts a restart, starts it again. */
-  async restart(): Promise<RestartOutcome> {
+  restart(): Promise<RestartOutcome> {
+    if (this.restarting === undefined) {
+      this.restarting = this.restartNow().finally(() => {
+        this.restarting = undefined;
+      });
+    }
+    return this.restarting;
+  }
+
+  private async restartNow(): Promise<RestartOutcome> {
     if (this.stopped)
       return { ok: false, code: 'NOT_SUPERVISED', message: `${this.name} is not being supervised` };
     if (this.gaveUp) return this.gaveUpOutcome();
@@ -265,6 +276,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private persist(): void {
+    this.prune();
     const wallNow = this.clock.wallMs();
     const monoNow = this.clock.monotonicMs();
     const state = {

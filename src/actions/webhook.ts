@@ -52,6 +52,9 @@ type Attempt =
   | { ok: true; status: number }
   | { ok: false; retry: boolean; code: ResultCode; message: string };
 
+/** Whatever the config says: with backoff doubling, more would span hours. */
+const MAX_RETRIES = 10;
+
 /** Longest Location header quoted back in a message. */
 const LOCATION_QUOTE_CHARS = 200;
 
@@ -115,7 +118,7 @@ export class WebhookSender {
         body: Buffer.from(JSON.stringify(request.body)),
         headers: request.headers ?? {},
         timeoutMs: request.timeoutMs,
-        retries: Math.max(0, request.retries),
+        retries: Math.min(MAX_RETRIES, Math.max(0, request.retries)),
         attempts: 0,
         ready: true,
         resolve,

@@ -117,6 +117,21 @@ describe('exec actions', () => {
     assert.equal(outcome.output.truncated, true);
   });
 
+  it('runs commands as the configured user', async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('needs root to run a command as another user');
+      return;
+    }
+    const runner = new ActionRunner({ identities: new ProcReader(), execUser: { uid: 65534, gid: 65534 } });
+    const target = start('sleep', ['1004']);
+    await waitForExec(pidOf(target), '1004');
+    const result = await runner.run(
+      { kind: 'exec', argv: ['id', '-u'], timeoutMs: 5000, maxOutputBytes: 100 },
+      contextFor(sampleOf(pidOf(target))),
+    );
+    assert.equal(result.output?.stdout, '65534\n', result.message);
+  });
+
   it('reports a program that does not exist', async () => {
     const outcome = await runCommand({
       argv: [join(scratch, 'no-such-program')],

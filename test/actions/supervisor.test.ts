@@ -219,6 +219,13 @@ describe('Supervisor', () => {
       contextFor(sampleOf(supervisor.pid ?? 0), { target: 'other', cycle: 2 }),
     );
     assert.equal(unsupervised.code, 'NOT_SUPERVISED');
+
+    // Two rules asking at once (through two matched processes) get one restart, not two children.
+    const before = supervisor.pid;
+    const [a, b] = await Promise.all([supervisor.restart(), supervisor.restart()]);
+    assert.deepEqual(a, b);
+    assert.ok(a.ok && a.pid !== before);
+    assert.equal(supervisor.restartsInWindow, 2);
     await supervisor.stop();
   });
 });
