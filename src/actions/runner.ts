@@ -208,16 +208,15 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     }
     const waitingForSame = this.waiting.filter((w) => w.key === job.key).length;
     const mustWait = this.busy.has(job.key) || waitingForSame > 0;
-    if (
-      (mustWait && waitingForSame >= this.maxQueuedPerProcess) ||
-      this.waiting.length >= this.maxQueuedTotal
-    ) {
+    const full =
+      mustWait && waitingForSame >= this.maxQueuedPerProcess
+        ? `${waitingForSame} actions already wait for pid ${context.sample.pid}`
+        : this.waiting.length >= this.maxQueuedTotal
+          ? `${this.waiting.length} actions already wait in all`
+          : undefined;
+    if (full !== undefined) {
       this.counters.dropped++;
-      this.finish(job, {
-        ok: false,
-        code: 'DROPPED',
-        message: `too many actions waiting for pid ${context.sample.pid}; ${spec.kind} dropped`,
-      });
+      this.finish(job, { ok: false, code: 'DROPPED', message: `${full}; ${spec.kind} dropped` });
       return;
     }
     this.waiting.push(job);
