@@ -252,6 +252,41 @@ describe('one action at a time, one destructive action per cycle', () => {
   });
 });
 
+describe('the runner under load and faults', () => {
+  it('runs no more actions at once than the global cap, across processes', async () => {
+    const lock = join(scratch, 'global-cap');
+    const runner = new ActionRunner({ identities: new ProcReader(), maxConcurrent: 1 });
+    const spec: ActionSpec = {
+      kind: 'exec',
+      argv: ['sh', '-c', `mkdir ${lock} && sleep 0.1 && rmdir ${lock}`],
+      timeoutMs: 5000,
+      maxOutputBytes: 1000,
+    };
+    const samples = await Promise.all(
+      ['2016', '2017', '2018'].map(async (tag) => (await sleeper(tag)).sample),
+    );
+    const results = await Promise.all(samples.map((sample) => runner.run(spec, contextFor(sample))));
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [true, true, true],
+      results.map((r) => r.message).join('; '),
+    );
+  });
+
+  it('survives a result listener that throws', async () => {
+    const { sample } = await sleeper('2019');
+    const runner = new ActionRunner({ identities: new ProcReader() });
+    runner.on('result', () => {
+      throw new Error('listener bug');
+    });
+    const warned = new Promise((resolve) => process.once('warning', resolve));
+    const result = await runner.run({ kind: 'log' }, contextFor(sample));
+    assert.equal(result.ok, true);
+    assert.match(String(await warned), /listener bug/);
+    await runner.idle();
+  });
+});
+
 describe('runtime probes', () => {
   it('reports gc, snapshot and trim as not available without probes', async () => {
     const { sample } = await sleeper('2014');
