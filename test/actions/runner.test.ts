@@ -172,11 +172,14 @@ describe('protected processes', () => {
   it('refuses a zombie and a kernel thread', async (t) => {
     const parent = start('python3', [join(FIXTURES, 'zombie.py')]);
     const zombiePid = Number(await waitForLine(parent, /^\d+$/));
-    let zombie = sampleOf(zombiePid);
-    for (let i = 0; i < 100 && zombie.state !== 'Z'; i++) {
+    // While the child is inside exit() the reader reports nothing; wait for the zombie.
+    let record = new ProcReader().read(zombiePid);
+    for (let i = 0; i < 200 && record?.state !== 'Z'; i++) {
       await pause(10);
-      zombie = sampleOf(zombiePid);
+      record = new ProcReader().read(zombiePid);
     }
+    assert.equal(record?.state, 'Z');
+    const zombie = { ...record, time: Date.now() };
     const runner = new ActionRunner({ identities: new ProcReader() });
     const result = await runner.run(SIGKILL, contextFor(zombie));
     assert.equal(result.code, 'PROTECTED');
