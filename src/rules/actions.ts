@@ -10,9 +10,25 @@ export type ActionSpec =
   | { kind: 'snapshot' }
   | { kind: 'trim' }
   | { kind: 'restart' }
-  | { kind: 'signal'; signal: NodeJS.Signals; signalNumber: number }
-  | { kind: 'exec'; argv: string[]; timeoutMs: number }
-  | { kind: 'webhook'; url: string; timeoutMs: number };
+  | { kind: 'signal'; signal: NodeJS.Signals }
+  | {
+      kind: 'exec';
+      /** argv[0] is the program; placeholders (EXEC_PLACEHOLDERS) are filled in per element. */
+      argv: string[];
+      timeoutMs: number;
+      /** Per stream; default: the action runner's cap. */
+      maxOutputBytes?: number;
+    }
+  | {
+      kind: 'webhook';
+      /** http: or https: only. */
+      url: string;
+      /** Per request, not for all attempts together. */
+      timeoutMs: number;
+      /** Attempts after the first; default: the action runner's. */
+      retries?: number;
+      headers?: Record<string, string>;
+    };
 
 export type ActionKind = ActionSpec['kind'];
 
@@ -22,7 +38,7 @@ export const DESTRUCTIVE_ACTIONS: ReadonlySet<ActionKind> = new Set(['signal', '
 export const DEFAULT_EXEC_TIMEOUT_MS = 10_000;
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 5_000;
 
-export const EXEC_PLACEHOLDERS = ['pid', 'name', 'rss'] as const;
+export const EXEC_PLACEHOLDERS = ['pid', 'name', 'rss', 'target', 'rule'] as const;
 export type ExecPlaceholder = (typeof EXEC_PLACEHOLDERS)[number];
 
 const PLAIN_ACTIONS = ['log', 'gc', 'snapshot', 'trim', 'restart'] as const;
@@ -53,7 +69,7 @@ function parseSignal(text: string, path: readonly (string | number)[]): ActionSp
   if (number === undefined) {
     fail(path, `unknown signal '${text}'${didYouMean(name, Object.keys(signals))}`);
   }
-  return { kind: 'signal', signal: name as NodeJS.Signals, signalNumber: number };
+  return { kind: 'signal', signal: name as NodeJS.Signals };
 }
 
 function parseWebhookUrl(text: string, path: readonly (string | number)[]): string {
@@ -244,6 +260,8 @@ export interface ExecValues {
   pid: number;
   name: string;
   rss?: number;
+  target: string;
+  rule: string;
 }
 
 /** The argv an exec action runs for one process: placeholders filled in, `{{` unescaped. */
@@ -257,6 +275,10 @@ export function renderExecArgv(argv: readonly string[], values: ExecValues): str
           return values.name;
         case 'rss':
           return values.rss === undefined ? '' : String(values.rss);
+        case 'target':
+          return values.target;
+        case 'rule':
+          return values.rule;
         default:
           return `{${name}}`;
       }

@@ -24,9 +24,9 @@ describe('rule actions', () => {
   });
 
   it('validates signal names against the platform', () => {
-    assert.deepEqual(parseAction('signal SIGUSR2'), { kind: 'signal', signal: 'SIGUSR2', signalNumber: 12 });
-    assert.deepEqual(parseAction('signal term'), { kind: 'signal', signal: 'SIGTERM', signalNumber: 15 });
-    assert.deepEqual(parseAction({ signal: 'KILL' }), { kind: 'signal', signal: 'SIGKILL', signalNumber: 9 });
+    assert.deepEqual(parseAction('signal SIGUSR2'), { kind: 'signal', signal: 'SIGUSR2' });
+    assert.deepEqual(parseAction('signal term'), { kind: 'signal', signal: 'SIGTERM' });
+    assert.deepEqual(parseAction({ signal: 'KILL' }), { kind: 'signal', signal: 'SIGKILL' });
     assert.match(
       actionError(['signal SIGUSR3']).reason,
       /unknown signal 'SIGUSR3' \(did you mean 'SIGUSR1'\?\)/,
@@ -50,12 +50,17 @@ describe('rule actions', () => {
   });
 
   it('fills in exec placeholders for one process', () => {
-    const argv = renderExecArgv(['notify', '{name}:{pid}', 'rss={rss}', "awk '{{print}'"], {
-      pid: 42,
-      name: 'redis',
-      rss: 1000,
-    });
-    assert.deepEqual(argv, ['notify', 'redis:42', 'rss=1000', "awk '{print}'"]);
+    const argv = renderExecArgv(
+      ['notify', '{name}:{pid}', 'rss={rss}', '{target}/{rule}', "awk '{{print}'"],
+      {
+        pid: 42,
+        name: 'redis',
+        rss: 1000,
+        target: 'cache',
+        rule: 'cache#1',
+      },
+    );
+    assert.deepEqual(argv, ['notify', 'redis:42', 'rss=1000', 'cache/cache#1', "awk '{print}'"]);
   });
 
   it('accepts only http and https webhooks', () => {

@@ -40,7 +40,7 @@ describe('overlapping rules', () => {
       ],
     );
     assert.deepEqual(events[1]?.suppressed, [
-      { action: { kind: 'signal', signal: 'SIGKILL', signalNumber: 9 }, byRuleId: 'api#1' },
+      { action: { kind: 'signal', signal: 'SIGKILL' }, byRuleId: 'api#1' },
       { action: { kind: 'gc' }, byRuleId: 'api#1' },
     ]);
   });

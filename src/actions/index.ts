@@ -1,0 +1,49 @@
+/**
+ * actions: carrying out what a rule asks — log, exec (an argv, never a shell), signal, webhook,
+ * restart of a process memwarden supervises, and gc/snapshot/trim through the runtime probes —
+ * beside the sampling loop, never in it. This part owns the safety of acting: the identity check
+ * right before touching a pid, the protected pids, one destructive action per process and cycle,
+ * time limits, capped output and queues, and a typed result for every action, refusals included.
+ * It knows nothing of rule syntax: the rules part hands it plain `ActionSpec`s.
+ */
+export { backoffDelayMs } from './backoff.js';
+export { type Clock, systemClock } from './clock.js';
+export { type ExecOptions, type ExecOutcome, runCommand } from './exec.js';
+export { checkIdentity, type IdentityCheck, type IdentitySource } from './identity.js';
+export { OverlapGuard } from './overlap.js';
+export type { ProbeOptions, ProbeOutcome, RuntimeProbes } from './probes.js';
+export { ownPids, protectionReason } from './protect.js';
+export { REDACTED, redact } from './redact.js';
+export {
+  ActionRunner,
+  type ActionRunnerEvents,
+  type ActionRunnerOptions,
+  type RunnerCounters,
+} from './runner.js';
+export { type SignalOutcome, sendSignal } from './signal.js';
+export {
+  type ActionContext,
+  type ActionKind,
+  type ActionResult,
+  type ActionSpec,
+  type CapturedOutput,
+  isDestructive,
+  type ResultCode,
+} from './spec.js';
+export {
+  type RestartOutcome,
+  Supervisor,
+  type SupervisorEvents,
+  type SupervisorOptions,
+  type SupervisorStatus,
+} from './supervisor.js';
+export { type PersistedSupervisorState, statePath } from './supervisor-state.js';
+export { actionEnv, substitute } from './template.js';
+export {
+  type WebhookCounters,
+  type WebhookOutcome,
+  type WebhookRequest,
+  WebhookSender,
+  type WebhookSenderOptions,
+} from './webhook.js';
+export { webhookPayload } from './webhook-payload.js';

@@ -1,0 +1,306 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { errnoCode } from '../errors.js';
+import { backoffDelayMs } from './backoff.js';
+import { type Clock, systemClock } from './clock.js';
+import type { ResultCode } from './spec.js';
+import { loadState, saveState, statePath } from './supervisor-state.js';
+
+export interface SupervisorOptions {
+  /** The target's name in the config; also names the state file. */
+  name: string;
+  /** `run: [argv]` from the config; started without a shell. */
+  argv: string[];
+  /** Where the restart counters are kept across watcher restarts (created by the caller). */
+  stateDir: string;
+  /** Restarts allowed within `windowMs`; the exit after the last of them means giving up. */
+  maxRestarts?: number;
+  windowMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Between SIGTERM and SIGKILL to the child's process group when stopping it. */
+  stopGraceMs?: number;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  clock?: Clock;
+}
+
+export type SupervisorStatus = 'stopped' | 'running' | 'backoff' | 'gave-up';
+
+export interface SupervisorEvents {
+  started: [{ name: string; pid: number }];
+  exited: [{ name: string; pid: number | undefined; code: number | null; signal: NodeJS.Signals | null }];
+  backoff: [{ name: string; delayMs: number; restartsInWindow: number }];
+  'gave-up': [{ name: string; restarts: number; windowMs: number }];
+  /** A spawn or state-file failure; the supervisor carries on. */
+  problem: [{ name: string; message: string }];
+}
+
+export type RestartOutcome = { ok: true; pid: number } | { ok: false; code: ResultCode; message: string };
+
+/**
+ * Runs one process that memwarden itself starts (`run:` in the config), each in its own process
+ * group, and restarts it when it exits or when a rule asks, waiting longer before each restart.
+ * After `maxRestarts` restarts within `windowMs` it gives up (state `gave-up`, one event) and
+ * stays so until `reenable()`, even across a watcher restart: the counters are saved to a file
+ * in `stateDir` after every change. Windows and backoff use the monotonic clock; the saved times
+ * are wall-clock and are clamped to now when they lie in the future (the wall clock went back).
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  readonly name: string;
+  /** Why the saved state was ignored at start-up, if it was. */
+  readonly stateLoadError: string | undefined;
+  private readonly argv: string[];
+  private readonly path: string;
+  private readonly maxRestarts: number;
+  private readonly windowMs: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffMaxMs: number;
+  private readonly stopGraceMs: number;
+  private readonly env: NodeJS.ProcessEnv | undefined;
+  private readonly cwd: string | undefined;
+  private readonly clock: Clock;
+  /** Monotonic ms of each restart, oldest first. */
+  private restarts: number[] = [];
+  private gaveUp = false;
+  private stopped = true;
+  private child: ChildProcess | undefined;
+  private childExit: Promise<void> | undefined;
+  /** The child being stopped on purpose: its exit is not a crash. */
+  private stopping: ChildProcess | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
+  /** A restart in progress: a second request joins it instead of starting a second child. */
+  private restarting: Promise<RestartOutcome> | undefined;
+
+  constructor(options: SupervisorOptions) {
+    super();
+    const [program] = options.argv;
+    if (program === undefined || program === '')
+      throw new TypeError(`supervisor ${options.name}: empty argv`);
+    this.name = options.name;
+    this.argv = [...options.argv];
+    this.path = statePath(options.stateDir, options.name);
+    this.maxRestarts = options.maxRestarts ?? 3;
+    this.windowMs = options.windowMs ?? 5 * 60_000;
+    this.backoffBaseMs = options.backoffBaseMs ?? 1000;
+    this.backoffMaxMs = options.backoffMaxMs ?? 60_000;
+    this.stopGraceMs = options.stopGraceMs ?? 5000;
+    this.env = options.env;
+    this.cwd = options.cwd;
+    this.clock = options.clock ?? systemClock;
+
+    const saved = loadState(this.path, this.name);
+    this.stateLoadError = typeof saved === 'string' ? saved : undefined;
+    if (saved !== undefined && typeof saved !== 'string') {
+      const wallNow = this.clock.wallMs();
+      const monoNow = this.clock.monotonicMs();
+      this.restarts = saved.restartWallMs
+        .map((wall) => monoNow - (wallNow - Math.min(wall, wallNow)))
+        .sort((a, b) => a - b);
+      this.gaveUp = saved.gaveUp;
+    }
+  }
+
+  get status(): SupervisorStatus {
+    if (this.gaveUp) return 'gave-up';
+    if (this.child) return 'running';
+    if (this.backoffTimer) return 'backoff';
+    return 'stopped';
+  }
+
+  /** The running child's pid. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Restarts counted against the limit now. */
+  get restartsInWindow(): number {
+    this.prune();
+    return this.restarts.length;
+  }
+
+  /** Starts the process unless it runs already or the supervisor gave up. */
+  start(): void {
+    this.stopped = false;
+    if (this.gaveUp || this.child || this.backoffTimer) return;
+    this.spawnChild();
+  }
+
+  /** A restart asked for by a rule: stops the child, counts a restart, starts it again. */
+  restart(): Promise<RestartOutcome> {
+    if (this.restarting === undefined) {
+      this.restarting = this.restartNow().finally(() => {
+        this.restarting = undefined;
+      });
+    }
+    return this.restarting;
+  }
+
+  private async restartNow(): Promise<RestartOutcome> {
+    if (this.stopped)
+      return { ok: false, code: 'NOT_SUPERVISED', message: `${this.name} is not being supervised` };
+    if (this.gaveUp) return this.gaveUpOutcome();
+    if (this.limitReached()) {
+      this.giveUp();
+      return this.gaveUpOutcome();
+    }
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = undefined;
+    await this.stopChild();
+    if (this.stopped)
+      return { ok: false, code: 'NOT_SUPERVISED', message: `${this.name} was stopped meanwhile` };
+    this.countRestart();
+    const pid = this.spawnChild();
+    if (pid === undefined) return { ok: false, code: 'SPAWN_FAILED', message: `${this.name} did not start` };
+    return { ok: true, pid };
+  }
+
+  /** Stops supervising: the child gets SIGTERM, then SIGKILL after the grace, and is reaped. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = undefined;
+    await this.stopChild();
+    await this.saving;
+  }
+
+  /** Clears the counters and a given-up state (the operator's re-enable), then starts again. */
+  reenable(): void {
+    this.gaveUp = false;
+    this.restarts = [];
+    this.persist();
+    this.start();
+  }
+
+  private spawnChild(): number | undefined {
+    const [program, ...args] = this.argv;
+    let child: ChildProcess;
+    try {
+      child = spawn(program ?? '', args, {
+        shell: false,
+        detached: true,
+        stdio: 'ignore',
+        env: this.env,
+        cwd: this.cwd,
+      });
+    } catch (err) {
+      // Invalid arguments throw instead of emitting 'error'; retrying cannot help.
+      this.emit('problem', { name: this.name, message: `cannot start: ${String(err)}` });
+      this.giveUp();
+      return undefined;
+    }
+    this.child = child;
+    this.childExit = new Promise((resolve) => {
+      let done = false;
+      const gone = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (done) return;
+        done = true;
+        resolve();
+        this.onExit(child, code, signal);
+      };
+      child.once('exit', gone);
+      child.once('error', (err) => {
+        if (child.pid !== undefined) return;
+        this.emit('problem', { name: this.name, message: `cannot start: ${errnoCode(err) ?? err.message}` });
+        gone(null, null);
+      });
+    });
+    if (child.pid !== undefined) this.emit('started', { name: this.name, pid: child.pid });
+    return child.pid;
+  }
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child === child) this.child = undefined;
+    this.emit('exited', { name: this.name, pid: child.pid, code, signal });
+    if (this.stopping === child || this.stopped || this.gaveUp) return;
+    if (this.limitReached()) {
+      this.giveUp();
+      return;
+    }
+    const delayMs = backoffDelayMs(this.restarts.length, this.backoffBaseMs, this.backoffMaxMs);
+    this.emit('backoff', { name: this.name, delayMs, restartsInWindow: this.restarts.length });
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined;
+      if (this.stopped || this.gaveUp) return;
+      this.countRestart();
+      this.spawnChild();
+    }, delayMs);
+  }
+
+  private async stopChild(): Promise<void> {
+    const child = this.child;
+    const exited = this.childExit;
+    if (child?.pid === undefined || exited === undefined) return;
+    this.stopping = child;
+    signalGroup(child.pid, 'SIGTERM');
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'grace'>((resolve) => {
+      graceTimer = setTimeout(() => resolve('grace'), this.stopGraceMs);
+    });
+    if ((await Promise.race([exited, graceOver])) === 'grace') {
+      signalGroup(child.pid, 'SIGKILL');
+      await exited;
+    }
+    clearTimeout(graceTimer);
+    this.stopping = undefined;
+  }
+
+  private limitReached(): boolean {
+    this.prune();
+    return this.restarts.length >= this.maxRestarts;
+  }
+
+  private prune(): void {
+    const oldest = this.clock.monotonicMs() - this.windowMs;
+    while (this.restarts.length > 0 && (this.restarts[0] ?? 0) <= oldest) this.restarts.shift();
+  }
+
+  private countRestart(): void {
+    this.restarts.push(this.clock.monotonicMs());
+    this.persist();
+  }
+
+  private giveUp(): void {
+    this.gaveUp = true;
+    this.persist();
+    this.emit('gave-up', { name: this.name, restarts: this.restarts.length, windowMs: this.windowMs });
+  }
+
+  private gaveUpOutcome(): RestartOutcome {
+    return {
+      ok: false,
+      code: 'GAVE_UP',
+      message: `${this.name} gave up after ${this.maxRestarts} restarts within ${this.windowMs} ms; re-enable it to restart`,
+    };
+  }
+
+  private persist(): void {
+    this.prune();
+    const wallNow = this.clock.wallMs();
+    const monoNow = this.clock.monotonicMs();
+    const state = {
+      version: 1 as const,
+      name: this.name,
+      restartWallMs: this.restarts.map((mono) => Math.round(wallNow - (monoNow - mono))),
+      gaveUp: this.gaveUp,
+    };
+    // Saves are chained so that an older state can never overwrite a newer one.
+    this.saving = this.saving
+      .then(() => saveState(this.path, state))
+      .catch((err: unknown) => {
+        this.emit('problem', {
+          name: this.name,
+          message: `cannot save state: ${errnoCode(err) ?? String(err)}`,
+        });
+      });
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // the group is already gone
+  }
+}

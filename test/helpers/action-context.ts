@@ -1,0 +1,23 @@
+/** Samples of real processes, as the daemon would hand them to the action runner. */
+
+import type { ActionContext } from '../../src/actions/index.js';
+import { ProcReader } from '../../src/proc/index.js';
+import type { ProcessSample } from '../../src/sample/index.js';
+
+/** Reads the process now, or throws when it is not there. */
+export function sampleOf(pid: number): ProcessSample {
+  const record = new ProcReader().read(pid);
+  if (record === undefined) throw new Error(`pid ${pid} is not there`);
+  return { ...record, time: Date.now() };
+}
+
+export function contextFor(sample: ProcessSample, overrides: Partial<ActionContext> = {}): ActionContext {
+  return {
+    target: 'test-target',
+    sample,
+    rule: 'rule-1',
+    message: `rss of ${sample.name} above the limit`,
+    cycle: 1,
+    ...overrides,
+  };
+}
