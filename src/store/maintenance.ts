@@ -78,41 +78,50 @@ export class Maintenance {
     this.levels = [0, ...this.tiers.map((t) => t.resolutionMs)];
   }
 
+  /**
+   * Runs steps until all are done or the budget is spent. Each step does at least one small
+   * transaction per run, so a tiny budget still makes progress.
+   */
   run(options: MaintenanceOptions): MaintenanceResult {
     const deadline = performance.now() + options.budgetMs;
     const result: MaintenanceResult = { deletedRows: 0, downsampledRows: 0, more: false };
     const cutoffMs = options.nowMs - options.retainMs;
-    const steps: Array<() => number> = [];
+    // Each step returns rows changed and whether it has more to do.
+    const steps: Array<() => [kind: 'deleted' | 'downsampled', rows: number, more: boolean]> = [];
+    const deleting = (fn: () => number) => () => {
+      const rows = fn();
+      return ['deleted', rows, rows === STEP_ROWS] as ['deleted', number, boolean];
+    };
     for (const table of ['process_samples', 'system_samples'] as const) {
-      for (const level of this.levels) steps.push(() => this.deleteOld(table, level, cutoffMs));
+      for (const level of this.levels) steps.push(deleting(() => this.deleteOld(table, level, cutoffMs)));
     }
-    steps.push(() => this.deleteBatch('events', 'id', 'time', cutoffMs));
-    steps.push(() => this.deleteBatch('batches', 'id', 'time', cutoffMs));
-    steps.push(() => this.deleteBatch('sessions', 'id', 'started_at', cutoffMs, 'closed_at IS NOT NULL'));
-    for (const step of steps) {
-      let deleted: number;
-      do {
-        if (performance.now() > deadline) return { ...result, more: true };
-        deleted = step();
-        result.deletedRows += deleted;
-      } while (deleted === STEP_ROWS);
-    }
-    let processesDeleted: number;
-    do {
-      if (performance.now() > deadline) return { ...result, more: true };
-      processesDeleted = this.deleteUnusedProcesses(cutoffMs);
-      if (processesDeleted > 0) options.onProcessesDeleted();
-      result.deletedRows += processesDeleted;
-    } while (processesDeleted === STEP_ROWS);
-
+    steps.push(deleting(() => this.deleteBatch('events', 'id', 'time', cutoffMs)));
+    steps.push(deleting(() => this.deleteBatch('batches', 'id', 'time', cutoffMs)));
+    steps.push(
+      deleting(() => this.deleteBatch('sessions', 'id', 'started_at', cutoffMs, 'closed_at IS NOT NULL')),
+    );
+    steps.push(
+      deleting(() => {
+        const rows = this.deleteUnusedProcesses(cutoffMs);
+        if (rows > 0) options.onProcessesDeleted();
+        return rows;
+      }),
+    );
     for (const tier of this.tiers) {
       for (const table of ['process_samples', 'system_samples'] as const) {
-        let folded: number;
-        do {
-          if (performance.now() > deadline) return { ...result, more: true };
-          folded = this.fold(table, tier, options.nowMs);
-          result.downsampledRows += folded;
-        } while (folded > 0);
+        steps.push(() => {
+          const rows = this.fold(table, tier, options.nowMs);
+          return ['downsampled', rows, rows > 0];
+        });
+      }
+    }
+    for (const step of steps) {
+      for (;;) {
+        const [kind, rows, more] = step();
+        if (kind === 'deleted') result.deletedRows += rows;
+        else result.downsampledRows += rows;
+        if (!more) break;
+        if (performance.now() > deadline) return { ...result, more: true };
       }
     }
     return result;

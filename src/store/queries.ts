@@ -55,6 +55,9 @@ function selectList(columns: typeof PROCESS_COLUMNS, bucketed: boolean): string 
     .join(', ');
 }
 
+/** Buckets start at the range's start, so the first point is not before `sinceMs`. */
+const BUCKET_START = ':fromMs + CAST((s.time - :fromMs) / :bucket AS INTEGER) * :bucket';
+
 /** Bucket width that brings `rows` spread over the range down to `maxPoints`, or 0 for raw rows. */
 function bucketMs(rows: number, fromMs: number, toMs: number, maxPoints: number): number {
   if (rows <= maxPoints) return 0;
@@ -95,7 +98,7 @@ export function queryHistory(db: Database.Database, query: HistoryQuery, nowMs: 
            ${selectList(PROCESS_COLUMNS, false)}
          FROM process_samples s ${joins} WHERE ${filter}
          ORDER BY s.time, p.pid LIMIT ${ROW_LIMIT}`
-      : `SELECT CAST(s.time / :bucket AS INTEGER) * :bucket AS time, t.name AS target, p.pid AS pid,
+      : `SELECT ${BUCKET_START} AS time, t.name AS target, p.pid AS pid,
            p.start_ticks AS startTicks, ${selectList(PROCESS_COLUMNS, true)}
          FROM process_samples s ${joins} WHERE ${filter}
          GROUP BY 1, s.target_id, s.process_id
@@ -122,7 +125,7 @@ export function querySystem(
     bucket === 0
       ? `SELECT s.time AS time, ${selectList(SYSTEM_COLUMNS, false)}
          FROM system_samples s WHERE ${filter} ORDER BY s.time LIMIT ${ROW_LIMIT}`
-      : `SELECT CAST(s.time / :bucket AS INTEGER) * :bucket AS time, ${selectList(SYSTEM_COLUMNS, true)}
+      : `SELECT ${BUCKET_START} AS time, ${selectList(SYSTEM_COLUMNS, true)}
          FROM system_samples s WHERE ${filter} GROUP BY 1 ORDER BY 1 LIMIT ${ROW_LIMIT}`;
   if (bucket !== 0) params.bucket = bucket;
   return (db.prepare(sql).all(params) as Row[]).map((r) => compact<SystemPoint>(r));
