@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/index.js';
-import { processSample, systemSample, tempDir } from './samples.js';
+import { processSample, systemSample } from './samples.js';
+import { tempDir } from './temp.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

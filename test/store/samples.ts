@@ -1,22 +1,7 @@
-/** Sample records and throwaway directories for the store tests. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after } from 'node:test';
+/** Sample records for the store tests; also used by the crash-harness child, so no test hooks here. */
+import { readFileSync } from 'node:fs';
 import type { ProcessSample, SystemSample } from '../../src/sample/types.js';
 import type { SampleBatch } from '../../src/store/index.js';
-
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh directory removed when the test file ends. */
-export function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'memwarden-store-'));
-  dirs.push(dir);
-  return dir;
-}
 
 export function processSample(overrides: Partial<ProcessSample> = {}): ProcessSample {
   return {

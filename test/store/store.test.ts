@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { defaultStorePath, openStore, redactArgv } from '../../src/store/index.js';
-import { batchAt, processSample, systemSample, tempDir, walCommits } from './samples.js';
+import { batchAt, processSample, systemSample, walCommits } from './samples.js';
+import { tempDir } from './temp.js';
 
 const T0 = 1_700_000_000_000;
 
