@@ -1,5 +1,11 @@
 import { MemwardenError } from '../errors.js';
-import { defaultStorePath, type HistoryPoint, type HistoryQuery, openStore } from '../store/index.js';
+import {
+  defaultStorePath,
+  type HistoryPoint,
+  type HistoryQuery,
+  openStore,
+  ROW_LIMIT,
+} from '../store/index.js';
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
@@ -113,6 +119,11 @@ export const historyCommand: Command = {
       points = store.history(query);
     } finally {
       store.close();
+    }
+    if (points.length >= ROW_LIMIT) {
+      process.stderr.write(
+        `memwarden history: cut at ${ROW_LIMIT} rows; narrow --since or lower --max-points\n`,
+      );
     }
     if (values.json) {
       printJson(points);

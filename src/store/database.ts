@@ -14,6 +14,8 @@ export interface OpenDatabaseOptions {
 const SQLITE_HEADER = 'SQLite format 3\0';
 /** Keeps the WAL from staying large after a burst or a long reader (scenario 29). */
 const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+/** Negative: KiB. Enough for the recent pages of the indexes a flush and a query touch. */
+const CACHE_SIZE_KIB = 8192;
 /** Opening may meet a lock held for WAL recovery by another process; it is short, so wait a bit. */
 const OPEN_RETRY_MS = 2000;
 
@@ -93,6 +95,7 @@ function openChecked(path: string, options: OpenDatabaseOptions): Database.Datab
   // SQLite falls back to read-only by itself when the file is not writable.
   const db = new Database(path, { fileMustExist: true, timeout: options.busyTimeoutMs });
   try {
+    db.pragma(`cache_size = -${CACHE_SIZE_KIB}`);
     if (options.readonly) {
       db.pragma('query_only = 1');
       db.prepare('SELECT count(*) FROM sqlite_master').get();

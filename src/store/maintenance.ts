@@ -18,7 +18,7 @@ export const DEFAULT_TIERS: readonly DownsampleTier[] = [
 ];
 
 /** Rows touched by one transaction: small enough to keep each step within a few milliseconds. */
-const STEP_ROWS = 5000;
+const STEP_ROWS = 1000;
 
 type Table = 'process_samples' | 'system_samples';
 

@@ -7,7 +7,8 @@ import type Database from 'better-sqlite3';
 import type { HistoryPoint, HistoryQuery, StoredEvent, SystemPoint, TargetSummary } from './types.js';
 
 export const DEFAULT_MAX_POINTS = 1000;
-export const ROW_LIMIT = 100_000;
+/** About 100 ms of row building on a modest machine; beyond that the caller must narrow the range. */
+export const ROW_LIMIT = 20_000;
 
 type Row = Record<string, string | number | null>;
 
@@ -58,10 +59,20 @@ function selectList(columns: typeof PROCESS_COLUMNS, bucketed: boolean): string 
 /** Buckets start at the range's start, so the first point is not before `sinceMs`. */
 const BUCKET_START = ':fromMs + CAST((s.time - :fromMs) / :bucket AS INTEGER) * :bucket';
 
-/** Bucket width that brings `rows` spread over the range down to `maxPoints`, or 0 for raw rows. */
-function bucketMs(rows: number, fromMs: number, toMs: number, maxPoints: number): number {
-  if (rows <= maxPoints) return 0;
-  return Math.max(1000, Math.ceil((toMs - fromMs) / maxPoints / 1000) * 1000);
+/**
+ * Bucket width that brings the longest series down to `maxPoints` and all series together under
+ * ROW_LIMIT, or 0 when the raw rows fit.
+ */
+function bucketMs(counts: SeriesCounts, fromMs: number, toMs: number, maxPoints: number): number {
+  if (counts.longest <= maxPoints && counts.total <= ROW_LIMIT) return 0;
+  const points = Math.max(1, Math.min(maxPoints, Math.floor(ROW_LIMIT / Math.max(1, counts.series))));
+  return Math.max(1000, Math.ceil((toMs - fromMs) / points / 1000) * 1000);
+}
+
+interface SeriesCounts {
+  longest: number;
+  total: number;
+  series: number;
 }
 
 export function queryHistory(db: Database.Database, query: HistoryQuery, nowMs: number): HistoryPoint[] {
@@ -83,21 +94,20 @@ export function queryHistory(db: Database.Database, query: HistoryQuery, nowMs: 
     params.processIds = JSON.stringify(ids);
   }
   const filter = where.join(' AND ');
-  const longest = db
+  const counts = db
     .prepare(
-      `SELECT coalesce(max(n), 0) FROM
+      `SELECT coalesce(max(n), 0) AS longest, coalesce(sum(n), 0) AS total, count(*) AS series FROM
          (SELECT count(*) AS n FROM process_samples s WHERE ${filter} GROUP BY s.process_id)`,
     )
-    .pluck()
-    .get(params) as number;
-  const bucket = bucketMs(longest, fromMs, toMs, maxPoints);
+    .get(params) as SeriesCounts;
+  const bucket = bucketMs(counts, fromMs, toMs, maxPoints);
   const joins = 'JOIN targets t ON t.id = s.target_id JOIN processes p ON p.id = s.process_id';
   const sql =
     bucket === 0
       ? `SELECT s.time AS time, t.name AS target, p.pid AS pid, p.start_ticks AS startTicks,
            ${selectList(PROCESS_COLUMNS, false)}
          FROM process_samples s ${joins} WHERE ${filter}
-         ORDER BY s.time, p.pid LIMIT ${ROW_LIMIT}`
+         ORDER BY s.time LIMIT ${ROW_LIMIT}`
       : `SELECT ${BUCKET_START} AS time, t.name AS target, p.pid AS pid,
            p.start_ticks AS startTicks, ${selectList(PROCESS_COLUMNS, true)}
          FROM process_samples s ${joins} WHERE ${filter}
@@ -120,7 +130,8 @@ export function querySystem(
     .prepare(`SELECT count(*) FROM system_samples s WHERE ${filter}`)
     .pluck()
     .get(params) as number;
-  const bucket = bucketMs(rows, fromMs, toMs, Math.max(1, query.maxPoints ?? DEFAULT_MAX_POINTS));
+  const counts = { longest: rows, total: rows, series: 1 };
+  const bucket = bucketMs(counts, fromMs, toMs, Math.max(1, query.maxPoints ?? DEFAULT_MAX_POINTS));
   const sql =
     bucket === 0
       ? `SELECT s.time AS time, ${selectList(SYSTEM_COLUMNS, false)}
