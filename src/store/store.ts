@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
+import { MemwardenError } from '../errors.js';
 import type { ProcessSample, SystemSample } from '../sample/types.js';
 import { openDatabase } from './database.js';
 import { DEFAULT_TIERS, Maintenance } from './maintenance.js';
@@ -24,6 +25,9 @@ const DAY_MS = 86_400_000;
 const MAX_RETRY_DELAY_MS = 5000;
 /** Identity cache entries; beyond this the cache starts over (ids are then looked up again). */
 const MAX_CACHED_PROCESSES = 20_000;
+
+type ResolvedOptions = Required<Omit<StoreOptions, 'onWriteError' | 'now' | 'readonly' | 'recreateCorrupt'>> &
+  Pick<StoreOptions, 'onWriteError'>;
 
 interface PendingBatch {
   id: number;
@@ -60,6 +64,43 @@ function detailsToJson(details: unknown): string | null {
   }
 }
 
+/** Bad numbers here would turn into bad SQL or a busy loop, so they are refused up front. */
+function checkOptions(options: ResolvedOptions): void {
+  const positive: Array<[string, number]> = [
+    ['retainMs', options.retainMs],
+    ['flushIntervalMs', options.flushIntervalMs],
+    ['flushSamples', options.flushSamples],
+    ['maxBacklogSamples', options.maxBacklogSamples],
+    ['maxBacklogEvents', options.maxBacklogEvents],
+  ];
+  for (const tier of options.downsample) {
+    positive.push(
+      ['downsample olderThanMs', tier.olderThanMs],
+      ['downsample resolutionMs', tier.resolutionMs],
+    );
+  }
+  for (const [name, value] of positive) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new MemwardenError(
+        'MW_BAD_VALUE',
+        `store option ${name} must be a positive whole number, not ${value}`,
+      );
+    }
+  }
+  for (const [name, value] of [
+    ['busyTimeoutMs', options.busyTimeoutMs],
+    ['maintenanceIntervalMs', options.maintenanceIntervalMs],
+    ['maintenanceBudgetMs', options.maintenanceBudgetMs],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new MemwardenError(
+        'MW_BAD_VALUE',
+        `store option ${name} must be a whole number ≥ 0, not ${value}`,
+      );
+    }
+  }
+}
+
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -76,10 +117,7 @@ function asError(err: unknown): Error {
 export class Store {
   readonly path: string;
   private db: Database.Database;
-  private readonly options: Required<
-    Omit<StoreOptions, 'onWriteError' | 'now' | 'readonly' | 'recreateCorrupt'>
-  > &
-    Pick<StoreOptions, 'onWriteError'>;
+  private readonly options: ResolvedOptions;
   private readonly readonly: boolean;
   private readonly now: () => number;
   private readonly recreateCorrupt: boolean;
@@ -136,6 +174,7 @@ export class Store {
       maintenanceBudgetMs: options.maintenanceBudgetMs ?? 50,
       onWriteError: options.onWriteError,
     };
+    checkOptions(this.options);
     this.retryDelayMs = this.options.flushIntervalMs;
     this.recreateCorrupt = options.recreateCorrupt ?? false;
     this.db = this.openFile();

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore } from '../../src/store/index.js';
-import { processSample, systemSample } from './samples.js';
+import { batchAt, processSample, systemSample } from './samples.js';
 import { tempDir } from './temp.js';
 
 const HOUR = 3_600_000;
@@ -130,6 +131,32 @@ describe('store retention and downsampling', () => {
       store.maintain();
       assert.deepEqual(Object.keys(rowsByResolution(path)), ['0']);
     } finally {
+      store.close();
+    }
+  });
+
+  it('brings the WAL back down once a long reader has ended', () => {
+    const path = join(tempDir(), 'history.db');
+    const store = openStore(path, { maintenanceIntervalMs: 0, now: () => NOW });
+    const reader = new Database(path, { readonly: true });
+    try {
+      store.append(batchAt(NOW));
+      store.flush();
+      // An open read transaction pins the WAL: no checkpoint can get past its snapshot.
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM process_samples').get();
+      for (let i = 1; i <= 100; i++) {
+        store.append(batchAt(NOW + i * 1000, 200));
+        store.flush();
+      }
+      store.maintain();
+      const pinned = statSync(`${path}-wal`).size;
+      assert.ok(pinned > 1024 * 1024, `WAL only ${pinned} bytes`);
+      reader.exec('COMMIT');
+      store.maintain();
+      assert.equal(statSync(`${path}-wal`).size, 0);
+    } finally {
+      reader.close();
       store.close();
     }
   });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { MemwardenError } from '../../src/errors.js';
 import { defaultStorePath, openStore, redactArgv } from '../../src/store/index.js';
 import { batchAt, processSample, systemSample, walCommits } from './samples.js';
 import { tempDir } from './temp.js';
@@ -213,5 +214,17 @@ describe('store', () => {
       defaultStorePath({ HOME: '/home/u', XDG_STATE_HOME: 'relative' }),
       '/home/u/.local/state/memwarden/history.db',
     );
+  });
+
+  it('refuses nonsense options before creating anything', () => {
+    const path = join(tempDir(), 'history.db');
+    const badValue = (e: unknown) => e instanceof MemwardenError && e.code === 'MW_BAD_VALUE';
+    assert.throws(() => openStore(path, { retainMs: 0 }), badValue);
+    assert.throws(
+      () => openStore(path, { downsample: [{ olderThanMs: 3_600_000, resolutionMs: 0.5 }] }),
+      badValue,
+    );
+    assert.throws(() => openStore(path, { busyTimeoutMs: -1 }), badValue);
+    assert.equal(existsSync(path), false);
   });
 });
