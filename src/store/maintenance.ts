@@ -56,9 +56,14 @@ const FOLD_SQL: Record<Table, string> = {
     GROUP BY bucket`,
 };
 
+interface Step {
+  counter: 'deletedRows' | 'downsampledRows';
+  run: () => number;
+  more: (rows: number) => boolean;
+}
+
 export interface MaintenanceOptions {
   retainMs: number;
-  tiers: readonly DownsampleTier[];
   budgetMs: number;
   nowMs: number;
   /** Called when process rows were deleted, so that cached ids are forgotten. */
@@ -86,12 +91,13 @@ export class Maintenance {
     const deadline = performance.now() + options.budgetMs;
     const result: MaintenanceResult = { deletedRows: 0, downsampledRows: 0, more: false };
     const cutoffMs = options.nowMs - options.retainMs;
-    // Each step returns rows changed and whether it has more to do.
-    const steps: Array<() => [kind: 'deleted' | 'downsampled', rows: number, more: boolean]> = [];
-    const deleting = (fn: () => number) => () => {
-      const rows = fn();
-      return ['deleted', rows, rows === STEP_ROWS] as ['deleted', number, boolean];
-    };
+    // A delete step may have more to do when it hit its row limit; a fold, when it folded anything.
+    const steps: Step[] = [];
+    const deleting = (run: () => number): Step => ({
+      counter: 'deletedRows',
+      run,
+      more: (n) => n === STEP_ROWS,
+    });
     for (const table of ['process_samples', 'system_samples'] as const) {
       for (const level of this.levels) steps.push(deleting(() => this.deleteOld(table, level, cutoffMs)));
     }
@@ -109,18 +115,18 @@ export class Maintenance {
     );
     for (const tier of this.tiers) {
       for (const table of ['process_samples', 'system_samples'] as const) {
-        steps.push(() => {
-          const rows = this.fold(table, tier, options.nowMs);
-          return ['downsampled', rows, rows > 0];
+        steps.push({
+          counter: 'downsampledRows',
+          run: () => this.fold(table, tier, options.nowMs),
+          more: (n) => n > 0,
         });
       }
     }
     for (const step of steps) {
       for (;;) {
-        const [kind, rows, more] = step();
-        if (kind === 'deleted') result.deletedRows += rows;
-        else result.downsampledRows += rows;
-        if (!more) break;
+        const rows = step.run();
+        result[step.counter] += rows;
+        if (!step.more(rows)) break;
         if (performance.now() > deadline) return { ...result, more: true };
       }
     }

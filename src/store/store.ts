@@ -504,7 +504,6 @@ export class Store {
       this.reopenIfReplaced();
       const result = this.maintenance.run({
         retainMs: this.options.retainMs,
-        tiers: this.options.downsample,
         budgetMs: this.options.maintenanceBudgetMs,
         nowMs: this.now(),
         onProcessesDeleted: () => this.processIds.clear(),
