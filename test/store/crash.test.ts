@@ -10,7 +10,8 @@ const WRITER = fileURLToPath(new URL('../fixtures/store-writer.ts', import.meta.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** As in the writer: 50 process samples and one system sample per batch. */
 const PROCESSES_PER_BATCH = 50;
-const RUNS = 8;
+/** The scenario asks for 100 kills; CI runs fewer, `MEMWARDEN_CRASH_RUNS=100` runs them all. */
+const RUNS = Number(process.env.MEMWARDEN_CRASH_RUNS ?? 8);
 
 /** Runs the writer until it has reported at least `minFlushed` batches, then SIGKILLs it. */
 async function runAndKill(path: string, minFlushed: number): Promise<number[]> {
@@ -40,7 +41,7 @@ describe('store crash safety', () => {
     const path = join(tempDir(), 'history.db');
     const reported: number[] = [];
     for (let run = 0; run < RUNS; run++) {
-      reported.push(...(await runAndKill(path, 20 + run * 10)));
+      reported.push(...(await runAndKill(path, 20 + (run % 10) * 10)));
       const db = new Database(path);
       try {
         assert.equal(db.pragma('integrity_check', { simple: true }), 'ok', `run ${run}`);
