@@ -265,25 +265,16 @@ export class Store {
   /** A session left open by the last run means it was killed: its unflushed tail is a gap. */
   private startSession(): void {
     const nowMs = this.now();
+    let crashedAfterMs: number | null | undefined;
     try {
       this.db
         .transaction(() => {
-          const crashed = this.db
-            .prepare('SELECT id, started_at FROM sessions WHERE closed_at IS NULL')
-            .all() as Array<{ id: number; started_at: number }>;
-          if (crashed.length > 0) {
-            const lastMs = this.db.prepare('SELECT max(time) FROM batches').pluck().get() as number | null;
-            this.db.prepare('UPDATE sessions SET closed_at = ? WHERE closed_at IS NULL').run(lastMs ?? nowMs);
-            this.pendingEvents.push({
-              event: {
-                time: nowMs,
-                kind: 'gap',
-                message:
-                  'the previous watcher stopped without closing the history; samples after its last batch are missing',
-                details: { fromMs: lastMs, toMs: nowMs },
-              },
-              detailsJson: JSON.stringify({ fromMs: lastMs, toMs: nowMs }),
-            });
+          const open = this.db.prepare('SELECT count(*) FROM sessions WHERE closed_at IS NULL').pluck().get();
+          if (open !== 0) {
+            crashedAfterMs = this.db.prepare('SELECT max(time) FROM batches').pluck().get() as number | null;
+            this.db
+              .prepare('UPDATE sessions SET closed_at = ? WHERE closed_at IS NULL')
+              .run(crashedAfterMs ?? nowMs);
           }
           this.sessionId = Number(
             this.db.prepare('INSERT INTO sessions (started_at) VALUES (?)').run(nowMs).lastInsertRowid,
@@ -293,6 +284,16 @@ export class Store {
     } catch (err) {
       // Only bookkeeping: a busy file at start must not stop sampling.
       this.noteWriteError(asError(err));
+      return;
+    }
+    if (crashedAfterMs !== undefined) {
+      this.appendEvent({
+        time: nowMs,
+        kind: 'gap',
+        message:
+          'the previous watcher stopped without closing the history; samples after its last batch are missing',
+        details: { fromMs: crashedAfterMs, toMs: nowMs },
+      });
     }
   }
 
@@ -350,8 +351,10 @@ export class Store {
   }
 
   /**
-   * Writes everything buffered in one transaction. On failure nothing is lost yet: the batches
-   * stay queued and the next attempt comes after a growing delay.
+   * Writes the buffered batches, up to `flushSamples` samples of them, and all buffered events in
+   * one transaction; a larger backlog (after a lock or a full disk) goes out in further flushes,
+   * each on its own turn of the event loop, so that no single one holds it long. On failure
+   * nothing is lost yet: the batches stay queued and the next attempt comes after a growing delay.
    */
   flush(): FlushResult {
     const statements = this.statements;
@@ -376,7 +379,14 @@ export class Store {
         detailsJson: JSON.stringify(details),
       });
     }
-    const batches = this.pending;
+    let take = 0;
+    let takenSamples = 0;
+    for (const batch of this.pending) {
+      if (take > 0 && takenSamples + batch.samples > this.options.flushSamples) break;
+      take++;
+      takenSamples += batch.samples;
+    }
+    const batches = this.pending.slice(0, take);
     const written: number[] = [];
     try {
       this.db
@@ -411,8 +421,8 @@ export class Store {
       this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
       return { ok: false, batchIds: [], error };
     }
-    this.pending = [];
-    this.pendingSamples = 0;
+    this.pending = this.pending.slice(take);
+    this.pendingSamples -= takenSamples;
     this.pendingEvents = [];
     this.unreportedDrops = { samples: 0, events: 0, fromMs: 0, toMs: 0 };
     this.counters.batchesWritten += written.length;
@@ -421,6 +431,7 @@ export class Store {
     this.failing = false;
     this.retryDelayMs = this.options.flushIntervalMs;
     this.nextAttemptAt = 0;
+    if (this.pending.length > 0) this.scheduleFlush();
     return { ok: true, batchIds: written };
   }
 
@@ -452,8 +463,7 @@ export class Store {
         s.load15,
       );
     }
-    for (const { target, sample } of batch.processes) {
-      const p = sample;
+    for (const { target, sample: p } of batch.processes) {
       statements.insertProcessSample.run(
         p.time,
         this.targetId(statements, target),
@@ -543,16 +553,23 @@ export class Store {
     return queryTargets(this.db);
   }
 
-  /** Flushes what is buffered, marks the session closed and closes the file. Never throws. */
+  /**
+   * Flushes what is buffered, marks the session closed and closes the file. Never throws; what
+   * could not be written shows in the returned `pendingSamples`.
+   */
   close(): StoreStats {
     if (this.closed) return this.stats();
     for (const timer of this.timers) clearInterval(timer);
     if (!this.readonly) {
-      this.flush();
-      try {
-        this.db.prepare('UPDATE sessions SET closed_at = ? WHERE id = ?').run(this.now(), this.sessionId);
-      } catch (err) {
-        this.noteWriteError(asError(err));
+      let drained = true;
+      while (drained && (this.pending.length > 0 || this.pendingEvents.length > 0)) drained = this.flush().ok;
+      // Left open when samples are lost, so that the next start records the gap.
+      if (drained) {
+        try {
+          this.db.prepare('UPDATE sessions SET closed_at = ? WHERE id = ?').run(this.now(), this.sessionId);
+        } catch (err) {
+          this.noteWriteError(asError(err));
+        }
       }
     }
     this.closed = true;

@@ -168,6 +168,22 @@ describe('store', () => {
     }
   });
 
+  it('writes a large backlog in several bounded transactions, each on its own turn', async () => {
+    const path = join(tempDir(), 'history.db');
+    const store = openStore(path, { maintenanceIntervalMs: 0, flushIntervalMs: 60_000, flushSamples: 100 });
+    try {
+      // 49 processes and the machine: 50 samples a batch, two batches a flush.
+      for (let i = 0; i < 10; i++) store.append(batchAt(T0 + i * 1000, 49));
+      assert.deepEqual(store.flush().batchIds, [1, 2]);
+      assert.equal(store.stats().pendingBatches, 8);
+      for (let turn = 0; turn < 10 && store.stats().pendingBatches > 0; turn++) await nextTurn();
+      assert.equal(store.stats().pendingBatches, 0);
+      assert.equal(store.stats().batchesWritten, 10);
+    } finally {
+      store.close();
+    }
+  });
+
   it('writes what is buffered on close', () => {
     const path = join(tempDir(), 'history.db');
     const store = openStore(path, { maintenanceIntervalMs: 0, flushIntervalMs: 60_000 });
