@@ -13,7 +13,6 @@ export { checkIdentity, type IdentityCheck, type IdentitySource } from './identi
 export { OverlapGuard } from './overlap.js';
 export type { ProbeOptions, ProbeOutcome, RuntimeProbes } from './probes.js';
 export { ownPids, protectionReason } from './protect.js';
-export { REDACTED, redact } from './redact.js';
 export {
   ActionRunner,
   type ActionRunnerEvents,

@@ -1,4 +1,4 @@
-import type { ActionKind } from '../rules/index.js';
+import { type ActionKind, DESTRUCTIVE_ACTIONS } from '../rules/index.js';
 import type { ProcessSample } from '../sample/index.js';
 
 export type { ActionKind, ActionSpec } from '../rules/index.js';
@@ -84,5 +84,5 @@ export interface ActionResult {
 
 /** Actions that change the process (or may): at most one of them per process and cycle. */
 export function isDestructive(kind: ActionKind): boolean {
-  return kind === 'signal' || kind === 'restart' || kind === 'exec';
+  return DESTRUCTIVE_ACTIONS.has(kind);
 }

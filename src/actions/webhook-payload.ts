@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { redact } from './redact.js';
+import { redact } from '../redact.js';
 import type { ActionContext } from './spec.js';
 
 /**

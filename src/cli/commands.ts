@@ -1,6 +1,7 @@
 import { analyzeCommand } from './analyze.js';
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
+import { historyCommand } from './history.js';
 import { psCommand } from './ps.js';
 import { systemCommand } from './system.js';
 import { watchCommand } from './watch.js';
@@ -11,5 +12,6 @@ export const COMMANDS: readonly Command[] = [
   systemCommand,
   watchCommand,
   checkCommand,
+  historyCommand,
   analyzeCommand,
 ];

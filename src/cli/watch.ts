@@ -1,9 +1,11 @@
 import { MemwardenError } from '../errors.js';
+import { printable } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import { loadConfig, type WatchConfig } from '../watch/config.js';
 import { JsonLinesFile } from '../watch/log.js';
 import { quickConfig } from '../watch/quick.js';
 import { tickLines, tickRecords } from '../watch/report-lines.js';
+import { startServices, stopServices } from '../watch/services.js';
 import { Watcher } from '../watch/watcher.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
@@ -23,6 +25,10 @@ Quick mode (no config file):
   --match PATTERN            a command-line substring; one target per pattern (repeatable)
   --interval DURATION        time between cycles (default 10s)
   --gc-above 40%|500MB       ask the process to release memory above this (mem% or RSS)
+
+History:
+  --store PATH               the SQLite history file (default $XDG_STATE_HOME/memwarden/history.db)
+  --no-store                 keep no history
 
 Output:
   --log FILE                 JSON lines, one object per line, rotated by size
@@ -75,14 +81,24 @@ export const watchCommand: Command = {
       log: { type: 'string' },
       json: { type: 'boolean' },
       count: { type: 'string' },
+      store: { type: 'string' },
+      'no-store': { type: 'boolean' },
     });
+    if (values.store !== undefined && values['no-store']) {
+      throw new MemwardenError('MW_USAGE', 'give either --store PATH or --no-store, not both');
+    }
     const count = parseCount(values.count);
     const { config, path } = await configFrom(values);
     const logPath = values.log ?? config.log?.path;
     const log =
       logPath === undefined ? undefined : new JsonLinesFile(logPath, config.log?.maxSizeBytes ?? 10_000_000);
-    const watcher = new Watcher(config);
     const say = (line: string) => process.stderr.write(`memwarden watch: ${line}\n`);
+    const services = startServices(config, {
+      storePath: values.store,
+      noStore: values['no-store'] ?? false,
+      say,
+    });
+    const watcher = new Watcher(config, services);
     for (const w of config.warnings) say(`${w.file}:${w.line ?? 0}:${w.column ?? 0}: warning: ${w.message}`);
 
     watcher.on('tick', (tick) => {
@@ -90,6 +106,14 @@ export const watchCommand: Command = {
       if (log) for (const r of records) log.write(r);
       if (values.json) process.stdout.write(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
       else process.stdout.write(`${tickLines(tick).join('\n')}\n`);
+    });
+    watcher.on('action', (result) => {
+      const line = `${result.target}  ${result.action} on pid ${result.pid}: ${result.ok ? 'ok' : `failed (${result.code ?? 'error'})`}: ${result.message}`;
+      if (!values.json)
+        process.stdout.write(`${new Date(result.time).toTimeString().slice(0, 8)}  ${printable(line)}\n`);
+      const record = { ...result, time: new Date(result.time).toISOString(), kind: 'action' };
+      if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
+      log?.write(record);
     });
     watcher.on('warning', (message) => {
       say(message);
@@ -121,6 +145,7 @@ export const watchCommand: Command = {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.off('SIGHUP', onHup);
+      await stopServices(services);
       log?.close();
     }
   },

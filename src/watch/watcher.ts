@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ActionResult, ActionRunner, Supervisor } from '../actions/index.js';
 import { type ProcessRecord, ProcReader } from '../proc/index.js';
 import { type ProcessObservation, RuleEngine, type RuleEvent } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { Sampler } from '../sample/index.js';
 import { type CompiledFilter, compileFilter, selectProcesses } from '../select/index.js';
+import type { Store } from '../store/index.js';
+import { carryOut } from './act.js';
 import type { WatchConfig } from './config.js';
+import { rulesNeedTrends, TrendTracker, type TrendView } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
 export interface Tick {
@@ -17,6 +21,16 @@ export interface Tick {
   system: SystemSample;
   targets: { name: string; processes: ProcessSample[] }[];
   events: RuleEvent[];
+  /** Trend verdicts by pid, for processes whose rules ask for one. */
+  trends: Map<number, TrendView>;
+}
+
+/** What the watcher hands its results to, besides its `tick` event. */
+export interface WatcherServices {
+  store?: Store;
+  runner?: ActionRunner;
+  /** Targets memwarden starts itself (`run:`), by target name. */
+  supervisors?: ReadonlyMap<string, Supervisor>;
 }
 
 export interface WatcherCounters {
@@ -38,6 +52,7 @@ interface Target {
 export interface WatcherEvents {
   tick: [Tick];
   warning: [string];
+  action: [ActionResult];
 }
 
 /** The pause between the priming read and the first cycle. */
@@ -65,14 +80,19 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly engine: RuleEngine;
   private targets: Target[];
   private intervalMs: number;
+  private trends: TrendTracker | undefined;
   private stopping: AbortController | undefined;
   /** Identities already warned about for partial reads: one warning each, not one per cycle. */
   private readonly warnedPartial = new Set<string>();
 
-  constructor(config: WatchConfig) {
+  constructor(
+    config: WatchConfig,
+    private readonly services: WatcherServices = {},
+  ) {
     super();
     this.targets = compileTargets(config);
     this.intervalMs = config.intervalMs;
+    this.trends = rulesNeedTrends(config.rules) ? new TrendTracker() : undefined;
     this.engine = new RuleEngine(config.rules, { clock: monotonicMs, intervalMs: config.intervalMs });
   }
 
@@ -80,6 +100,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   applyConfig(config: WatchConfig): void {
     this.targets = compileTargets(config);
     this.intervalMs = config.intervalMs;
+    if (!rulesNeedTrends(config.rules)) this.trends = undefined;
+    else this.trends ??= new TrendTracker();
     this.engine.setRules(config.rules);
   }
 
@@ -92,6 +114,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const chosen = new Map<number, ProcessRecord>();
     const perTarget = this.targets.map((target) => {
       const selection = selectProcesses(records, target.filter);
+      const supervisedPid = this.services.supervisors?.get(target.name)?.pid;
+      const supervised = records.find((r) => r.pid === supervisedPid);
+      if (supervised && !selection.records.includes(supervised)) selection.records.push(supervised);
       for (const record of selection.records) {
         chosen.set(record.pid, record);
         const names = memberOf.get(record.pid);
@@ -103,10 +128,18 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const samples = this.sampler.processes([...chosen.values()], system.memTotal);
     const byPid = new Map(samples.map((s) => [s.pid, s]));
     this.warnAboutPartialReads(samples);
-    const observations: ProcessObservation[] = samples.map((sample) => ({
-      sample,
-      targets: memberOf.get(sample.pid) ?? [],
-    }));
+    const trendViews = new Map<number, TrendView>();
+    this.trends?.record(samples, system.time);
+    const observations: ProcessObservation[] = samples.map((sample) => {
+      const observation: ProcessObservation = { sample, targets: memberOf.get(sample.pid) ?? [] };
+      const trend = this.trends?.view(sample, system, system.time);
+      if (trend) {
+        trendViews.set(sample.pid, trend);
+        if (trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
+        if (trend.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
+      }
+      return observation;
+    });
     const events = this.engine.tick({ system, processes: observations });
     this.counters.cycles++;
     this.counters.procReadDenied = this.reader.errors.denied;
@@ -121,7 +154,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         processes: t.pids.map((pid) => byPid.get(pid)).filter((s): s is ProcessSample => s !== undefined),
       })),
       events,
+      trends: trendViews,
     };
+    this.hand(tick, byPid);
     this.emit('tick', tick);
     return tick;
   }
@@ -160,6 +195,47 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   stop(): void {
     this.stopping?.abort();
+  }
+
+  /** The tick to the store, and each fired event's actions to the runner (not waited for). */
+  private hand(tick: Tick, byPid: ReadonlyMap<number, ProcessSample>): void {
+    const { store, runner } = this.services;
+    store?.append({
+      time: tick.time,
+      system: tick.system,
+      processes: tick.targets.flatMap((t) => t.processes.map((sample) => ({ target: t.name, sample }))),
+    });
+    for (const event of tick.events) {
+      store?.appendEvent({
+        time: tick.time,
+        kind: event.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
+        target: event.target,
+        pid: event.identity.pid,
+        startTicks: event.identity.startTicks,
+        rule: event.ruleId,
+        message: event.message,
+        details: {
+          value: event.value,
+          threshold: event.threshold,
+          actions: event.actions.map((a) => a.kind),
+        },
+      });
+      const sample = byPid.get(event.identity.pid);
+      if (event.kind !== 'fired' || !runner || !sample) continue;
+      void carryOut(runner, event, sample, tick.cycle, (result) => {
+        store?.appendEvent({
+          time: result.time,
+          kind: 'action',
+          target: result.target,
+          pid: result.pid,
+          startTicks: result.startTicks,
+          rule: result.rule,
+          message: `${result.action}: ${result.message}`,
+          details: { ok: result.ok, code: result.code, durationMs: result.durationMs, ...result.details },
+        });
+        this.emit('action', result);
+      });
+    }
   }
 
   private warnAboutPartialReads(samples: readonly ProcessSample[]): void {

@@ -87,7 +87,7 @@ describe('webhook actions', () => {
     assert.deepEqual(body.values, { rssBytes: 1234 });
     assert.equal(body.process.pid, sample.pid);
     assert.equal(body.process.startTicks, sample.startTicks);
-    assert.deepEqual(body.process.cmdline.slice(-2), ['--password=<redacted>', 'token=<redacted>']);
+    assert.deepEqual(body.process.cmdline.slice(-2), ['--password=***', 'token=***']);
     await runner.close();
   });
 

@@ -215,7 +215,7 @@ targets:
       "5:21: targets[0].rules[0].when: expected a size with a unit such as 500MB (in 'rss > 500' at column 7)",
       "7:30: targets[0].rules[1].when: expected a duration such as 3m after for (in 'mem% > 40% for' at column 15)",
       "9:48: targets[0].rules[2].do[1]: unknown signal 'SIGNOPE' (did you mean 'SIGFPE'?)",
-      "11:30: targets[0].rules[3].do[0].exec[1]: unknown placeholder '{pdi}'; known: {pid}, {name}, {rss} (write {{ for a literal brace)",
+      "11:30: targets[0].rules[3].do[0].exec[1]: unknown placeholder '{pdi}'; known: {pid}, {name}, {rss}, {target}, {rule} (write {{ for a literal brace)",
     ]);
   });
 
