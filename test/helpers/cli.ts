@@ -1,8 +1,20 @@
 /** Runs the built `memwarden` bin as a user would, capturing its output and exit code. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/memwarden.js', import.meta.url));
+
+/**
+ * The environment the CLI runs in: a private XDG_STATE_HOME, so that a default history file
+ * goes to a temporary directory, never to the home of whoever runs the tests.
+ */
+const stateHome = mkdtempSync(join(tmpdir(), 'memwarden-state-'));
+after(() => rmSync(stateHome, { recursive: true, force: true }));
+export const CLI_ENV: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: stateHome };
 
 export interface CliResult {
   code: number | null;
@@ -17,7 +29,7 @@ export function runCli(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: options.env ?? process.env,
+      env: options.env ?? CLI_ENV,
       cwd: options.cwd,
     });
     let stdout = '';

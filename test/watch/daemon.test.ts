@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { BIN, CLI_ENV, runCli } from '../helpers/cli.js';
+import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const scratch = mkdtempSync(join(tmpdir(), 'memwarden-daemon-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('the watch daemon with its history, actions and supervised targets', () => {
+  it('keeps every cycle in the history file, readable with memwarden history', async () => {
+    const py = start('python3', [join(FIXTURES, 'touna0627.py'), 'daemon-history']);
+    await waitForLine(py, /ready/);
+    const store = join(scratch, 'history.db');
+    const watch = await runCli([
+      'watch',
+      '--match',
+      'touna0627.py daemon-history',
+      '--interval',
+      '100ms',
+      '--count',
+      '5',
+      '--store',
+      store,
+    ]);
+    assert.equal(watch.code, 0, watch.stderr);
+    const history = await runCli(['history', String(pidOf(py)), '--since', '1h', '--store', store, '--json']);
+    assert.equal(history.code, 0, history.stderr);
+    const rows = JSON.parse(history.stdout) as { pid: number; rss: number; target: string }[];
+    assert.equal(rows.length, 5);
+    assert.ok(
+      rows.every((r) => r.pid === pidOf(py) && r.rss > 0 && r.target === 'touna0627.py daemon-history'),
+    );
+  });
+
+  it('runs an exec action with the process filled in, never through a shell', async () => {
+    const py = start('python3', [
+      join(FIXTURES, 'touna0627.py'),
+      'daemon-exec',
+      '$(touch /tmp/memwarden-pwned);',
+    ]);
+    await waitForLine(py, /ready/);
+    const out = join(scratch, 'exec-out.txt');
+    const config = join(scratch, 'exec.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: false\ntargets:\n  - name: crawler\n    match: daemon-exec\n    rules:\n      - when: rss > 1MB\n        do:\n          - exec: [sh, -c, 'echo "$1 $2" > ${out}', sh, '{pid}', '{name}']\n`,
+    );
+    const watch = await runCli(['watch', '-c', config, '--count', '8']);
+    assert.equal(watch.code, 0, watch.stderr);
+    assert.match(watch.stdout, /crawler {2}exec on pid \d+: ok/);
+    assert.equal(readFileSync(out, 'utf8').trim(), `${pidOf(py)} python3`);
+    assert.equal(existsSync('/tmp/memwarden-pwned'), false);
+  });
+
+  it('signals the matched process and reports gc as not available until a probe exists', async () => {
+    const sleeper = start('sleep', ['31500']);
+    await new Promise((r) => setTimeout(r, 100));
+    const config = join(scratch, 'signal.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: false\ntargets:\n  - name: sleeper\n    match: { pid: ${pidOf(sleeper)} }\n    rules:\n      - when: rss > 1kB\n        do: [gc]\n      - when: threads > 0\n        do: [signal SIGTERM]\n`,
+    );
+    const watch = await runCli(['watch', '-c', config, '--count', '6', '--json']);
+    assert.equal(watch.code, 0, watch.stderr);
+    const actions = watch.stdout
+      .split('\n')
+      .filter((l) => l.includes('"kind":"action"'))
+      .map((l) => JSON.parse(l) as { action: string; ok: boolean; code?: string });
+    assert.ok(actions.some((a) => a.action === 'signal' && a.ok));
+    await waitForExit(sleeper);
+    assert.equal(sleeper.signalCode, 'SIGTERM');
+  });
+
+  it('restarts a crash-looping target with backoff and gives up after the limit', async () => {
+    const config = join(scratch, 'crash.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: false\ntargets:\n  - name: crasher\n    match: memwarden-crash-loop\n    run: [sh, -c, 'exit 3', memwarden-crash-loop]\n    restart: { max: 2, within: 1m, backoff: 50ms }\n`,
+    );
+    const state = mkdtempSync(join(scratch, 'state-'));
+    const watcher = spawn(process.execPath, [BIN, 'watch', '-c', config, '--count', '30'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...CLI_ENV, XDG_STATE_HOME: state },
+    });
+    let stderr = '';
+    watcher.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    assert.equal(await waitForExit(watcher), 0, stderr);
+    assert.match(stderr, /crasher: restarted too often; gave up/);
+    const savedPath = join(state, 'memwarden', 'supervised', 'supervisor-crasher.json');
+    const saved = JSON.parse(readFileSync(savedPath, 'utf8')) as { gaveUp: boolean; restartWallMs: number[] };
+    assert.equal(saved.gaveUp, true);
+    assert.equal(saved.restartWallMs.length, 2);
+    // The counters survive a watcher restart: a new watcher does not start the target again.
+    const again = await runCli(['watch', '-c', config, '--count', '3'], {
+      env: { ...CLI_ENV, XDG_STATE_HOME: state },
+    });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /crasher {2}no process matches/);
+  });
+
+  it('stops the processes it started when it stops', async () => {
+    const config = join(scratch, 'run.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: false\ntargets:\n  - name: svc\n    match: memwarden-supervised-sleep\n    run: [sh, -c, 'exec sleep 31600', memwarden-supervised-sleep]\n`,
+    );
+    const state = mkdtempSync(join(scratch, 'state-'));
+    const watch = await runCli(['watch', '-c', config, '--count', '5', '--json'], {
+      env: { ...CLI_ENV, XDG_STATE_HOME: state },
+    });
+    assert.equal(watch.code, 0, watch.stderr);
+    const pids = new Set(
+      watch.stdout
+        .split('\n')
+        .filter((l) => l.includes('"kind":"process"'))
+        .map((l) => (JSON.parse(l) as { pid: number }).pid),
+    );
+    assert.equal(pids.size, 1, 'the supervised process was watched');
+    for (const pid of pids) assert.equal(isAlive(pid), false);
+  });
+});
