@@ -1,10 +1,12 @@
 /** `npm run bench [NAME…]`: every benchmark (or the named ones), each printing its own table. */
 import { benchSweep } from './sweep.js';
 import { benchTrend } from './trend.js';
+import { benchWatch } from './watch.js';
 
 const benches: [string, () => Promise<void> | void][] = [
   ['sweep', benchSweep],
   ['trend', benchTrend],
+  ['watch', benchWatch],
 ];
 const only = process.argv.slice(2);
 for (const [name, run] of benches) {
