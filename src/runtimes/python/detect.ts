@@ -9,7 +9,7 @@ export interface PythonInfo {
   version?: string;
   major?: number;
   minor?: number;
-  /** How it was recognised: a `python3.X` executable, or `libpython3.X.so` mapped into another program. */
+  /** `exe`: the executable is a python interpreter; `libpython`: another program embeds libpython3.X.so. */
   via: 'exe' | 'libpython';
   /** The mapped libpython, when there is one. */
   libpython?: string;
@@ -31,8 +31,15 @@ export function pythonInfo(pid: number): PythonInfo | undefined {
   const libpython = maps.find((file) => LIBPYTHON_PATTERN.test(file));
   const lib = libpython === undefined ? undefined : LIBPYTHON_PATTERN.exec(libpython);
   const name = EXE_PATTERN.exec(basename(exe));
-  if (lib) return versioned({ pid, exe, via: 'libpython', libpython: libpython as string }, lib[1], lib[2]);
-  if (name) return versioned({ pid, exe, via: 'exe' }, name[1], name[2]);
+  const withLib = libpython === undefined ? {} : { libpython };
+  if (name) {
+    // The interpreter itself, whether or not it keeps the runtime in a shared libpython: its
+    // version from its name, else from that library.
+    const [, major, minor] = name[2] !== undefined ? name : (lib ?? []);
+    return versioned({ pid, exe, via: 'exe', ...withLib }, major, minor);
+  }
+  // Any other program with libpython mapped embeds Python (uwsgi, a plugin host).
+  if (lib) return versioned({ pid, exe, via: 'libpython', ...withLib }, lib[1], lib[2]);
   return undefined;
 }
 
