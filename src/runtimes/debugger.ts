@@ -248,12 +248,20 @@ async function stateAfterContinue(pid: number): Promise<string | undefined> {
 }
 
 /**
- * An lldb `expression` command for a call inside the target. lldb's own timeout interrupts a
- * call that hangs and unwinds the thread to where it was, which is far gentler than our hard
- * kill, so it fires well before the hard timeout.
+ * Attaching takes about a second here, and interrupting and unwinding a hung call about two
+ * more: what a call inside the target may take of an operation's whole budget.
  */
-export function lldbExpression(code: string, timeoutMs: number): string {
-  const micros = Math.max(100_000, Math.round(timeoutMs * 1000));
+const LLDB_OVERHEAD_MS = 5000;
+
+/**
+ * An lldb `expression` command for a call inside the target, given the whole operation's
+ * budget. lldb's own timeout interrupts a call that hangs and unwinds the thread to where it
+ * was, which is far gentler than our hard kill (after which the target would return from the
+ * call into nowhere), so it is set to fire well before the hard timeout.
+ */
+export function lldbExpression(code: string, operationTimeoutMs: number): string {
+  const callMs = Math.max(500, Math.min(operationTimeoutMs * 0.7, operationTimeoutMs - LLDB_OVERHEAD_MS));
+  const micros = Math.round(callMs * 1000);
   return `expression --timeout ${micros} --unwind-on-error true --ignore-breakpoints true -- ${code}`;
 }
 

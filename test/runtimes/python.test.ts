@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -223,6 +224,22 @@ describe('lldb faults', { skip: NO_LLDB }, () => {
     assert.deepEqual(lldbChildren(), []);
   });
 
+  it('times out on a target whose GIL is held by a long C call, and leaves it running', async () => {
+    const child = start('python3', [join(FIXTURES, 'py_gil_hog.py')]);
+    await waitForLine(child, /^ready/);
+    const pid = pidOf(child);
+    await assert.rejects(pythonGc(pid, { timeoutMs: 12_000 }), (err) => {
+      assert.ok(isMemwardenError(err));
+      assert.equal(err.code, 'MW_TIMEOUT', err.message);
+      assert.match(err.message, /target state uncertain/);
+      return true;
+    });
+    assert.ok(isAlive(pid));
+    assert.ok(!['T', 't', 'Z'].includes(stateOf(pid) ?? 'gone'), `state ${stateOf(pid)}`);
+    assert.equal(tracerOf(pid), 0);
+    assert.deepEqual(lldbChildren(), []);
+  });
+
   it('continues a target left stopped when our timeout kills lldb', async () => {
     const target = await startFixture('python3', 'py_growing.py');
     // lldb attaches, then blocks in a host shell command while the target sits in a tracing stop.
@@ -238,6 +255,55 @@ describe('lldb faults', { skip: NO_LLDB }, () => {
     assert.ok(['S', 'R'].includes(result.targetState ?? 'gone'), `state ${result.targetState}`);
     assert.ok(await heartbeatAdvances(target.heartbeat), 'the target did not resume');
     assert.equal(tracerOf(target.pid), 0);
+  });
+});
+
+describe('ptrace denied', {
+  skip: process.getuid?.() === 0 ? false : 'needs root to act as another user',
+}, () => {
+  const DIST = new URL('../../dist/runtimes/', import.meta.url).pathname;
+  const NOBODY = 65534;
+
+  function asNobody(script: string): { code: string; message: string } {
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      uid: NOBODY,
+      gid: NOBODY,
+      encoding: 'utf8',
+      cwd: '/',
+    });
+    assert.equal(out.status, 0, out.stderr);
+    return JSON.parse(out.stdout);
+  }
+
+  it("refuses another user's process before attaching", async () => {
+    const target = await startFixture('python3', 'py_growing.py');
+    const error = asNobody(`
+      const { pythonGc } = await import(${JSON.stringify(`${DIST}python/index.js`)});
+      try { await pythonGc(${target.pid}); console.log('{}'); }
+      catch (err) { console.log(JSON.stringify({ code: err.code, message: err.message })); }`);
+    assert.equal(error.code, 'MW_PERMISSION');
+    assert.match(error.message, /hidden from uid 65534 \(the process belongs to uid 0\)/);
+    assert.equal(tracerOf(target.pid), 0);
+    const verdict = asNobody(`
+      const { ptracePreflight } = await import(${JSON.stringify(`${DIST}debugger.js`)});
+      const { allowed, reason } = ptracePreflight(0);
+      console.log(JSON.stringify({ code: String(allowed), message: reason }));`);
+    assert.equal(verdict.code, 'false');
+    assert.match(verdict.message, /belongs to uid 0; memwarden runs as uid 65534 without CAP_SYS_PTRACE/);
+  });
+
+  it('turns an attach refused by the kernel into an error naming ptrace_scope', {
+    skip: NO_LLDB,
+  }, async () => {
+    const target = await startFixture('python3', 'py_growing.py');
+    const error = asNobody(`
+      const { runLldb, lldbFailure } = await import(${JSON.stringify(`${DIST}debugger.js`)});
+      const run = await runLldb(${target.pid}, ['expression -- (int)1'], { timeoutMs: 20000 });
+      const err = lldbFailure(run, ${target.pid}, 'a probe');
+      console.log(JSON.stringify({ code: err?.code, message: err?.message }));`);
+    assert.equal(error.code, 'MW_PERMISSION');
+    assert.match(error.message, /ptrace_scope/);
+    assert.ok(await heartbeatAdvances(target.heartbeat));
   });
 });
 

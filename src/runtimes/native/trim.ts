@@ -13,8 +13,6 @@ import {
 import { checkTarget, exclusively, mappedFiles, recheckIdentity, rssOf } from '../target-checks.js';
 
 const DEFAULT_TIMEOUT_MS = 15_000;
-/** The share of the time budget lldb's own expression timeout gets; the rest is attach and detach. */
-const EXPRESSION_SHARE = 0.7;
 
 export interface NativeTrimOptions {
   /**
@@ -98,7 +96,7 @@ export async function nativeTrim(pid: number, options: NativeTrimOptions): Promi
       throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} exec'd into a program without glibc`);
     const run = await runLldb(
       pid,
-      [lldbExpression('(int)malloc_trim(0)', timeoutMs * EXPRESSION_SHARE), 'process detach'],
+      [lldbExpression('(int)malloc_trim(0)', timeoutMs), 'process detach'],
       options.lldbPath === undefined ? { timeoutMs } : { timeoutMs, lldbPath: options.lldbPath },
     );
     const failure = lldbFailure(run, pid, 'malloc_trim');

@@ -6,9 +6,6 @@ import { pythonInfo } from './detect.js';
 import { injectedLine, type ProbeCommand } from './payload.js';
 import type { Scratch } from './scratch.js';
 
-/** The share of the time budget lldb's own expression timeout gets; the rest is attach and detach. */
-const EXPRESSION_SHARE = 0.7;
-
 /**
  * Runs a probe inside a live CPython through lldb: one expression takes the GIL, runs the probe,
  * and gives the GIL back, so that no failure between the steps can leave the GIL state taken.
@@ -36,7 +33,7 @@ export async function injectWithLldb(
   }
   const run = await runLldb(
     pid,
-    [lldbExpression(call, options.timeoutMs * EXPRESSION_SHARE), 'process detach'],
+    [lldbExpression(call, options.timeoutMs), 'process detach'],
     options.lldbPath === undefined
       ? { timeoutMs: options.timeoutMs }
       : { timeoutMs: options.timeoutMs, lldbPath: options.lldbPath },

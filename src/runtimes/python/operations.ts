@@ -39,7 +39,7 @@ export function pythonProbes(
     throw err;
   }
   const info = pythonInfo(pid);
-  if (!info) return { pid, reason: notPython(pid), paths: [] };
+  if (!info) return { pid, reason: notPython(record).message, paths: [] };
   const paths = planPaths(record, info, options);
   const preferred = paths.find((p) => p.available)?.path;
   return { pid, python: info, paths, ...(preferred === undefined ? {} : { preferred }) };
@@ -96,7 +96,7 @@ async function runProbe(
   const record = checkTarget(pid, options.expect);
   const identity: ProcessIdentity = { pid, startTicks: record.startTicks };
   const info = pythonInfo(pid);
-  if (!info) throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is ${notPython(pid)}`);
+  if (!info) throw notPython(record);
   const plan = planPaths(record, info, options);
   const usable = plan.filter((p) => p.available);
   if (usable.length === 0) {
@@ -202,9 +202,16 @@ function planPaths(
   });
 }
 
-function notPython(pid: number): string {
-  const exe = exePath(pid);
-  return exe === undefined ? 'not readable as a Python process' : `not Python (it runs ${exe})`;
+function notPython(record: ProcessRecord): MemwardenError {
+  const exe = exePath(record.pid);
+  if (exe === undefined) {
+    return new MemwardenError(
+      'MW_PERMISSION',
+      `cannot tell whether pid ${record.pid} runs Python: its executable is hidden from uid ` +
+        `${process.geteuid?.()} (the process belongs to uid ${record.uid})`,
+    );
+  }
+  return new MemwardenError('MW_UNSUPPORTED', `pid ${record.pid} is not Python (it runs ${exe})`);
 }
 
 /** Writes a new or replaces a regular file, never following a link planted at `path`. */
