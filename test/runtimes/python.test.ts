@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -136,6 +137,30 @@ describe('the memwarden_agent path', () => {
     assert.match(line, new RegExp(`agent-${pidOf(child)}\\.sock 0o600 0o700$`));
     const probes = pythonProbes(pidOf(child));
     assert.equal(probes.paths.find((p) => p.path === 'agent')?.socket, line.split(' ')[1]);
+  });
+});
+
+describe('an agent socket planted by someone else', () => {
+  it('is never spoken to: the target does not hold it', async () => {
+    const target = await startFixture('python3', 'py_growing.py');
+    const uid = process.getuid?.() ?? 0;
+    const dir = `/tmp/memwarden-${uid}`;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, `agent-${target.pid}.sock`);
+    let contacted = false;
+    const impostor = createServer(() => {
+      contacted = true;
+    });
+    await new Promise<void>((resolve) => impostor.listen(path, resolve));
+    try {
+      const agent = pythonProbes(target.pid).paths.find((p) => p.path === 'agent');
+      assert.equal(agent?.available, false);
+      assert.match(agent?.reason ?? '', new RegExp(`not held by pid ${target.pid}`));
+      await assert.rejects(pythonGc(target.pid, { paths: ['agent'] }), { code: 'MW_UNSUPPORTED' });
+      assert.equal(contacted, false);
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
   });
 });
 

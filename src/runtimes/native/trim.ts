@@ -101,6 +101,9 @@ export async function nativeTrim(pid: number, options: NativeTrimOptions): Promi
     );
     const failure = lldbFailure(run, pid, 'malloc_trim');
     if (failure) throw failure;
+    if (run.targetState === undefined) {
+      throw new MemwardenError('MW_NO_PROCESS', `pid ${pid} exited during or right after malloc_trim`);
+    }
     // The one value read from lldb's output: there is no other channel for a C return value.
     const returned = expressionValue(run.output);
     const rssAfterBytes = rssOf(pid);

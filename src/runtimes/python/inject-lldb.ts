@@ -40,12 +40,17 @@ export async function injectWithLldb(
   );
   const failure = lldbFailure(run, pid, `${command} through lldb`);
   if (failure) throw failure;
+  if (run.targetState === undefined) {
+    throw new MemwardenError('MW_NO_PROCESS', `pid ${pid} exited during or right after the injection`);
+  }
   const answer = scratch.readAnswer('answer.json');
   if (answer === undefined) {
     const rc = expressionValue(run.output);
     throw new MemwardenError(
       'MW_FAILED',
-      `the probe ran in pid ${pid} but wrote no answer (PyRun_SimpleString returned ${rc ?? 'nothing'})`,
+      rc === -2
+        ? `the interpreter in pid ${pid} is not initialised (starting up or shutting down); nothing was run`
+        : `the probe ran in pid ${pid} but wrote no answer (PyRun_SimpleString returned ${rc ?? 'nothing'})`,
     );
   }
   return answer;

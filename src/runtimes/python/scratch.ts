@@ -37,7 +37,20 @@ export class Scratch {
       // gone: the operation fails later, on its own terms
     }
     this.owner = owner;
-    if (owner) chownSync(this.dir, owner.uid, owner.gid);
+    if (owner) this.give(this.dir);
+  }
+
+  private give(path: string): void {
+    if (!this.owner) return;
+    try {
+      chownSync(path, this.owner.uid, this.owner.gid);
+    } catch (err) {
+      this.remove();
+      throw new MemwardenError(
+        'MW_PERMISSION',
+        `cannot hand ${path} to uid ${this.owner.uid}, which the target runs as: ${(err as Error).message}`,
+      );
+    }
   }
 
   path(name: string): string {
@@ -56,7 +69,7 @@ export class Scratch {
     } finally {
       closeSync(fd);
     }
-    if (this.owner) chownSync(this.path(name), this.owner.uid, this.owner.gid);
+    this.give(this.path(name));
     return sha256(content);
   }
 
