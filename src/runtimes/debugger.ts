@@ -59,7 +59,7 @@ export function ptracePreflight(targetUid: number): PtraceVerdict {
   return verdict(true);
 }
 
-export function readPtraceScope(): number | undefined {
+function readPtraceScope(): number | undefined {
   try {
     const value = Number(readFileSync('/proc/sys/kernel/yama/ptrace_scope', 'latin1').trim());
     return Number.isInteger(value) ? value : undefined;

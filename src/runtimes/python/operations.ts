@@ -116,7 +116,9 @@ async function runProbe(
             record,
           };
         } catch (err) {
-          // A stale or broken agent is no reason to give up while another way in remains.
+          // An agent that is stale or refuses the connection is no reason to give up while another
+          // way in remains; one that took the whole budget leaves nothing to try another with.
+          if (isMemwardenError(err) && err.code === 'MW_TIMEOUT') throw err;
           agentFailure = err;
           continue;
         }
