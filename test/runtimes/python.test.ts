@@ -11,6 +11,7 @@ import { pythonGc, pythonInfo, pythonProbes, pythonSnapshot } from '../../src/ru
 import { remoteExecDisabled } from '../../src/runtimes/python/remote-exec.js';
 import { isAlive, pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
 import {
+  AGENT_PYTHONPATH,
   descendantsOf,
   FIXTURES,
   heartbeatAdvances,
@@ -101,29 +102,31 @@ describe('pythonSnapshot through lldb', { skip: NO_LLDB }, () => {
 });
 
 describe('the memwarden_agent path', () => {
-  it('collects through the agent socket, preferred over lldb, and the target keeps running', async () => {
-    const env = { ...process.env, PYTHONPATH: new URL('../../python/', import.meta.url).pathname };
-    const target = await startFixture('python3', 'py_cycles.py', [String(CYCLES)], env, [
-      '-m',
-      'memwarden_agent',
-    ]);
-    const probes = pythonProbes(target.pid);
-    assert.equal(probes.preferred, 'agent', JSON.stringify(probes));
-    const result = await pythonGc(target.pid, { timeoutMs: 30_000 });
-    const { rssBeforeBytes = 0, rssAfterBytes = Number.POSITIVE_INFINITY } = result;
-    console.log(
-      `  agent: collected ${result.collected}, RSS ${Math.round(rssBeforeBytes / MB)} MB -> ` +
-        `${Math.round(rssAfterBytes / MB)} MB in ${Math.round(result.durationMs)} ms`,
-    );
-    assert.equal(result.path, 'agent');
-    assert.ok(result.collected >= CYCLES);
-    assert.ok(rssAfterBytes <= rssBeforeBytes / 2, `RSS ${rssBeforeBytes} -> ${rssAfterBytes}`);
-    assert.equal(tracerOf(target.pid), 0);
-    const snapshot = await pythonSnapshot(target.pid, { timeoutMs: 10_000, top: 10 });
-    assert.equal(snapshot.path, 'agent');
-    assert.equal(snapshot.types.length, 10);
-    assert.ok(await heartbeatAdvances(target.heartbeat));
-  });
+  for (const { exe, label } of interpreters()) {
+    it(`collects through the agent socket in ${label}, preferred over lldb, and the target keeps running`, async () => {
+      const env = { ...process.env, PYTHONPATH: AGENT_PYTHONPATH };
+      const target = await startFixture(exe, 'py_cycles.py', [String(CYCLES)], env, [
+        '-m',
+        'memwarden_agent',
+      ]);
+      const probes = pythonProbes(target.pid);
+      assert.equal(probes.preferred, 'agent', JSON.stringify(probes));
+      const result = await pythonGc(target.pid, { timeoutMs: 30_000 });
+      const { rssBeforeBytes = 0, rssAfterBytes = Number.POSITIVE_INFINITY } = result;
+      console.log(
+        `  agent in ${label}: collected ${result.collected}, RSS ${Math.round(rssBeforeBytes / MB)} MB -> ` +
+          `${Math.round(rssAfterBytes / MB)} MB in ${Math.round(result.durationMs)} ms`,
+      );
+      assert.equal(result.path, 'agent');
+      assert.ok(result.collected >= CYCLES);
+      assert.ok(rssAfterBytes <= rssBeforeBytes / 2, `RSS ${rssBeforeBytes} -> ${rssAfterBytes}`);
+      assert.equal(tracerOf(target.pid), 0);
+      const snapshot = await pythonSnapshot(target.pid, { timeoutMs: 10_000, top: 10 });
+      assert.equal(snapshot.path, 'agent');
+      assert.equal(snapshot.types.length, 10);
+      assert.ok(await heartbeatAdvances(target.heartbeat));
+    });
+  }
 
   it('starts from one import line and serves only its own user', async () => {
     const code =
@@ -131,7 +134,7 @@ describe('the memwarden_agent path', () => {
       'print("ready", path, oct(os.stat(path).st_mode & 0o777), ' +
       'oct(os.stat(os.path.dirname(path)).st_mode & 0o777), flush=True); time.sleep(60)';
     const child = start('python3', ['-c', code], {
-      env: { ...process.env, PYTHONPATH: new URL('../../python/', import.meta.url).pathname },
+      env: { ...process.env, PYTHONPATH: AGENT_PYTHONPATH },
     });
     const line = await waitForLine(child, /^ready .*agent-\d+\.sock 0o\d+ 0o\d+$/);
     assert.match(line, new RegExp(`agent-${pidOf(child)}\\.sock 0o600 0o700$`));
