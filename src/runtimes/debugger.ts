@@ -147,10 +147,9 @@ export function runLldb(pid: number, commands: readonly string[], options: LldbO
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     let timedOut = false;
-    let strayServer: number | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
-      strayServer = ourTracer(pid, child.pid);
+      const strayServer = ourTracer(pid, child.pid);
       // lldb's own children (a platform shell) share its group; lldb-server has its own session.
       killGroup(child.pid);
       if (strayServer !== undefined) killPid(strayServer);
