@@ -280,7 +280,8 @@ describe('lldb faults', { skip: NO_LLDB }, () => {
     const result = await run;
     assert.equal(result.timedOut, true);
     assert.equal(result.continued, true);
-    assert.ok(['S', 'R'].includes(result.targetState ?? 'gone'), `state ${result.targetState}`);
+    // Running, sleeping, or briefly in disk wait while it writes its heartbeat: anything but stopped.
+    assert.ok(['S', 'R', 'D'].includes(result.targetState ?? 'gone'), `state ${result.targetState}`);
     assert.ok(await heartbeatAdvances(target.heartbeat), 'the target did not resume');
     assert.equal(tracerOf(target.pid), 0);
   });
