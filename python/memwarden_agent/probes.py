@@ -1,0 +1,129 @@
+"""What memwarden asks a live CPython for: a collection, a snapshot, memory figures.
+
+This file is self-contained on purpose: the agent imports it, and memwarden also runs its source
+inside a target through sys.remote_exec or a debugger, where no package is importable. Every
+answer is a dict that json.dumps can write.
+"""
+
+import gc
+import json
+import os
+import sys
+import time
+import tracemalloc
+
+# Frames from these files are memwarden's own work, not the target's. Injected, this source runs
+# under the name <memwarden> and has no __file__; imported, the whole agent package is ours.
+_OWN_FILES = ["<memwarden>", tracemalloc.__file__]
+if "__file__" in globals():
+    _OWN_FILES.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "*"))
+
+
+def _rss_bytes():
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def collect():
+    before = _rss_bytes()
+    started = time.monotonic()
+    collected = gc.collect()
+    return {
+        "collected": collected,
+        "gcDurationMs": round((time.monotonic() - started) * 1000, 3),
+        "rssBeforeBytes": before,
+        "rssAfterBytes": _rss_bytes(),
+        "gcEnabled": gc.isenabled(),
+    }
+
+
+def _type_name(t):
+    module = getattr(t, "__module__", None)
+    name = getattr(t, "__qualname__", t.__name__)
+    return name if module in (None, "builtins") else module + "." + name
+
+
+def snapshot(top=100):
+    top = max(1, min(int(top), 1000))
+    counts = {}
+    for obj in gc.get_objects():
+        t = type(obj)
+        counts[t] = counts.get(t, 0) + 1
+    types = sorted(counts.items(), key=lambda item: item[1], reverse=True)[:top]
+    # tracemalloc sees only what is allocated after it starts: the first snapshot starts it,
+    # and the sites become meaningful from the second one on.
+    started_now = not tracemalloc.is_tracing()
+    if started_now:
+        tracemalloc.start()
+    stats = (
+        tracemalloc.take_snapshot()
+        .filter_traces([tracemalloc.Filter(False, f) for f in _OWN_FILES])
+        .statistics("lineno")[:top]
+    )
+    sites = []
+    for stat in stats:
+        frame = stat.traceback[0]
+        sites.append({"file": frame.filename, "line": frame.lineno, "sizeBytes": stat.size, "count": stat.count})
+    current, peak = tracemalloc.get_traced_memory()
+    return {
+        "runtime": "python",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "pid": os.getpid(),
+        "pythonVersion": "%d.%d.%d" % sys.version_info[:3],
+        "gcObjects": sum(counts.values()),
+        "types": [{"name": _type_name(t), "count": n} for t, n in types],
+        "tracemallocStartedNow": started_now,
+        "tracemallocTracedBytes": current,
+        "tracemallocPeakBytes": peak,
+        "tracemalloc": sites,
+    }
+
+
+def memory():
+    traced = tracemalloc.get_traced_memory() if tracemalloc.is_tracing() else None
+    return {
+        "pid": os.getpid(),
+        "pythonVersion": "%d.%d.%d" % sys.version_info[:3],
+        "rssBytes": _rss_bytes(),
+        "gcEnabled": gc.isenabled(),
+        "gcCounts": list(gc.get_count()),
+        "tracemallocTracing": traced is not None,
+        "tracemallocTracedBytes": traced[0] if traced else None,
+    }
+
+
+COMMANDS = {"gc": collect, "snapshot": snapshot, "memory": memory}
+
+
+def run(command, args=None):
+    """One command, never raising: failures come back as {"error": ...}."""
+    handler = COMMANDS.get(command)
+    if handler is None:
+        return {"error": "unknown command %r (known: %s)" % (command, ", ".join(sorted(COMMANDS)))}
+    try:
+        return {"result": handler(**(args or {}))}
+    except Exception as exc:  # the target must survive anything memwarden asks of it
+        return {"error": "%s: %s" % (type(exc).__name__, exc)}
+
+
+def run_to_file(command, args, path):
+    """Runs a command for an injection and writes the answer where memwarden waits for it.
+
+    O_EXCL and O_NOFOLLOW: the file is new, in a directory memwarden just created, and a link
+    planted there is refused rather than followed.
+    """
+    answer = run(command, args)
+    answer["pid"] = os.getpid()
+    data = json.dumps(answer).encode()
+    fd = os.open(path + ".part", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+    # memwarden polls for the final name: a rename makes the whole answer appear at once.
+    os.rename(path + ".part", path)
