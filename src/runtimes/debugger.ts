@@ -193,7 +193,7 @@ function ourTracer(pid: number, lldbPid: number | undefined): number | undefined
   const tracer = tracerPid(pid);
   if (!tracer || lldbPid === undefined) return undefined;
   try {
-    const stat = parseStat(readFileSync(`/proc/${tracer}/stat`, 'latin1'));
+    const stat = parseStat(readFileSync(`/proc/${tracer}/stat`));
     return stat?.ppid === lldbPid ? tracer : undefined;
   } catch {
     return undefined;
