@@ -240,20 +240,30 @@ export class ProcReader {
       }
     }
     // A zombie has no memory map: its RSS stays unknown, not zero.
-    if (options.smaps && record.rss !== undefined && !kernelThread) {
-      const text = readText(`${this.root}/${pid}/smaps_rollup`, 4096);
-      if (typeof text === 'string') {
-        const rollup = parseSmapsRollup(text);
-        if (rollup) Object.assign(record, rollup);
-      } else if (text.ok === false && text.reason === 'gone') {
-        return undefined;
-      } else if (text.ok === false) {
-        this.count(text.reason);
-        partial.push('smaps');
-      }
-    }
     if (partial.length > 0) record.partial = partial;
+    if (options.smaps && !this.addSmaps(record)) return undefined;
     return record;
+  }
+
+  /**
+   * Adds PSS, USS and swap from smaps_rollup to a record (slow: the kernel walks every mapping,
+   * so callers ask only for the processes they care about). Returns false when the process is
+   * gone; a refusal is named in `partial` instead.
+   */
+  addSmaps(record: ProcessRecord): boolean {
+    if (record.rss === undefined || record.kernelThread) return true;
+    const text = readText(`${this.root}/${record.pid}/smaps_rollup`, 4096);
+    if (typeof text === 'string') {
+      const rollup = parseSmapsRollup(text);
+      if (rollup) Object.assign(record, rollup);
+      return true;
+    }
+    if (text.ok === false && text.reason === 'gone') return false;
+    if (text.ok === false) {
+      this.count(text.reason);
+      record.partial = [...(record.partial ?? []), 'smaps'];
+    }
+    return true;
   }
 
   private readStatm(fd: number): { rssBytes: number; vmsBytes: number } | 'gone' | undefined {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult, ActionRunner, Supervisor } from '../actions/index.js';
 import { type ProcessRecord, ProcReader } from '../proc/index.js';
-import { type ProcessObservation, RuleEngine, type RuleEvent } from '../rules/index.js';
+import { type ProcessObservation, RuleEngine, type RuleEvent, type RuleSpec } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { Sampler } from '../sample/index.js';
 import { type CompiledFilter, compileFilter, selectProcesses } from '../select/index.js';
@@ -81,6 +81,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private targets: Target[];
   private intervalMs: number;
   private trends: TrendTracker | undefined;
+  /** Whether a rule reads PSS, so smaps_rollup is read for the selected processes. */
+  private needsSmaps: boolean;
   private stopping: AbortController | undefined;
   /** Identities already warned about for partial reads: one warning each, not one per cycle. */
   private readonly warnedPartial = new Set<string>();
@@ -93,6 +95,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.targets = compileTargets(config);
     this.intervalMs = config.intervalMs;
     this.trends = rulesNeedTrends(config.rules) ? new TrendTracker() : undefined;
+    this.needsSmaps = rulesUsePss(config.rules);
     this.engine = new RuleEngine(config.rules, { clock: monotonicMs, intervalMs: config.intervalMs });
   }
 
@@ -102,6 +105,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.intervalMs = config.intervalMs;
     if (!rulesNeedTrends(config.rules)) this.trends = undefined;
     else this.trends ??= new TrendTracker();
+    this.needsSmaps = rulesUsePss(config.rules);
     this.engine.setRules(config.rules);
   }
 
@@ -125,6 +129,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       }
       return { name: target.name, pids: selection.records.map((r) => r.pid) };
     });
+    if (this.needsSmaps) {
+      for (const [pid, record] of chosen) if (!this.reader.addSmaps(record)) chosen.delete(pid);
+    }
     const samples = this.sampler.processes([...chosen.values()], system.memTotal);
     const byPid = new Map(samples.map((s) => [s.pid, s]));
     this.warnAboutPartialReads(samples);
@@ -253,6 +260,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     }
     for (const key of this.warnedPartial) if (!live.has(key)) this.warnedPartial.delete(key);
   }
+}
+
+function rulesUsePss(rules: readonly RuleSpec[]): boolean {
+  return rules.some((r) => r.when.clauses.some((c) => c.kind === 'compare' && c.metric === 'pss'));
 }
 
 function compileTargets(config: WatchConfig): Target[] {
