@@ -29,8 +29,7 @@ export interface GrowingClass {
   sizeDelta: number;
   /**
    * Bytes the new objects of the class hold alive in the last snapshot: their retained sizes,
-   * not counting one that another new object of the class already retains. This is what
-   * `growing` is ordered by, so a class comes before the arrays and strings it owns.
+   * not counting one that another new object of the class already retains.
    */
   retainedSizeDelta: number;
   /**
@@ -55,7 +54,7 @@ export interface HeapDiff {
    */
   technique: 'two-snapshot' | 'three-snapshot';
   snapshots: SnapshotInfo[];
-  /** Largest retained growth first. */
+  /** Named classes first, then engine kinds such as `(array)`; largest retained growth first. */
   growing: GrowingClass[];
 }
 
@@ -144,7 +143,10 @@ function growth(
   }
   found.sort(
     (a, b) =>
-      b.retainedSizeDelta - a.retainedSizeDelta || b.sizeDelta - a.sizeDelta || b.countDelta - a.countDelta,
+      Number(isEngineKind(a.name)) - Number(isEngineKind(b.name)) ||
+      b.retainedSizeDelta - a.retainedSizeDelta ||
+      b.sizeDelta - a.sizeDelta ||
+      b.countDelta - a.countDelta,
   );
   if (found.length === 0) return [];
   const tree = buildRetainerTree(snapshot);
@@ -159,6 +161,16 @@ function growth(
     }
     return { name, countDelta, sizeDelta, retainedSizeDelta, retainers };
   });
+}
+
+/**
+ * `(array)`, `(string)`, `(compiled code)`…: what the engine allocates for the classes a program
+ * defines. A grown hash table's new backing store retains every entry, old ones included, so
+ * by bytes alone it would outrank the class that leaks; those kinds are listed after the named
+ * classes instead.
+ */
+function isEngineKind(name: string): boolean {
+  return name.startsWith('(');
 }
 
 /** A few sample candidates per class: the first may be unreachable, about to be collected. */
