@@ -55,7 +55,12 @@ export async function readHeapSnapshot(path: string, options: ReadOptions = {}):
     );
   }
   try {
-    const totalBytes = (await file.stat()).size;
+    const stat = await file.stat();
+    if (!stat.isFile())
+      throw new MemwardenError('MW_INPUT', `${path}: not a regular file, not a heap snapshot`);
+    if (stat.size === 0)
+      throw new MemwardenError('MW_INPUT', `${path}: not a V8 heap snapshot: the file is empty`);
+    const totalBytes = stat.size;
     const onProgress = options.onProgress;
     const reader = new ChunkReader(file, path, options.chunkBytes ?? DEFAULT_CHUNK_BYTES, (bytesRead) =>
       onProgress?.({ path, bytesRead, totalBytes }),
@@ -63,19 +68,14 @@ export async function readHeapSnapshot(path: string, options: ReadOptions = {}):
     return await parse(reader, totalBytes);
   } catch (err) {
     if (err instanceof MemwardenError) throw err;
-    const code = errnoCode(err);
-    if (code === 'EISDIR')
-      throw new MemwardenError('MW_INPUT', `${path}: is a directory, not a heap snapshot`);
-    throw err;
+    throw new MemwardenError('MW_INPUT', `${path}: cannot read (${errnoCode(err) ?? String(err)})`);
   } finally {
     await file.close();
   }
 }
 
 async function parse(reader: ChunkReader, fileSizeBytes: number): Promise<HeapSnapshot> {
-  const first = await reader.peekNonSpace('the first value').catch(() => {
-    throw reader.fail('not a V8 heap snapshot: the file is empty');
-  });
+  const first = await reader.peekNonSpace('the first value');
   if (first !== 0x7b)
     throw reader.fail(`not a V8 heap snapshot: expected '{' but found ${describeByte(first)}`);
   reader.pos++;
