@@ -185,7 +185,7 @@ describe('heap snapshot reader on bad input', () => {
     const broken = `${text.slice(0, start)}9,${text.slice(start)}`;
     await rejects(
       Buffer.from(broken, 'latin1'),
-      /section 'nodes' has more values than the header's count at byte \d+$/,
+      /section 'nodes' has \d+ values, the header says \d+ at byte \d+$/,
     );
   });
 });

@@ -82,6 +82,14 @@ export class ChunkReader {
     return new MemwardenError('MW_INPUT', `${this.path}: ${what} at byte ${offsetBytes}`);
   }
 
+  /** For values checked a batch at a time: the fault lies somewhere before the cursor. */
+  failBefore(what: string): MemwardenError {
+    return new MemwardenError(
+      'MW_INPUT',
+      `${this.path}: ${what}, in the values before byte ${this.offsetBytes}`,
+    );
+  }
+
   truncated(inside: string): MemwardenError {
     return this.fail(`truncated heap snapshot: the file ends inside ${inside}`);
   }

@@ -25,26 +25,43 @@ export function strongEdgeTypes(snapshot: HeapSnapshot): Uint8Array {
 
 /**
  * Immediate dominators by Lengauer–Tarjan (the simple version with path compression,
- * O(E log N)) and retained sizes by summing up the tree. Everything lives in typed arrays
- * indexed by DFS number (1-based, 0 means "none") so the only per-node cost is a few words.
+ * O(E log N)) and retained sizes by summing up the tree. The work lives in typed arrays indexed
+ * by DFS number (1-based, 0 means "none"), and each step is its own function so that its
+ * scratch arrays are garbage before the next step allocates: peak memory is what the issue
+ * budgets most tightly.
  */
 export function computeDominators(snapshot: HeapSnapshot): DominatorTree {
-  const { nodeCount, firstEdge, edgeTarget, edgeType } = snapshot;
   const strong = strongEdgeTypes(snapshot);
+  const numbering = numberFromRoot(snapshot, strong);
+  const { count, vertex } = numbering;
+  const predecessors = predecessorsOf(snapshot, strong, numbering);
+  const idom = immediateDominators(numbering, predecessors);
+  return treeOverNodes(snapshot, count, vertex, idom);
+}
 
-  // 1. Depth-first numbering from the root over strong edges.
-  const dfsNumber = new Uint32Array(nodeCount);
+interface Numbering {
+  count: number;
+  /** Node index → DFS number; 0 for a node the walk never reached. */
+  dfsNumber: Uint32Array;
+  /** DFS number → node index. */
+  vertex: Uint32Array;
+  /** DFS number → the DFS number of its parent in the walk. */
+  parent: Uint32Array;
+}
+
+function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
+  const { nodeCount, firstEdge, edgeTarget, edgeType } = snapshot;
+  const dfsNumber = new Uint32Array(nodeCount + 1);
   const vertex = new Uint32Array(nodeCount + 1);
   const parent = new Uint32Array(nodeCount + 1);
   const stackNode = new Uint32Array(nodeCount);
-  const stackEdge = new Uint32Array(nodeCount + 1);
-  let count = 0;
-  let depth = 0;
-  dfsNumber[ROOT_NODE_INDEX] = ++count;
+  const stackEdge = new Uint32Array(nodeCount);
+  let count = 1;
+  dfsNumber[ROOT_NODE_INDEX] = count;
   vertex[count] = ROOT_NODE_INDEX;
   stackNode[0] = ROOT_NODE_INDEX;
   stackEdge[0] = firstEdge[ROOT_NODE_INDEX]!;
-  depth = 1;
+  let depth = 1;
   while (depth > 0) {
     const node = stackNode[depth - 1]!;
     const edge = stackEdge[depth - 1]!;
@@ -63,38 +80,57 @@ export function computeDominators(snapshot: HeapSnapshot): DominatorTree {
     stackEdge[depth] = firstEdge[target]!;
     depth++;
   }
+  return { count, dfsNumber, vertex, parent };
+}
 
-  // 2. Predecessors of every reached node, as DFS numbers, in one flat array.
-  const predStart = new Uint32Array(count + 2);
+/** Strong predecessors of each reached node as DFS numbers: `list[start[w] .. start[w + 1])`. */
+function predecessorsOf(
+  snapshot: HeapSnapshot,
+  strong: Uint8Array,
+  { count, dfsNumber, vertex }: Numbering,
+): { start: Uint32Array; list: Uint32Array } {
+  const { firstEdge, edgeTarget, edgeType } = snapshot;
+  const start = new Uint32Array(count + 2);
   for (let v = 1; v <= count; v++) {
     const node = vertex[v]!;
     for (let edge = firstEdge[node]!, last = firstEdge[node + 1]!; edge < last; edge++) {
-      if (strong[edgeType[edge]!] === 1) predStart[dfsNumber[edgeTarget[edge]!]! + 1]!++;
+      if (strong[edgeType[edge]!] === 1) start[dfsNumber[edgeTarget[edge]!]!]!++;
     }
   }
-  for (let v = 1; v <= count + 1; v++) predStart[v] = predStart[v]! + predStart[v - 1]!;
-  const preds = new Uint32Array(predStart[count + 1]!);
-  const fillAt = predStart.slice(0, count + 1);
+  // Running ends first, then each insertion steps its node's cursor back, which leaves `start`
+  // holding the starts without a second cursor array.
+  for (let w = 1; w <= count + 1; w++) start[w] = start[w]! + start[w - 1]!;
+  const list = new Uint32Array(start[count + 1]!);
   for (let v = 1; v <= count; v++) {
     const node = vertex[v]!;
     for (let edge = firstEdge[node]!, last = firstEdge[node + 1]!; edge < last; edge++) {
       if (strong[edgeType[edge]!] === 1) {
         const w = dfsNumber[edgeTarget[edge]!]!;
-        preds[fillAt[w]!++] = v;
+        start[w] = start[w]! - 1;
+        list[start[w]!] = v;
       }
     }
   }
-  // The numbering stack is free now: reuse it as the path-compression stack.
-  const compressStack = stackNode;
-  stackEdge.fill(0);
+  return { start, list };
+}
 
-  // 3. Semidominators, then immediate dominators.
+/**
+ * Semidominators, then immediate dominators, by DFS number. Returns `parent` overwritten with
+ * the immediate dominators: a node's parent is last read when the node itself is processed,
+ * before its dominator is known, so one array serves both.
+ */
+function immediateDominators(
+  { count, parent, dfsNumber }: Numbering,
+  preds: { start: Uint32Array; list: Uint32Array },
+): Uint32Array {
   const semi = new Uint32Array(count + 1);
   const label = new Uint32Array(count + 1);
   const ancestor = new Uint32Array(count + 1);
-  const idom = new Uint32Array(count + 1);
-  const bucketHead = new Uint32Array(count + 1);
-  const bucketNext = stackEdge;
+  // The node → DFS number map is not needed any more; its slots make the bucket heads.
+  const bucketHead = dfsNumber.fill(0);
+  const bucketNext = new Uint32Array(count + 1);
+  const compressStack = new Uint32Array(count + 1);
+  const idom = parent;
   for (let v = 1; v <= count; v++) {
     semi[v] = v;
     label[v] = v;
@@ -117,9 +153,10 @@ export function computeDominators(snapshot: HeapSnapshot): DominatorTree {
     return label[v]!;
   };
 
+  const { start, list } = preds;
   for (let w = count; w >= 2; w--) {
-    for (let i = predStart[w]!, last = predStart[w + 1]!; i < last; i++) {
-      const u = evaluate(preds[i]!);
+    for (let i = start[w]!, last = start[w + 1]!; i < last; i++) {
+      const u = evaluate(list[i]!);
       if (semi[u]! < semi[w]!) semi[w] = semi[u]!;
     }
     const s = semi[w]!;
@@ -136,10 +173,20 @@ export function computeDominators(snapshot: HeapSnapshot): DominatorTree {
   for (let w = 2; w <= count; w++) {
     if (idom[w] !== semi[w]) idom[w] = idom[idom[w]!]!;
   }
+  return idom;
+}
 
-  // 4. Back to node indices; a dominator always has a smaller DFS number, so one backward
-  // sweep adds every subtree into its root.
-  const dominator = new Uint32Array(nodeCount).fill(NO_DOMINATOR);
+/**
+ * Back to node indices. A dominator always has a smaller DFS number than the nodes it
+ * dominates, so one backward sweep adds every subtree into its root.
+ */
+function treeOverNodes(
+  snapshot: HeapSnapshot,
+  count: number,
+  vertex: Uint32Array,
+  idom: Uint32Array,
+): DominatorTree {
+  const dominator = new Uint32Array(snapshot.nodeCount).fill(NO_DOMINATOR);
   const retainedSizeBytes = Float64Array.from(snapshot.nodeSelfSizeBytes);
   dominator[ROOT_NODE_INDEX] = ROOT_NODE_INDEX;
   for (let w = count; w >= 2; w--) {

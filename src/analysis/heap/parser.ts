@@ -28,15 +28,6 @@ interface Meta {
   edgeCount: number;
 }
 
-// Roles of the integer fields the graph keeps; every other field is read and dropped.
-const SKIP = 0;
-const TYPE = 1;
-const NAME = 2;
-const ID = 3;
-const SELF_SIZE = 4;
-const EDGE_COUNT = 5;
-const TO_NODE = 6;
-
 /**
  * Reads a `.heapsnapshot` file into typed arrays without ever holding it as one string: the
  * file is consumed in chunks by a tokenizer that knows V8's layout (a small `snapshot` header,
@@ -121,7 +112,7 @@ async function parse(reader: ChunkReader, fileSizeBytes: number): Promise<HeapSn
     const missing = [!nodes && 'nodes', !edges && 'edges', !strings && 'strings'].filter(Boolean);
     throw reader.fail(`not a complete V8 heap snapshot: no '${missing.join("', '")}' section`, endOffset);
   }
-  const firstEdge = edgeRanges(reader, nodes.edgeCounts, meta.edgeCount, endOffset);
+  const firstEdge = edgeRanges(reader, nodes.firstEdge, meta.edgeCount, endOffset);
   checkStringIndices(reader, nodes.name, strings.length, 'a node name', endOffset);
   return {
     path: reader.path,
@@ -209,7 +200,8 @@ interface NodeColumns {
   name: Uint32Array;
   id: Uint32Array;
   selfSize: Float64Array;
-  edgeCounts: Uint32Array;
+  /** Holds each node's edge count until `edgeRanges` turns it into first-edge offsets in place. */
+  firstEdge: Uint32Array;
 }
 
 interface EdgeColumns {
@@ -218,9 +210,8 @@ interface EdgeColumns {
   target: Uint32Array;
 }
 
-function roles(fields: readonly string[], named: Record<string, number>): Uint8Array {
-  return Uint8Array.from(fields, (field) => named[field] ?? SKIP);
-}
+/** Items per batch handed from the tokenizer to a section's column writer. */
+const BATCH_ITEMS = 16 * 1024;
 
 async function readNodes(reader: ChunkReader, meta: Meta): Promise<NodeColumns> {
   const count = meta.nodeCount;
@@ -229,35 +220,24 @@ async function readNodes(reader: ChunkReader, meta: Meta): Promise<NodeColumns> 
     name: new Uint32Array(count),
     id: new Uint32Array(count),
     selfSize: new Float64Array(count),
-    edgeCounts: new Uint32Array(count),
+    firstEdge: new Uint32Array(count + 1),
   };
-  const fieldRoles = roles(meta.nodeFields, {
-    type: TYPE,
-    name: NAME,
-    id: ID,
-    self_size: SELF_SIZE,
-    edge_count: EDGE_COUNT,
-  });
+  const fields = meta.nodeFields;
+  const [typeAt, nameAt, idAt, sizeAt, edgesAt] = ['type', 'name', 'id', 'self_size', 'edge_count'].map((f) =>
+    fields.indexOf(f),
+  ) as [number, number, number, number, number];
   const typeCount = meta.nodeTypeNames.length;
-  await readIntegerArray(reader, 'nodes', count, fieldRoles, (role, item, value, offsetBytes) => {
-    switch (role) {
-      case TYPE:
-        if (value >= typeCount)
-          throw reader.fail(`node type ${value} is not in the header's node_types`, offsetBytes);
-        columns.type[item] = value;
-        break;
-      case NAME:
-        columns.name[item] = value;
-        break;
-      case ID:
-        columns.id[item] = value;
-        break;
-      case SELF_SIZE:
-        columns.selfSize[item] = value;
-        break;
-      case EDGE_COUNT:
-        columns.edgeCounts[item] = value;
-        break;
+  const { type, name, id, selfSize, firstEdge } = columns;
+  await readIntegerArray(reader, 'nodes', count, fields.length, (values, length, firstItem) => {
+    for (let at = 0, item = firstItem; at < length; at += fields.length, item++) {
+      const nodeType = values[at + typeAt]!;
+      if (nodeType >= typeCount)
+        throw reader.failBefore(`node ${item} has type ${nodeType}, which node_types lacks`);
+      type[item] = nodeType;
+      name[item] = values[at + nameAt]!;
+      id[item] = values[at + idAt]!;
+      selfSize[item] = values[at + sizeAt]!;
+      firstEdge[item] = values[at + edgesAt]!;
     }
   });
   return columns;
@@ -270,52 +250,52 @@ async function readEdges(reader: ChunkReader, meta: Meta): Promise<EdgeColumns> 
     nameOrIndex: new Uint32Array(count),
     target: new Uint32Array(count),
   };
-  const fieldRoles = roles(meta.edgeFields, { type: TYPE, name_or_index: NAME, to_node: TO_NODE });
+  const fields = meta.edgeFields;
+  const [typeAt, nameAt, toAt] = ['type', 'name_or_index', 'to_node'].map((f) => fields.indexOf(f)) as [
+    number,
+    number,
+    number,
+  ];
   const nodeFieldCount = meta.nodeFields.length;
   const nodeCount = meta.nodeCount;
   const typeCount = meta.edgeTypeNames.length;
-  await readIntegerArray(reader, 'edges', count, fieldRoles, (role, item, value, offsetBytes) => {
-    switch (role) {
-      case TYPE:
-        if (value >= typeCount)
-          throw reader.fail(`edge type ${value} is not in the header's edge_types`, offsetBytes);
-        columns.type[item] = value;
-        break;
-      case NAME:
-        columns.nameOrIndex[item] = value;
-        break;
-      case TO_NODE: {
-        // The file stores the target's offset in the flat nodes array; keep its index instead.
-        const target = value / nodeFieldCount;
-        if (!Number.isInteger(target) || target >= nodeCount) {
-          throw reader.fail(`edge points outside the nodes (to_node ${value})`, offsetBytes);
-        }
-        columns.target[item] = target;
-        break;
+  const { type, nameOrIndex, target } = columns;
+  await readIntegerArray(reader, 'edges', count, fields.length, (values, length, firstItem) => {
+    for (let at = 0, item = firstItem; at < length; at += fields.length, item++) {
+      const edgeType = values[at + typeAt]!;
+      if (edgeType >= typeCount)
+        throw reader.failBefore(`edge ${item} has type ${edgeType}, which edge_types lacks`);
+      // The file stores the target's offset in the flat nodes array; keep its index instead.
+      const toNode = values[at + toAt]!;
+      const to = toNode / nodeFieldCount;
+      if (to >= nodeCount || to !== Math.floor(to)) {
+        throw reader.failBefore(`edge ${item} points outside the nodes (to_node ${toNode})`);
       }
+      type[item] = edgeType;
+      nameOrIndex[item] = values[at + nameAt]!;
+      target[item] = to;
     }
   });
   return columns;
 }
 
 /**
- * The hot loop: a flat array of non-negative integers, `fieldRoles.length` fields per item,
- * handed field by field to `store`. Digits are accumulated straight from the chunk buffer, so
- * no string is ever made for a number.
+ * The hot loop: a flat array of non-negative integers, `fieldCount` per item. Digits are
+ * accumulated straight from the chunk buffer into a batch of whole items, and each full batch
+ * goes to `write`, so the per-value work is a few comparisons and no call or string.
  */
 async function readIntegerArray(
   reader: ChunkReader,
   section: string,
   itemCount: number,
-  fieldRoles: Uint8Array,
-  store: (role: number, item: number, value: number, offsetBytes: number) => void,
+  fieldCount: number,
+  write: (values: Float64Array, length: number, firstItem: number) => void,
 ): Promise<void> {
   await reader.expect(0x5b, `section '${section}'`);
-  const fieldCount = fieldRoles.length;
   const expectedValues = itemCount * fieldCount;
-  let valueCount = 0;
-  let item = 0;
-  let field = 0;
+  const batch = new Float64Array(Math.min(BATCH_ITEMS, itemCount) * fieldCount);
+  let batchLength = 0;
+  let flushedValues = 0;
   let value = 0;
   let inNumber = false;
   for (;;) {
@@ -325,28 +305,25 @@ async function readIntegerArray(
     let pos = reader.pos;
     while (pos < end) {
       const byte = buf[pos]!;
-      if (byte >= 0x30 && byte <= 0x39) {
-        value = value * 10 + (byte - 0x30);
+      const digit = byte - 0x30;
+      if (digit >= 0 && digit <= 9) {
+        value = value * 10 + digit;
         inNumber = true;
         pos++;
         continue;
       }
       if (inNumber) {
-        if (valueCount >= expectedValues) {
+        if (batchLength === batch.length) {
+          if (flushedValues + batchLength >= expectedValues) {
+            reader.pos = pos;
+            throw reader.fail(`section '${section}' has more values than the header's count`);
+          }
           reader.pos = pos;
-          throw reader.fail(`section '${section}' has more values than the header's count`);
+          write(batch, batchLength, flushedValues / fieldCount);
+          flushedValues += batchLength;
+          batchLength = 0;
         }
-        const role = fieldRoles[field]!;
-        if (role !== SKIP) {
-          reader.pos = pos;
-          store(role, item, value, reader.offsetBytes);
-        }
-        valueCount++;
-        field++;
-        if (field === fieldCount) {
-          field = 0;
-          item++;
-        }
+        batch[batchLength++] = value;
         value = 0;
         inNumber = false;
       }
@@ -354,12 +331,14 @@ async function readIntegerArray(
         pos++;
       } else if (byte === 0x5d) {
         reader.pos = pos + 1;
+        const valueCount = flushedValues + batchLength;
         if (valueCount !== expectedValues) {
           throw reader.fail(
             `section '${section}' has ${valueCount} values, the header says ${expectedValues}`,
             reader.offsetBytes - 1,
           );
         }
+        write(batch, batchLength, flushedValues / fieldCount);
         return;
       } else {
         reader.pos = pos;
@@ -373,38 +352,85 @@ async function readIntegerArray(
 async function readStrings(reader: ChunkReader): Promise<string[]> {
   const strings: string[] = [];
   await reader.expect(0x5b, "section 'strings'");
+  let needComma = false;
   for (;;) {
-    const next = await reader.peekNonSpace("section 'strings'");
-    if (next === 0x5d) {
-      reader.pos++;
-      return strings;
+    if (reader.pos >= reader.end && !(await reader.fill())) throw reader.truncated("section 'strings'");
+    // Most strings lie wholly inside the chunk: take those without awaiting anything.
+    const buf = reader.buf;
+    const end = reader.end;
+    let pos = reader.pos;
+    while (pos < end) {
+      const byte = buf[pos]!;
+      if (isJsonSpace(byte)) {
+        pos++;
+      } else if (byte === 0x2c && needComma) {
+        needComma = false;
+        pos++;
+      } else if (byte === 0x5d && (needComma || strings.length === 0)) {
+        reader.pos = pos + 1;
+        return strings;
+      } else if (byte === 0x22 && !needComma) {
+        const scan = scanString(buf, pos + 1, end);
+        if (scan === -1) break;
+        const close = scan >>> 1;
+        if ((scan & 1) === 1) {
+          reader.pos = pos;
+          strings.push(await reader.readString("section 'strings'"));
+          pos = reader.pos;
+        } else {
+          strings.push(buf.toString('utf8', pos + 1, close));
+          pos = close + 1;
+        }
+        needComma = true;
+      } else {
+        reader.pos = pos;
+        throw reader.fail(`unexpected ${describeByte(byte)} in section 'strings'`);
+      }
     }
-    if (strings.length > 0) {
-      await reader.expect(0x2c, "section 'strings'");
-      await reader.peekNonSpace("section 'strings'");
+    reader.pos = pos;
+    if (pos < end) {
+      // A string runs past the chunk: the slow path joins the pieces.
+      strings.push(await reader.readString("section 'strings'"));
+      needComma = true;
     }
-    if (reader.buf[reader.pos] !== 0x22) {
-      throw reader.fail(`unexpected ${describeByte(reader.buf[reader.pos]!)} in section 'strings'`);
-    }
-    strings.push(await reader.readString("section 'strings'"));
   }
 }
 
-function edgeRanges(reader: ChunkReader, edgeCounts: Uint32Array, edgeCount: number, offsetBytes: number) {
-  const firstEdge = new Uint32Array(edgeCounts.length + 1);
-  let total = 0;
-  for (let node = 0; node < edgeCounts.length; node++) {
-    firstEdge[node] = total;
-    total += edgeCounts[node]!;
+/**
+ * Finds the quote that ends a string whose content starts at `from`: its index times two, plus
+ * one if the string holds an escape (so it needs JSON.parse); -1 if it runs past `end`. Packed
+ * in one number because this runs once per string and should not allocate.
+ */
+function scanString(buf: Buffer, from: number, end: number): number {
+  let escaped = 0;
+  for (let at = from; at < end; at++) {
+    const byte = buf[at]!;
+    if (byte === 0x22) return at * 2 + escaped;
+    if (byte === 0x5c) {
+      escaped = 1;
+      at++;
+    }
   }
-  firstEdge[edgeCounts.length] = total;
+  return -1;
+}
+
+/** Turns per-node edge counts into first-edge offsets, in place, and checks their sum. */
+function edgeRanges(reader: ChunkReader, counts: Uint32Array, edgeCount: number, offsetBytes: number) {
+  let total = 0;
+  const nodeCount = counts.length - 1;
+  for (let node = 0; node < nodeCount; node++) {
+    const count = counts[node]!;
+    counts[node] = total;
+    total += count;
+  }
+  counts[nodeCount] = total;
   if (total !== edgeCount) {
     throw reader.fail(
       `inconsistent heap snapshot: nodes claim ${total} edges, the header says ${edgeCount}`,
       offsetBytes,
     );
   }
-  return firstEdge;
+  return counts;
 }
 
 function checkStringIndices(
