@@ -36,7 +36,8 @@ export function computeDominators(snapshot: HeapSnapshot): DominatorTree {
   const { count, vertex } = numbering;
   const predecessors = predecessorsOf(snapshot, strong, numbering);
   const idom = immediateDominators(numbering, predecessors);
-  return treeOverNodes(snapshot, count, vertex, idom);
+  // The bucket heads are all empty again: their array becomes the result.
+  return treeOverNodes(snapshot, count, vertex, idom, numbering.dfsNumber);
 }
 
 interface Numbering {
@@ -47,6 +48,8 @@ interface Numbering {
   vertex: Uint32Array;
   /** DFS number → the DFS number of its parent in the walk. */
   parent: Uint32Array;
+  /** The walk's stacks, free once it is done, for the later steps' scratch. */
+  spare: [Uint32Array, Uint32Array];
 }
 
 function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
@@ -54,8 +57,8 @@ function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
   const dfsNumber = new Uint32Array(nodeCount + 1);
   const vertex = new Uint32Array(nodeCount + 1);
   const parent = new Uint32Array(nodeCount + 1);
-  const stackNode = new Uint32Array(nodeCount);
-  const stackEdge = new Uint32Array(nodeCount);
+  const stackNode = new Uint32Array(nodeCount + 1);
+  const stackEdge = new Uint32Array(nodeCount + 1);
   let count = 1;
   dfsNumber[ROOT_NODE_INDEX] = count;
   vertex[count] = ROOT_NODE_INDEX;
@@ -80,7 +83,7 @@ function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
     stackEdge[depth] = firstEdge[target]!;
     depth++;
   }
-  return { count, dfsNumber, vertex, parent };
+  return { count, dfsNumber, vertex, parent, spare: [stackNode, stackEdge] };
 }
 
 /** Strong predecessors of each reached node as DFS numbers: `list[start[w] .. start[w + 1])`. */
@@ -120,7 +123,7 @@ function predecessorsOf(
  * before its dominator is known, so one array serves both.
  */
 function immediateDominators(
-  { count, parent, dfsNumber }: Numbering,
+  { count, parent, dfsNumber, spare }: Numbering,
   preds: { start: Uint32Array; list: Uint32Array },
 ): Uint32Array {
   const semi = new Uint32Array(count + 1);
@@ -128,8 +131,8 @@ function immediateDominators(
   const ancestor = new Uint32Array(count + 1);
   // The node → DFS number map is not needed any more; its slots make the bucket heads.
   const bucketHead = dfsNumber.fill(0);
-  const bucketNext = new Uint32Array(count + 1);
-  const compressStack = new Uint32Array(count + 1);
+  const [bucketNext, compressStack] = spare;
+  bucketNext.fill(0);
   const idom = parent;
   for (let v = 1; v <= count; v++) {
     semi[v] = v;
@@ -185,8 +188,9 @@ function treeOverNodes(
   count: number,
   vertex: Uint32Array,
   idom: Uint32Array,
+  scratch: Uint32Array,
 ): DominatorTree {
-  const dominator = new Uint32Array(snapshot.nodeCount).fill(NO_DOMINATOR);
+  const dominator = scratch.subarray(0, snapshot.nodeCount).fill(NO_DOMINATOR);
   const retainedSizeBytes = Float64Array.from(snapshot.nodeSelfSizeBytes);
   dominator[ROOT_NODE_INDEX] = ROOT_NODE_INDEX;
   for (let w = count; w >= 2; w--) {
