@@ -33,8 +33,8 @@ export interface GrowingClass {
    */
   retainedSizeDelta: number;
   /**
-   * The shortest path from the root to one new object of the class, as alternating node and
-   * edge names (join with ` → ` to read it); empty when no new object is reachable.
+   * The shortest path from the root to one new object of the class, as node and edge names
+   * (join with ` → ` to read it); empty when no new object is reachable.
    */
   retainers: string[];
 }

@@ -305,11 +305,16 @@ async function readIntegerArray(
     let pos = reader.pos;
     while (pos < end) {
       const byte = buf[pos]!;
-      const digit = byte - 0x30;
-      if (digit >= 0 && digit <= 9) {
+      let digit = byte - 0x30;
+      // One unsigned compare per digit, and a tight inner loop over a number's digits.
+      if (digit >>> 0 <= 9) {
         value = value * 10 + digit;
+        for (pos++; pos < end; pos++) {
+          digit = buf[pos]! - 0x30;
+          if (digit >>> 0 > 9) break;
+          value = value * 10 + digit;
+        }
         inNumber = true;
-        pos++;
         continue;
       }
       if (inNumber) {

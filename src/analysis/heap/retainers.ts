@@ -45,10 +45,11 @@ export function buildRetainerTree(snapshot: HeapSnapshot): RetainerTree {
 }
 
 /**
- * The shortest path from the root to `node` as alternating node and edge names, ready to join
- * with ` → `: `(root) → 2 → global → cache → Map → table → SessionRecord`. Arrays and other
+ * The shortest path from the root to `node` as node and edge names, ready to join with ` → `:
+ * `(root) → (GC roots) → global → cache → Map → table → SessionRecord`. Arrays and other
  * engine-internal nodes between two named hops are left out with the edge that leaves them, the
- * way a user thinks of `Map → table → value` rather than of the hash table's backing store.
+ * way a user thinks of `Map → table → value` rather than of the hash table's backing store, and
+ * the root groups appear without their slot numbers.
  * Undefined when no strong path reaches the node.
  */
 export function retainerPath(snapshot: HeapSnapshot, tree: RetainerTree, node: number): string[] | undefined {
@@ -56,12 +57,20 @@ export function retainerPath(snapshot: HeapSnapshot, tree: RetainerTree, node: n
   const plumbing = new Set(
     ['array', 'hidden', 'code', 'object shape'].map((t) => typeIndex(snapshot.nodeTypeNames, t)),
   );
+  const synthetic = typeIndex(snapshot.nodeTypeNames, 'synthetic');
   const reversed: string[] = [nodeLabel(snapshot, node)];
   let current = node;
   for (let edge = tree.parentEdge[current]!; edge !== NO_EDGE; edge = tree.parentEdge[current]!) {
     const source = tree.edgeSource[edge]!;
     const sourceIsPlumbing = source !== ROOT_NODE_INDEX && plumbing.has(snapshot.nodeType[source]!);
-    if (!sourceIsPlumbing) reversed.push(edgeName(snapshot, edge), nodeLabel(snapshot, source));
+    if (sourceIsPlumbing) {
+      // Left out with the edge that leaves it.
+    } else if (snapshot.nodeType[source] === synthetic || source === ROOT_NODE_INDEX) {
+      // Root groups number their edges by slot (`[7]`, `24`), which tells a reader nothing.
+      reversed.push(nodeLabel(snapshot, source));
+    } else {
+      reversed.push(edgeName(snapshot, edge), nodeLabel(snapshot, source));
+    }
     current = source;
   }
   return reversed.reverse();
