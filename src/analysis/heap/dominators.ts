@@ -90,12 +90,14 @@ function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
 function predecessorsOf(
   snapshot: HeapSnapshot,
   strong: Uint8Array,
-  { count, dfsNumber, vertex }: Numbering,
+  { count, dfsNumber }: Numbering,
 ): { start: Uint32Array; list: Uint32Array } {
   const { firstEdge, edgeTarget, edgeType } = snapshot;
   const start = new Uint32Array(count + 2);
-  for (let v = 1; v <= count; v++) {
-    const node = vertex[v]!;
+  // Nodes in file order, not DFS order: the edge arrays are then read front to back.
+  const nodeCount = snapshot.nodeCount;
+  for (let node = 0; node < nodeCount; node++) {
+    if (dfsNumber[node] === 0) continue;
     for (let edge = firstEdge[node]!, last = firstEdge[node + 1]!; edge < last; edge++) {
       if (strong[edgeType[edge]!] === 1) start[dfsNumber[edgeTarget[edge]!]!]!++;
     }
@@ -104,8 +106,9 @@ function predecessorsOf(
   // holding the starts without a second cursor array.
   for (let w = 1; w <= count + 1; w++) start[w] = start[w]! + start[w - 1]!;
   const list = new Uint32Array(start[count + 1]!);
-  for (let v = 1; v <= count; v++) {
-    const node = vertex[v]!;
+  for (let node = 0; node < nodeCount; node++) {
+    const v = dfsNumber[node]!;
+    if (v === 0) continue;
     for (let edge = firstEdge[node]!, last = firstEdge[node + 1]!; edge < last; edge++) {
       if (strong[edgeType[edge]!] === 1) {
         const w = dfsNumber[edgeTarget[edge]!]!;
@@ -191,7 +194,7 @@ function treeOverNodes(
   scratch: Uint32Array,
 ): DominatorTree {
   const dominator = scratch.subarray(0, snapshot.nodeCount).fill(NO_DOMINATOR);
-  const retainedSizeBytes = Float64Array.from(snapshot.nodeSelfSizeBytes);
+  const retainedSizeBytes = new Float64Array(snapshot.nodeSelfSizeBytes);
   dominator[ROOT_NODE_INDEX] = ROOT_NODE_INDEX;
   for (let w = count; w >= 2; w--) {
     const node = vertex[w]!;

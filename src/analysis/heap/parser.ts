@@ -445,7 +445,8 @@ function checkStringIndices(
   what: string,
   offsetBytes: number,
 ): void {
-  for (const index of indices) {
+  for (let i = 0; i < indices.length; i++) {
+    const index = indices[i]!;
     if (index >= stringCount) {
       throw reader.fail(
         `inconsistent heap snapshot: ${what} refers to string ${index} of ${stringCount}`,
