@@ -1,4 +1,5 @@
 import {
+  DEFAULT_GROWING_LIMIT,
   DEFAULT_MIN_COUNT_DELTA,
   DEFAULT_MIN_SIZE_DELTA_BYTES,
   type DiffProgress,
@@ -19,8 +20,9 @@ allocated between the first and the second that are still alive in the third.
 Options:
   --min-count <n>      report a class only if it grew by at least n objects (default ${DEFAULT_MIN_COUNT_DELTA})
   --min-size <size>    ... and by at least this many bytes, e.g. 64KiB (default ${formatBytes(DEFAULT_MIN_SIZE_DELTA_BYTES)})
+  --limit <n>          list at most n classes (default ${DEFAULT_GROWING_LIMIT})
   --json               one JSON object: { technique, snapshots, growing: [{ name, countDelta,
-                       sizeDelta, retainedSizeDelta, retainers }] }
+                       sizeDelta, retainedSizeDelta, retainers }], omitted }
   -h, --help           this help
 `;
 
@@ -33,12 +35,15 @@ export const diffCommand: Command = {
       json: { type: 'boolean' },
       'min-count': { type: 'string' },
       'min-size': { type: 'string' },
+      limit: { type: 'string' },
     });
     if (positionals.length !== 2 && positionals.length !== 3) {
       throw new MemwardenError('MW_USAGE', `expected 2 or 3 snapshot files, got ${positionals.length}`);
     }
-    const minCountDelta = values['min-count'] === undefined ? undefined : parseCount(values['min-count']);
+    const minCountDelta =
+      values['min-count'] === undefined ? undefined : parseCount('--min-count', values['min-count']);
     const minSizeDeltaBytes = values['min-size'] === undefined ? undefined : parseSize(values['min-size']);
+    const limit = values.limit === undefined ? undefined : parseCount('--limit', values.limit);
     const progress = process.stderr.isTTY ? new ProgressLine() : undefined;
     let diff: HeapDiff;
     try {
@@ -46,6 +51,7 @@ export const diffCommand: Command = {
         onProgress: (p) => progress?.update(p),
         minCountDelta,
         minSizeDeltaBytes,
+        limit,
       });
     } finally {
       progress?.clear();
@@ -55,10 +61,10 @@ export const diffCommand: Command = {
   },
 };
 
-function parseCount(text: string): number {
+function parseCount(flag: string, text: string): number {
   const count = Number(text);
-  if (!Number.isSafeInteger(count) || count < 0) {
-    throw new MemwardenError('MW_BAD_VALUE', `invalid --min-count '${text}': expected a whole number`);
+  if (text.trim() === '' || !Number.isSafeInteger(count) || count < 0) {
+    throw new MemwardenError('MW_BAD_VALUE', `invalid ${flag} '${text}': expected a whole number`);
   }
   return count;
 }
@@ -122,5 +128,6 @@ export function renderDiff(diff: HeapDiff, minCountDelta?: number, minSizeDeltaB
     lines.push(format(rows[i]!));
     if (g.retainers.length > 0) lines.push(`    held by: ${g.retainers.join(' → ')}`);
   });
+  if (diff.omitted > 0) lines.push(`… and ${diff.omitted} more (see --limit)`);
   return `${lines.join('\n')}\n`;
 }

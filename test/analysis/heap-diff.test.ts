@@ -68,6 +68,13 @@ describe('heap snapshot diff', () => {
     assert.equal(diff.growing[0]?.countDelta, 2 * RECORDS);
   });
 
+  it('caps the list and counts what it left out', async () => {
+    const diff = await diffSnapshots([grown[0], grown[2]], { limit: 1 });
+    assert.equal(diff.growing.length, 1);
+    assert.equal(diff.growing[0]?.name, 'SessionRecord');
+    assert.ok(diff.omitted > 0);
+  });
+
   describe('through the CLI', () => {
     it('prints one JSON object with the growing classes', async () => {
       const result = await runCli(['diff', grown[0], grown[1], '--json']);

@@ -19,6 +19,8 @@ export interface DiffOptions {
    */
   minCountDelta?: number;
   minSizeDeltaBytes?: number;
+  /** At most this many classes in `growing` (default 50); the rest are counted in `omitted`. */
+  limit?: number;
 }
 
 export interface GrowingClass {
@@ -56,10 +58,13 @@ export interface HeapDiff {
   snapshots: SnapshotInfo[];
   /** Named classes first, then engine kinds such as `(array)`; largest retained growth first. */
   growing: GrowingClass[];
+  /** Classes that grew past the thresholds but did not fit in `limit`. */
+  omitted: number;
 }
 
 export const DEFAULT_MIN_COUNT_DELTA = 10;
 export const DEFAULT_MIN_SIZE_DELTA_BYTES = 4096;
+export const DEFAULT_GROWING_LIMIT = 50;
 
 /**
  * Which objects grew between heap snapshots of one process, by class, with a retainer path of
@@ -83,6 +88,7 @@ export async function diffSnapshots(paths: readonly string[], options: DiffOptio
   const thresholds = {
     minCount: options.minCountDelta ?? DEFAULT_MIN_COUNT_DELTA,
     minBytes: options.minSizeDeltaBytes ?? DEFAULT_MIN_SIZE_DELTA_BYTES,
+    limit: options.limit ?? DEFAULT_GROWING_LIMIT,
   };
 
   // Earlier snapshots are reduced inside a callback so their graphs are garbage before the
@@ -94,25 +100,25 @@ export async function diffSnapshots(paths: readonly string[], options: DiffOptio
     const before = await reduce(0, (s) => ({ ids: sortedIds(s, () => true), totals: tally(s, () => false) }));
     const after = await read(1);
     const isNew = (node: number) => !contains(before.ids, after.nodeId[node]!);
-    const growing = growth(after, isNew, thresholds, (name, now) => {
+    const result = growth(after, isNew, thresholds, (name, now) => {
       const old = before.totals.get(name)?.totals;
       return {
         countDelta: now.count - (old?.count ?? 0),
         sizeDelta: now.selfSizeBytes - (old?.selfSizeBytes ?? 0),
       };
     });
-    return { technique: 'two-snapshot', snapshots, growing };
+    return { technique: 'two-snapshot', snapshots, ...result };
   }
 
   const firstIds = await reduce(0, (s) => sortedIds(s, () => true));
   const newInSecond = await reduce(1, (s) => sortedIds(s, (node) => !contains(firstIds, s.nodeId[node]!)));
   const third = await read(2);
   const isLeaked = (node: number) => contains(newInSecond, third.nodeId[node]!);
-  const growing = growth(third, isLeaked, thresholds, (_name, now) => ({
+  const result = growth(third, isLeaked, thresholds, (_name, now) => ({
     countDelta: now.selectedCount,
     sizeDelta: now.selectedSizeBytes,
   }));
-  return { technique: 'three-snapshot', snapshots, growing };
+  return { technique: 'three-snapshot', snapshots, ...result };
 }
 
 interface ClassTally {
@@ -130,9 +136,9 @@ interface ClassTally {
 function growth(
   snapshot: HeapSnapshot,
   selected: (node: number) => boolean,
-  thresholds: { minCount: number; minBytes: number },
+  thresholds: { minCount: number; minBytes: number; limit: number },
   delta: (name: string, tally: ClassTally) => { countDelta: number; sizeDelta: number },
-): GrowingClass[] {
+): { growing: GrowingClass[]; omitted: number } {
   const tallies = tally(snapshot, selected, computeDominators(snapshot));
   const found: (Omit<GrowingClass, 'retainers'> & { candidates: number[] })[] = [];
   for (const [name, { totals, candidates }] of tallies) {
@@ -148,9 +154,11 @@ function growth(
       b.sizeDelta - a.sizeDelta ||
       b.countDelta - a.countDelta,
   );
-  if (found.length === 0) return [];
+  const omitted = Math.max(0, found.length - thresholds.limit);
+  found.length -= omitted;
+  if (found.length === 0) return { growing: [], omitted };
   const tree = buildRetainerTree(snapshot);
-  return found.map(({ name, candidates, countDelta, sizeDelta, retainedSizeDelta }) => {
+  const growing = found.map(({ name, candidates, countDelta, sizeDelta, retainedSizeDelta }) => {
     let retainers: string[] = [];
     for (const node of candidates) {
       const path = retainerPath(snapshot, tree, node);
@@ -161,6 +169,7 @@ function growth(
     }
     return { name, countDelta, sizeDelta, retainedSizeDelta, retainers };
   });
+  return { growing, omitted };
 }
 
 /**

@@ -6,6 +6,7 @@
  * file that is not a complete snapshot is a MW_INPUT error naming the file and byte offset.
  */
 export {
+  DEFAULT_GROWING_LIMIT,
   DEFAULT_MIN_COUNT_DELTA,
   DEFAULT_MIN_SIZE_DELTA_BYTES,
   type DiffOptions,
