@@ -102,7 +102,7 @@ interface Measurement {
 }
 
 function ensureSnapshot(): string {
-  const dir = join(tmpdir(), 'memwarden-bench');
+  const dir = join(tmpdir(), 'memwarden-bench-heap');
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `heap-${orders}-orders-node${process.versions.node}.heapsnapshot`);
   if (existsSync(path)) return path;
