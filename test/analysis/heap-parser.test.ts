@@ -14,6 +14,7 @@ import {
   summarizeByClass,
 } from '../../src/analysis/heap/index.js';
 import { MemwardenError } from '../../src/errors.js';
+import { start, waitForExit } from '../helpers/processes.js';
 import { HeapTarget } from './heap-fixture.js';
 
 const RECORDS = 300;
@@ -79,6 +80,11 @@ describe('heap snapshot reader', () => {
     assert.deepEqual(small.edgeTarget, snapshot.edgeTarget);
     assert.deepEqual(small.edgeNameOrIndex, snapshot.edgeNameOrIndex);
     assert.deepEqual(small.strings, snapshot.strings);
+  });
+
+  it('reads the edges in a worker thread, from the built code, to the same graph', async () => {
+    const result = await runBuilt(WORKER_CHECK, [path, `${path}.cut.heapsnapshot`]);
+    assert.deepEqual(result, { shared: true, same: true, truncation: 'truncated at the cut' });
   });
 
   it('reports progress up to the whole file', async () => {
@@ -189,6 +195,50 @@ describe('heap snapshot reader on bad input', () => {
     );
   });
 });
+
+/**
+ * Runs in a child from dist/ (worker threads cannot load TypeScript sources): parses the file
+ * with and without the edge worker, compares, then cuts the file inside `edges` and checks the
+ * error still names the cut.
+ */
+const WORKER_CHECK = `
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import { readHeapSnapshot } from ${JSON.stringify(new URL('../../dist/analysis/heap/index.js', import.meta.url).href)};
+const [path, cutPath] = process.argv.slice(1);
+const main = await readHeapSnapshot(path, { workerMinFileBytes: Infinity });
+const worker = await readHeapSnapshot(path, { workerMinFileBytes: 0 });
+let same = main.edgeCount === worker.edgeCount;
+for (let e = 0; same && e < main.edgeCount; e++) {
+  same = main.edgeTarget[e] === worker.edgeTarget[e] && main.edgeType[e] === worker.edgeType[e]
+    && main.edgeNameOrIndex[e] === worker.edgeNameOrIndex[e];
+}
+const text = await readFile(path);
+const cut = text.indexOf('"edges"') + 1000;
+await writeFile(cutPath, text.subarray(0, cut));
+let truncation = 'no error';
+try {
+  await readHeapSnapshot(cutPath, { workerMinFileBytes: 0 });
+} catch (err) {
+  truncation = err.code === 'MW_INPUT' && err.message.endsWith('at byte ' + cut) ? 'truncated at the cut' : err.message;
+} finally {
+  await rm(cutPath, { force: true });
+}
+console.log(JSON.stringify({ shared: worker.edgeTarget.buffer instanceof SharedArrayBuffer, same, truncation }));
+`;
+
+async function runBuilt(code: string, args: string[]): Promise<unknown> {
+  const child = start(process.execPath, ['--input-type=module', '-e', code, ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  assert.equal(await waitForExit(child), 0, stderr);
+  return JSON.parse(stdout);
+}
 
 /** The edge named `name` out of any node, to find a module variable's value. */
 function nodeBehindEdge(snapshot: HeapSnapshot, name: string): number {

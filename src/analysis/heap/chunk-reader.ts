@@ -52,6 +52,32 @@ export class ChunkReader {
     return bytesRead > 0;
   }
 
+  /** Moves the cursor to a file offset; the next `fill` reads from there. */
+  seek(offsetBytes: number): void {
+    this.bufStartBytes = offsetBytes;
+    this.nextReadBytes = offsetBytes;
+    this.pos = 0;
+    this.end = 0;
+  }
+
+  /**
+   * Moves the cursor just past the next occurrence of `needle` at native search speed, or
+   * returns false if the rest of the file has none.
+   */
+  async skipPast(needle: Buffer): Promise<boolean> {
+    for (;;) {
+      if (this.pos >= this.end && !(await this.fill())) return false;
+      const at = this.buf.subarray(0, this.end).indexOf(needle, this.pos);
+      if (at !== -1) {
+        this.pos = at + needle.length;
+        return true;
+      }
+      if (this.end < this.buf.length) return false;
+      // Read on from the tail that could start a match across the chunk boundary.
+      this.seek(this.bufStartBytes + Math.max(this.pos, this.end - needle.length + 1));
+    }
+  }
+
   private keepCaptured(): void {
     const piece = Buffer.from(this.buf.subarray(this.captureFrom, this.pos));
     this.captured?.push(piece);

@@ -1,6 +1,17 @@
 import { open } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import { errnoCode, MemwardenError } from '../../errors.js';
-import { ChunkReader, describeByte, isJsonSpace } from './chunk-reader.js';
+import { ChunkReader, describeByte } from './chunk-reader.js';
+import type { EdgeJob, EdgeJobResult } from './edge-worker.js';
+import {
+  type EdgeColumns,
+  type Meta,
+  type NodeColumns,
+  readEdges,
+  readNodes,
+  readStrings,
+  sharedEdgeColumns,
+} from './sections.js';
 import type { HeapSnapshot } from './snapshot.js';
 
 export interface ReadProgress {
@@ -13,20 +24,23 @@ export interface ReadOptions {
   /** Called after each chunk read; cheap enough to update a progress line. */
   onProgress?: (progress: ReadProgress) => void;
   chunkBytes?: number;
+  /**
+   * Files at least this large have their `edges` section parsed by a worker thread while this
+   * thread reads the nodes (default 32 MiB; `Infinity` never does). Below it, starting a
+   * thread costs more than it saves.
+   */
+  workerMinFileBytes?: number;
 }
 
 /** The header is a few KB; anything this large before the graph is not a snapshot. */
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
 const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
-
-interface Meta {
-  nodeFields: string[];
-  nodeTypeNames: string[];
-  edgeFields: string[];
-  edgeTypeNames: string[];
-  nodeCount: number;
-  edgeCount: number;
-}
+const DEFAULT_WORKER_MIN_FILE_BYTES = 32 * 1024 * 1024;
+/**
+ * A worker thread loads its entry file without the loader hooks of a TypeScript runner, so
+ * the edge worker runs only from compiled code; from sources the main thread reads the edges.
+ */
+const WORKER_LOADABLE = import.meta.url.endsWith('.js');
 
 /**
  * Reads a `.heapsnapshot` file into typed arrays without ever holding it as one string: the
@@ -56,7 +70,10 @@ export async function readHeapSnapshot(path: string, options: ReadOptions = {}):
     const reader = new ChunkReader(file, path, options.chunkBytes ?? DEFAULT_CHUNK_BYTES, (bytesRead) =>
       onProgress?.({ path, bytesRead, totalBytes }),
     );
-    return await parse(reader, totalBytes);
+    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    const useWorker =
+      WORKER_LOADABLE && totalBytes >= (options.workerMinFileBytes ?? DEFAULT_WORKER_MIN_FILE_BYTES);
+    return await parse(reader, totalBytes, useWorker ? chunkBytes : undefined);
   } catch (err) {
     if (err instanceof MemwardenError) throw err;
     throw new MemwardenError('MW_INPUT', `${path}: cannot read (${errnoCode(err) ?? String(err)})`);
@@ -65,7 +82,35 @@ export async function readHeapSnapshot(path: string, options: ReadOptions = {}):
   }
 }
 
-async function parse(reader: ChunkReader, fileSizeBytes: number): Promise<HeapSnapshot> {
+/** `workerChunkBytes`: set when a worker thread should read the edges. */
+async function parse(
+  reader: ChunkReader,
+  fileSizeBytes: number,
+  workerChunkBytes: number | undefined,
+): Promise<HeapSnapshot> {
+  let edgeJob: EdgeWorker | undefined;
+  try {
+    return await parseSections(
+      reader,
+      fileSizeBytes,
+      (meta) => {
+        if (workerChunkBytes !== undefined) {
+          edgeJob = startEdgeWorker(reader.path, reader.offsetBytes, workerChunkBytes, meta);
+        }
+      },
+      () => edgeJob,
+    );
+  } finally {
+    edgeJob?.stop();
+  }
+}
+
+async function parseSections(
+  reader: ChunkReader,
+  fileSizeBytes: number,
+  onMeta: (meta: Meta) => void,
+  edgeWorker: () => EdgeWorker | undefined,
+): Promise<HeapSnapshot> {
   const first = await reader.peekNonSpace('the first value');
   if (first !== 0x7b)
     throw reader.fail(`not a V8 heap snapshot: expected '{' but found ${describeByte(first)}`);
@@ -93,13 +138,22 @@ async function parse(reader: ChunkReader, fileSizeBytes: number): Promise<HeapSn
     switch (key) {
       case 'snapshot':
         meta = await readMeta(reader);
+        onMeta(meta);
         break;
       case 'nodes':
         nodes = await readNodes(reader, requireMeta(reader, meta, key));
         break;
-      case 'edges':
-        edges = await readEdges(reader, requireMeta(reader, meta, key));
+      case 'edges': {
+        const edgeMeta = requireMeta(reader, meta, key);
+        const parallel = await edgeWorker()?.result;
+        if (parallel && parallel.keyOffsetBytes === keyOffset) {
+          edges = parallel.columns;
+          reader.seek(parallel.endBytes);
+        } else {
+          edges = await readEdges(reader, edgeMeta, localEdgeColumns(edgeMeta.edgeCount));
+        }
         break;
+      }
       case 'strings':
         strings = await readStrings(reader);
         break;
@@ -195,230 +249,6 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value < 2 ** 32;
 }
 
-interface NodeColumns {
-  type: Uint8Array;
-  name: Uint32Array;
-  id: Uint32Array;
-  selfSize: Float64Array;
-  /** Holds each node's edge count until `edgeRanges` turns it into first-edge offsets in place. */
-  firstEdge: Uint32Array;
-}
-
-interface EdgeColumns {
-  type: Uint8Array;
-  nameOrIndex: Uint32Array;
-  target: Uint32Array;
-}
-
-/** Items per batch handed from the tokenizer to a section's column writer. */
-const BATCH_ITEMS = 16 * 1024;
-
-async function readNodes(reader: ChunkReader, meta: Meta): Promise<NodeColumns> {
-  const count = meta.nodeCount;
-  const columns: NodeColumns = {
-    type: new Uint8Array(count),
-    name: new Uint32Array(count),
-    id: new Uint32Array(count),
-    selfSize: new Float64Array(count),
-    firstEdge: new Uint32Array(count + 1),
-  };
-  const fields = meta.nodeFields;
-  const [typeAt, nameAt, idAt, sizeAt, edgesAt] = ['type', 'name', 'id', 'self_size', 'edge_count'].map((f) =>
-    fields.indexOf(f),
-  ) as [number, number, number, number, number];
-  const typeCount = meta.nodeTypeNames.length;
-  const { type, name, id, selfSize, firstEdge } = columns;
-  await readIntegerArray(reader, 'nodes', count, fields.length, (values, length, firstItem) => {
-    for (let at = 0, item = firstItem; at < length; at += fields.length, item++) {
-      const nodeType = values[at + typeAt]!;
-      if (nodeType >= typeCount)
-        throw reader.failBefore(`node ${item} has type ${nodeType}, which node_types lacks`);
-      type[item] = nodeType;
-      name[item] = values[at + nameAt]!;
-      id[item] = values[at + idAt]!;
-      selfSize[item] = values[at + sizeAt]!;
-      firstEdge[item] = values[at + edgesAt]!;
-    }
-  });
-  return columns;
-}
-
-async function readEdges(reader: ChunkReader, meta: Meta): Promise<EdgeColumns> {
-  const count = meta.edgeCount;
-  const columns: EdgeColumns = {
-    type: new Uint8Array(count),
-    nameOrIndex: new Uint32Array(count),
-    target: new Uint32Array(count),
-  };
-  const fields = meta.edgeFields;
-  const [typeAt, nameAt, toAt] = ['type', 'name_or_index', 'to_node'].map((f) => fields.indexOf(f)) as [
-    number,
-    number,
-    number,
-  ];
-  const nodeFieldCount = meta.nodeFields.length;
-  const nodeCount = meta.nodeCount;
-  const typeCount = meta.edgeTypeNames.length;
-  const { type, nameOrIndex, target } = columns;
-  await readIntegerArray(reader, 'edges', count, fields.length, (values, length, firstItem) => {
-    for (let at = 0, item = firstItem; at < length; at += fields.length, item++) {
-      const edgeType = values[at + typeAt]!;
-      if (edgeType >= typeCount)
-        throw reader.failBefore(`edge ${item} has type ${edgeType}, which edge_types lacks`);
-      // The file stores the target's offset in the flat nodes array; keep its index instead.
-      const toNode = values[at + toAt]!;
-      const to = toNode / nodeFieldCount;
-      if (to >= nodeCount || to !== Math.floor(to)) {
-        throw reader.failBefore(`edge ${item} points outside the nodes (to_node ${toNode})`);
-      }
-      type[item] = edgeType;
-      nameOrIndex[item] = values[at + nameAt]!;
-      target[item] = to;
-    }
-  });
-  return columns;
-}
-
-/**
- * The hot loop: a flat array of non-negative integers, `fieldCount` per item. Digits are
- * accumulated straight from the chunk buffer into a batch of whole items, and each full batch
- * goes to `write`, so the per-value work is a few comparisons and no call or string.
- */
-async function readIntegerArray(
-  reader: ChunkReader,
-  section: string,
-  itemCount: number,
-  fieldCount: number,
-  write: (values: Float64Array, length: number, firstItem: number) => void,
-): Promise<void> {
-  await reader.expect(0x5b, `section '${section}'`);
-  const expectedValues = itemCount * fieldCount;
-  const batch = new Float64Array(Math.min(BATCH_ITEMS, itemCount) * fieldCount);
-  let batchLength = 0;
-  let flushedValues = 0;
-  let value = 0;
-  let inNumber = false;
-  for (;;) {
-    if (reader.pos >= reader.end && !(await reader.fill())) throw reader.truncated(`section '${section}'`);
-    const buf = reader.buf;
-    const end = reader.end;
-    let pos = reader.pos;
-    while (pos < end) {
-      const byte = buf[pos]!;
-      let digit = byte - 0x30;
-      // One unsigned compare per digit, and a tight inner loop over a number's digits.
-      if (digit >>> 0 <= 9) {
-        value = value * 10 + digit;
-        for (pos++; pos < end; pos++) {
-          digit = buf[pos]! - 0x30;
-          if (digit >>> 0 > 9) break;
-          value = value * 10 + digit;
-        }
-        inNumber = true;
-        continue;
-      }
-      if (inNumber) {
-        if (batchLength === batch.length) {
-          if (flushedValues + batchLength >= expectedValues) {
-            reader.pos = pos;
-            throw reader.fail(`section '${section}' has more values than the header's count`);
-          }
-          reader.pos = pos;
-          write(batch, batchLength, flushedValues / fieldCount);
-          flushedValues += batchLength;
-          batchLength = 0;
-        }
-        batch[batchLength++] = value;
-        value = 0;
-        inNumber = false;
-      }
-      if (byte === 0x2c || isJsonSpace(byte)) {
-        pos++;
-      } else if (byte === 0x5d) {
-        reader.pos = pos + 1;
-        const valueCount = flushedValues + batchLength;
-        if (valueCount !== expectedValues) {
-          throw reader.fail(
-            `section '${section}' has ${valueCount} values, the header says ${expectedValues}`,
-            reader.offsetBytes - 1,
-          );
-        }
-        write(batch, batchLength, flushedValues / fieldCount);
-        return;
-      } else {
-        reader.pos = pos;
-        throw reader.fail(`unexpected ${describeByte(byte)} in section '${section}'`);
-      }
-    }
-    reader.pos = pos;
-  }
-}
-
-async function readStrings(reader: ChunkReader): Promise<string[]> {
-  const strings: string[] = [];
-  await reader.expect(0x5b, "section 'strings'");
-  let needComma = false;
-  for (;;) {
-    if (reader.pos >= reader.end && !(await reader.fill())) throw reader.truncated("section 'strings'");
-    // Most strings lie wholly inside the chunk: take those without awaiting anything.
-    const buf = reader.buf;
-    const end = reader.end;
-    let pos = reader.pos;
-    while (pos < end) {
-      const byte = buf[pos]!;
-      if (isJsonSpace(byte)) {
-        pos++;
-      } else if (byte === 0x2c && needComma) {
-        needComma = false;
-        pos++;
-      } else if (byte === 0x5d && (needComma || strings.length === 0)) {
-        reader.pos = pos + 1;
-        return strings;
-      } else if (byte === 0x22 && !needComma) {
-        const scan = scanString(buf, pos + 1, end);
-        if (scan === -1) break;
-        const close = scan >>> 1;
-        if ((scan & 1) === 1) {
-          reader.pos = pos;
-          strings.push(await reader.readString("section 'strings'"));
-          pos = reader.pos;
-        } else {
-          strings.push(buf.toString('utf8', pos + 1, close));
-          pos = close + 1;
-        }
-        needComma = true;
-      } else {
-        reader.pos = pos;
-        throw reader.fail(`unexpected ${describeByte(byte)} in section 'strings'`);
-      }
-    }
-    reader.pos = pos;
-    if (pos < end) {
-      // A string runs past the chunk: the slow path joins the pieces.
-      strings.push(await reader.readString("section 'strings'"));
-      needComma = true;
-    }
-  }
-}
-
-/**
- * Finds the quote that ends a string whose content starts at `from`: its index times two, plus
- * one if the string holds an escape (so it needs JSON.parse); -1 if it runs past `end`. Packed
- * in one number because this runs once per string and should not allocate.
- */
-function scanString(buf: Buffer, from: number, end: number): number {
-  let escaped = 0;
-  for (let at = from; at < end; at++) {
-    const byte = buf[at]!;
-    if (byte === 0x22) return at * 2 + escaped;
-    if (byte === 0x5c) {
-      escaped = 1;
-      at++;
-    }
-  }
-  return -1;
-}
-
 /** Turns per-node edge counts into first-edge offsets, in place, and checks their sum. */
 function edgeRanges(reader: ChunkReader, counts: Uint32Array, edgeCount: number, offsetBytes: number) {
   let total = 0;
@@ -454,4 +284,49 @@ function checkStringIndices(
       );
     }
   }
+}
+
+function localEdgeColumns(edgeCount: number): EdgeColumns {
+  return {
+    type: new Uint8Array(edgeCount),
+    nameOrIndex: new Uint32Array(edgeCount),
+    target: new Uint32Array(edgeCount),
+  };
+}
+
+interface EdgeWorker {
+  /** Undefined when the worker could not do the job; the main thread then reads the edges. */
+  result: Promise<(EdgeJobResult & { columns: EdgeColumns }) | undefined>;
+  stop(): void;
+}
+
+/** Starts reading the edges in a worker thread from `fromBytes` on. */
+function startEdgeWorker(
+  path: string,
+  fromBytes: number,
+  chunkBytes: number,
+  meta: Meta,
+): EdgeWorker | undefined {
+  const columns = sharedEdgeColumns(meta.edgeCount);
+  const job: EdgeJob = { path, fromBytes, chunkBytes, meta, columns };
+  let worker: Worker;
+  try {
+    // The worker needs none of the process's flags, and some (`-e`) would stop it from starting.
+    worker = new Worker(new URL('./edge-worker.js', import.meta.url), { workerData: job, execArgv: [] });
+  } catch {
+    return undefined;
+  }
+  const result = new Promise<(EdgeJobResult & { columns: EdgeColumns }) | undefined>((resolve) => {
+    worker.once('message', (message: EdgeJobResult | null) =>
+      resolve(message ? { ...message, columns } : undefined),
+    );
+    worker.once('error', () => resolve(undefined));
+    worker.once('exit', () => resolve(undefined));
+  });
+  return {
+    result,
+    stop: () => {
+      void worker.terminate();
+    },
+  };
 }
