@@ -24,8 +24,9 @@ export function strongEdgeTypes(snapshot: HeapSnapshot): Uint8Array {
 }
 
 /**
- * Immediate dominators by Lengauer–Tarjan (the simple version with path compression,
- * O(E log N)) and retained sizes by summing up the tree. The work lives in typed arrays indexed
+ * Immediate dominators by Semi-NCA (Lengauer–Tarjan's semidominators with path compression,
+ * then nearest common ancestors; fast on graphs like heaps) and retained sizes by summing up
+ * the tree. The work lives in typed arrays indexed
  * by DFS number (1-based, 0 means "none"), and each step is its own function so that its
  * scratch arrays are garbage before the next step allocates: peak memory is what the issue
  * budgets most tightly.
@@ -36,7 +37,7 @@ export function computeDominators(snapshot: HeapSnapshot): DominatorTree {
   const { count, vertex } = numbering;
   const predecessors = predecessorsOf(snapshot, strong, numbering);
   const idom = immediateDominators(numbering, predecessors);
-  // The bucket heads are all empty again: their array becomes the result.
+  // The node → DFS number map has served: its array becomes the result.
   return treeOverNodes(snapshot, count, vertex, idom, numbering.dfsNumber);
 }
 
@@ -48,8 +49,8 @@ interface Numbering {
   vertex: Uint32Array;
   /** DFS number → the DFS number of its parent in the walk. */
   parent: Uint32Array;
-  /** The walk's stacks, free once it is done, for the later steps' scratch. */
-  spare: [Uint32Array, Uint32Array];
+  /** The walk's stack, free once it is done, for a later step's scratch. */
+  spare: Uint32Array;
 }
 
 function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
@@ -83,7 +84,7 @@ function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
     stackEdge[depth] = firstEdge[target]!;
     depth++;
   }
-  return { count, dfsNumber, vertex, parent, spare: [stackNode, stackEdge] };
+  return { count, dfsNumber, vertex, parent, spare: stackNode };
 }
 
 /** Strong predecessors of each reached node as DFS numbers: `list[start[w] .. start[w + 1])`. */
@@ -121,22 +122,20 @@ function predecessorsOf(
 }
 
 /**
- * Semidominators, then immediate dominators, by DFS number. Returns `parent` overwritten with
- * the immediate dominators: a node's parent is last read when the node itself is processed,
- * before its dominator is known, so one array serves both.
+ * Semidominators as in Lengauer–Tarjan, then immediate dominators by the Semi-NCA rule: the
+ * idom of `w` is the nearest common ancestor, in the dominator tree built so far, of its DFS
+ * parent and its semidominator. That replaces Lengauer–Tarjan's buckets (memory, and a second
+ * path evaluation per node) with a short walk up the tree. Returns `parent` overwritten with
+ * the immediate dominators, by DFS number: a node's parent is last read as the walk's start.
  */
 function immediateDominators(
-  { count, parent, dfsNumber, spare }: Numbering,
+  { count, parent, spare }: Numbering,
   preds: { start: Uint32Array; list: Uint32Array },
 ): Uint32Array {
   const semi = new Uint32Array(count + 1);
   const label = new Uint32Array(count + 1);
   const ancestor = new Uint32Array(count + 1);
-  // The node → DFS number map is not needed any more; its slots make the bucket heads.
-  const bucketHead = dfsNumber.fill(0);
-  const [bucketNext, compressStack] = spare;
-  bucketNext.fill(0);
-  const idom = parent;
+  const compressStack = spare;
   for (let v = 1; v <= count; v++) {
     semi[v] = v;
     label[v] = v;
@@ -161,23 +160,20 @@ function immediateDominators(
 
   const { start, list } = preds;
   for (let w = count; w >= 2; w--) {
+    let best = semi[w]!;
     for (let i = start[w]!, last = start[w + 1]!; i < last; i++) {
-      const u = evaluate(list[i]!);
-      if (semi[u]! < semi[w]!) semi[w] = semi[u]!;
+      const candidate = semi[evaluate(list[i]!)]!;
+      if (candidate < best) best = candidate;
     }
-    const s = semi[w]!;
-    bucketNext[w] = bucketHead[s]!;
-    bucketHead[s] = w;
-    const p = parent[w]!;
-    ancestor[w] = p;
-    for (let v = bucketHead[p]!; v !== 0; v = bucketNext[v]!) {
-      const u = evaluate(v);
-      idom[v] = semi[u]! < semi[v]! ? u : p;
-    }
-    bucketHead[p] = 0;
+    semi[w] = best;
+    ancestor[w] = parent[w]!;
   }
+  const idom = parent;
   for (let w = 2; w <= count; w++) {
-    if (idom[w] !== semi[w]) idom[w] = idom[idom[w]!]!;
+    const s = semi[w]!;
+    let x = idom[w]!;
+    while (x > s) x = idom[x]!;
+    idom[w] = x;
   }
   return idom;
 }
