@@ -51,6 +51,8 @@ interface Numbering {
   parent: Uint32Array;
   /** The walk's stack, free once it is done, for a later step's scratch. */
   spare: Uint32Array;
+  /** DFS number → how many strong edges point at it, counted on the way. */
+  inDegree: Uint32Array;
 }
 
 function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
@@ -60,6 +62,7 @@ function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
   const parent = new Uint32Array(nodeCount + 1);
   const stackNode = new Uint32Array(nodeCount + 1);
   const stackEdge = new Uint32Array(nodeCount + 1);
+  const inDegreeByNode = new Uint32Array(nodeCount);
   let count = 1;
   dfsNumber[ROOT_NODE_INDEX] = count;
   vertex[count] = ROOT_NODE_INDEX;
@@ -76,6 +79,7 @@ function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
     stackEdge[depth - 1] = edge + 1;
     if (strong[edgeType[edge]!] === 0) continue;
     const target = edgeTarget[edge]!;
+    inDegreeByNode[target]!++;
     if (dfsNumber[target] !== 0) continue;
     dfsNumber[target] = ++count;
     vertex[count] = target;
@@ -84,29 +88,26 @@ function numberFromRoot(snapshot: HeapSnapshot, strong: Uint8Array): Numbering {
     stackEdge[depth] = firstEdge[target]!;
     depth++;
   }
-  return { count, dfsNumber, vertex, parent, spare: stackNode };
+  // One spare slot in front and one behind, for `predecessorsOf` to turn it into offsets.
+  const inDegree = new Uint32Array(count + 2);
+  for (let v = 1; v <= count; v++) inDegree[v] = inDegreeByNode[vertex[v]!]!;
+  return { count, dfsNumber, vertex, parent, spare: stackNode, inDegree };
 }
 
 /** Strong predecessors of each reached node as DFS numbers: `list[start[w] .. start[w + 1])`. */
 function predecessorsOf(
   snapshot: HeapSnapshot,
   strong: Uint8Array,
-  { count, dfsNumber }: Numbering,
+  { count, dfsNumber, inDegree }: Numbering,
 ): { start: Uint32Array; list: Uint32Array } {
   const { firstEdge, edgeTarget, edgeType } = snapshot;
-  const start = new Uint32Array(count + 2);
-  // Nodes in file order, not DFS order: the edge arrays are then read front to back.
+  const start = inDegree;
   const nodeCount = snapshot.nodeCount;
-  for (let node = 0; node < nodeCount; node++) {
-    if (dfsNumber[node] === 0) continue;
-    for (let edge = firstEdge[node]!, last = firstEdge[node + 1]!; edge < last; edge++) {
-      if (strong[edgeType[edge]!] === 1) start[dfsNumber[edgeTarget[edge]!]!]!++;
-    }
-  }
   // Running ends first, then each insertion steps its node's cursor back, which leaves `start`
   // holding the starts without a second cursor array.
   for (let w = 1; w <= count + 1; w++) start[w] = start[w]! + start[w - 1]!;
   const list = new Uint32Array(start[count + 1]!);
+  // Nodes in file order, not DFS order: the edge arrays are then read front to back.
   for (let node = 0; node < nodeCount; node++) {
     const v = dfsNumber[node]!;
     if (v === 0) continue;
