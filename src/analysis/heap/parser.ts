@@ -67,10 +67,10 @@ export async function readHeapSnapshot(path: string, options: ReadOptions = {}):
       throw new MemwardenError('MW_INPUT', `${path}: not a V8 heap snapshot: the file is empty`);
     const totalBytes = stat.size;
     const onProgress = options.onProgress;
-    const reader = new ChunkReader(file, path, options.chunkBytes ?? DEFAULT_CHUNK_BYTES, (bytesRead) =>
+    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    const reader = new ChunkReader(file, path, chunkBytes, (bytesRead) =>
       onProgress?.({ path, bytesRead, totalBytes }),
     );
-    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     const useWorker =
       WORKER_LOADABLE && totalBytes >= (options.workerMinFileBytes ?? DEFAULT_WORKER_MIN_FILE_BYTES);
     return await parse(reader, totalBytes, useWorker ? chunkBytes : undefined);
@@ -82,7 +82,10 @@ export async function readHeapSnapshot(path: string, options: ReadOptions = {}):
   }
 }
 
-/** `workerChunkBytes`: set when a worker thread should read the edges. */
+/**
+ * `workerChunkBytes` is set when a worker thread should read the edges. It can start only once
+ * the header has been read, and must be stopped however the parse ends, hence the callbacks.
+ */
 async function parse(
   reader: ChunkReader,
   fileSizeBytes: number,
