@@ -7,8 +7,8 @@ const NO_EDGE = 0xffffffff;
 /** For every node, the edge by which a breadth-first walk from the root first reached it. */
 export interface RetainerTree {
   parentEdge: Uint32Array;
-  /** Source node of each edge, which the snapshot does not store. */
-  edgeSource: Uint32Array;
+  /** The node that edge leaves, which the snapshot does not store per edge. */
+  parentNode: Uint32Array;
 }
 
 /**
@@ -16,20 +16,16 @@ export interface RetainerTree {
  * gives a shortest path that actually keeps it alive.
  */
 export function buildRetainerTree(snapshot: HeapSnapshot): RetainerTree {
-  const { nodeCount, edgeCount, firstEdge, edgeTarget, edgeType } = snapshot;
+  const { nodeCount, firstEdge, edgeTarget, edgeType } = snapshot;
   const strong = strongEdgeTypes(snapshot);
   const parentEdge = new Uint32Array(nodeCount).fill(NO_EDGE);
-  const edgeSource = new Uint32Array(edgeCount);
+  const parentNode = new Uint32Array(nodeCount);
   const queue = new Uint32Array(nodeCount);
   const seen = new Uint8Array(nodeCount);
   let head = 0;
   let tail = 0;
   queue[tail++] = ROOT_NODE_INDEX;
   seen[ROOT_NODE_INDEX] = 1;
-  for (let node = 0; node < nodeCount; node++) {
-    for (let edge = firstEdge[node]!, last = firstEdge[node + 1]!; edge < last; edge++)
-      edgeSource[edge] = node;
-  }
   while (head < tail) {
     const node = queue[head++]!;
     for (let edge = firstEdge[node]!, last = firstEdge[node + 1]!; edge < last; edge++) {
@@ -38,10 +34,11 @@ export function buildRetainerTree(snapshot: HeapSnapshot): RetainerTree {
       if (seen[target] === 1) continue;
       seen[target] = 1;
       parentEdge[target] = edge;
+      parentNode[target] = node;
       queue[tail++] = target;
     }
   }
-  return { parentEdge, edgeSource };
+  return { parentEdge, parentNode };
 }
 
 /**
@@ -61,7 +58,7 @@ export function retainerPath(snapshot: HeapSnapshot, tree: RetainerTree, node: n
   const reversed: string[] = [nodeLabel(snapshot, node)];
   let current = node;
   for (let edge = tree.parentEdge[current]!; edge !== NO_EDGE; edge = tree.parentEdge[current]!) {
-    const source = tree.edgeSource[edge]!;
+    const source = tree.parentNode[current]!;
     const sourceIsPlumbing = source !== ROOT_NODE_INDEX && plumbing.has(snapshot.nodeType[source]!);
     if (sourceIsPlumbing) {
       // Left out with the edge that leaves it.
