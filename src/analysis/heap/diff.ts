@@ -1,4 +1,4 @@
-import { computeDominators, type DominatorTree } from './dominators.js';
+import { computeDominators } from './dominators.js';
 import { type ReadProgress, readHeapSnapshot } from './parser.js';
 import { buildRetainerTree, retainerPath } from './retainers.js';
 import { classKeys, className, type HeapSnapshot } from './snapshot.js';
@@ -97,7 +97,10 @@ export async function diffSnapshots(paths: readonly string[], options: DiffOptio
     keep(await read(index));
 
   if (paths.length === 2) {
-    const before = await reduce(0, (s) => ({ ids: sortedIds(s, () => true), totals: tally(s, () => false) }));
+    const before = await reduce(0, (s) => ({
+      ids: sortedIds(s, () => true),
+      totals: tally(s, () => false).byName,
+    }));
     const after = await read(1);
     const isNew = (node: number) => !contains(before.ids, after.nodeId[node]!);
     const result = growth(after, isNew, thresholds, (name, now) => {
@@ -126,7 +129,6 @@ interface ClassTally {
   selfSizeBytes: number;
   selectedCount: number;
   selectedSizeBytes: number;
-  selectedRetainedBytes: number;
 }
 
 /**
@@ -139,13 +141,19 @@ function growth(
   thresholds: { minCount: number; minBytes: number; limit: number },
   delta: (name: string, tally: ClassTally) => { countDelta: number; sizeDelta: number },
 ): { growing: GrowingClass[]; omitted: number } {
-  const tallies = tally(snapshot, selected, computeDominators(snapshot));
-  const found: (Omit<GrowingClass, 'retainers'> & { candidates: number[] })[] = [];
-  for (const [name, { totals, candidates }] of tallies) {
-    const d = delta(name, totals);
+  const { byName, keys, keyCount } = tally(snapshot, selected);
+  const found: (Omit<GrowingClass, 'retainers'> & { candidates: number[]; keys: number[] })[] = [];
+  for (const [name, entry] of byName) {
+    const d = delta(name, entry.totals);
     if (d.countDelta >= thresholds.minCount && d.sizeDelta >= thresholds.minBytes) {
-      found.push({ name, candidates, ...d, retainedSizeDelta: totals.selectedRetainedBytes });
+      found.push({ name, candidates: entry.candidates, keys: entry.keys, ...d, retainedSizeDelta: 0 });
     }
+  }
+  // The dominator tree is the costly part; an unchanged process does not need it.
+  if (found.length === 0) return { growing: [], omitted: 0 };
+  const retained = retainedByClass(snapshot, computeDominators(snapshot), keys, keyCount, selected);
+  for (const entry of found) {
+    for (const key of entry.keys) entry.retainedSizeDelta += retained[key]!;
   }
   found.sort(
     (a, b) =>
@@ -186,13 +194,19 @@ function isEngineKind(name: string): boolean {
 const SAMPLE_CANDIDATES = 8;
 
 /** Totals per class name, counting in typed arrays first so no string is made per node. */
+interface NamedTally {
+  totals: ClassTally;
+  /** A few selected nodes of the class, to find a retainer path for. */
+  candidates: number[];
+  /** The class keys (see `classKeys`) that share this name. */
+  keys: number[];
+}
+
 function tally(
   snapshot: HeapSnapshot,
   selected: (node: number) => boolean,
-  dominators?: DominatorTree,
-): Map<string, { totals: ClassTally; candidates: number[] }> {
+): { byName: Map<string, NamedTally>; keys: Uint32Array; keyCount: number } {
   const { keys, keyCount } = classKeys(snapshot);
-  const retained = dominators && retainedByClass(snapshot, dominators, keys, keyCount, selected);
   const count = new Uint32Array(keyCount);
   const bytes = new Float64Array(keyCount);
   const selectedCount = new Uint32Array(keyCount);
@@ -214,7 +228,7 @@ function tally(
     }
   }
   // Different keys can share a display name (an empty constructor name and `(object)`).
-  const byName = new Map<string, { totals: ClassTally; candidates: number[] }>();
+  const byName = new Map<string, NamedTally>();
   for (let key = 0; key < keyCount; key++) {
     const node = firstNode[key]!;
     if (node === -1) continue;
@@ -225,19 +239,19 @@ function tally(
         selfSizeBytes: 0,
         selectedCount: 0,
         selectedSizeBytes: 0,
-        selectedRetainedBytes: 0,
       },
       candidates: [],
+      keys: [],
     };
     entry.totals.count += count[key]!;
     entry.totals.selfSizeBytes += bytes[key]!;
     entry.totals.selectedCount += selectedCount[key]!;
     entry.totals.selectedSizeBytes += selectedBytes[key]!;
-    entry.totals.selectedRetainedBytes += retained?.[key] ?? 0;
+    entry.keys.push(key);
     entry.candidates.push(...(candidates.get(key) ?? []));
     byName.set(name, entry);
   }
-  return byName;
+  return { byName, keys, keyCount };
 }
 
 function describe(snapshot: HeapSnapshot): SnapshotInfo {
