@@ -155,15 +155,11 @@ function measure(kind: 'module' | 'commonjs', code: string, path: string): Measu
   return { ...(JSON.parse(last) as Omit<Measurement, 'wallMs'>), wallMs };
 }
 
-/** Best time of the runs, with the peak RSS of that run. */
-function best(kind: 'module' | 'commonjs', code: string, path: string): Measurement | string {
-  let chosen: Measurement | undefined;
-  for (let run = 0; run < runs; run++) {
-    const result = measure(kind, code, path);
-    if (typeof result === 'string') return result;
-    if (!chosen || result.totalMs < chosen.totalMs) chosen = result;
-  }
-  return chosen ?? 'no runs';
+/** Keeps the faster of two measurements (with that run's peak RSS), or the first failure. */
+function faster(kept: Measurement | string | undefined, next: Measurement | string): Measurement | string {
+  if (typeof kept === 'string') return kept;
+  if (typeof next === 'string' || !kept) return next;
+  return next.totalMs < kept.totalMs ? next : kept;
 }
 
 function seconds(ms: number): string {
@@ -176,17 +172,20 @@ function main(): void {
   ensureBuilt();
   const peersProblem = ensurePeers();
 
-  process.stderr.write(`memwarden: ${runs} run(s)…\n`);
-  const ours = best('module', MEMWARDEN, path);
-  let theirs: Measurement | string = peersProblem ?? '';
-  if (!peersProblem) {
-    process.stderr.write(`memlab: ${runs} run(s)…\n`);
-    theirs = best('commonjs', MEMLAB, path);
+  // The tools take turns, run by run, so a busy spell on the machine hits both alike.
+  let ours: Measurement | string | undefined;
+  let theirs: Measurement | string | undefined = peersProblem;
+  for (let run = 1; run <= runs; run++) {
+    process.stderr.write(`run ${run}/${runs}: memwarden…\n`);
+    ours = faster(ours, measure('module', MEMWARDEN, path));
+    if (peersProblem) continue;
+    process.stderr.write(`run ${run}/${runs}: memlab…\n`);
+    theirs = faster(theirs, measure('commonjs', MEMLAB, path));
   }
 
   console.log(`\nHeap snapshot: ${path}`);
   console.log(`  ${formatBytes(fileBytes)} on disk, Node ${process.versions.node}, best of ${runs} run(s)`);
-  if (typeof ours === 'string') {
+  if (typeof ours !== 'object') {
     console.log(`memwarden failed: ${ours}`);
     return;
   }
@@ -212,7 +211,7 @@ function main(): void {
     `${(m.peakRssBytes / fileBytes).toFixed(2)}×`,
   ];
   rows.push(row('memwarden', ours));
-  if (typeof theirs !== 'string') {
+  if (typeof theirs === 'object') {
     rows.push(row('memlab 2.0.5', theirs));
     rows.push([
       'memlab / memwarden',
@@ -231,7 +230,7 @@ function main(): void {
     );
   }
   console.log('');
-  if (typeof theirs === 'string') {
+  if (typeof theirs !== 'object') {
     console.log(`memlab not measured: ${theirs}`);
   } else {
     const agree = Math.abs(theirs.rootRetainedBytes - ours.rootRetainedBytes) / ours.rootRetainedBytes;
