@@ -1,20 +1,25 @@
 /** Shared by the benchmarks: peers installed on demand, a crowd of sleeps, medians, a ratio table. */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const PEERS_DIR = `${BENCH_DIR}peers`;
 
-/** Installs the peer packages (pidusage, ps-list, systeminformation, memlab…) once. */
-export function ensurePeers(): void {
-  if (existsSync(`${PEERS_DIR}/node_modules`)) return;
+/**
+ * Installs the peer packages (memlab, pidusage, ps-list, systeminformation) once. Undefined when
+ * they are ready, else why not.
+ */
+export function ensurePeers(): string | undefined {
+  if (existsSync(`${PEERS_DIR}/node_modules`)) return undefined;
   process.stderr.write('installing benchmark peers into bench/peers…\n');
-  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], {
+  const install = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], {
     cwd: PEERS_DIR,
     stdio: ['ignore', 'ignore', 'inherit'],
+    // memlab depends on puppeteer, which would fetch a browser the benchmarks never use.
     env: { ...process.env, PUPPETEER_SKIP_DOWNLOAD: '1' },
   });
+  return install.status === 0 ? undefined : `npm ci in bench/peers failed (exit ${install.status})`;
 }
 
 /** Starts `count` sleep processes in one process group; `stop()` kills them all. */

@@ -1,4 +1,5 @@
 /** `npm run bench [NAME…]`: every benchmark (or the named ones), each printing its own table. */
+import { benchHeap } from './heap.js';
 import { benchSweep } from './sweep.js';
 import { benchTrend } from './trend.js';
 import { benchWatch } from './watch.js';
@@ -7,6 +8,7 @@ const benches: [string, () => Promise<void> | void][] = [
   ['sweep', benchSweep],
   ['trend', benchTrend],
   ['watch', benchWatch],
+  ['heap', benchHeap],
 ];
 const only = process.argv.slice(2);
 for (const [name, run] of benches) {

@@ -37,7 +37,11 @@ function selfTimed(command: string, args: string[]): { ms: number; count: number
 }
 
 export async function benchSweep(): Promise<void> {
-  ensurePeers();
+  const peersProblem = ensurePeers();
+  if (peersProblem) {
+    process.stdout.write(`\nsweep: ${peersProblem}\n`);
+    return;
+  }
   const require = createRequire(`${PEERS_DIR}/`);
   const pidusage = require('pidusage') as (pids: number[]) => Promise<unknown>;
   const psListModule = `${PEERS_DIR}/node_modules/ps-list/index.js`;

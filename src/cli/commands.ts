@@ -1,6 +1,7 @@
 import { analyzeCommand } from './analyze.js';
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
+import { diffCommand } from './diff.js';
 import { historyCommand } from './history.js';
 import { psCommand } from './ps.js';
 import { systemCommand } from './system.js';
@@ -14,4 +15,5 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   historyCommand,
   analyzeCommand,
+  diffCommand,
 ];
