@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -107,6 +107,18 @@ describe('selecting processes', () => {
     assert.equal(code({ regexes: ['(foo|bar)+', 'a+b*'] }), 'none');
     assert.equal(code({ pidfiles: [join(scratch, 'missing.pid')] }), 'MW_NO_PIDFILE');
     assert.equal(code({ users: ['no-such-user-x'] }), 'MW_BAD_VALUE');
+  });
+
+  it('finds a process by its full name when the kernel cut comm to 15 bytes', async () => {
+    const exe = join(scratch, 'my-very-long-daemon');
+    copyFileSync('/bin/sleep', exe);
+    chmodSync(exe, 0o755);
+    const child = start(exe, ['31342']);
+    await waitForExec(pidOf(child), '31342');
+    const [record] = select({ pids: [pidOf(child)] }).records;
+    assert.equal(record?.name, 'my-very-long-da');
+    assert.ok(pidsOf({ names: ['my-very-long-daemon'] }).has(pidOf(child)));
+    assert.ok(pidsOf({ names: ['my-very-long-da'] }).has(pidOf(child)));
   });
 
   it('looks only at a bounded prefix of a huge command line', async () => {
