@@ -204,6 +204,16 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.stopping?.abort();
   }
 
+  /** How much per-process state is held: all of it must shrink back when processes go away. */
+  stateSizes(): { keptFds: number; ruleIdentities: number; trendSeries: number; partialWarnings: number } {
+    return {
+      keptFds: this.reader.keptProcesses,
+      ruleIdentities: this.engine.stats().identities,
+      trendSeries: this.trends?.size ?? 0,
+      partialWarnings: this.warnedPartial.size,
+    };
+  }
+
   /** The tick to the store, and each fired event's actions to the runner (not waited for). */
   private hand(tick: Tick, byPid: ReadonlyMap<number, ProcessSample>): void {
     const { store, runner } = this.services;
