@@ -196,6 +196,7 @@ export class DashboardServer {
     this.route(req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
       const message = err instanceof Error ? err.message : String(err);
+      if (status === 413) res.setHeader('connection', 'close');
       if (!res.headersSent) this.send(res, status, 'application/json', JSON.stringify({ error: message }));
       else res.destroy();
     });
@@ -365,17 +366,24 @@ export class DashboardServer {
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      reject(new HttpError(413, 'body too large'));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, 'body too large'));
-        req.destroy();
+      if (size <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
         return;
       }
-      chunks.push(chunk);
-    });
+      // Keep draining without keeping: the answer is sent and the connection closed after it.
+      req.off('data', onData);
+      req.resume();
+      reject(new HttpError(413, 'body too large'));
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
