@@ -151,3 +151,28 @@ export function downsampleSystem(
   }
   return out.sort((a, b) => a.time - b.time);
 }
+
+/** A target at one time: the sum over its processes, which is what one chart line shows. */
+export interface TargetPoint {
+  time: number;
+  rss: number;
+  pss?: number;
+  cpuPercent: number;
+  processes: number;
+}
+
+export function totalsByTime(points: readonly SeriesPoint[]): TargetPoint[] {
+  const out = new Map<number, TargetPoint>();
+  for (const p of points) {
+    let row = out.get(p.time);
+    if (!row) {
+      row = { time: p.time, rss: 0, cpuPercent: 0, processes: 0 };
+      out.set(p.time, row);
+    }
+    row.rss += p.rss ?? 0;
+    if (p.pss !== undefined) row.pss = (row.pss ?? 0) + p.pss;
+    row.cpuPercent += p.cpuPercent ?? 0;
+    row.processes++;
+  }
+  return [...out.values()].sort((a, b) => a.time - b.time);
+}

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { MemwardenError } from '../errors.js';
 import { METRICS_CONTENT_TYPE, MetricsCache, type Tick } from '../export/index.js';
 import { type ActionHandler, isActionKind } from './actions.js';
-import type { HistorySource, SeriesPoint } from './history.js';
+import { type HistorySource, totalsByTime } from './history.js';
 import { HostAllowlist, hostForUrl, isLoopbackHost } from './host-check.js';
 import { liveView } from './view-model.js';
 import { webAsset, webAssets } from './web-assets.js';
@@ -82,26 +82,6 @@ function intParam(
   if (raw === null || raw === '') return fallback;
   if (!/^\d+$/.test(raw)) throw new HttpError(400, `${name} must be a non-negative integer`);
   return Math.min(Number(raw), max);
-}
-
-/** Per time, the sum over the target's processes: what one chart line shows. */
-function sumByTime(points: readonly SeriesPoint[]) {
-  const out = new Map<
-    number,
-    { time: number; rss: number; pss?: number; cpuPercent: number; processes: number }
-  >();
-  for (const p of points) {
-    let row = out.get(p.time);
-    if (!row) {
-      row = { time: p.time, rss: 0, cpuPercent: 0, processes: 0 };
-      out.set(p.time, row);
-    }
-    row.rss += p.rss ?? 0;
-    if (p.pss !== undefined) row.pss = (row.pss ?? 0) + p.pss;
-    row.cpuPercent += p.cpuPercent ?? 0;
-    row.processes++;
-  }
-  return [...out.values()].sort((a, b) => a.time - b.time);
 }
 
 /**
@@ -307,7 +287,7 @@ export class DashboardServer {
       case 'series': {
         const target = params.get('target');
         if (!target) throw new HttpError(400, 'target is required');
-        return { target, points: sumByTime(await history.series({ ...range, target })) };
+        return { target, points: totalsByTime(await history.series({ ...range, target })) };
       }
       case 'system':
         return { points: await history.system(range) };
