@@ -1,7 +1,8 @@
 import type { Command } from './command.js';
 import { psCommand } from './ps.js';
+import { reportCommand } from './report.js';
 import { serveCommand } from './serve.js';
 import { systemCommand } from './system.js';
 
 /** Every command, in the order `memwarden --help` lists them. */
-export const COMMANDS: readonly Command[] = [psCommand, systemCommand, serveCommand];
+export const COMMANDS: readonly Command[] = [psCommand, systemCommand, serveCommand, reportCommand];

@@ -24,6 +24,13 @@ export { downsampleSeries, downsampleSystem } from './history.js';
 export { parseListen } from './listen.js';
 export { LiveHistory } from './live-history.js';
 export { redactArgs } from './redact.js';
+export {
+  collectReport,
+  type ReportData,
+  type ReportOptions,
+  renderReport,
+  type TargetSummary,
+} from './report.js';
 export { type DashboardOptions, DashboardServer } from './server.js';
 export { type Column, renderTable } from './table.js';
 export { printable } from './text.js';
