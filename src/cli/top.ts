@@ -20,6 +20,7 @@ Options:
   --interval DURATION  time between refreshes (default 2s)
   --window DURATION    how far back growth and the sparkline look (default 5m)
   --count N            stop after N refreshes
+  --json               one JSON line per refresh (implies the plain mode)
   --pss                also read PSS (slower; others' processes need root)
 `;
 
@@ -33,6 +34,7 @@ export const topCommand: Command = {
       window: { type: 'string' },
       count: { type: 'string' },
       pss: { type: 'boolean' },
+      json: { type: 'boolean' },
     });
     const intervalMs = parseDuration(values.interval ?? '2s');
     if (intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
@@ -56,9 +58,9 @@ export const topCommand: Command = {
       ...(count === undefined ? {} : { count }),
     };
     try {
-      if (process.stdout.isTTY && process.stdin.isTTY)
+      if (process.stdout.isTTY && process.stdin.isTTY && !values.json)
         await runTopInteractive({ ...common, input: process.stdin, actions: unavailableActions });
-      else await runTopPlain(common);
+      else await runTopPlain({ ...common, json: values.json ?? false });
     } finally {
       sampler.close();
     }

@@ -143,6 +143,27 @@ export class TopModel {
     return rows.sort((a, b) => COMPARE[this.sort](a, b) || a.sample.pid - b.sample.pid);
   }
 
+  /** The rows as `--json` prints them: the documented fields, filtered and sorted as on screen. */
+  json(): Record<string, unknown> {
+    return {
+      time: this.tick?.time,
+      system: this.tick?.system,
+      processes: this.visible().map((r) => ({
+        target: r.target,
+        pid: r.sample.pid,
+        name: r.sample.name,
+        command: commandOf(r.sample),
+        rss: r.sample.rss,
+        pss: r.sample.pss,
+        memPercent: r.sample.memPercent,
+        memLimitPercent: r.sample.memLimitPercent,
+        cpuPercent: r.sample.cpuPercent,
+        growthBytesPerHour: r.growthPerHour,
+        trend: r.trend,
+      })),
+    };
+  }
+
   private selectedIndex(rows: readonly Row[]): number {
     const i = rows.findIndex((r) => `${r.sample.pid}:${r.sample.startTicks}` === this.selectedKey);
     return Math.max(i, 0);

@@ -109,12 +109,18 @@ export function runTopInteractive(options: TopOptions): Promise<void> {
   });
 }
 
-/** Without a terminal: the same rows as plain text, one block per refresh. */
-export async function runTopPlain(options: Omit<TopOptions, 'input' | 'actions'>): Promise<void> {
+/** Without a terminal: the same rows as plain text, one block per refresh, or one JSON line each. */
+export async function runTopPlain(
+  options: Omit<TopOptions, 'input' | 'actions'> & { json?: boolean },
+): Promise<void> {
   const model = new TopModel(options.windowMs);
   for (let i = 0; options.count === undefined || i < options.count; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, options.intervalMs));
     model.update(options.sample());
+    if (options.json) {
+      options.output.write(`${JSON.stringify(model.json())}\n`);
+      continue;
+    }
     const { lines } = model.render(Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY, false);
     options.output.write(`${i > 0 ? '\n' : ''}${lines.join('\n')}\n`);
   }

@@ -109,6 +109,30 @@ describe('memwarden top with a real target', () => {
     assert.doesNotMatch(stdout, /\x1b/);
   });
 
+  it('prints one JSON line per refresh with --json', async () => {
+    const { code, stdout } = await runCli([
+      'top',
+      'memwarden-top-target',
+      '--json',
+      '--count',
+      '2',
+      '--interval',
+      '200ms',
+    ]);
+    assert.equal(code, 0);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { processes: Record<string, unknown>[] });
+    assert.equal(lines.length, 2);
+    const row = lines[1]?.processes.find((p) => p.pid === pid);
+    assert.ok(
+      row && typeof row.rss === 'number' && typeof row.growthBytesPerHour === 'number',
+      JSON.stringify(row),
+    );
+    assert.equal(row.target, 'memwarden-top-target');
+  });
+
   const tmuxMissing = existsSync('/usr/bin/tmux') ? undefined : 'tmux is not installed';
   if (tmuxMissing) console.log(`# skipping the tmux test: ${tmuxMissing}`);
 
