@@ -50,32 +50,30 @@
 
   const EVENT_COLOUR = '#c0392b';
 
-  /** Draws each event as a vertical line at its time, over the plot area. */
-  function eventMarkers(events) {
-    return {
-      hooks: {
-        draw: [
-          (u) => {
-            const { ctx } = u;
-            const { left, top, width, height } = u.bbox;
-            ctx.save();
-            ctx.strokeStyle = EVENT_COLOUR;
-            ctx.lineWidth = 1;
-            ctx.setLineDash([4, 3]);
-            for (const e of events) {
-              const x = u.valToPos(e.time / 1000, 'x', true);
-              if (x < left || x > left + width) continue;
-              ctx.beginPath();
-              ctx.moveTo(x, top);
-              ctx.lineTo(x, top + height);
-              ctx.stroke();
-            }
-            ctx.restore();
-          },
-        ],
-      },
-    };
-  }
+  /** Draws each event as a vertical line at its time; the list lives on the chart so updates can swap it. */
+  const eventMarkers = {
+    hooks: {
+      draw: [
+        (u) => {
+          const { ctx } = u;
+          const { left, top, width, height } = u.bbox;
+          ctx.save();
+          ctx.strokeStyle = EVENT_COLOUR;
+          ctx.lineWidth = 1;
+          ctx.setLineDash([4, 3]);
+          for (const e of u.memwardenEvents || []) {
+            const x = u.valToPos(e.time / 1000, 'x', true);
+            if (x < left || x > left + width) continue;
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + height);
+            ctx.stroke();
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
 
   function chartWidth(container) {
     return Math.max(320, Math.floor(container.clientWidth || 800) - 8);
@@ -85,11 +83,10 @@
    * One target's memory over time: RSS, PSS when known, and the trend line (from the last point
    * at the detector's slope) when a trend is present. `points` are [{time, rss, pss}].
    */
-  function memoryChart(container, points, trend, events) {
+  function memorySeries(points, trend) {
     const xs = points.map((p) => p.time / 1000);
-    const rss = points.map((p) => p.rss);
     const series = [{}, { label: 'RSS', stroke: '#2c7be5', width: 2, value: (_, v) => formatBytes(v) }];
-    const data = [xs, rss];
+    const data = [xs, points.map((p) => p.rss)];
     if (points.some((p) => p.pss !== undefined && p.pss !== null)) {
       series.push({ label: 'PSS', stroke: '#00a86b', width: 1, value: (_, v) => formatBytes(v) });
       data.push(points.map((p) => (p.pss === undefined ? null : p.pss)));
@@ -105,40 +102,77 @@
       });
       data.push(xs.map((x) => last.rss + trend.slopeBytesPerSecond * (x - last.time / 1000)));
     }
-    const opts = {
-      width: chartWidth(container),
-      height: 220,
-      series,
-      axes: [{}, { values: (_, ticks) => ticks.map(formatBytes), size: 80 }],
-      plugins: [eventMarkers(events || [])],
+    return { series, data };
+  }
+
+  /**
+   * A chart that can be fed again: same series → new data in place; otherwise rebuilt. The x
+   * axis spans the chosen time range (seconds), not just the data, so a gap shows as a gap.
+   */
+  function liveChart(container, build) {
+    let chart;
+    let shape = '';
+    let xRange;
+    const scales = { ...build.scales, x: { time: true, range: (_, min, max) => xRange ?? [min, max] } };
+    return {
+      update(options, data, events, range) {
+        xRange = range ? [range.since / 1000, range.until / 1000] : undefined;
+        const next = options.series.map((s) => s.label || '').join('|');
+        if (!chart || next !== shape) {
+          chart?.destroy();
+          container.replaceChildren();
+          chart = new uPlot({ ...build, ...options, scales, width: chartWidth(container) }, data, container);
+          shape = next;
+        } else chart.setData(data);
+        chart.memwardenEvents = events || [];
+        chart.redraw(false, false);
+        container.dataset.points = String(data[0].length);
+      },
+      resize() {
+        chart?.setSize({ width: chartWidth(container), height: build.height });
+      },
     };
-    const chart = new uPlot(opts, data, container);
-    container.dataset.points = String(xs.length);
-    return chart;
+  }
+
+  function memoryChart(container) {
+    const live = liveChart(container, {
+      height: 220,
+      axes: [{}, { values: (_, ticks) => ticks.map(formatBytes), size: 80 }],
+      plugins: [eventMarkers],
+    });
+    return {
+      update(points, trend, events, range) {
+        const { series, data } = memorySeries(points, trend);
+        live.update({ series }, data, events, range);
+      },
+      resize: live.resize,
+    };
   }
 
   /** The machine: memory used % and CPU % on one 0–100 scale. */
-  function systemChart(container, points, events) {
-    const data = [
-      points.map((p) => p.time / 1000),
-      points.map((p) => p.memPercent),
-      points.map((p) => (p.cpuPercent === undefined ? null : p.cpuPercent)),
+  function systemChart(container) {
+    const series = [
+      {},
+      { label: 'memory used %', stroke: '#2c7be5', width: 2, value: (_, v) => formatPercent(v) },
+      { label: 'CPU %', stroke: '#e67e22', width: 1, value: (_, v) => formatPercent(v) },
     ];
-    const opts = {
-      width: chartWidth(container),
+    const live = liveChart(container, {
       height: 180,
       scales: { y: { range: [0, 100] } },
-      series: [
-        {},
-        { label: 'memory used %', stroke: '#2c7be5', width: 2, value: (_, v) => formatPercent(v) },
-        { label: 'CPU %', stroke: '#e67e22', width: 1, value: (_, v) => formatPercent(v) },
-      ],
       axes: [{}, { values: (_, ticks) => ticks.map((t) => `${t}%`) }],
-      plugins: [eventMarkers(events || [])],
+      plugins: [eventMarkers],
+    });
+    return {
+      update(points, events, range) {
+        const data = [
+          points.map((p) => p.time / 1000),
+          points.map((p) => p.memPercent),
+          points.map((p) => (p.cpuPercent === undefined ? null : p.cpuPercent)),
+        ];
+        live.update({ series }, data, events, range);
+      },
+      resize: live.resize,
     };
-    const chart = new uPlot(opts, data, container);
-    container.dataset.points = String(points.length);
-    return chart;
   }
 
   function eventList(events) {

@@ -1,5 +1,5 @@
-// The dashboard: polls the JSON API and redraws. Process strings reach the DOM only through
-// MemwardenCharts.el (textContent).
+// The dashboard: polls the JSON API and updates in place. Process strings reach the DOM only
+// through MemwardenCharts.el (textContent).
 (() => {
   const C = window.MemwardenCharts;
   const meta = (name) => document.querySelector(`meta[name="${name}"]`)?.getAttribute('content') ?? '';
@@ -7,7 +7,9 @@
   const refreshMs = Math.max(1000, Number(meta('memwarden-refresh-ms')) || 5000);
   const rangeSelect = document.getElementById('range');
   const statusLine = document.getElementById('status');
-  const charts = [];
+  const systemChart = C.systemChart(document.getElementById('system-chart'));
+  /** One view per target name, kept across refreshes so charts update instead of flickering. */
+  const views = new Map();
 
   async function getJson(path) {
     const res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
@@ -87,31 +89,31 @@
     return table;
   }
 
-  async function targetSection(target, r, events) {
+  function targetView(name) {
     const section = C.el('section', 'target');
-    section.setAttribute('data-target', target.name);
-    section.appendChild(C.el('h2', null, target.name));
+    section.setAttribute('data-target', name);
+    section.appendChild(C.el('h2', null, name));
     const summary = C.el('p', 'summary');
-    summary.appendChild(
+    const chartBox = C.el('div', 'chart');
+    const tableBox = C.el('div');
+    section.append(summary, chartBox, tableBox);
+    return { section, summary, tableBox, chart: C.memoryChart(chartBox) };
+  }
+
+  function fillSummary(summary, target) {
+    const parts = [
       C.el(
         'span',
         null,
         `${target.processes.length} process(es), RSS ${C.formatBytes(target.rssBytes)}` +
           (target.pssBytes === undefined ? '' : `, PSS ${C.formatBytes(target.pssBytes)}`),
       ),
-    );
+    ];
     if (target.trend) {
-      summary.appendChild(C.el('span', null, ' · '));
-      summary.appendChild(
-        C.el('span', target.trend.verdict === 'leak' ? 'leak' : 'muted', C.trendText(target.trend)),
-      );
+      parts.push(C.el('span', null, ' · '));
+      parts.push(C.el('span', target.trend.verdict === 'leak' ? 'leak' : 'muted', C.trendText(target.trend)));
     }
-    section.appendChild(summary);
-    const chart = C.el('div', 'chart');
-    section.appendChild(chart);
-    section.appendChild(processTable(target.processes));
-    const series = await getJson(`/api/series?${query({ target: target.name, ...r })}`);
-    return { section, chart, points: series.points, events: events.filter((e) => e.target === target.name) };
+    summary.replaceChildren(...parts);
   }
 
   async function refresh() {
@@ -122,28 +124,43 @@
       getJson(`/api/events?${query({ since: r.since, until: r.until, limit: 200 })}`),
     ]);
     const targets = live ? live.targets : [];
-    const built = await Promise.all(targets.map((t) => targetSection(t, r, events.events)));
+    const series = await Promise.all(
+      targets.map((t) => getJson(`/api/series?${query({ target: t.name, ...r })}`)),
+    );
 
-    for (const chart of charts.splice(0)) chart.destroy();
-    const summary = document.getElementById('system-summary');
     if (live) {
       const s = live.system;
-      summary.textContent =
+      document.getElementById('system-summary').textContent =
         `memory ${C.formatBytes(s.memUsed)} used of ${C.formatBytes(s.memTotal)} (${C.formatPercent(s.memPercent)}), ` +
         `${C.formatBytes(s.memAvailable)} available · CPU ${C.formatPercent(s.cpuPercent)} of ${s.cpuCount} cores · ` +
         `load ${s.load1.toFixed(2)}`;
     }
-    const systemChart = document.getElementById('system-chart');
-    systemChart.replaceChildren();
-    charts.push(C.systemChart(systemChart, system.points, events.events));
+    systemChart.update(system.points, events.events, r);
 
     const container = document.getElementById('targets');
-    container.replaceChildren();
-    for (const b of built) {
-      container.appendChild(b.section);
-      const target = targets.find((t) => t.name === b.section.getAttribute('data-target'));
-      charts.push(C.memoryChart(b.chart, b.points, target?.trend, b.events));
+    const names = new Set(targets.map((t) => t.name));
+    for (const [name, view] of views) {
+      if (names.has(name)) continue;
+      view.section.remove();
+      views.delete(name);
     }
+    targets.forEach((target, i) => {
+      let view = views.get(target.name);
+      if (!view) {
+        view = targetView(target.name);
+        views.set(target.name, view);
+      }
+      // Appending an element already in place moves it: the order follows the API's.
+      container.appendChild(view.section);
+      fillSummary(view.summary, target);
+      view.tableBox.replaceChildren(processTable(target.processes));
+      view.chart.update(
+        series[i].points,
+        target.trend,
+        events.events.filter((e) => e.target === target.name),
+        r,
+      );
+    });
     document.getElementById('events').replaceChildren(C.eventList(events.events));
     statusLine.textContent = `updated ${new Date().toLocaleTimeString()}`;
   }
@@ -159,6 +176,10 @@
     timer = setTimeout(loop, refreshMs);
   }
 
+  window.addEventListener('resize', () => {
+    systemChart.resize();
+    for (const view of views.values()) view.chart.resize();
+  });
   rangeSelect.addEventListener('change', loop);
   loop();
 })();

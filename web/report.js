@@ -14,6 +14,7 @@
     ),
   );
 
+  const range = { since: data.sinceMs, until: data.untilMs };
   const pending = [];
 
   const machine = C.el('section', 'system');
@@ -21,7 +22,7 @@
   const systemChart = C.el('div', 'chart');
   machine.appendChild(systemChart);
   root.appendChild(machine);
-  pending.push(() => C.systemChart(systemChart, data.system, data.events));
+  pending.push(() => C.systemChart(systemChart).update(data.system, data.events, range));
 
   function summaryTable(t) {
     const table = C.el('table', 'summary');
@@ -51,7 +52,7 @@
     section.appendChild(chart);
     root.appendChild(section);
     const events = data.events.filter((e) => e.target === t.name);
-    pending.push(() => C.memoryChart(chart, t.points, t.trend, events));
+    pending.push(() => C.memoryChart(chart).update(t.points, t.trend, events, range));
   }
 
   const events = C.el('section', 'events');

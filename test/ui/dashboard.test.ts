@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
 import { DashboardServer, LiveHistory, TickSampler } from '../../src/ui/index.js';
-import { browserSkipReason, launchChromium } from '../helpers/browser.js';
+import { browserSkipReason, launchChromium, waitInPage } from '../helpers/browser.js';
 import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -75,21 +75,29 @@ describe('dashboard in Chromium', { skip }, () => {
     page.on('requestfailed', (r) => problems.push(`${r.url()}: ${r.failure()?.errorText}`));
     await page.goto(server.url);
     // Browser-side code is passed as text: this file is type-checked without the DOM library.
-    await page.waitForFunction(
+    await waitInPage(
+      page,
       `(() => {
         const section = [...document.querySelectorAll('section.target')]
           .find((s) => s.getAttribute('data-target') === 'dash-target');
         const chart = section?.querySelector('.chart');
         return Number(chart?.dataset.points) >= 2 && chart.querySelector('canvas') !== null;
       })()`,
-      undefined,
-      { timeout: 15_000 },
     );
     assert.match((await page.textContent('#system-summary')) ?? '', /memory .+ used of/);
     assert.match(
       (await page.textContent('section.target .summary')) ?? '',
       /leak suspected, 35\.2 GiB\/h, limit in 1h30m/,
     );
+    // Live: the same chart (no rebuild, no flicker) gains points as ticks arrive.
+    const chartOf = `[...document.querySelectorAll('section.target')].find((s) => s.getAttribute('data-target') === 'dash-target').querySelector('.chart')`;
+    const before = Number(
+      await page.evaluate(
+        `(() => { const c = ${chartOf}; c.querySelector('canvas').dataset.mark = 'kept'; return c.dataset.points; })()`,
+      ),
+    );
+    await waitInPage(page, `Number(${chartOf}.dataset.points) > ${before}`);
+    assert.equal(await page.evaluate(`${chartOf}.querySelector('canvas').dataset.mark`), 'kept');
     const shot = join(tmpdir(), 'memwarden-dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`# screenshot: ${shot}`);
@@ -105,10 +113,9 @@ describe('dashboard in Chromium', { skip }, () => {
       await d.dismiss();
     });
     await page.goto(server.url);
-    await page.waitForFunction(
+    await waitInPage(
+      page,
       `[...document.querySelectorAll('td.num')].some((td) => td.textContent === '${hostilePid}')`,
-      undefined,
-      { timeout: 15_000 },
     );
     const shown = (await page.evaluate(`(() => {
       const hostile = ${JSON.stringify(HOSTILE)};

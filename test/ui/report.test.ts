@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { makeReportCommand } from '../../src/cli/report.js';
 import { collectReport, LiveHistory, renderReport } from '../../src/ui/index.js';
-import { browserSkipReason, launchChromium } from '../helpers/browser.js';
+import { browserSkipReason, launchChromium, waitInPage } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
 import { fakeProcess, fakeTick } from '../helpers/ticks.js';
 
@@ -119,11 +119,10 @@ describe('HTML report', () => {
         await d.dismiss();
       });
       await page.goto(pathToFileURL(file).href);
-      await page.waitForFunction(
+      await waitInPage(
+        page,
         `document.querySelectorAll('section .chart canvas').length === 3 &&
          [...document.querySelectorAll('.chart')].every((c) => Number(c.dataset.points) > 100)`,
-        undefined,
-        { timeout: 15_000 },
       );
       const headings = (await page.evaluate(
         `[...document.querySelectorAll('h2')].map((h) => h.textContent)`,
