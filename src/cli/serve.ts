@@ -1,5 +1,5 @@
 import { MemwardenError } from '../errors.js';
-import { DashboardServer, LiveHistory, parseListen, TickSampler } from '../ui/index.js';
+import { DashboardServer, isLoopbackHost, LiveHistory, parseListen, TickSampler } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
@@ -13,8 +13,9 @@ one target) and serves the dashboard on /, Prometheus metrics on /metrics and th
 Options:
   --listen HOST:PORT   address to listen on (default 127.0.0.1:9464); anything but loopback
                        needs a token
-  --token TOKEN        require this token (at least 16 characters); also env MEMWARDEN_TOKEN.
-                       Browsers open /?token=TOKEN once; scrapers send Authorization: Bearer
+  --token TOKEN        require this token (at least 16 characters). Prefer env MEMWARDEN_TOKEN:
+                       a flag shows in every user's ps. Browsers open /?token=TOKEN once;
+                       scrapers send Authorization: Bearer TOKEN
   --allow-host NAME    also accept this name in the Host header (repeatable)
   --interval DURATION  time between samples (default 5s)
   --retain DURATION    history kept in memory (default 1h)
@@ -53,6 +54,10 @@ export const serveCommand: Command = {
       ...(token ? { token } : {}),
     });
     process.stderr.write(`memwarden serve: listening on ${server.url}\n`);
+    if (token && !isLoopbackHost(host))
+      process.stderr.write(
+        'memwarden serve: plain HTTP carries the token in the clear; put a TLS proxy in front for other machines\n',
+      );
     const tick = () => {
       const t = sampler.tick();
       history.push(t);

@@ -21,6 +21,7 @@ export type {
   SystemPoint,
 } from './history.js';
 export { downsampleSeries, downsampleSystem } from './history.js';
+export { isLoopbackHost } from './host-check.js';
 export { parseListen } from './listen.js';
 export { LiveHistory } from './live-history.js';
 export { redactArgs } from './redact.js';
