@@ -63,53 +63,90 @@ export interface HistorySource {
   trend?(target: string): Awaitable<TrendSummary | undefined>;
 }
 
-function worse(a: number | undefined, b: number | undefined, pick: (x: number, y: number) => number) {
+interface Bucket {
+  time: number;
+  pid: number;
+  rss: number | undefined;
+  pss: number | undefined;
+  memPercent: number | undefined;
+  cpuSum: number;
+  cpuN: number;
+}
+
+function peak(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
-  return pick(a, b);
+  return a > b ? a : b;
 }
+
+/** pids fit in 22 bits (the kernel's pid_max ceiling), so (bucket, pid) packs into one number key. */
+const PID_SPACE = 2 ** 22;
 
 /**
  * Cuts a range into at most `maxPoints` buckets and keeps, per bucket and pid, the peak memory
- * (a spike is what an operator looks for, and an average would hide it) and the mean CPU.
+ * (a spike is what an operator looks for, and an average would hide it) and the mean CPU. Fed
+ * one sample at a time, so a source can stream into it without building points first.
  */
+export class SeriesDownsampler {
+  private readonly buckets = new Map<number, Bucket>();
+  private readonly since: number;
+  readonly until: number;
+  private readonly width: number;
+
+  constructor(q: RangeQuery, nowMs: number) {
+    this.since = q.sinceMs;
+    this.until = q.untilMs ?? nowMs;
+    this.width = Math.max(1, (this.until - q.sinceMs) / Math.max(1, q.maxPoints));
+  }
+
+  add(time: number, pid: number, rss?: number, pss?: number, cpuPercent?: number, memPercent?: number): void {
+    if (time < this.since || time >= this.until) return;
+    const index = Math.floor((time - this.since) / this.width);
+    const key = index * PID_SPACE + pid;
+    const b = this.buckets.get(key);
+    if (!b) {
+      this.buckets.set(key, {
+        time: Math.round(this.since + index * this.width),
+        pid,
+        rss,
+        pss,
+        memPercent,
+        cpuSum: cpuPercent ?? 0,
+        cpuN: cpuPercent === undefined ? 0 : 1,
+      });
+      return;
+    }
+    b.rss = peak(b.rss, rss);
+    b.pss = peak(b.pss, pss);
+    b.memPercent = peak(b.memPercent, memPercent);
+    if (cpuPercent !== undefined) {
+      b.cpuSum += cpuPercent;
+      b.cpuN++;
+    }
+  }
+
+  result(): SeriesPoint[] {
+    const out: SeriesPoint[] = [];
+    for (const b of this.buckets.values()) {
+      const point: SeriesPoint = { time: b.time, pid: b.pid };
+      if (b.rss !== undefined) point.rss = b.rss;
+      if (b.pss !== undefined) point.pss = b.pss;
+      if (b.memPercent !== undefined) point.memPercent = b.memPercent;
+      if (b.cpuN > 0) point.cpuPercent = b.cpuSum / b.cpuN;
+      out.push(point);
+    }
+    return out.sort((a, b) => a.time - b.time || a.pid - b.pid);
+  }
+}
+
 export function downsampleSeries(
   points: readonly SeriesPoint[],
   q: RangeQuery,
   nowMs: number,
 ): SeriesPoint[] {
-  const until = q.untilMs ?? nowMs;
-  const width = Math.max(1, (until - q.sinceMs) / Math.max(1, q.maxPoints));
-  const buckets = new Map<string, SeriesPoint & { cpuSum: number; cpuN: number }>();
-  for (const p of points) {
-    if (p.time < q.sinceMs || p.time >= until) continue;
-    const index = Math.floor((p.time - q.sinceMs) / width);
-    const key = `${index}:${p.pid}`;
-    const b = buckets.get(key);
-    if (!b) {
-      buckets.set(key, {
-        ...p,
-        time: Math.round(q.sinceMs + index * width),
-        cpuSum: p.cpuPercent ?? 0,
-        cpuN: p.cpuPercent === undefined ? 0 : 1,
-      });
-      continue;
-    }
-    b.rss = worse(b.rss, p.rss, Math.max);
-    b.pss = worse(b.pss, p.pss, Math.max);
-    b.memPercent = worse(b.memPercent, p.memPercent, Math.max);
-    if (p.cpuPercent !== undefined) {
-      b.cpuSum += p.cpuPercent;
-      b.cpuN++;
-    }
-  }
-  const out: SeriesPoint[] = [];
-  for (const { cpuSum, cpuN, ...point } of buckets.values()) {
-    if (cpuN > 0) point.cpuPercent = cpuSum / cpuN;
-    else delete point.cpuPercent;
-    out.push(point);
-  }
-  return out.sort((a, b) => a.time - b.time || a.pid - b.pid);
+  const sampler = new SeriesDownsampler(q, nowMs);
+  for (const p of points) sampler.add(p.time, p.pid, p.rss, p.pss, p.cpuPercent, p.memPercent);
+  return sampler.result();
 }
 
 /** The same for the machine: lowest available memory and mean CPU per bucket. */

@@ -1,11 +1,11 @@
 import type { Tick, TrendSummary } from '../export/index.js';
 import {
-  downsampleSeries,
   downsampleSystem,
   type EventQuery,
   type HistoryEvent,
   type HistorySource,
   type RangeQuery,
+  SeriesDownsampler,
   type SeriesPoint,
   type SeriesQuery,
   type SystemPoint,
@@ -71,20 +71,14 @@ export class LiveHistory implements HistorySource {
   }
 
   series(q: SeriesQuery): SeriesPoint[] {
-    const points: SeriesPoint[] = [];
+    const out = new SeriesDownsampler(q, Date.now());
     for (const tick of this.allTicks()) {
-      if (tick.time < q.sinceMs) continue;
+      if (tick.time < q.sinceMs || tick.time >= out.until) continue;
       const target = tick.targets.find((t) => t.name === q.target);
-      for (const p of target?.processes ?? []) {
-        const point: SeriesPoint = { time: tick.time, pid: p.pid };
-        if (p.rss !== undefined) point.rss = p.rss;
-        if (p.pss !== undefined) point.pss = p.pss;
-        if (p.cpuPercent !== undefined) point.cpuPercent = p.cpuPercent;
-        if (p.memPercent !== undefined) point.memPercent = p.memPercent;
-        points.push(point);
-      }
+      for (const p of target?.processes ?? [])
+        out.add(tick.time, p.pid, p.rss, p.pss, p.cpuPercent, p.memPercent);
     }
-    return downsampleSeries(points, q, Date.now());
+    return out.result();
   }
 
   system(q: RangeQuery): SystemPoint[] {

@@ -34,6 +34,7 @@ const DEFAULT_POINTS = 600;
 const MAX_EVENTS = 1000;
 const MAX_PROCESSES_PER_TARGET = 200;
 const MAX_BODY_BYTES = 4096;
+const MAX_QUEUED_QUERIES = 32;
 const COOKIE = 'memwarden_session';
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -99,6 +100,8 @@ export class DashboardServer {
   private readonly page: string;
   private latest: Tick | undefined;
   private inFlight = 0;
+  private queries: Promise<void> = Promise.resolve();
+  private queuedQueries = 0;
   /** Requests turned away because `maxConcurrent` were being served. */
   rejected = 0;
 
@@ -229,7 +232,12 @@ export class DashboardServer {
       return;
     }
     if (url.pathname.startsWith('/api/')) {
-      this.json(res, await this.withTimeout(this.api(url.pathname.slice(5), url.searchParams)));
+      const name = url.pathname.slice(5);
+      if (name === 'live') {
+        this.json(res, this.latest ? liveView(this.latest, MAX_PROCESSES_PER_TARGET) : null);
+        return;
+      }
+      this.json(res, await this.query(() => this.api(name, url.searchParams)));
       return;
     }
     throw new HttpError(404, 'not found');
@@ -250,19 +258,39 @@ export class DashboardServer {
     throw new HttpError(401, 'token required');
   }
 
-  private async withTimeout<T>(work: Promise<T>): Promise<T> {
+  /**
+   * History queries run one at a time, each from a fresh turn of the event loop, so a burst of
+   * month-long queries cannot hold up the tick that shares this process for longer than one
+   * query takes. A query still waiting when its timeout passes is dropped, never run, and one
+   * whose source never answers holds the line only until its timeout.
+   */
+  private query<T>(work: () => Promise<T>): Promise<T> {
+    if (this.queuedQueries >= MAX_QUEUED_QUERIES)
+      return Promise.reject(new HttpError(503, 'too many history queries at once'));
+    this.queuedQueries++;
+    let expired = false;
+    const run = this.queries
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        if (expired) throw new HttpError(503, 'history query timed out');
+        return work();
+      });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new HttpError(503, 'history query timed out')),
-        this.options.queryTimeoutMs ?? 5000,
-      );
+      timer = setTimeout(() => {
+        expired = true;
+        reject(new HttpError(503, 'history query timed out'));
+      }, this.options.queryTimeoutMs ?? 5000);
     });
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const answer = Promise.race([run, timeout]).finally(() => clearTimeout(timer));
+    // The next query waits for this one's answer or its timeout: a hung source blocks nobody.
+    const settled = answer.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queries = settled;
+    void settled.then(() => this.queuedQueries--);
+    return answer;
   }
 
   private async api(name: string, params: URLSearchParams): Promise<unknown> {
@@ -276,8 +304,6 @@ export class DashboardServer {
       ...(untilParam === null ? {} : { untilMs: intParam(params, 'until', now) }),
     };
     switch (name) {
-      case 'live':
-        return this.latest ? liveView(this.latest, MAX_PROCESSES_PER_TARGET) : null;
       case 'targets': {
         const names = await history.targets();
         return Promise.all(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DashboardServer, type HistorySource, LiveHistory, type SeriesQuery } from '../../src/ui/index.js';
@@ -84,6 +85,40 @@ describe('load on /metrics and the API (scenario 36)', () => {
       assert.equal(system.status, 503);
       assert.ok(performance.now() - started < 2000);
       assert.equal((await fetch(`${base}/series?target=api&since=-1`)).status, 400);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps the event loop (where the sampling runs) responsive under scrapes and month-long queries', async () => {
+    // A day at 5 s with 20 processes: 345 600 samples in the live buffer.
+    const history = new LiveHistory(17_280);
+    const start = Date.now() - 86_400_000;
+    const processes = Array.from({ length: 20 }, (_, i) => fakeProcess(i + 1));
+    for (let i = 0; i < 17_280; i++) history.push(fakeTick([{ name: 'api', processes }], start + i * 5000));
+    const server = await DashboardServer.start({ port: 0, history });
+    server.publish(history.latest() ?? fakeTick([]));
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    try {
+      delay.enable();
+      const base = `http://127.0.0.1:${server.port}`;
+      const since = Date.now() - 30 * 86_400_000;
+      await execFileAsync(
+        process.execPath,
+        [
+          '-e',
+          `Promise.all([
+            ...Array.from({ length: 100 }, () => fetch('${base}/metrics').then((r) => r.text())),
+            ...Array.from({ length: 10 }, () => fetch('${base}/api/series?target=api&since=${since}&points=2000').then((r) => r.text())),
+            ...Array.from({ length: 10 }, () => fetch('${base}/api/system?since=${since}&points=2000').then((r) => r.text())),
+          ])`,
+        ],
+        { timeout: 60_000 },
+      );
+      delay.disable();
+      // The budget for a tick is 20 % of a 5 s interval.
+      const worstMs = delay.max / 1e6;
+      assert.ok(worstMs < 1000, `the event loop stalled for ${worstMs} ms`);
     } finally {
       await server.close();
     }
