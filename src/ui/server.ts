@@ -178,7 +178,8 @@ export class DashboardServer {
     res.once('close', () => this.inFlight--);
     this.route(req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
-      const message = err instanceof Error ? err.message : String(err);
+      // An unexpected error's text may name files or internals: the client gets a plain word.
+      const message = err instanceof HttpError ? err.message : 'internal error';
       if (status === 413) res.setHeader('connection', 'close');
       if (!res.headersSent) this.send(res, status, 'application/json', JSON.stringify({ error: message }));
       else res.destroy();
