@@ -90,6 +90,34 @@ describe('load on /metrics and the API (scenario 36)', () => {
     }
   });
 
+  it('turns requests beyond the concurrency limit away with 503 and Retry-After', async () => {
+    const hung: HistorySource = {
+      targets: () => [],
+      series: () => [],
+      system: () => new Promise(() => {}),
+      events: () => [],
+    };
+    const server = await DashboardServer.start({
+      port: 0,
+      history: hung,
+      maxConcurrent: 1,
+      queryTimeoutMs: 1500,
+    });
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const slow = fetch(`${base}/api/system`);
+      await new Promise((r) => setTimeout(r, 200));
+      const turned = await fetch(`${base}/metrics`);
+      assert.equal(turned.status, 503);
+      assert.equal(turned.headers.get('retry-after'), '1');
+      assert.equal(server.rejected, 1);
+      assert.equal((await slow).status, 503);
+      assert.equal((await fetch(`${base}/metrics`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('keeps the event loop (where the sampling runs) responsive under scrapes and month-long queries', async () => {
     // A day at 5 s with 20 processes: 345 600 samples in the live buffer.
     const history = new LiveHistory(17_280);
