@@ -10,6 +10,8 @@
   const systemChart = C.systemChart(document.getElementById('system-chart'));
   /** One view per target name, kept across refreshes so charts update instead of flickering. */
   const views = new Map();
+  /** The last action answer per process, shown again when its table is redrawn. */
+  const actionResults = new Map();
 
   async function getJson(path) {
     const res = await fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
@@ -31,20 +33,25 @@
     return new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
   }
 
-  async function runAction(pid, action, result) {
+  async function runAction(pid, startTicks, action, result) {
     if (!window.confirm(`Run ${action} on pid ${pid}?`)) return;
-    result.textContent = '…';
+    const key = `${pid}:${startTicks}`;
+    const show = (text) => {
+      actionResults.set(key, text);
+      result.textContent = text;
+    };
+    show('…');
     try {
       const res = await fetch('/api/action', {
         method: 'POST',
         credentials: 'same-origin',
         headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-        body: JSON.stringify({ pid, action }),
+        body: JSON.stringify({ pid, startTicks, action }),
       });
       const body = await res.json();
-      result.textContent = body.message ?? body.error ?? `HTTP ${res.status}`;
+      show(body.message ?? body.error ?? `HTTP ${res.status}`);
     } catch (err) {
-      result.textContent = String(err);
+      show(String(err));
     }
   }
 
@@ -75,11 +82,11 @@
       row.appendChild(C.el('td', 'num', C.formatPercent(p.cpuPercent)));
       row.appendChild(C.el('td', 'command', p.command));
       const actions = C.el('td');
-      const result = C.el('span', 'result');
+      const result = C.el('span', 'result', actionResults.get(`${p.pid}:${p.startTicks}`) ?? '');
       for (const action of ['gc', 'snapshot']) {
         const button = C.el('button', null, action);
         button.type = 'button';
-        button.addEventListener('click', () => runAction(p.pid, action, result));
+        button.addEventListener('click', () => runAction(p.pid, p.startTicks, action, result));
         actions.appendChild(button);
       }
       actions.appendChild(result);
@@ -161,6 +168,8 @@
         r,
       );
     });
+    const shown = new Set(targets.flatMap((t) => t.processes.map((p) => `${p.pid}:${p.startTicks}`)));
+    for (const key of actionResults.keys()) if (!shown.has(key)) actionResults.delete(key);
     document.getElementById('events').replaceChildren(C.eventList(events.events));
     statusLine.textContent = `updated ${new Date().toLocaleTimeString()}`;
   }

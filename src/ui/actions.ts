@@ -3,6 +3,8 @@ export type ActionKind = 'gc' | 'snapshot';
 
 export interface ActionRequest {
   pid: number;
+  /** The start time (clock ticks since boot) the asker saw: a pid reused since then is not it. */
+  startTicks?: number;
   action: ActionKind;
 }
 

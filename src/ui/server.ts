@@ -355,9 +355,22 @@ export class DashboardServer {
     } catch {
       throw new HttpError(400, 'body is not JSON');
     }
-    const { pid, action } = (parsed ?? {}) as { pid?: unknown; action?: unknown };
-    if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0 || !isActionKind(action))
-      throw new HttpError(400, "expected {pid: <positive integer>, action: 'gc' | 'snapshot'}");
+    const { pid, startTicks, action } = (parsed ?? {}) as {
+      pid?: unknown;
+      startTicks?: unknown;
+      action?: unknown;
+    };
+    const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+    if (
+      !isCount(pid) ||
+      pid === 0 ||
+      !(startTicks === undefined || isCount(startTicks)) ||
+      !isActionKind(action)
+    )
+      throw new HttpError(
+        400,
+        "expected {pid: <positive integer>, startTicks?: <integer>, action: 'gc' | 'snapshot'}",
+      );
     if (!this.options.actions) {
       this.send(
         res,
@@ -367,7 +380,10 @@ export class DashboardServer {
       );
       return;
     }
-    this.json(res, await this.options.actions({ pid, action }));
+    this.json(
+      res,
+      await this.options.actions({ pid, action, ...(startTicks === undefined ? {} : { startTicks }) }),
+    );
   }
 }
 

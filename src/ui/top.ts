@@ -80,7 +80,7 @@ export function runTopInteractive(options: TopOptions): Promise<void> {
         }
         if (effect.kind === 'action') {
           options
-            .actions({ pid: effect.pid, action: effect.action })
+            .actions({ pid: effect.pid, startTicks: effect.startTicks, action: effect.action })
             .then(
               (result) => {
                 model.message = `${effect.action} on pid ${effect.pid}: ${result.message}`;

@@ -8,6 +8,7 @@ const COMMAND_CHARS = 512;
 /** A process as the dashboard and the report get it: raw strings (the page escapes), secrets redacted. */
 export interface ProcessView {
   pid: number;
+  startTicks: number;
   name: string;
   command: string;
   user: string;
@@ -38,7 +39,13 @@ export function commandOf(p: Pick<ProcessSample, 'cmdline' | 'name'>): string {
 }
 
 function processView(p: ProcessSample): ProcessView {
-  const view: ProcessView = { pid: p.pid, name: p.name, command: commandOf(p), user: p.user };
+  const view: ProcessView = {
+    pid: p.pid,
+    startTicks: p.startTicks,
+    name: p.name,
+    command: commandOf(p),
+    user: p.user,
+  };
   if (p.rss !== undefined) view.rss = p.rss;
   if (p.pss !== undefined) view.pss = p.pss;
   if (p.cpuPercent !== undefined) view.cpuPercent = p.cpuPercent;

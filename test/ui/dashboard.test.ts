@@ -131,4 +131,28 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.deepEqual(dialogs, []);
     await page.close();
   });
+
+  it('asks before an action and POSTs it same-origin with the CSRF token', async () => {
+    const page = await browser.newPage();
+    const asked: string[] = [];
+    page.on('dialog', async (d) => {
+      asked.push(d.message());
+      await d.accept();
+    });
+    await page.goto(server.url);
+    const section = `[...document.querySelectorAll('section.target')].find((s) => s.getAttribute('data-target') === 'dash-target')`;
+    await waitInPage(page, `${section}?.querySelector('button') != null`);
+    await page.evaluate(`${section}.querySelector('button').click()`);
+    await waitInPage(page, `/not available/.test(${section}.querySelector('.result').textContent)`);
+    // The answer stays through the next redraws of the table.
+    const updated = await page.textContent('#status');
+    await waitInPage(page, `document.getElementById('status').textContent !== ${JSON.stringify(updated)}`);
+    assert.match(
+      (await page.evaluate(`${section}.querySelector('.result').textContent`)) as string,
+      /not available/,
+    );
+    assert.deepEqual(asked.length, 1);
+    assert.match(asked[0] ?? '', /^Run gc on pid \d+\?$/);
+    await page.close();
+  });
 });

@@ -26,7 +26,10 @@ describe('dashboard server, safe by default (scenario 38)', () => {
   });
   after(() => server.close());
 
-  function post(headers: Record<string, string>, body = JSON.stringify({ pid: 4242, action: 'gc' })) {
+  function post(
+    headers: Record<string, string>,
+    body = JSON.stringify({ pid: 4242, startTicks: 5242, action: 'gc' }),
+  ) {
     return rawRequest(server.port, {
       method: 'POST',
       path: '/api/action',
@@ -98,7 +101,7 @@ describe('dashboard server, safe by default (scenario 38)', () => {
     const res = await post({ origin: `http://127.0.0.1:${server.port}`, 'x-csrf-token': server.csrf });
     assert.equal(res.status, 200, res.body);
     assert.deepEqual(JSON.parse(res.body), { ok: true, message: 'gc done' });
-    assert.deepEqual(calls, [{ pid: 4242, action: 'gc' }]);
+    assert.deepEqual(calls, [{ pid: 4242, startTicks: 5242, action: 'gc' }]);
     calls.length = 0;
   });
 
@@ -106,6 +109,7 @@ describe('dashboard server, safe by default (scenario 38)', () => {
     const headers = { origin: `http://127.0.0.1:${server.port}`, 'x-csrf-token': server.csrf };
     assert.equal((await post(headers, '{"pid":"1;rm","action":"gc"}')).status, 400);
     assert.equal((await post(headers, '{"pid":1,"action":"kill"}')).status, 400);
+    assert.equal((await post(headers, '{"pid":1,"startTicks":-1,"action":"gc"}')).status, 400);
     assert.equal((await post(headers, 'x'.repeat(10_000))).status, 413);
     assert.equal(calls.length, 0);
   });
