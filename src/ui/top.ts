@@ -32,11 +32,11 @@ export function runTopInteractive(options: TopOptions): Promise<void> {
 
   const draw = () => {
     const { lines, selectedLine } = model.render(output.columns || 80, output.rows || 24);
-    let frame = '\x1b[H';
-    lines.forEach((line, i) => {
-      frame += i === selectedLine ? `\x1b[7m${line}\x1b[0m\x1b[K\r\n` : `${line}\x1b[K\r\n`;
-    });
-    output.write(`${frame}\x1b[J`);
+    // No line feed after the last line: on the bottom row it would scroll the header away.
+    const frame = lines
+      .map((line, i) => (i === selectedLine ? `\x1b[7m${line}\x1b[0m\x1b[K` : `${line}\x1b[K`))
+      .join('\r\n');
+    output.write(`\x1b[H${frame}\x1b[J`);
   };
 
   return new Promise((resolve, reject) => {

@@ -47,6 +47,7 @@ describe('top, the model', () => {
         .lines.slice(3)
         .map((l) => Number(l.trim().split(/\s+/)[0]));
     assert.deepEqual(pids(), [2, 1]);
+    assert.equal(model.render(200, 4).lines.length, 4);
     model.key('s');
     assert.equal(model.sort, 'cpu');
     assert.deepEqual(pids(), [1, 2]);
