@@ -139,16 +139,6 @@ export class SeriesDownsampler {
   }
 }
 
-export function downsampleSeries(
-  points: readonly SeriesPoint[],
-  q: RangeQuery,
-  nowMs: number,
-): SeriesPoint[] {
-  const sampler = new SeriesDownsampler(q, nowMs);
-  for (const p of points) sampler.add(p.time, p.pid, p.rss, p.pss, p.cpuPercent, p.memPercent);
-  return sampler.result();
-}
-
 /** The same for the machine: lowest available memory and mean CPU per bucket. */
 export function downsampleSystem(
   points: readonly SystemPoint[],

@@ -20,7 +20,7 @@ export type {
   SeriesQuery,
   SystemPoint,
 } from './history.js';
-export { downsampleSeries, downsampleSystem } from './history.js';
+export { downsampleSystem, SeriesDownsampler } from './history.js';
 export { isLoopbackHost } from './host-check.js';
 export { parseListen } from './listen.js';
 export { LiveHistory } from './live-history.js';
