@@ -139,7 +139,7 @@ export class SeriesDownsampler {
   }
 }
 
-/** The same for the machine: lowest available memory and mean CPU per bucket. */
+/** The machine downsampled like a series: per bucket the lowest available memory and the mean CPU. */
 export function downsampleSystem(
   points: readonly SystemPoint[],
   q: RangeQuery,

@@ -5,7 +5,7 @@ import { redactArgs } from './redact.js';
 /** Longest command line a view receives: enough to recognise a process, bounded against a 2 MB one. */
 const COMMAND_CHARS = 512;
 
-/** A process as the dashboard and the report get it: raw strings (the page escapes), secrets redacted. */
+/** A process as the dashboard and the report get it: raw strings (the page sets them as text), secrets redacted. */
 export interface ProcessView {
   pid: number;
   startTicks: number;
