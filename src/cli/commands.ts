@@ -4,16 +4,22 @@ import type { Command } from './command.js';
 import { diffCommand } from './diff.js';
 import { historyCommand } from './history.js';
 import { psCommand } from './ps.js';
+import { reportCommand } from './report.js';
+import { serveCommand } from './serve.js';
 import { systemCommand } from './system.js';
+import { topCommand } from './top.js';
 import { watchCommand } from './watch.js';
 
 /** Every command, in the order `memwarden --help` lists them. */
 export const COMMANDS: readonly Command[] = [
   psCommand,
   systemCommand,
+  topCommand,
   watchCommand,
   checkCommand,
   historyCommand,
+  serveCommand,
+  reportCommand,
   analyzeCommand,
   diffCommand,
 ];

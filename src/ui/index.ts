@@ -1,5 +1,40 @@
 /**
- * ui: what people look at — terminal tables now; the live view, dashboard and report build here.
+ * ui: what people look at — terminal tables, the live `top` view, the local web dashboard with
+ * its JSON API and `/metrics`, and the self-contained HTML report. It reads ticks (live) and a
+ * `HistorySource` (the store, or the in-memory `LiveHistory`).
  */
+export {
+  type ActionHandler,
+  type ActionKind,
+  type ActionRequest,
+  type ActionResult,
+  unavailableActions,
+} from './actions.js';
+export type {
+  Awaitable,
+  EventQuery,
+  HistoryEvent,
+  HistorySource,
+  RangeQuery,
+  SeriesPoint,
+  SeriesQuery,
+  SystemPoint,
+} from './history.js';
+export { downsampleSystem, SeriesDownsampler } from './history.js';
+export { isLoopbackHost } from './host-check.js';
+export { parseListen } from './listen.js';
+export { LiveHistory } from './live-history.js';
+export { redactArgs } from './redact.js';
+export {
+  collectReport,
+  type ReportData,
+  type ReportOptions,
+  renderReport,
+  type TargetSummary,
+} from './report.js';
+export { type DashboardOptions, DashboardServer } from './server.js';
 export { type Column, renderTable } from './table.js';
 export { printable } from './text.js';
+export { type TargetSpec, TickSampler } from './tick-sampler.js';
+export { runTopInteractive, runTopPlain, type TopOptions } from './top.js';
+export { growthPerHour, sparkline, TopModel } from './top-model.js';

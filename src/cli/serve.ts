@@ -1,0 +1,77 @@
+import { MemwardenError } from '../errors.js';
+import { DashboardServer, isLoopbackHost, LiveHistory, parseListen, TickSampler } from '../ui/index.js';
+import { parseDuration } from '../units/index.js';
+import { parseCommandArgs } from './args.js';
+import type { Command } from './command.js';
+
+const HELP = `Usage: memwarden serve [PATTERN…] [options]
+
+Samples the processes each PATTERN matches (a substring of the command line; each pattern is
+one target) and serves the dashboard on /, Prometheus metrics on /metrics and the JSON API on
+/api/. History is kept in memory for --retain.
+
+Options:
+  --listen HOST:PORT   address to listen on (default 127.0.0.1:9464); anything but loopback
+                       needs a token
+  --token TOKEN        require this token (at least 16 characters). Prefer env MEMWARDEN_TOKEN:
+                       a flag shows in every user's ps. Browsers open /?token=TOKEN once;
+                       scrapers send Authorization: Bearer TOKEN
+  --allow-host NAME    also accept this name in the Host header (repeatable)
+  --interval DURATION  time between samples (default 5s)
+  --retain DURATION    history kept in memory (default 1h)
+  --pss                also read PSS (slower; others' processes need root)
+`;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve the dashboard and /metrics for processes matching patterns',
+  help: HELP,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs('serve', args, {
+      listen: { type: 'string' },
+      token: { type: 'string' },
+      'allow-host': { type: 'string', multiple: true },
+      interval: { type: 'string' },
+      retain: { type: 'string' },
+      pss: { type: 'boolean' },
+    });
+    const { host, port } = parseListen(values.listen ?? '127.0.0.1:9464');
+    const intervalMs = parseDuration(values.interval ?? '5s');
+    const retainMs = parseDuration(values.retain ?? '1h');
+    if (intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
+    const token = values.token ?? process.env.MEMWARDEN_TOKEN;
+    const history = new LiveHistory(Math.max(2, Math.ceil(retainMs / intervalMs)));
+    const sampler = new TickSampler(
+      positionals.map((p) => ({ name: p, filter: { substrings: [p] } })),
+      { smaps: values.pss ?? false },
+    );
+    const server = await DashboardServer.start({
+      host,
+      port,
+      history,
+      refreshMs: intervalMs,
+      allowedHosts: values['allow-host'] ?? [],
+      ...(token ? { token } : {}),
+    });
+    process.stderr.write(`memwarden serve: listening on ${server.url}\n`);
+    if (token && !isLoopbackHost(host))
+      process.stderr.write(
+        'memwarden serve: plain HTTP carries the token in the clear; put a TLS proxy in front for other machines\n',
+      );
+    const tick = () => {
+      const t = sampler.tick();
+      history.push(t);
+      server.publish(t);
+    };
+    tick();
+    const timer = setInterval(tick, intervalMs);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    clearInterval(timer);
+    sampler.close();
+    await server.close();
+  },
+};

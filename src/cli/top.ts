@@ -1,0 +1,68 @@
+import { MemwardenError } from '../errors.js';
+import { runTopInteractive, runTopPlain, TickSampler, unavailableActions } from '../ui/index.js';
+import { parseDuration } from '../units/index.js';
+import { parseCommandArgs } from './args.js';
+import type { Command } from './command.js';
+
+const HELP = `Usage: memwarden top [PATTERN…] [options]
+
+A live view of processes by memory: the machine's memory at the top, then one row per process
+that a PATTERN (a substring of the command line) matches, or every process without a pattern:
+RSS, PSS, memory % of the machine and of its cgroup limit, CPU %, growth per hour and a
+sparkline of the last minutes.
+
+Keys: s cycle sort (rss, cpu, growth, mem, pid) · / filter · ↑↓ select · g gc / S heap snapshot
+on the selected process (asks y/n first) · q quit.
+
+When stdout is not a terminal, prints a plain table at each refresh instead.
+
+Options:
+  --interval DURATION  time between refreshes (default 2s)
+  --window DURATION    how far back growth and the sparkline look (default 5m)
+  --count N            stop after N refreshes
+  --json               one JSON line per refresh (implies the plain mode)
+  --pss                also read PSS (slower; others' processes need root)
+`;
+
+export const topCommand: Command = {
+  name: 'top',
+  summary: 'live full-screen view of processes by memory',
+  help: HELP,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs('top', args, {
+      interval: { type: 'string' },
+      window: { type: 'string' },
+      count: { type: 'string' },
+      pss: { type: 'boolean' },
+      json: { type: 'boolean' },
+    });
+    const intervalMs = parseDuration(values.interval ?? '2s');
+    if (intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
+    const windowMs = parseDuration(values.window ?? '5m');
+    let count: number | undefined;
+    if (values.count !== undefined) {
+      count = Number(values.count);
+      if (!/^\d+$/.test(values.count) || count < 1)
+        throw new MemwardenError('MW_USAGE', `--count: '${values.count}' is not a positive integer`);
+    }
+    const targets =
+      positionals.length > 0
+        ? positionals.map((p) => ({ name: p, filter: { substrings: [p] } }))
+        : [{ name: 'all', filter: { all: true } }];
+    const sampler = new TickSampler(targets, { smaps: values.pss ?? false });
+    const common = {
+      sample: () => sampler.tick(),
+      intervalMs,
+      windowMs,
+      output: process.stdout,
+      ...(count === undefined ? {} : { count }),
+    };
+    try {
+      if (process.stdout.isTTY && process.stdin.isTTY && !values.json)
+        await runTopInteractive({ ...common, input: process.stdin, actions: unavailableActions });
+      else await runTopPlain({ ...common, json: values.json ?? false });
+    } finally {
+      sampler.close();
+    }
+  },
+};

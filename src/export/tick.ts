@@ -1,0 +1,38 @@
+import type { ProcessSample, SystemSample } from '../sample/index.js';
+
+/** The leak detector's answer for one target, as far as the views need it. */
+export interface TrendSummary {
+  verdict: 'leak' | 'no-leak' | 'insufficient';
+  /** Growth of the post-GC floor; absent when the detector had too little data. */
+  slopeBytesPerSecond?: number;
+  /** Until the configured or cgroup limit at this slope; absent when there is no limit or no growth. */
+  timeToLimitSeconds?: number;
+}
+
+export interface TargetTick {
+  /** The target's name from the config: a label value, so kept short and stable. */
+  name: string;
+  processes: ProcessSample[];
+  trend?: TrendSummary;
+}
+
+/** The daemon's own health, as running totals since it started. */
+export interface DaemonCounters {
+  /** `/proc` reads that failed for a reason other than the process being gone. */
+  procReadErrors: { denied: number; failed: number };
+  /** Ticks skipped because the previous one was still running. */
+  cycleOverruns: number;
+  /** Whether the last config (re)load succeeded. */
+  configLastReloadSuccess: boolean;
+  /** How long the last tick took, from start of the sweep to the last consumer. */
+  lastCycleDurationMs: number;
+}
+
+/** Everything one tick produced: what `/metrics`, the dashboard and `top` show. */
+export interface Tick {
+  /** Wall-clock ms since the epoch. */
+  time: number;
+  system: SystemSample;
+  targets: TargetTick[];
+  counters: DaemonCounters;
+}

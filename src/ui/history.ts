@@ -1,0 +1,205 @@
+import type { TrendSummary } from '../export/index.js';
+
+/** A value now or later: an SQLite store may answer synchronously, another source may not. */
+export type Awaitable<T> = T | Promise<T>;
+
+export interface RangeQuery {
+  /** Wall-clock ms since the epoch, inclusive. */
+  sinceMs: number;
+  /** Exclusive; now when absent. */
+  untilMs?: number;
+  /** At most this many time buckets come back: longer ranges are downsampled, never truncated. */
+  maxPoints: number;
+}
+
+export interface SeriesQuery extends RangeQuery {
+  target: string;
+}
+
+/** One process of a target at one time (or the peak of a downsampled bucket). */
+export interface SeriesPoint {
+  time: number;
+  pid: number;
+  rss?: number;
+  pss?: number;
+  cpuPercent?: number;
+  memPercent?: number;
+}
+
+export interface SystemPoint {
+  time: number;
+  memTotal: number;
+  memAvailable: number;
+  memPercent: number;
+  cpuPercent?: number;
+}
+
+export interface EventQuery {
+  sinceMs: number;
+  untilMs?: number;
+  target?: string;
+  /** Newest first up to this many. */
+  limit: number;
+}
+
+/** Something that happened: a rule fired or resolved, an action ran and what came of it. */
+export interface HistoryEvent {
+  time: number;
+  /** e.g. `rule.firing`, `rule.resolved`, `action.gc`; free text to the views. */
+  kind: string;
+  target: string;
+  pid?: number;
+  rule?: string;
+  message: string;
+}
+
+/** What the dashboard and the report read: the store implements it, and so does `LiveHistory`. */
+export interface HistorySource {
+  targets(): Awaitable<string[]>;
+  series(q: SeriesQuery): Awaitable<SeriesPoint[]>;
+  system(q: RangeQuery): Awaitable<SystemPoint[]>;
+  events(q: EventQuery): Awaitable<HistoryEvent[]>;
+  /** The detector's latest answer for a target, where the source keeps one. */
+  trend?(target: string): Awaitable<TrendSummary | undefined>;
+}
+
+interface Bucket {
+  time: number;
+  pid: number;
+  rss: number | undefined;
+  pss: number | undefined;
+  memPercent: number | undefined;
+  cpuSum: number;
+  cpuN: number;
+}
+
+function peak(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a > b ? a : b;
+}
+
+/** pids fit in 22 bits (the kernel's pid_max ceiling), so (bucket, pid) packs into one number key. */
+const PID_SPACE = 2 ** 22;
+
+/**
+ * Cuts a range into at most `maxPoints` buckets and keeps, per bucket and pid, the peak memory
+ * (a spike is what an operator looks for, and an average would hide it) and the mean CPU. Fed
+ * one sample at a time, so a source can stream into it without building points first.
+ */
+export class SeriesDownsampler {
+  private readonly buckets = new Map<number, Bucket>();
+  private readonly since: number;
+  readonly until: number;
+  private readonly width: number;
+
+  constructor(q: RangeQuery, nowMs: number) {
+    this.since = q.sinceMs;
+    this.until = q.untilMs ?? nowMs;
+    this.width = Math.max(1, (this.until - q.sinceMs) / Math.max(1, q.maxPoints));
+  }
+
+  add(time: number, pid: number, rss?: number, pss?: number, cpuPercent?: number, memPercent?: number): void {
+    if (time < this.since || time >= this.until) return;
+    const index = Math.floor((time - this.since) / this.width);
+    const key = index * PID_SPACE + pid;
+    const b = this.buckets.get(key);
+    if (!b) {
+      this.buckets.set(key, {
+        time: Math.round(this.since + index * this.width),
+        pid,
+        rss,
+        pss,
+        memPercent,
+        cpuSum: cpuPercent ?? 0,
+        cpuN: cpuPercent === undefined ? 0 : 1,
+      });
+      return;
+    }
+    b.rss = peak(b.rss, rss);
+    b.pss = peak(b.pss, pss);
+    b.memPercent = peak(b.memPercent, memPercent);
+    if (cpuPercent !== undefined) {
+      b.cpuSum += cpuPercent;
+      b.cpuN++;
+    }
+  }
+
+  result(): SeriesPoint[] {
+    const out: SeriesPoint[] = [];
+    for (const b of this.buckets.values()) {
+      const point: SeriesPoint = { time: b.time, pid: b.pid };
+      if (b.rss !== undefined) point.rss = b.rss;
+      if (b.pss !== undefined) point.pss = b.pss;
+      if (b.memPercent !== undefined) point.memPercent = b.memPercent;
+      if (b.cpuN > 0) point.cpuPercent = b.cpuSum / b.cpuN;
+      out.push(point);
+    }
+    return out.sort((a, b) => a.time - b.time || a.pid - b.pid);
+  }
+}
+
+/** The machine downsampled like a series: per bucket the lowest available memory and the mean CPU. */
+export function downsampleSystem(
+  points: readonly SystemPoint[],
+  q: RangeQuery,
+  nowMs: number,
+): SystemPoint[] {
+  const until = q.untilMs ?? nowMs;
+  const width = Math.max(1, (until - q.sinceMs) / Math.max(1, q.maxPoints));
+  const buckets = new Map<number, SystemPoint & { cpuSum: number; cpuN: number }>();
+  for (const p of points) {
+    if (p.time < q.sinceMs || p.time >= until) continue;
+    const index = Math.floor((p.time - q.sinceMs) / width);
+    const b = buckets.get(index);
+    if (!b) {
+      buckets.set(index, {
+        ...p,
+        time: Math.round(q.sinceMs + index * width),
+        cpuSum: p.cpuPercent ?? 0,
+        cpuN: p.cpuPercent === undefined ? 0 : 1,
+      });
+      continue;
+    }
+    if (p.memAvailable < b.memAvailable) {
+      b.memAvailable = p.memAvailable;
+      b.memPercent = p.memPercent;
+    }
+    if (p.cpuPercent !== undefined) {
+      b.cpuSum += p.cpuPercent;
+      b.cpuN++;
+    }
+  }
+  const out: SystemPoint[] = [];
+  for (const { cpuSum, cpuN, ...point } of buckets.values()) {
+    if (cpuN > 0) point.cpuPercent = cpuSum / cpuN;
+    else delete point.cpuPercent;
+    out.push(point);
+  }
+  return out.sort((a, b) => a.time - b.time);
+}
+
+/** A target at one time: the sum over its processes, which is what one chart line shows. */
+export interface TargetPoint {
+  time: number;
+  rss: number;
+  pss?: number;
+  cpuPercent: number;
+  processes: number;
+}
+
+export function totalsByTime(points: readonly SeriesPoint[]): TargetPoint[] {
+  const out = new Map<number, TargetPoint>();
+  for (const p of points) {
+    let row = out.get(p.time);
+    if (!row) {
+      row = { time: p.time, rss: 0, cpuPercent: 0, processes: 0 };
+      out.set(p.time, row);
+    }
+    row.rss += p.rss ?? 0;
+    if (p.pss !== undefined) row.pss = (row.pss ?? 0) + p.pss;
+    row.cpuPercent += p.cpuPercent ?? 0;
+    row.processes++;
+  }
+  return [...out.values()].sort((a, b) => a.time - b.time);
+}

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { BrowserContext } from 'playwright-core';
+import { DashboardServer, LiveHistory, TickSampler } from '../../src/ui/index.js';
+import { browserSkipReason, launchChromium, waitInPage } from '../helpers/browser.js';
+import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
+
+const HOSTILE = '<img src=x onerror=alert(1)>';
+const skip = browserSkipReason();
+if (skip) console.log(`# skipping dashboard tests: ${skip}`);
+
+describe('dashboard in Chromium', { skip }, () => {
+  let server: DashboardServer;
+  let sampler: TickSampler;
+  let timer: NodeJS.Timeout;
+  let browser: BrowserContext;
+  let closeBrowser: () => Promise<void>;
+  let dir: string;
+  let hostilePid = 0;
+
+  before(async () => {
+    const target = start(process.execPath, [
+      '-e',
+      'const keep = []; setInterval(() => keep.push(Buffer.alloc(1 << 20, 1)), 100); console.log("ready")',
+      'memwarden-dash-target',
+    ]);
+    await waitForLine(target, /ready/);
+    // A program whose very file name is markup: its comm and argv[0] carry it.
+    dir = mkdtempSync(join(tmpdir(), 'memwarden-xss-'));
+    const hostileExe = join(dir, HOSTILE);
+    copyFileSync('/bin/sleep', hostileExe);
+    const hostile = start(hostileExe, ['3600']);
+    hostilePid = pidOf(hostile);
+    await waitForExec(hostilePid, 'onerror');
+
+    const history = new LiveHistory(1000);
+    sampler = new TickSampler([
+      { name: 'dash-target', filter: { substrings: ['memwarden-dash-target'] } },
+      { name: HOSTILE, filter: { substrings: ['onerror=alert(1)'] } },
+    ]);
+    server = await DashboardServer.start({ port: 0, history, refreshMs: 1000 });
+    const tick = () => {
+      const t = sampler.tick();
+      // The leak detector is not part of this loop: a verdict is set by hand to draw its line.
+      const first = t.targets[0];
+      if (first)
+        first.trend = { verdict: 'leak', slopeBytesPerSecond: 10 * 1024 * 1024, timeToLimitSeconds: 5400 };
+      history.push(t);
+      server.publish(t);
+    };
+    tick();
+    timer = setInterval(tick, 250);
+    await new Promise((r) => setTimeout(r, 1200));
+    ({ browser, close: closeBrowser } = await launchChromium());
+  });
+
+  after(async () => {
+    clearInterval(timer);
+    await closeBrowser?.();
+    await server?.close();
+    sampler?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('renders a chart with data for the test target, without console errors', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('requestfailed', (r) => problems.push(`${r.url()}: ${r.failure()?.errorText}`));
+    await page.goto(server.url);
+    // Browser-side code is passed as text: this file is type-checked without the DOM library.
+    await waitInPage(
+      page,
+      `(() => {
+        const section = [...document.querySelectorAll('section.target')]
+          .find((s) => s.getAttribute('data-target') === 'dash-target');
+        const chart = section?.querySelector('.chart');
+        return Number(chart?.dataset.points) >= 2 && chart.querySelector('canvas') !== null;
+      })()`,
+    );
+    assert.match((await page.textContent('#system-summary')) ?? '', /memory .+ used of/);
+    assert.match(
+      (await page.textContent('section.target .summary')) ?? '',
+      /leak suspected, 35\.2 GiB\/h, limit in 1h30m/,
+    );
+    // Live: the same chart (no rebuild, no flicker) gains points as ticks arrive.
+    const chartOf = `[...document.querySelectorAll('section.target')].find((s) => s.getAttribute('data-target') === 'dash-target').querySelector('.chart')`;
+    const before = Number(
+      await page.evaluate(
+        `(() => { const c = ${chartOf}; c.querySelector('canvas').dataset.mark = 'kept'; return c.dataset.points; })()`,
+      ),
+    );
+    await waitInPage(page, `Number(${chartOf}.dataset.points) > ${before}`);
+    assert.equal(await page.evaluate(`${chartOf}.querySelector('canvas').dataset.mark`), 'kept');
+    const shot = join(tmpdir(), 'memwarden-dashboard.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`# screenshot: ${shot}`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('shows a process named as markup as text, and runs none of it (scenario 37)', async () => {
+    const page = await browser.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', async (d) => {
+      dialogs.push(d.message());
+      await d.dismiss();
+    });
+    await page.goto(server.url);
+    await waitInPage(
+      page,
+      `[...document.querySelectorAll('td.num')].some((td) => td.textContent === '${hostilePid}')`,
+    );
+    const shown = (await page.evaluate(`(() => {
+      const hostile = ${JSON.stringify(HOSTILE)};
+      const texts = [...document.querySelectorAll('h2, td.command, td.name')].map((n) => n.textContent ?? '');
+      return {
+        title: texts.includes(hostile),
+        command: texts.some((t) => t.includes(hostile)),
+        injected: document.querySelectorAll('img').length,
+      };
+    })()`)) as unknown;
+    assert.deepEqual(shown, { title: true, command: true, injected: 0 });
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(dialogs, []);
+    await page.close();
+  });
+
+  it('asks before an action and POSTs it same-origin with the CSRF token', async () => {
+    const page = await browser.newPage();
+    const asked: string[] = [];
+    page.on('dialog', async (d) => {
+      asked.push(d.message());
+      await d.accept();
+    });
+    await page.goto(server.url);
+    const section = `[...document.querySelectorAll('section.target')].find((s) => s.getAttribute('data-target') === 'dash-target')`;
+    await waitInPage(page, `${section}?.querySelector('button') != null`);
+    await page.evaluate(`${section}.querySelector('button').click()`);
+    await waitInPage(page, `/not available/.test(${section}.querySelector('.result').textContent)`);
+    // The answer stays through the next redraws of the table.
+    const updated = await page.textContent('#status');
+    await waitInPage(page, `document.getElementById('status').textContent !== ${JSON.stringify(updated)}`);
+    assert.match(
+      (await page.evaluate(`${section}.querySelector('.result').textContent`)) as string,
+      /not available/,
+    );
+    assert.deepEqual(asked.length, 1);
+    assert.match(asked[0] ?? '', /^Run gc on pid \d+\?$/);
+    await page.close();
+  });
+});

@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { growthPerHour, sparkline, TopModel } from '../../src/ui/index.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { pidOf, start, waitForLine } from '../helpers/processes.js';
+import { fakeProcess, fakeTick } from '../helpers/ticks.js';
+
+describe('top, the model', () => {
+  it('draws a sparkline scaled between the lowest and highest value', () => {
+    assert.equal(sparkline([1, 2, 3, 4, 5, 6, 7, 8], 8), '▁▂▃▄▅▆▇█');
+    assert.equal(sparkline([5, 5, 5], 8), '▁▁▁');
+    assert.equal(
+      [
+        ...sparkline(
+          Array.from({ length: 100 }, (_, i) => i),
+          16,
+        ),
+      ].length,
+      16,
+    );
+    assert.equal(sparkline([], 16), '');
+  });
+
+  it('measures growth per hour from its own samples', () => {
+    assert.equal(growthPerHour([0, 60_000, 120_000], [0, 1000, 2000]), 60_000);
+    assert.equal(growthPerHour([0], [5]), undefined);
+  });
+
+  it('cycles the sort, filters, and asks before an action', () => {
+    const model = new TopModel(300_000);
+    model.update(
+      fakeTick([
+        {
+          name: 'api',
+          processes: [
+            fakeProcess(1, { rss: 10, cpuPercent: 90, cmdline: ['api', '--port=1'] }),
+            fakeProcess(2, { rss: 20, cpuPercent: 5, cmdline: ['worker'] }),
+          ],
+        },
+      ]),
+    );
+    const pids = () =>
+      model
+        .render(200, 40)
+        .lines.slice(3)
+        .map((l) => Number(l.trim().split(/\s+/)[0]));
+    assert.deepEqual(pids(), [2, 1]);
+    assert.equal(model.render(200, 4).lines.length, 4);
+    model.key('s');
+    assert.equal(model.sort, 'cpu');
+    assert.deepEqual(pids(), [1, 2]);
+    for (const k of ['/', 'w', 'o', 'r', '\r']) model.key(k);
+    assert.deepEqual(pids(), [2]);
+    model.key('/');
+    model.key('\x1b');
+    assert.deepEqual(pids(), [1, 2]);
+    model.key('\x1b[B');
+    assert.equal(model.key('g').kind, 'none');
+    assert.match(model.render(200, 40).lines[1] ?? '', /Run gc on pid 2\? \(y\/n\)/);
+    assert.equal(model.key('n').kind, 'none');
+    model.key('S');
+    assert.deepEqual(model.key('y'), { kind: 'action', action: 'snapshot', pid: 2, startTicks: 1002 });
+    assert.equal(model.key('q').kind, 'quit');
+  });
+
+  it('shows untrusted command lines with control characters escaped and secrets hidden', () => {
+    const model = new TopModel(300_000);
+    model.update(
+      fakeTick([
+        { name: 'x', processes: [fakeProcess(3, { cmdline: ['evil\x1b[2J', '--password=hunter2'] })] },
+      ]),
+    );
+    const text = model.render(300, 40).lines.join('\n');
+    assert.ok(!text.includes('\x1b'));
+    assert.match(text, /evil\\x1b\[2J --password=\*\*\*/);
+    assert.doesNotMatch(text, /hunter2/);
+  });
+});
+
+describe('memwarden top with a real target', () => {
+  let pid = 0;
+
+  before(async () => {
+    const target = start(process.execPath, [
+      '-e',
+      'const keep = []; setInterval(() => keep.push(Buffer.alloc(1 << 19, 1)), 50); console.log("ready")',
+      'memwarden-top-target',
+    ]);
+    await waitForLine(target, /ready/);
+    pid = pidOf(target);
+  });
+
+  it('prints plain tables when stdout is not a terminal, and stops after --count', async () => {
+    const { code, stdout, stderr } = await runCli([
+      'top',
+      'memwarden-top-target',
+      '--count',
+      '3',
+      '--interval',
+      '200ms',
+    ]);
+    assert.equal(code, 0, stderr);
+    const blocks = stdout.trim().split('\n\n');
+    assert.equal(blocks.length, 3);
+    const row = blocks[2]?.split('\n').find((l) => l.trim().startsWith(String(pid))) ?? '';
+    assert.match(row, /memwarden-top-target/);
+    assert.match(row, /[▁▂▃▄▅▆▇█]{2,}/);
+    assert.doesNotMatch(stdout, /\x1b/);
+  });
+
+  it('prints one JSON line per refresh with --json', async () => {
+    const { code, stdout } = await runCli([
+      'top',
+      'memwarden-top-target',
+      '--json',
+      '--count',
+      '2',
+      '--interval',
+      '200ms',
+    ]);
+    assert.equal(code, 0);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { processes: Record<string, unknown>[] });
+    assert.equal(lines.length, 2);
+    const row = lines[1]?.processes.find((p) => p.pid === pid);
+    assert.ok(
+      row && typeof row.rss === 'number' && typeof row.growthBytesPerHour === 'number',
+      JSON.stringify(row),
+    );
+    assert.equal(row.target, 'memwarden-top-target');
+  });
+
+  const tmuxMissing = existsSync('/usr/bin/tmux') ? undefined : 'tmux is not installed';
+  if (tmuxMissing) console.log(`# skipping the tmux test: ${tmuxMissing}`);
+
+  describe('in a terminal (tmux)', { skip: tmuxMissing }, () => {
+    const socket = `memwarden-test-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    const screen = () => tmux('capture-pane', '-p', '-t', 'top');
+    async function waitForScreen(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+      const deadline = Date.now() + timeoutMs;
+      let last = '';
+      while (Date.now() < deadline) {
+        last = screen();
+        if (pattern.test(last)) return last;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`screen never matched ${pattern}:\n${last}`);
+    }
+
+    before(() => {
+      tmux(
+        '-f',
+        '/dev/null',
+        'new-session',
+        '-d',
+        '-s',
+        'top',
+        '-x',
+        '160',
+        '-y',
+        '40',
+        'bash --norc --noprofile',
+      );
+    });
+    after(() => {
+      try {
+        tmux('kill-server');
+      } catch {
+        // already gone
+      }
+    });
+
+    it('shows the target, takes keys, and gives the terminal back on q', async () => {
+      tmux(
+        'send-keys',
+        '-t',
+        'top',
+        `echo BEFORE-TOP; ${process.execPath} ${BIN} top memwarden-top-target --interval 300ms; echo TOP-EXIT-$?`,
+        'Enter',
+      );
+      // The row is cut at the pane's width, before the target's marker argument.
+      let shown = await waitForScreen(new RegExp(`^\\s*${pid} memwarden-to\\s.*/node -e `, 'm'));
+      assert.match(shown, /^memwarden top .* mem .* avail /m);
+      assert.doesNotMatch(shown, /BEFORE-TOP/);
+
+      tmux('send-keys', '-t', 'top', 's');
+      await waitForScreen(/sort: cpu/);
+      tmux('send-keys', '-t', 'top', '/', 'zzz-nothing', 'Enter');
+      await waitForScreen(/no process matches the filter/);
+      tmux('send-keys', '-t', 'top', '/', 'Escape');
+      await waitForScreen(new RegExp(`^\\s*${pid} `, 'm'));
+      tmux('send-keys', '-t', 'top', 'g');
+      await waitForScreen(new RegExp(`Run gc on pid ${pid}\\? \\(y/n\\)`));
+      tmux('send-keys', '-t', 'top', 'y');
+      await waitForScreen(/gc on pid \d+: gc is not available in this build/);
+
+      tmux('send-keys', '-t', 'top', 'q');
+      shown = await waitForScreen(/TOP-EXIT-0/);
+      assert.match(shown, /BEFORE-TOP/);
+      assert.doesNotMatch(shown, /memwarden top/);
+      tmux(
+        'send-keys',
+        '-t',
+        'top',
+        "stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | tr '\\n' ' '; echo STTY-$((1+1))-END",
+        'Enter',
+      );
+      shown = await waitForScreen(/STTY-2-END$/m);
+      assert.match(shown, /^icanon echo STTY-2-END$/m);
+      assert.equal(tmux('display-message', '-p', '-t', 'top', '#{alternate_on}').trim(), '0');
+    });
+  });
+});

@@ -1,0 +1,203 @@
+// Chart and DOM helpers shared by the dashboard and the report. Every string that came from a
+// process goes into the page through textContent, never as markup.
+(() => {
+  const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+  function formatBytes(bytes) {
+    if (bytes === null || bytes === undefined || !Number.isFinite(bytes)) return '-';
+    let value = Math.abs(bytes);
+    let unit = 0;
+    while (value >= 1024 && unit < UNITS.length - 1) {
+      value /= 1024;
+      unit++;
+    }
+    const digits = unit === 0 ? 0 : value < 10 ? 2 : value < 100 ? 1 : 0;
+    return `${bytes < 0 ? '-' : ''}${value.toFixed(digits)} ${UNITS[unit]}`;
+  }
+
+  function formatPercent(p) {
+    return p === null || p === undefined || !Number.isFinite(p) ? '-' : `${p.toFixed(1)}%`;
+  }
+
+  function formatSeconds(s) {
+    if (!Number.isFinite(s)) return '∞';
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    if (d > 0) return `${d}d${h}h`;
+    if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+    return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  }
+
+  /** A new element with text set as text. */
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+
+  function trendText(trend) {
+    if (!trend) return '';
+    if (trend.verdict === 'insufficient') return 'trend: not enough data yet';
+    let text = trend.verdict === 'leak' ? 'leak suspected' : 'no leak';
+    if (Number.isFinite(trend.slopeBytesPerSecond))
+      text += `, ${formatBytes(trend.slopeBytesPerSecond * 3600)}/h`;
+    if (Number.isFinite(trend.timeToLimitSeconds))
+      text += `, limit in ${formatSeconds(trend.timeToLimitSeconds)}`;
+    return text;
+  }
+
+  const EVENT_COLOUR = '#c0392b';
+
+  /** Draws each event as a vertical line at its time; the list lives on the chart so updates can swap it. */
+  const eventMarkers = {
+    hooks: {
+      draw: [
+        (u) => {
+          const { ctx } = u;
+          const { left, top, width, height } = u.bbox;
+          ctx.save();
+          ctx.strokeStyle = EVENT_COLOUR;
+          ctx.lineWidth = 1;
+          ctx.setLineDash([4, 3]);
+          for (const e of u.memwardenEvents || []) {
+            const x = u.valToPos(e.time / 1000, 'x', true);
+            if (x < left || x > left + width) continue;
+            ctx.beginPath();
+            ctx.moveTo(x, top);
+            ctx.lineTo(x, top + height);
+            ctx.stroke();
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+
+  function chartWidth(container) {
+    return Math.max(320, Math.floor(container.clientWidth || 800) - 8);
+  }
+
+  /**
+   * One target's memory over time: RSS, PSS when known, and the trend line (from the last point
+   * at the detector's slope) when a trend is present. `points` are [{time, rss, pss}].
+   */
+  function memorySeries(points, trend) {
+    const xs = points.map((p) => p.time / 1000);
+    const series = [{}, { label: 'RSS', stroke: '#2c7be5', width: 2, value: (_, v) => formatBytes(v) }];
+    const data = [xs, points.map((p) => p.rss)];
+    if (points.some((p) => p.pss !== undefined && p.pss !== null)) {
+      series.push({ label: 'PSS', stroke: '#00a86b', width: 1, value: (_, v) => formatBytes(v) });
+      data.push(points.map((p) => (p.pss === undefined ? null : p.pss)));
+    }
+    const last = points[points.length - 1];
+    if (trend && Number.isFinite(trend.slopeBytesPerSecond) && last) {
+      series.push({
+        label: 'trend',
+        stroke: trend.verdict === 'leak' ? EVENT_COLOUR : '#888',
+        dash: [6, 4],
+        width: 1,
+        value: (_, v) => formatBytes(v),
+      });
+      data.push(xs.map((x) => last.rss + trend.slopeBytesPerSecond * (x - last.time / 1000)));
+    }
+    return { series, data };
+  }
+
+  /**
+   * A chart that can be fed again: same series → new data in place; otherwise rebuilt. The x
+   * axis spans the chosen time range (seconds), not just the data, so a gap shows as a gap.
+   */
+  function liveChart(container, build) {
+    let chart;
+    let shape = '';
+    let xRange;
+    const scales = { ...build.scales, x: { time: true, range: (_, min, max) => xRange ?? [min, max] } };
+    return {
+      update(options, data, events, range) {
+        xRange = range ? [range.since / 1000, range.until / 1000] : undefined;
+        const next = options.series.map((s) => s.label || '').join('|');
+        if (!chart || next !== shape) {
+          chart?.destroy();
+          container.replaceChildren();
+          chart = new uPlot({ ...build, ...options, scales, width: chartWidth(container) }, data, container);
+          shape = next;
+        } else chart.setData(data);
+        chart.memwardenEvents = events || [];
+        chart.redraw(false, false);
+        container.dataset.points = String(data[0].length);
+      },
+      resize() {
+        chart?.setSize({ width: chartWidth(container), height: build.height });
+      },
+    };
+  }
+
+  function memoryChart(container) {
+    const live = liveChart(container, {
+      height: 220,
+      axes: [{}, { values: (_, ticks) => ticks.map(formatBytes), size: 80 }],
+      plugins: [eventMarkers],
+    });
+    return {
+      update(points, trend, events, range) {
+        const { series, data } = memorySeries(points, trend);
+        live.update({ series }, data, events, range);
+      },
+      resize: live.resize,
+    };
+  }
+
+  /** The machine: memory used % and CPU % on one 0–100 scale. */
+  function systemChart(container) {
+    const series = [
+      {},
+      { label: 'memory used %', stroke: '#2c7be5', width: 2, value: (_, v) => formatPercent(v) },
+      { label: 'CPU %', stroke: '#e67e22', width: 1, value: (_, v) => formatPercent(v) },
+    ];
+    const live = liveChart(container, {
+      height: 180,
+      scales: { y: { range: [0, 100] } },
+      axes: [{}, { values: (_, ticks) => ticks.map((t) => `${t}%`) }],
+      plugins: [eventMarkers],
+    });
+    return {
+      update(points, events, range) {
+        const data = [
+          points.map((p) => p.time / 1000),
+          points.map((p) => p.memPercent),
+          points.map((p) => (p.cpuPercent === undefined ? null : p.cpuPercent)),
+        ];
+        live.update({ series }, data, events, range);
+      },
+      resize: live.resize,
+    };
+  }
+
+  function eventList(events) {
+    const list = el('ul', 'events');
+    if (events.length === 0) list.appendChild(el('li', 'muted', 'no events in this range'));
+    for (const e of events) {
+      const item = el('li');
+      item.appendChild(el('time', null, new Date(e.time).toLocaleString()));
+      item.appendChild(el('span', 'kind', e.kind));
+      item.appendChild(el('span', 'target', e.target));
+      if (e.pid !== undefined) item.appendChild(el('span', 'pid', `pid ${e.pid}`));
+      item.appendChild(el('span', 'message', e.message));
+      list.appendChild(item);
+    }
+    return list;
+  }
+
+  window.MemwardenCharts = {
+    el,
+    eventList,
+    formatBytes,
+    formatPercent,
+    formatSeconds,
+    memoryChart,
+    systemChart,
+    trendText,
+  };
+})();

@@ -1,0 +1,65 @@
+// The static report: everything it shows comes from the inlined JSON; strings enter the DOM
+// only as text.
+(() => {
+  const C = window.MemwardenCharts;
+  const data = JSON.parse(document.getElementById('report-data').textContent);
+  const root = document.getElementById('report');
+
+  root.appendChild(C.el('h1', null, data.title));
+  root.appendChild(
+    C.el(
+      'p',
+      'muted',
+      `${new Date(data.sinceMs).toLocaleString()} – ${new Date(data.untilMs).toLocaleString()} · generated ${new Date(data.generatedAt).toLocaleString()}`,
+    ),
+  );
+
+  const range = { since: data.sinceMs, until: data.untilMs };
+  const pending = [];
+
+  const machine = C.el('section', 'system');
+  machine.appendChild(C.el('h2', null, 'Machine'));
+  const systemChart = C.el('div', 'chart');
+  machine.appendChild(systemChart);
+  root.appendChild(machine);
+  pending.push(() => C.systemChart(systemChart).update(data.system, data.events, range));
+
+  function summaryTable(t) {
+    const table = C.el('table', 'summary');
+    const rows = [
+      ['processes (last)', t.processes ?? '-'],
+      ['peak RSS', C.formatBytes(t.peakRssBytes)],
+      ['last RSS', C.formatBytes(t.lastRssBytes)],
+      ['growth over the range', C.formatBytes(t.growthBytes)],
+      ['growth per hour', C.formatBytes(t.growthBytesPerHour)],
+      ['leak verdict', t.trend ? C.trendText(t.trend) : 'none recorded'],
+    ];
+    for (const [k, v] of rows) {
+      const row = C.el('tr');
+      row.appendChild(C.el('th', null, k));
+      row.appendChild(C.el('td', k === 'leak verdict' && t.trend?.verdict === 'leak' ? 'leak' : null, v));
+      table.appendChild(row);
+    }
+    return table;
+  }
+
+  for (const t of data.targets) {
+    const section = C.el('section', 'target');
+    section.setAttribute('data-target', t.name);
+    section.appendChild(C.el('h2', null, t.name));
+    section.appendChild(summaryTable(t));
+    const chart = C.el('div', 'chart');
+    section.appendChild(chart);
+    root.appendChild(section);
+    const events = data.events.filter((e) => e.target === t.name);
+    pending.push(() => C.memoryChart(chart).update(t.points, t.trend, events, range));
+  }
+
+  const events = C.el('section', 'events');
+  events.appendChild(C.el('h2', null, 'Events'));
+  events.appendChild(C.eventList(data.events));
+  root.appendChild(events);
+
+  // Charts are sized from their containers, which have a width only once in the document.
+  for (const draw of pending) draw();
+})();
