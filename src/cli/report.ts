@@ -1,7 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { errnoCode, MemwardenError } from '../errors.js';
-import type { HistorySource } from '../ui/index.js';
-import { renderReport } from '../ui/index.js';
+import { defaultStorePath, openStore } from '../store/index.js';
+import { renderReport, storeHistory } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
@@ -19,38 +19,38 @@ Options:
   --title TEXT       the report's title
 `;
 
-/** Opens the history a report reads; the store part provides it. */
-export type OpenHistory = (storePath: string | undefined) => Promise<HistorySource>;
-
-/** The store is being built beside this command: until it is wired in, say so in one line. */
-export const storeNotBuilt: OpenHistory = async () => {
-  throw new MemwardenError('MW_UNSUPPORTED', 'reading a history store is not available in this build yet');
-};
-
-export function makeReportCommand(openHistory: OpenHistory): Command {
-  return {
-    name: 'report',
-    summary: 'write a self-contained HTML report of the history',
-    help: HELP,
-    async run(args) {
-      const { values } = parseCommandArgs('report', args, {
-        since: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        store: { type: 'string' },
-        title: { type: 'string' },
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'write a self-contained HTML report of the history',
+  help: HELP,
+  async run(args) {
+    const { values } = parseCommandArgs('report', args, {
+      since: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      store: { type: 'string' },
+      title: { type: 'string' },
+    });
+    const sinceMs = Date.now() - parseDuration(values.since ?? '24h');
+    const output = values.output ?? 'memwarden-report.html';
+    const store = openStore(values.store ?? defaultStorePath(), { readonly: true });
+    let html: string;
+    try {
+      html = await renderReport(storeHistory(store), {
+        sinceMs,
+        ...(values.title ? { title: values.title } : {}),
       });
-      const sinceMs = Date.now() - parseDuration(values.since ?? '24h');
-      const output = values.output ?? 'memwarden-report.html';
-      const source = await openHistory(values.store);
-      const html = await renderReport(source, { sinceMs, ...(values.title ? { title: values.title } : {}) });
-      try {
-        writeFileSync(output, html);
-      } catch (err) {
-        throw new MemwardenError('MW_FAILED', `cannot write ${output}: ${errnoCode(err) ?? String(err)}`);
-      }
-      process.stderr.write(`memwarden report: wrote ${output}\n`);
-    },
-  };
-}
-
-export const reportCommand = makeReportCommand(storeNotBuilt);
+    } finally {
+      store.close();
+    }
+    // Written beside the target and renamed over it: a failure never leaves half a report.
+    const partial = `${output}.${process.pid}.tmp`;
+    try {
+      writeFileSync(partial, html, { mode: 0o644 });
+      renameSync(partial, output);
+    } catch (err) {
+      rmSync(partial, { force: true });
+      throw new MemwardenError('MW_FAILED', `cannot write ${output}: ${errnoCode(err) ?? String(err)}`);
+    }
+    process.stderr.write(`memwarden report: wrote ${output}\n`);
+  },
+};

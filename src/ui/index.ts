@@ -24,7 +24,6 @@ export { downsampleSystem, SeriesDownsampler } from './history.js';
 export { isLoopbackHost } from './host-check.js';
 export { parseListen } from './listen.js';
 export { LiveHistory } from './live-history.js';
-export { redactArgs } from './redact.js';
 export {
   collectReport,
   type ReportData,
@@ -33,6 +32,7 @@ export {
   type TargetSummary,
 } from './report.js';
 export { type DashboardOptions, DashboardServer } from './server.js';
+export { storeHistory } from './store-history.js';
 export { type Column, renderTable } from './table.js';
 export { printable } from './text.js';
 export { type TargetSpec, TickSampler } from './tick-sampler.js';

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { makeReportCommand } from '../../src/cli/report.js';
 import { collectReport, LiveHistory, renderReport } from '../../src/ui/index.js';
 import { browserSkipReason, launchChromium, waitInPage } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
+import { start, waitForLine } from '../helpers/processes.js';
 import { fakeProcess, fakeTick } from '../helpers/ticks.js';
 
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const HOSTILE = '</script><script>alert(1)</script><img src=x onerror=alert(2)>';
 const MiB = 1024 * 1024;
 const HOUR = 3_600_000;
@@ -84,17 +85,60 @@ describe('HTML report', () => {
     assert.ok(JSON.stringify(JSON.parse(json)).includes(HOSTILE));
   });
 
-  it('is written by memwarden report from the history it opens', async () => {
+  it('is written by memwarden report from the history a watcher kept', async () => {
+    const target = start('python3', [join(FIXTURES, 'touna0627.py'), 'report-test']);
+    await waitForLine(target, /ready/);
+    const store = join(dir, 'history.db');
+    const watch = await runCli([
+      'watch',
+      '--match',
+      'touna0627.py report-test',
+      '--interval',
+      '100ms',
+      '--count',
+      '4',
+      '--store',
+      store,
+    ]);
+    assert.equal(watch.code, 0, watch.stderr);
     const file = join(dir, 'cli.html');
-    await makeReportCommand(async () => source).run(['--since', '3h', '-o', file, '--title', 'nightly']);
-    assert.match(readFileSync(file, 'utf8'), /<title>nightly<\/title>/);
+    const { code, stderr } = await runCli([
+      'report',
+      '--store',
+      store,
+      '--since',
+      '1h',
+      '-o',
+      file,
+      '--title',
+      'nightly',
+    ]);
+    assert.equal(code, 0, stderr);
+    const html = readFileSync(file, 'utf8');
+    assert.match(html, /<title>nightly<\/title>/);
+    const json = /<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)?.[1] ?? '';
+    assert.ok(json.includes('touna0627.py report-test'));
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
   });
 
-  it('says in one line that the store is not in this build yet', async () => {
-    const { code, stderr } = await runCli(['report', '--since', '1h', '-o', join(dir, 'x.html')]);
+  it('says in one line that there is no history, and writes nothing', async () => {
+    const out = join(dir, 'x.html');
+    const { code, stderr } = await runCli([
+      'report',
+      '--store',
+      join(dir, 'none.db'),
+      '--since',
+      '1h',
+      '-o',
+      out,
+    ]);
     assert.equal(code, 1);
-    assert.equal(stderr.trim().split('\n').length, 1);
-    assert.match(stderr, /history store is not available/);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.equal(existsSync(out), false);
+    assert.equal(existsSync(join(dir, 'none.db')), false);
   });
 
   const skip = browserSkipReason();

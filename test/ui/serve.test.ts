@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { redactArgs } from '../../src/ui/index.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { pidOf, start, waitForExec, waitForExit } from '../helpers/processes.js';
 
@@ -53,20 +52,5 @@ describe('memwarden serve', () => {
       assert.equal(await waitForExit(serve), 0);
       sleeper.kill('SIGKILL');
     }
-  });
-
-  it('redacts secret-looking arguments and URL credentials', () => {
-    assert.deepEqual(
-      redactArgs([
-        'app',
-        '--password=hunter2',
-        '--api-key',
-        'abc',
-        '--port=80',
-        'redis://user:pw@host:6379/0',
-        'token',
-      ]),
-      ['app', '--password=***', '--api-key', '***', '--port=80', 'redis://user:***@host:6379/0', 'token'],
-    );
   });
 });
