@@ -1,6 +1,8 @@
 import { MemwardenError } from '../errors.js';
-import { DashboardServer, isLoopbackHost, LiveHistory, parseListen, TickSampler } from '../ui/index.js';
+import { openStore } from '../store/index.js';
+import { DashboardServer, isLoopbackHost, LiveHistory, parseListen, storeHistory } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
+import { Ticker } from '../watch/ticker.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 
@@ -20,6 +22,8 @@ Options:
   --interval DURATION  time between samples (default 5s)
   --retain DURATION    history kept in memory (default 1h)
   --pss                also read PSS (slower; others' processes need root)
+  --store PATH         chart the history file a 'memwarden watch' keeps (read only) instead of
+                       the in-memory history; the PATTERNs still give the live values
 `;
 
 export const serveCommand: Command = {
@@ -34,6 +38,7 @@ export const serveCommand: Command = {
       interval: { type: 'string' },
       retain: { type: 'string' },
       pss: { type: 'boolean' },
+      store: { type: 'string' },
     });
     const { host, port } = parseListen(values.listen ?? '127.0.0.1:9464');
     const intervalMs = parseDuration(values.interval ?? '5s');
@@ -41,14 +46,15 @@ export const serveCommand: Command = {
     if (intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
     const token = values.token ?? process.env.MEMWARDEN_TOKEN;
     const history = new LiveHistory(Math.max(2, Math.ceil(retainMs / intervalMs)));
-    const sampler = new TickSampler(
+    const sampler = new Ticker(
       positionals.map((p) => ({ name: p, filter: { substrings: [p] } })),
-      { smaps: values.pss ?? false },
+      { pss: values.pss ?? false, intervalMs },
     );
+    const store = values.store === undefined ? undefined : openStore(values.store, { readonly: true });
     const server = await DashboardServer.start({
       host,
       port,
-      history,
+      history: store ? storeHistory(store) : history,
       refreshMs: intervalMs,
       allowedHosts: values['allow-host'] ?? [],
       ...(token ? { token } : {}),
@@ -72,6 +78,7 @@ export const serveCommand: Command = {
     });
     clearInterval(timer);
     sampler.close();
+    store?.close();
     await server.close();
   },
 };

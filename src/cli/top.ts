@@ -1,6 +1,7 @@
 import { MemwardenError } from '../errors.js';
-import { runTopInteractive, runTopPlain, TickSampler, unavailableActions } from '../ui/index.js';
+import { runTopInteractive, runTopPlain, unavailableActions } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
+import { Ticker } from '../watch/ticker.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 
@@ -49,7 +50,7 @@ export const topCommand: Command = {
       positionals.length > 0
         ? positionals.map((p) => ({ name: p, filter: { substrings: [p] } }))
         : [{ name: 'all', filter: { all: true } }];
-    const sampler = new TickSampler(targets, { smaps: values.pss ?? false });
+    const sampler = new Ticker(targets, { pss: values.pss ?? false, intervalMs });
     const common = {
       sample: () => sampler.tick(),
       intervalMs,

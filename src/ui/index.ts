@@ -35,6 +35,5 @@ export { type DashboardOptions, DashboardServer } from './server.js';
 export { storeHistory } from './store-history.js';
 export { type Column, renderTable } from './table.js';
 export { printable } from './text.js';
-export { type TargetSpec, TickSampler } from './tick-sampler.js';
 export { runTopInteractive, runTopPlain, type TopOptions } from './top.js';
 export { growthPerHour, sparkline, TopModel } from './top-model.js';

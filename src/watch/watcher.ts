@@ -90,12 +90,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   constructor(
     config: WatchConfig,
     private readonly services: WatcherServices = {},
+    private readonly options: { pss?: boolean } = {},
   ) {
     super();
     this.targets = compileTargets(config);
     this.intervalMs = config.intervalMs;
     this.trends = rulesNeedTrends(config.rules) ? new TrendTracker() : undefined;
-    this.needsSmaps = rulesUsePss(config.rules);
+    this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
     this.engine = new RuleEngine(config.rules, { clock: monotonicMs, intervalMs: config.intervalMs });
   }
 
@@ -105,7 +106,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.intervalMs = config.intervalMs;
     if (!rulesNeedTrends(config.rules)) this.trends = undefined;
     else this.trends ??= new TrendTracker();
-    this.needsSmaps = rulesUsePss(config.rules);
+    this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
     this.engine.setRules(config.rules);
   }
 
@@ -202,6 +203,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   stop(): void {
     this.stopping?.abort();
+  }
+
+  /** Closes the files kept open between ticks, for a watcher driven by `tick()` alone. */
+  close(): void {
+    this.reader.close();
   }
 
   /** How much per-process state is held: all of it must shrink back when processes go away. */

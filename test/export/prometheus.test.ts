@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DashboardServer, LiveHistory, TickSampler } from '../../src/ui/index.js';
+import { DashboardServer, LiveHistory } from '../../src/ui/index.js';
+import { Ticker } from '../../src/watch/ticker.js';
 import { pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -47,7 +48,7 @@ async function poll<T>(what: string, timeoutMs: number, attempt: () => Promise<T
 describe('scraped by a real Prometheus', { skip }, () => {
   let dir: string;
   let server: DashboardServer;
-  let sampler: TickSampler;
+  let sampler: Ticker;
   let timer: NodeJS.Timeout;
   let prometheus: ReturnType<typeof start>;
   let api = '';
@@ -60,7 +61,7 @@ describe('scraped by a real Prometheus', { skip }, () => {
     ]);
     await waitForLine(target, /ready/);
     pidOf(target);
-    sampler = new TickSampler([{ name: 'prom-target', filter: { substrings: ['prom-target'] } }]);
+    sampler = new Ticker([{ name: 'prom-target', filter: { substrings: ['prom-target'] } }]);
     const history = new LiveHistory(100);
     server = await DashboardServer.start({ port: 0, history, refreshMs: 500 });
     const tick = () => {

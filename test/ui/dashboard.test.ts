@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext } from 'playwright-core';
-import { DashboardServer, LiveHistory, TickSampler } from '../../src/ui/index.js';
+import { DashboardServer, LiveHistory } from '../../src/ui/index.js';
+import { Ticker } from '../../src/watch/ticker.js';
 import { browserSkipReason, launchChromium, waitInPage } from '../helpers/browser.js';
 import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
 
@@ -14,7 +15,7 @@ if (skip) console.log(`# skipping dashboard tests: ${skip}`);
 
 describe('dashboard in Chromium', { skip }, () => {
   let server: DashboardServer;
-  let sampler: TickSampler;
+  let sampler: Ticker;
   let timer: NodeJS.Timeout;
   let browser: BrowserContext;
   let closeBrowser: () => Promise<void>;
@@ -37,7 +38,7 @@ describe('dashboard in Chromium', { skip }, () => {
     await waitForExec(hostilePid, 'onerror');
 
     const history = new LiveHistory(1000);
-    sampler = new TickSampler([
+    sampler = new Ticker([
       { name: 'dash-target', filter: { substrings: ['memwarden-dash-target'] } },
       { name: HOSTILE, filter: { substrings: ['onerror=alert(1)'] } },
     ]);

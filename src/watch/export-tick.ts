@@ -1,0 +1,49 @@
+import type { Tick as ExportTick, TrendSummary } from '../export/index.js';
+import type { TrendView } from './trends.js';
+import type { Tick, WatcherCounters } from './watcher.js';
+
+/**
+ * A target's trend from its processes' ones: a leak if any of them leaks, at the fastest slope,
+ * reaching its limit at the soonest time.
+ */
+function targetTrend(
+  pids: readonly number[],
+  trends: ReadonlyMap<number, TrendView>,
+): TrendSummary | undefined {
+  const views = pids.map((pid) => trends.get(pid)).filter((v): v is TrendView => v !== undefined);
+  if (views.length === 0) return undefined;
+  const verdict = views.some((v) => v.verdict === 'leak')
+    ? 'leak'
+    : views.some((v) => v.verdict === 'no-leak')
+      ? 'no-leak'
+      : 'insufficient';
+  const summary: TrendSummary = { verdict };
+  const slopes = views.map((v) => v.slopeBytesPerSecond).filter((x): x is number => x !== undefined);
+  if (slopes.length > 0) summary.slopeBytesPerSecond = Math.max(...slopes);
+  const times = views.map((v) => v.timeToLimitSeconds).filter((x): x is number => x !== undefined);
+  if (times.length > 0) summary.timeToLimitSeconds = Math.min(...times);
+  return summary;
+}
+
+/** A watcher's tick in the shape the dashboard, /metrics and `top` read. */
+export function toExportTick(tick: Tick, counters: WatcherCounters): ExportTick {
+  return {
+    time: tick.time,
+    system: tick.system,
+    targets: tick.targets.map((t) => {
+      const trend = targetTrend(
+        t.processes.map((p) => p.pid),
+        tick.trends,
+      );
+      return trend
+        ? { name: t.name, processes: t.processes, trend }
+        : { name: t.name, processes: t.processes };
+    }),
+    counters: {
+      procReadErrors: { denied: counters.procReadDenied, failed: counters.procReadFailed },
+      cycleOverruns: counters.cycleOverruns,
+      configLastReloadSuccess: counters.configLastReloadSuccess === 1,
+      lastCycleDurationMs: tick.durationMs,
+    },
+  };
+}
