@@ -1,7 +1,8 @@
 import { MemwardenError } from '../errors.js';
-import { printable } from '../ui/index.js';
+import { parseListen, printable } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import { loadConfig, type WatchConfig } from '../watch/config.js';
+import { serveWatcher } from '../watch/dashboard.js';
 import { JsonLinesFile } from '../watch/log.js';
 import { quickConfig } from '../watch/quick.js';
 import { tickLines, tickRecords } from '../watch/report-lines.js';
@@ -25,6 +26,11 @@ Quick mode (no config file):
   --match PATTERN            a command-line substring; one target per pattern (repeatable)
   --interval DURATION        time between cycles (default 10s)
   --gc-above 40%|500MB       ask the process to release memory above this (mem% or RSS)
+
+Dashboard and Prometheus:
+  --listen HOST:PORT         serve the dashboard on /, metrics on /metrics (127.0.0.1 unless
+                             told; any other address needs a token)
+  --token TOKEN              the token (prefer env MEMWARDEN_TOKEN: a flag shows in ps)
 
 History:
   --store PATH               the SQLite history file (default $XDG_STATE_HOME/memwarden/history.db)
@@ -83,6 +89,8 @@ export const watchCommand: Command = {
       count: { type: 'string' },
       store: { type: 'string' },
       'no-store': { type: 'boolean' },
+      listen: { type: 'string' },
+      token: { type: 'string' },
     });
     if (values.store !== undefined && values['no-store']) {
       throw new MemwardenError('MW_USAGE', 'give either --store PATH or --no-store, not both');
@@ -99,6 +107,20 @@ export const watchCommand: Command = {
       say,
     });
     const watcher = new Watcher(config, services);
+    const listen = values.listen === undefined ? config.listen : parseListen(values.listen);
+    const token = values.token ?? process.env.MEMWARDEN_TOKEN;
+    const server = listen
+      ? await serveWatcher(
+          watcher,
+          { ...listen, ...(token ? { token } : {}) },
+          services,
+          config.intervalMs,
+        ).catch(async (err: unknown) => {
+          await stopServices(services);
+          throw err;
+        })
+      : undefined;
+    if (server) say(`dashboard on ${server.url}, metrics on ${server.url}metrics`);
     for (const w of config.warnings) say(`${w.file}:${w.line ?? 0}:${w.column ?? 0}: warning: ${w.message}`);
 
     watcher.on('tick', (tick) => {
@@ -145,6 +167,7 @@ export const watchCommand: Command = {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.off('SIGHUP', onHup);
+      await server?.close();
       await stopServices(services);
       log?.close();
     }

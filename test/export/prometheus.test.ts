@@ -4,9 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DashboardServer, LiveHistory } from '../../src/ui/index.js';
-import { Ticker } from '../../src/watch/ticker.js';
-import { pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
+import { BIN } from '../helpers/cli.js';
+import { start, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const skip = existsSync(PROMETHEUS)
@@ -47,9 +46,6 @@ async function poll<T>(what: string, timeoutMs: number, attempt: () => Promise<T
 
 describe('scraped by a real Prometheus', { skip }, () => {
   let dir: string;
-  let server: DashboardServer;
-  let sampler: Ticker;
-  let timer: NodeJS.Timeout;
   let prometheus: ReturnType<typeof start>;
   let api = '';
 
@@ -60,22 +56,31 @@ describe('scraped by a real Prometheus', { skip }, () => {
       'prom-target',
     ]);
     await waitForLine(target, /ready/);
-    pidOf(target);
-    sampler = new Ticker([{ name: 'prom-target', filter: { substrings: ['prom-target'] } }]);
-    const history = new LiveHistory(100);
-    server = await DashboardServer.start({ port: 0, history, refreshMs: 500 });
-    const tick = () => {
-      const t = sampler.tick();
-      history.push(t);
-      server.publish(t);
-    };
-    tick();
-    timer = setInterval(tick, 500);
+    const metricsPort = await freePort();
+    // The real daemon, as a user starts it.
+    start(
+      process.execPath,
+      [
+        BIN,
+        'watch',
+        '--match',
+        'prom-target',
+        '--interval',
+        '500ms',
+        '--no-store',
+        '--listen',
+        `127.0.0.1:${metricsPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    await poll('memwarden watch to serve /metrics', 30_000, async () =>
+      (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).ok ? true : undefined,
+    );
 
     dir = mkdtempSync(join(tmpdir(), 'memwarden-prometheus-'));
     writeFileSync(
       join(dir, 'prometheus.yml'),
-      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: memwarden\n    static_configs:\n      - targets: ['127.0.0.1:${server.port}']\n`,
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: memwarden\n    static_configs:\n      - targets: ['127.0.0.1:${metricsPort}']\n`,
     );
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
@@ -90,13 +95,10 @@ describe('scraped by a real Prometheus', { skip }, () => {
   });
 
   after(async () => {
-    clearInterval(timer);
     if (prometheus && prometheus.exitCode === null) {
       prometheus.kill('SIGTERM');
       await waitForExit(prometheus);
     }
-    await server?.close();
-    sampler?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,0 +1,76 @@
+import type { ActionRunner } from '../actions/index.js';
+import type { Tick as ExportTick } from '../export/index.js';
+import type { Store } from '../store/index.js';
+import { type ActionHandler, DashboardServer, LiveHistory, storeHistory } from '../ui/index.js';
+import { toExportTick } from './export-tick.js';
+import type { Tick, Watcher } from './watcher.js';
+
+export interface DashboardWiring {
+  host: string;
+  port: number;
+  token?: string;
+  allowedHosts?: string[];
+}
+
+/**
+ * Serves a running watcher: /metrics and the live values from its ticks, the charts from its
+ * history file (or, without one, from memory), and gc/snapshot on request — but only for a
+ * process the watcher matches right now, as it saw it (same pid and start time).
+ */
+export async function serveWatcher(
+  watcher: Watcher,
+  wiring: DashboardWiring,
+  services: { store?: Store; runner?: ActionRunner },
+  intervalMs: number,
+): Promise<DashboardServer> {
+  const live = services.store ? undefined : new LiveHistory(Math.max(2, Math.ceil(3_600_000 / intervalMs)));
+  let latest: Tick | undefined;
+  const actions: ActionHandler = async (request) => {
+    const match = latest?.targets
+      .flatMap((t) => t.processes.map((p) => ({ target: t.name, sample: p })))
+      .find((m) => m.sample.pid === request.pid);
+    if (!match || (request.startTicks !== undefined && request.startTicks !== match.sample.startTicks)) {
+      return { ok: false, message: `pid ${request.pid} is not a process this watcher matches` };
+    }
+    if (!services.runner) return { ok: false, message: `${request.action} is not available` };
+    const result = await services.runner.run(
+      { kind: request.action },
+      {
+        target: match.target,
+        sample: match.sample,
+        rule: 'dashboard',
+        message: `${request.action} asked from the dashboard`,
+        cycle: latest?.cycle ?? 0,
+      },
+    );
+    return { ok: result.ok, message: result.message };
+  };
+  const server = await DashboardServer.start({
+    host: wiring.host,
+    port: wiring.port,
+    history: services.store ? storeHistory(services.store) : (live as LiveHistory),
+    refreshMs: intervalMs,
+    actions,
+    allowedHosts: wiring.allowedHosts ?? [],
+    ...(wiring.token ? { token: wiring.token } : {}),
+  });
+  watcher.on('tick', (tick) => {
+    latest = tick;
+    const exported: ExportTick = toExportTick(tick, watcher.counters);
+    if (live) {
+      live.push(exported);
+      for (const e of tick.events) {
+        live.addEvent({
+          time: tick.time,
+          kind: e.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
+          target: e.target,
+          pid: e.identity.pid,
+          rule: e.ruleId,
+          message: e.message,
+        });
+      }
+    }
+    server.publish(exported);
+  });
+  return server;
+}
