@@ -35,10 +35,21 @@ interface CachedProcess {
   uid: number;
   user: string;
   cgroupPaths?: CgroupPaths;
+  /** The command line last read, the comm it went with, and reads since. */
+  cmdline?: string[];
+  cmdlineComm?: string;
+  cmdlineAge: number;
 }
 
 /** Longest command line read: enough for real ones, bounded against a 2 MB hostile one. */
 const CMDLINE_CAP_BYTES = 128 * 1024;
+
+/**
+ * A kept process's command line is read again after this many reads, or at once when its comm
+ * changes (an exec). In between the last one is reused: reading it makes the kernel walk the
+ * process's memory, a third of a sweep's cost, for text that almost never changes.
+ */
+const CMDLINE_REREAD_EVERY = 8;
 
 /**
  * Reads processes from /proc. Between sweeps it keeps each process's `stat`, `statm` and `cmdline` open and
@@ -171,6 +182,7 @@ export class ProcReader {
       cmdlineFd: this.openOptional(`${dir}/cmdline`),
       uid,
       user: userName(uid),
+      cmdlineAge: 0,
     };
     const record = this.readWith(pid, entry, options);
     if (record && this.cache.size < this.maxCached) this.cache.set(pid, entry);
@@ -194,10 +206,22 @@ export class ProcReader {
     const partial: string[] = [];
 
     let cmdline: string[] = [];
-    if (entry.cmdlineFd >= 0) {
+    const reuse =
+      entry.cmdline !== undefined && entry.cmdlineComm === stat.name && entry.cmdlineAge < CMDLINE_REREAD_EVERY;
+    if (reuse && entry.cmdline) {
+      cmdline = entry.cmdline;
+      entry.cmdlineAge++;
+    } else if (entry.cmdlineFd >= 0) {
       const cmdRead = preadAll(entry.cmdlineFd, this.cmdlineBuffer);
-      if (cmdRead.ok) cmdline = parseCmdline(this.cmdlineBuffer, cmdRead.bytes);
-      else if (cmdRead.reason === 'gone') return undefined;
+      if (cmdRead.ok) {
+        cmdline = parseCmdline(this.cmdlineBuffer, cmdRead.bytes);
+        // An empty one (a process inside execve) is not worth keeping.
+        if (cmdline.length > 0) {
+          entry.cmdline = cmdline;
+          entry.cmdlineComm = stat.name;
+          entry.cmdlineAge = 0;
+        }
+      } else if (cmdRead.reason === 'gone') return undefined;
       else {
         this.count(cmdRead.reason);
         partial.push('cmdline');
