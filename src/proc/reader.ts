@@ -207,7 +207,10 @@ export class ProcReader {
 
     let cmdline: string[] = [];
     const reuse =
-      entry.cmdline !== undefined && entry.cmdlineComm === stat.name && entry.cmdlineAge < CMDLINE_REREAD_EVERY;
+      entry.cmdline !== undefined &&
+      entry.cmdlineComm === stat.name &&
+      entry.cmdlineAge < CMDLINE_REREAD_EVERY &&
+      stat.state !== 'Z';
     if (reuse && entry.cmdline) {
       cmdline = entry.cmdline;
       entry.cmdlineAge++;
@@ -254,7 +257,8 @@ export class ProcReader {
       // statm, not stat: on recent kernels stat's rss is a per-CPU approximation that can lag
       // the exact count (what statm, status and psutil report) by dozens of pages.
       const memory = entry.statmFd >= 0 ? this.readStatm(entry.statmFd) : undefined;
-      if (memory === 'gone') return undefined;
+      // No address space by the time statm was read: the process is inside exit().
+      if (memory === 'gone' || memory?.vmsBytes === 0) return undefined;
       if (memory) {
         record.rss = memory.rssBytes;
         record.vms = memory.vmsBytes;

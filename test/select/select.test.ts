@@ -125,7 +125,15 @@ describe('selecting processes', () => {
     const idle = 'import time; time.sleep(31341)';
     const child = start('python3', ['-c', idle, `${'a'.repeat(40_000)}needle-beyond-the-cap`]);
     await waitForExec(pidOf(child), 'needle-beyond');
-    assert.ok(pidsOf({ substrings: ['time.sleep(31341)'] }).has(pidOf(child)));
+    // python3 may be a launcher script that execs the interpreter: wait for the last exec.
+    let seen = false;
+    for (let i = 0; i < 100 && !seen; i++) {
+      seen = pidsOf({ substrings: ['time.sleep(31341)'], names: ['python3', 'python3.11'] }).has(
+        pidOf(child),
+      );
+      if (!seen) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(seen);
     assert.equal(pidsOf({ substrings: ['needle-beyond-the-cap'] }).size, 0);
   });
 });
