@@ -49,9 +49,11 @@ def _type_name(t):
 def snapshot(top=100):
     top = max(1, min(int(top), 1000))
     counts = {}
+    sizes = {}
     for obj in gc.get_objects():
         t = type(obj)
         counts[t] = counts.get(t, 0) + 1
+        sizes[t] = sizes.get(t, 0) + sys.getsizeof(obj, 0)
     types = sorted(counts.items(), key=lambda item: item[1], reverse=True)[:top]
     # tracemalloc sees only what is allocated after it starts: the first snapshot starts it,
     # and the sites become meaningful from the second one on.
@@ -74,7 +76,7 @@ def snapshot(top=100):
         "pid": os.getpid(),
         "pythonVersion": "%d.%d.%d" % sys.version_info[:3],
         "gcObjects": sum(counts.values()),
-        "types": [{"name": _type_name(t), "count": n} for t, n in types],
+        "types": [{"name": _type_name(t), "count": n, "sizeBytes": sizes[t]} for t, n in types],
         "tracemallocStartedNow": started_now,
         "tracemallocTracedBytes": current,
         "tracemallocPeakBytes": peak,

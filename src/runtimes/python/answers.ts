@@ -40,7 +40,11 @@ export function parseSnapshotAnswer(answer: unknown, pid: number, path: PythonPa
   const raw = object(answer, 'snapshot', pid);
   const types = array(raw.types, 'types', pid).map((item): PythonTypeCount => {
     const entry = object(item, 'type count', pid);
-    return { name: string(entry.name, 'type name', pid), count: number(entry.count, 'type count', pid) };
+    return {
+      name: string(entry.name, 'type name', pid),
+      count: number(entry.count, 'type count', pid),
+      sizeBytes: number(entry.sizeBytes, 'type size', pid),
+    };
   });
   const tracemalloc = array(raw.tracemalloc, 'tracemalloc sites', pid).map((item): PythonAllocationSite => {
     const site = object(item, 'tracemalloc site', pid);

@@ -42,6 +42,8 @@ export interface PythonTypeCount {
   /** `module.QualName`; builtins without a module. */
   name: string;
   count: number;
+  /** The objects' own sizes (`sys.getsizeof`), not what they hold. */
+  sizeBytes: number;
 }
 
 export interface PythonAllocationSite {
