@@ -1,4 +1,4 @@
-import type { ProcessSample, SystemSample } from '../sample/types.js';
+import type { ProcessSample, SystemSample } from '../sample/index.js';
 
 /** What one tick hands to the store: the machine and every target process, read at `time`. */
 export interface SampleBatch {
@@ -55,20 +55,8 @@ export interface HistoryQuery {
   maxPoints?: number;
 }
 
-export interface SystemPoint {
-  time: number;
-  memTotal: number;
-  memAvailable: number;
-  memUsed: number;
-  memPercent: number;
-  swapTotal: number;
-  swapFree: number;
-  cpuCount: number;
-  cpuPercent?: number;
-  load1: number;
-  load5: number;
-  load15: number;
-}
+/** The machine at one time, as stored (uptime is not kept). */
+export type SystemPoint = Omit<SystemSample, 'uptimeSeconds'>;
 
 export interface TargetSummary {
   target: string;

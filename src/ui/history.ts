@@ -34,6 +34,18 @@ export interface SystemPoint {
   cpuPercent?: number;
 }
 
+/** The chart's share of a machine sample, from a live tick or a stored row. */
+export function systemPoint(s: SystemPoint): SystemPoint {
+  const point: SystemPoint = {
+    time: s.time,
+    memTotal: s.memTotal,
+    memAvailable: s.memAvailable,
+    memPercent: s.memPercent,
+  };
+  if (s.cpuPercent !== undefined) point.cpuPercent = s.cpuPercent;
+  return point;
+}
+
 export interface EventQuery {
   sinceMs: number;
   untilMs?: number;

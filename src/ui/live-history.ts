@@ -9,6 +9,7 @@ import {
   type SeriesPoint,
   type SeriesQuery,
   type SystemPoint,
+  systemPoint,
 } from './history.js';
 
 /**
@@ -83,16 +84,7 @@ export class LiveHistory implements HistorySource {
 
   system(q: RangeQuery): SystemPoint[] {
     const points: SystemPoint[] = [];
-    for (const { system: s } of this.allTicks()) {
-      const point: SystemPoint = {
-        time: s.time,
-        memTotal: s.memTotal,
-        memAvailable: s.memAvailable,
-        memPercent: s.memPercent,
-      };
-      if (s.cpuPercent !== undefined) point.cpuPercent = s.cpuPercent;
-      points.push(point);
-    }
+    for (const { system: s } of this.allTicks()) points.push(systemPoint(s));
     return downsampleSystem(points, q, Date.now());
   }
 

@@ -1,14 +1,15 @@
 import { detectTrend } from '../analysis/trend/index.js';
 import type { TrendSummary } from '../export/index.js';
 import type { Store } from '../store/index.js';
-import type {
-  EventQuery,
-  HistoryEvent,
-  HistorySource,
-  RangeQuery,
-  SeriesPoint,
-  SeriesQuery,
-  SystemPoint,
+import {
+  type EventQuery,
+  type HistoryEvent,
+  type HistorySource,
+  type RangeQuery,
+  type SeriesPoint,
+  type SeriesQuery,
+  type SystemPoint,
+  systemPoint,
 } from './history.js';
 
 /** The trend verdict of a target looks back this far in its history. */
@@ -30,17 +31,7 @@ export function storeHistory(store: Store): HistorySource {
         if (p.memPercent !== undefined) point.memPercent = p.memPercent;
         return point;
       }),
-    system: (q: RangeQuery): SystemPoint[] =>
-      store.system(rangeOf(q, {})).map((p) => {
-        const point: SystemPoint = {
-          time: p.time,
-          memTotal: p.memTotal,
-          memAvailable: p.memAvailable,
-          memPercent: p.memPercent,
-        };
-        if (p.cpuPercent !== undefined) point.cpuPercent = p.cpuPercent;
-        return point;
-      }),
+    system: (q: RangeQuery): SystemPoint[] => store.system(rangeOf(q, {})).map(systemPoint),
     events: (q: EventQuery): HistoryEvent[] => {
       const query: { sinceMs: number; untilMs?: number; target?: string; limit: number } = {
         sinceMs: q.sinceMs,
