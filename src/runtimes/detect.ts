@@ -162,7 +162,13 @@ export function assertSameProcess(
   }
   if (expected.exeFile) {
     const exe = fileId(`${reader.root}/${expected.pid}/exe`);
-    if (!exe || exe.dev !== expected.exeFile.dev || exe.ino !== expected.exeFile.ino) {
+    if (!exe) {
+      throw new MemwardenError(
+        'MW_NO_PROCESS',
+        `pid ${expected.pid} is exiting (its executable is gone from /proc); nothing was sent to it`,
+      );
+    }
+    if (exe.dev !== expected.exeFile.dev || exe.ino !== expected.exeFile.ino) {
       throw new MemwardenError(
         'MW_NO_PROCESS',
         `pid ${expected.pid} now runs another executable (execve); nothing was sent to it`,

@@ -75,7 +75,13 @@ async function withSession<T>(
   try {
     value = await body(session);
   } catch (err) {
-    await closeInspector(session, options.reader?.root).catch(() => false);
+    const closed = await closeInspector(session, options.reader?.root).catch(() => false);
+    if (!closed && session.activated && err instanceof MemwardenError) {
+      throw new MemwardenError(
+        err.code,
+        `${err.message}; the inspector on port ${session.port} is still open (the target will close it when its event loop turns)`,
+      );
+    }
     throw err;
   }
   const closed = await closeInspector(session, options.reader?.root);

@@ -46,6 +46,11 @@ export interface InspectorSession {
 }
 
 const POLL_MS = 10;
+/** How long the target waits before closing its inspector: ample time for us to disconnect. */
+const CLOSE_DELAY_MS = 100;
+/** How long after our deadline the target closes an inspector we opened, if we could not. */
+const CLOSE_GRACE_MS = 2000;
+const REOPEN_CHECK_MS = 300;
 
 function netNamespace(root: string, pid: number | 'self'): string | undefined {
   try {
@@ -186,6 +191,11 @@ export async function openInspector(
         `the inspector on port ${listener.port} answers for pid ${String(remotePid)}, not ${pid}; nothing else was sent`,
       );
     }
+    if (activated) {
+      // A dead man's switch: should this session be cut off (memwarden killed, the target
+      // blocked until our timeout), the target still closes the inspector once its loop turns.
+      await armClose(client, deadline.remainingMs() + CLOSE_GRACE_MS, deadline.step(commandMs));
+    }
     const version = await evaluate(client, 'process.version', deadline.step(commandMs));
     const session: InspectorSession = {
       pid,
@@ -203,6 +213,26 @@ export async function openInspector(
     if (client) await shutDown(client, activated, pid, root, listener.inode);
     throw err;
   }
+}
+
+/**
+ * Schedules `inspector.close()` in the target after `delayMs`, replacing any earlier schedule;
+ * the timers are unref'd so that they never keep the target alive. A SIGUSR1 that arrived while
+ * the target was busy is acted on a second time when its loop turns, which can reopen the
+ * inspector right after the close: one more look, a moment later, closes it again.
+ */
+function armClose(client: CdpClient, delayMs: number, timeoutMs: number): Promise<unknown> {
+  const expression = `(() => {
+    const key = Symbol.for('memwarden.closeInspector');
+    const inspector = require('node:inspector');
+    const later = (fn, ms) => { globalThis[key] = setTimeout(fn, ms); globalThis[key].unref(); };
+    clearTimeout(globalThis[key]);
+    later(() => {
+      inspector.close();
+      later(() => { delete globalThis[key]; if (inspector.url()) inspector.close(); }, ${REOPEN_CHECK_MS});
+    }, ${Math.round(delayMs)});
+  })()`;
+  return evaluate(client, expression, timeoutMs);
 }
 
 async function waitForListener(
@@ -244,16 +274,14 @@ async function shutDown(
     await client.closeGracefully(500);
     return true;
   }
-  // inspector.close() blocks the target until every session has ended, so it is sent without
-  // waiting for an answer and the session is ended right after; the command-line API's
-  // `require` exists in CommonJS and ESM targets alike.
-  await client.sendWithoutAnswer('Runtime.evaluate', {
-    expression: "require('node:inspector').close()",
-    includeCommandLineAPI: true,
-    silent: true,
-  });
+  // inspector.close() run while a session is still attached, from inside its dispatch or
+  // beside its disconnect, was seen to crash Node 20 (SIGSEGV). So the target is asked to close
+  // a little later, from its own event loop, and the session ends right now: by then nobody is
+  // attached and the close is the ordinary one. The command-line API's `require` exists in
+  // CommonJS and ESM targets alike.
+  await armClose(client, CLOSE_DELAY_MS, 1000).catch(() => undefined);
   await client.closeGracefully(1000);
-  const until = performance.now() + 2000;
+  const until = performance.now() + CLOSE_DELAY_MS + 2000;
   for (;;) {
     const inodes = listenersOf(pid, root);
     if (typeof inodes === 'string' || !inodes.some((l) => l.inode === inode)) return true;
