@@ -1,8 +1,10 @@
 /**
- * Times what `memwarden gc` and `memwarden snapshot` cost on a Node target holding a ~100 MB
+ * Times what `memwarden gc` and `memwarden snapshot` cost on a Node target with a ~100 MB
  * heap, each beside a baseline:
- *   - gc round trip (SIGUSR1, verified session, two full GCs, memory read, inspector closed)
- *     vs. the bare activation: `kill -USR1` until /json/list first answers;
+ *   - gc round trip (SIGUSR1, verified session, full GC, memory read, inspector closed), on a
+ *     heap of 100 MB of garbage (a fresh target each round) and of 100 MB kept alive, vs. the
+ *     bare activation (`kill -USR1` until /json/list first answers) and vs. the same full GC
+ *     timed inside the target, which is the part no tool can avoid;
  *   - snapshot streamed over CDP to a file vs. the target writing its own snapshot with
  *     v8.writeHeapSnapshot (no transport at all).
  * Prints numbers only; run with `node --import tsx bench/gc.ts [rounds]`.
@@ -20,9 +22,10 @@ const ROUNDS = Number(process.argv[2] ?? 5);
 const HEAP_ARG = '80'; // the fixture's unit → about 100 MiB of V8 heap
 const FIXTURE = new URL('../test/fixtures/node-garbage.js', import.meta.url).pathname;
 
-function startTarget(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--max-old-space-size=4096', FIXTURE, HEAP_ARG, 'keep'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+function startTarget(keep = true): Promise<ChildProcess> {
+  const args = ['--max-old-space-size=4096', FIXTURE, HEAP_ARG, ...(keep ? ['keep'] : [])];
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   return new Promise((resolve, reject) => {
     child.stdout?.on('data', (c: Buffer) => {
@@ -102,8 +105,43 @@ async function main(): Promise<void> {
       const info = detectRuntime(pid, { reader });
       if (!info) throw new Error('target gone');
       const session = await openInspector(info, { reader });
+      // The baseline's own SIGUSR1 opened it: close it as memwarden closes what it opened.
       session.activated = true;
       await closeInspector(session);
+      await waitPortClosed(9229);
+    }
+
+    const inTarget: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const info = detectRuntime(pid, { reader });
+      if (!info) throw new Error('target gone');
+      const session = await openInspector(info, { reader });
+      try {
+        const ms = await evaluate(
+          session.client,
+          `(() => { require('v8').setFlagsFromString('--expose-gc'); const gc = require('vm').runInNewContext('gc');
+            const t = performance.now(); gc(); return performance.now() - t; })()`,
+          30_000,
+        );
+        inTarget.push(Number(ms));
+      } finally {
+        await closeInspector(session);
+      }
+      await waitPortClosed(9229);
+    }
+
+    const garbageTimes: number[] = [];
+    const freed: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const fresh = await startTarget(false);
+      try {
+        const started = performance.now();
+        const r = await collectGarbage(fresh.pid ?? 0, { reader });
+        garbageTimes.push(performance.now() - started);
+        freed.push(((r.heapUsedBefore ?? 0) - (r.heapUsedAfter ?? 0)) / 2 ** 20);
+      } finally {
+        fresh.kill('SIGKILL');
+      }
       await waitPortClosed(9229);
     }
 
@@ -140,12 +178,15 @@ async function main(): Promise<void> {
       await waitPortClosed(9229);
     }
 
-    console.log(
-      `gc round trip (memwarden gc)           ${stats(gcTimes)}   (activation alone: ${stats(activations)})`,
-    );
-    console.log(`baseline: kill -USR1 → first /json/list ${stats(bare)}`);
-    console.log(`snapshot over CDP → file (${(bytes / 2 ** 20).toFixed(0)} MiB)      ${stats(snapTimes)}`);
-    console.log(`baseline: v8.writeHeapSnapshot in target ${stats(selfTimes)}`);
+    const mib = (freed.reduce((a, b) => a + b, 0) / freed.length).toFixed(0);
+    const row = (label: string, values: number[]) => console.log(`${label.padEnd(48)} ${stats(values)}`);
+    row(`gc round trip, 100 MB garbage (${mib} MiB freed)`, garbageTimes);
+    row('gc round trip, 100 MB kept alive', gcTimes);
+    row('  of which activation (SIGUSR1 → verified)', activations);
+    row('baseline: kill -USR1 → first /json/list', bare);
+    row('baseline: the same full GC inside the target', inTarget);
+    row(`snapshot over CDP → file (${(bytes / 2 ** 20).toFixed(0)} MiB)`, snapTimes);
+    row('baseline: v8.writeHeapSnapshot in the target', selfTimes);
     reader.close();
   } finally {
     child.kill('SIGKILL');

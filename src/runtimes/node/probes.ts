@@ -89,9 +89,9 @@ async function withSession<T>(
 }
 
 /**
- * A full garbage collection inside a Node process: `HeapProfiler.collectGarbage` twice (the
- * second pass frees what weak callbacks and finalizers of the first released), with
- * `process.memoryUsage()` read before and after.
+ * A full garbage collection inside a Node process, with `process.memoryUsage()` read before and
+ * after. One `HeapProfiler.collectGarbage` is enough: V8 runs it as a low-memory notification,
+ * which already repeats full collections until one frees nothing more.
  */
 export async function nodeCollectGarbage(
   target: RuntimeInfo,
@@ -99,9 +99,7 @@ export async function nodeCollectGarbage(
 ): Promise<NodeGcResult> {
   const { value, session, closed } = await withSession(target, options, async (s) => {
     const heapBefore = await heapUsage(s);
-    for (let i = 0; i < 2; i++) {
-      await s.client.send('HeapProfiler.collectGarbage', {}, s.deadline.step(s.commandMs));
-    }
+    await s.client.send('HeapProfiler.collectGarbage', {}, s.deadline.step(s.commandMs));
     const heapAfter = await heapUsage(s);
     return { heapBefore, heapAfter };
   });

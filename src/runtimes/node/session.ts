@@ -47,7 +47,7 @@ export interface InspectorSession {
 
 const POLL_MS = 10;
 /** How long the target waits before closing its inspector: ample time for us to disconnect. */
-const CLOSE_DELAY_MS = 100;
+const CLOSE_DELAY_MS = 30;
 /** How long after our deadline the target closes an inspector we opened, if we could not. */
 const CLOSE_GRACE_MS = 2000;
 const REOPEN_CHECK_MS = 300;
