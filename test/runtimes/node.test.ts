@@ -188,6 +188,35 @@ describe('targets that are not Node', () => {
 });
 
 describe('Node targets on their own ports', () => {
+  it("sends nothing to a fake inspector that holds the target's port (scenario 40b)", async (t) => {
+    const fake = start('python3', [
+      '-c',
+      [
+        'import socket, sys',
+        's = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)',
+        's.bind(("127.0.0.1", 9343)); s.listen(8); print("ready", flush=True)',
+        'while True:',
+        '    c, _ = s.accept(); print("connected", flush=True); c.close()',
+      ].join('\n'),
+    ]);
+    let connections = 0;
+    fake.stdout?.on('data', (c: Buffer) => {
+      connections += (c.toString().match(/connected/g) ?? []).length;
+    });
+    await waitForLine(fake, /ready/);
+    const { pid } = await startNode(t, ['--inspect-port=9343', '-e', IDLE]);
+    await rejectsWith(
+      collectGarbage(pid, { timeoutMs: 5000 }),
+      'MW_FAILED',
+      new RegExp(
+        `inspector port 9343 is owned by pid ${pidOf(fake)}; pid ${pid} could not open its inspector`,
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(connections, 0, 'memwarden connected to the fake inspector');
+    assert.ok(isAlive(pid));
+  });
+
   it('leaves the target alive and closed after many rounds in a row', async (t) => {
     // Closing the inspector while a session was still attached crashed Node 20 with SIGSEGV
     // about one round in ten.
