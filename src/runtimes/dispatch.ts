@@ -81,9 +81,7 @@ function inspectorVia(activated: boolean, port: number, closed: boolean): string
 
 const nodeProbes: RuntimeProbes = {
   async gc(target, options) {
-    const r = await nodeCollectGarbage(target, {
-      ...inspectorOptions(options),
-    });
+    const r = await nodeCollectGarbage(target, inspectorOptions(options));
     const outcome: RuntimeGcOutcome = {
       via: inspectorVia(r.activated, r.port, r.inspectorClosed),
       heapUsedBefore: r.heapBefore.heapUsed,
@@ -95,6 +93,7 @@ const nodeProbes: RuntimeProbes = {
         activated: r.activated,
         inspectorClosed: r.inspectorClosed,
         activationMs: Math.round(r.activationMs),
+        exposureMs: Math.round(r.exposureMs),
       },
     };
     if (r.version) outcome.version = r.version.replace(/^v/, '');

@@ -23,6 +23,8 @@ export interface NodeGcResult {
   activated: boolean;
   /** Whether the port is verified closed (or was already open before and left so). */
   inspectorClosed: boolean;
+  /** How long the port was open for anyone on this host to connect to: signal to verified close. */
+  exposureMs: number;
 }
 
 export interface SnapshotProgress {
@@ -69,7 +71,7 @@ async function withSession<T>(
   target: RuntimeInfo,
   options: InspectorOptions,
   body: (session: InspectorSession) => Promise<T>,
-): Promise<{ value: T; session: InspectorSession; closed: boolean }> {
+): Promise<{ value: T; session: InspectorSession; closed: boolean; exposureMs: number }> {
   const session = await openInspector(target, options);
   let value: T;
   try {
@@ -85,7 +87,7 @@ async function withSession<T>(
     throw err;
   }
   const closed = await closeInspector(session, options.reader?.root);
-  return { value, session, closed };
+  return { value, session, closed, exposureMs: performance.now() - session.openedAt };
 }
 
 /**
@@ -97,7 +99,7 @@ export async function nodeCollectGarbage(
   target: RuntimeInfo,
   options: InspectorOptions = {},
 ): Promise<NodeGcResult> {
-  const { value, session, closed } = await withSession(target, options, async (s) => {
+  const { value, session, closed, exposureMs } = await withSession(target, options, async (s) => {
     const heapBefore = await heapUsage(s);
     await s.client.send('HeapProfiler.collectGarbage', {}, s.deadline.step(s.commandMs));
     const heapAfter = await heapUsage(s);
@@ -109,6 +111,7 @@ export async function nodeCollectGarbage(
     port: session.port,
     activated: session.activated,
     inspectorClosed: closed,
+    exposureMs: session.activated ? exposureMs : 0,
   };
   if (session.version) result.version = session.version;
   return result;

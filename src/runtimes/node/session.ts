@@ -39,6 +39,8 @@ export interface InspectorSession {
   activated: boolean;
   /** How long activation took, SIGUSR1 to a verified connection. */
   activationMs: number;
+  /** performance.now() when the inspector was opened (SIGUSR1), for the exposure window. */
+  openedAt: number;
   /** `process.version` of the target, e.g. `v20.20.2`. */
   version?: string;
   commandMs: number;
@@ -204,6 +206,7 @@ export async function openInspector(
       client,
       activated,
       activationMs: performance.now() - started,
+      openedAt: started,
       commandMs,
       deadline,
     };
