@@ -1,7 +1,7 @@
 import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { MemwardenError } from '../errors.js';
-import { type ProcessIdentity, ProcReader } from '../proc/index.js';
+import { type ProcessIdentity, type ProcessRecord, ProcReader } from '../proc/index.js';
 import { executableFacts } from './elf.js';
 
 export type RuntimeKind = 'node' | 'python' | 'native' | 'unknown';
@@ -60,6 +60,16 @@ function ownExecutable(): { dev: number; ino: number } | undefined {
   return ownExe;
 }
 
+/** One read with a reader of its own, closed at once so that no fd stays open. */
+function readOnce(pid: number, root: string): ProcessRecord | undefined {
+  const reader = new ProcReader({ root });
+  try {
+    return reader.read(pid);
+  } finally {
+    reader.close();
+  }
+}
+
 /** Why a process may never be probed (RELIABILITY.md scenario 16), or undefined. */
 export function protectedReason(record: {
   pid: number;
@@ -82,8 +92,7 @@ export function protectedReason(record: {
  */
 export function detectRuntime(pid: number, options: DetectOptions = {}): RuntimeInfo | undefined {
   const root = options.root ?? options.reader?.root ?? '/proc';
-  const reader = options.reader ?? new ProcReader({ root });
-  const record = reader.read(pid);
+  const record = options.reader ? options.reader.read(pid) : readOnce(pid, root);
   if (!record) return undefined;
   const info: RuntimeInfo = {
     pid,

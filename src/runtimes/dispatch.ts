@@ -283,7 +283,7 @@ export function takeSnapshot(
 /** What `inspect` shows: the runtime and, for each probe, whether it can run and why (not). */
 export function describeProbes(
   pid: number,
-  reader: ProcReader = new ProcReader(),
+  reader: ProcReader,
 ): {
   info: RuntimeInfo;
   probes: ProbeAvailability[];

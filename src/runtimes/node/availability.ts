@@ -1,6 +1,6 @@
 import { readlinkSync } from 'node:fs';
 import { errnoCode } from '../../errors.js';
-import { isLoopback, isWildcard, ProcReader, readTcpListeners, socketInodes } from '../../proc/index.js';
+import { isLoopback, isWildcard, type ProcReader, readTcpListeners, socketInodes } from '../../proc/index.js';
 import type { RuntimeInfo } from '../detect.js';
 import { inspectorPort, sigusr1Disabled } from './port.js';
 
@@ -21,10 +21,7 @@ function sameNetNamespace(root: string, pid: number): boolean {
 }
 
 /** What `inspect` reports for a Node process, read without sending it anything but signal 0. */
-export function inspectorAvailability(
-  target: RuntimeInfo,
-  reader: ProcReader = new ProcReader(),
-): InspectorAvailability {
+export function inspectorAvailability(target: RuntimeInfo, reader: ProcReader): InspectorAvailability {
   const root = reader.root;
   const pid = target.pid;
   if (target.runtime !== 'node') return { possible: false, reason: `not Node.js (${target.runtime})` };

@@ -117,7 +117,20 @@ export async function openInspector(
   target: RuntimeInfo,
   options: InspectorOptions = {},
 ): Promise<InspectorSession> {
-  const reader = options.reader ?? new ProcReader();
+  if (options.reader) return openWith(target, options, options.reader);
+  const reader = new ProcReader();
+  try {
+    return await openWith(target, options, reader);
+  } finally {
+    reader.close();
+  }
+}
+
+async function openWith(
+  target: RuntimeInfo,
+  options: InspectorOptions,
+  reader: ProcReader,
+): Promise<InspectorSession> {
   const root = reader.root;
   const pid = target.pid;
   const deadline = new Deadline(options.timeoutMs ?? 10_000, `the inspector session with pid ${pid}`);
