@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
@@ -217,6 +217,18 @@ describe('Node targets on their own ports', () => {
     assert.ok(isAlive(pid));
   });
 
+  it('leaves no file, whole or partial, when a snapshot runs out of time', async (t) => {
+    const { pid } = await startNode(t, ['--inspect-port=9344', GARBAGE, '60', 'keep']);
+    const file = join(scratch, 'late.heapsnapshot');
+    await rejectsWith(takeSnapshot(pid, file, { timeoutMs: 700 }), 'MW_TIMEOUT');
+    assert.equal(existsSync(file), false);
+    assert.deepEqual(
+      readdirSync(scratch).filter((f) => f.startsWith('.late')),
+      [],
+      'a temporary file was left behind',
+    );
+  });
+
   it('leaves the target alive and closed after many rounds in a row', async (t) => {
     // Closing the inspector while a session was still attached crashed Node 20 with SIGSEGV
     // about one round in ten.
@@ -239,9 +251,14 @@ describe('Node targets on their own ports', () => {
     assert.match(stderr(), /Debugger attached/);
   });
 
-  it('collects in an ES module target and closes its inspector', async (t) => {
+  it('collects in an ES module target, closes its inspector and leaks nothing of ours', async (t) => {
     const { pid } = await startNode(t, ['--inspect-port=9334', '--input-type=module', '-e', IDLE]);
+    const fds = fdCount();
+    const resources = activeResources();
     const result = await collectGarbage(pid, { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(fdCount(), fds, 'an fd was leaked');
+    assert.equal(activeResources(), resources, 'a handle or timer was leaked');
     assert.equal(result.details?.port, 9334);
     assert.equal(result.details?.inspectorClosed, true);
     assert.equal(listensAt(pid), false);
