@@ -57,7 +57,7 @@ export function inspectorPort(cmdline: readonly string[], root: string, pid: num
   );
 }
 
-/** Whether SIGUSR1 was turned off by a flag (Node ≥ 22.14 / 23.7 know `--disable-sigusr1`). */
+/** Whether SIGUSR1 was turned off by `--disable-sigusr1` (newer Node versions; Node 20 lacks it). */
 export function sigusr1Disabled(cmdline: readonly string[], root: string, pid: number): boolean {
   return [...nodeOptionsOf(cmdline), ...nodeOptionsEnv(root, pid)].includes('--disable-sigusr1');
 }
