@@ -187,6 +187,28 @@ describe('targets that are not Node', () => {
   });
 });
 
+describe('protected targets', () => {
+  it('never probes pid 1, memwarden itself or its parent (scenario 16)', async () => {
+    await rejectsWith(collectGarbage(1), 'MW_UNSUPPORTED', /never probed: pid 1/);
+    await rejectsWith(collectGarbage(process.pid), 'MW_UNSUPPORTED', /memwarden itself/);
+    await rejectsWith(collectGarbage(process.ppid), 'MW_UNSUPPORTED', /memwarden's parent/);
+  });
+
+  it('refuses a stopped Node process instead of waiting on it', async (t) => {
+    const { pid, stderr } = await startNode(t, ['--inspect-port=9346', '-e', IDLE]);
+    process.kill(pid, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 100 && detectRuntime(pid)?.state !== 'T'; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      await rejectsWith(collectGarbage(pid), 'MW_UNSUPPORTED', /stopped/);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    assert.doesNotMatch(stderr(), /Debugger listening/, 'it was signalled');
+  });
+});
+
 describe('Node targets on their own ports', () => {
   it("sends nothing to a fake inspector that holds the target's port (scenario 40b)", async (t) => {
     const fake = start('python3', [
