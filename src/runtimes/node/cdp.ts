@@ -96,17 +96,6 @@ export class CdpClient {
     });
   }
 
-  /**
-   * Sends a command whose answer will not come while we are connected (one that blocks the
-   * target until we leave); resolves once the bytes are handed to the kernel.
-   */
-  sendWithoutAnswer(method: string, params: Record<string, unknown> = {}): Promise<void> {
-    if (this.failure) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.ws.send(JSON.stringify({ id: this.nextId++, method, params }), () => resolve());
-    });
-  }
-
   onEvent(listener: (event: CdpEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -126,12 +115,14 @@ export class CdpClient {
     if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(finish, timeoutMs);
+      const ws = this.ws;
       function finish() {
         clearTimeout(timer);
+        ws.off('close', finish);
         resolve();
       }
-      this.ws.once('close', finish);
-      this.ws.close(1000);
+      ws.once('close', finish);
+      ws.close(1000);
     }).then(() => this.close());
   }
 
