@@ -262,7 +262,10 @@ async function waitForListener(
   const waitMs = deadline.step(activationMs);
   const until = performance.now() + waitMs;
   for (;;) {
-    const fresh = ownedListeners(pid, root).find((l) => !beforeInodes.has(l.inode) && reachable(l));
+    // Only on the expected port: a server the app opens at the same moment is not the inspector.
+    const fresh = ownedListeners(pid, root).find(
+      (l) => !beforeInodes.has(l.inode) && reachable(l) && (port === 0 || l.port === port),
+    );
     if (fresh) return fresh;
     if (performance.now() >= until) break;
     await pause(POLL_MS);
