@@ -68,6 +68,8 @@ export interface ProbeAvailability {
  */
 export interface RuntimeProbes {
   gc?(target: RuntimeInfo, options: ProbeOptions): Promise<RuntimeGcOutcome>;
+  /** `malloc_trim(0)` or the like: gives the C heap's free pages back; opt-in, it is intrusive. */
+  trim?(target: RuntimeInfo, options: ProbeOptions): Promise<RuntimeGcOutcome>;
   snapshot?(target: RuntimeInfo, path: string, options: SnapshotOptions): Promise<RuntimeSnapshotOutcome>;
   /** The file extension of this runtime's snapshots, with the dot. */
   snapshotExtension?: string;
@@ -195,7 +197,7 @@ export function resolveTarget(
     throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is never probed: ${info.protectedReason}`);
   }
   const probes = RUNTIME_PROBES[info.runtime];
-  const supported = probe === 'gc' ? probes.gc : probe === 'snapshot' ? probes.snapshot : undefined;
+  const supported = probes[probe];
   if (!supported) {
     throw new MemwardenError(
       'MW_UNSUPPORTED',
@@ -215,21 +217,19 @@ async function withReader<T>(options: ProbeOptions, body: (reader: ProcReader) =
   }
 }
 
-/**
- * Makes a process's own runtime give memory back, and reports its RSS (from /proc) before and
- * after. `target` is a pid, or an identity remembered earlier: a pid reused since is refused.
- */
-export function collectGarbage(
+/** Runs a releasing probe (gc or trim) and reads the RSS from /proc before and after it. */
+function release(
   target: number | ProcessIdentity,
-  options: ProbeOptions = {},
+  probe: 'gc' | 'trim',
+  options: ProbeOptions,
 ): Promise<GcResult> {
   return withReader(options, async (reader) => {
-    const { info, probes } = resolveTarget(target, 'gc', reader);
-    const gc = probes.gc;
-    if (!gc) throw new MemwardenError('MW_UNSUPPORTED', `gc is not available for pid ${info.pid}`);
+    const { info, probes } = resolveTarget(target, probe, reader);
+    const run = probes[probe];
+    if (!run) throw new MemwardenError('MW_UNSUPPORTED', `${probe} is not available for pid ${info.pid}`);
     const started = performance.now();
     const rssBefore = reader.read(info.pid)?.rss;
-    const outcome = await gc(info, { ...options, reader });
+    const outcome = await run(info, { ...options, reader });
     const rssAfter = reader.read(info.pid)?.rss;
     const result: GcResult = {
       pid: info.pid,
@@ -243,6 +243,22 @@ export function collectGarbage(
     if (rssAfter !== undefined) result.rssAfter = rssAfter;
     return result;
   });
+}
+
+/**
+ * Makes a process's own runtime give memory back, and reports its RSS (from /proc) before and
+ * after. `target` is a pid, or an identity remembered earlier: a pid reused since is refused.
+ */
+export function collectGarbage(
+  target: number | ProcessIdentity,
+  options: ProbeOptions = {},
+): Promise<GcResult> {
+  return release(target, 'gc', options);
+}
+
+/** `malloc_trim` in a native process, with RSS before and after; refused where no runtime offers it. */
+export function trimMemory(target: number | ProcessIdentity, options: ProbeOptions = {}): Promise<GcResult> {
+  return release(target, 'trim', options);
 }
 
 /** The default snapshot file name: `memwarden-<pid>-<time>.<ext>`. */

@@ -29,6 +29,7 @@ export {
   type SnapshotOptions,
   type SnapshotResult,
   takeSnapshot,
+  trimMemory,
 } from './dispatch.js';
 export {
   collectOwnGarbage,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { MemwardenError } from '../../src/errors.js';
 import { listenersOf, ProcReader, readTcpListeners } from '../../src/proc/index.js';
-import { collectGarbage, detectRuntime, takeSnapshot } from '../../src/runtimes/index.js';
+import { collectGarbage, detectRuntime, takeSnapshot, trimMemory } from '../../src/runtimes/index.js';
 import { runCli } from '../helpers/cli.js';
 import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
 
@@ -167,6 +167,16 @@ describe('targets that are not Node', () => {
     assert.match(stderr, /native process; 'gc' is not available/);
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(isAlive(pid), 'the sleep died: it was signalled');
+  });
+
+  it('refuses trim while no native probe is built in, and the target lives on', async () => {
+    const child = start('sleep', ['60']);
+    const pid = pidOf(child);
+    for (let i = 0; i < 100 && detectRuntime(pid)?.exe?.endsWith('/sleep') !== true; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await rejectsWith(trimMemory(pid), 'MW_UNSUPPORTED', /native process; 'trim' is not available/);
+    assert.ok(isAlive(pid));
   });
 
   it('refuses a Python process by pattern, and it lives on', async () => {
