@@ -2,10 +2,13 @@ import { analyzeCommand } from './analyze.js';
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
 import { diffCommand } from './diff.js';
+import { gcCommand } from './gc.js';
 import { historyCommand } from './history.js';
+import { inspectCommand } from './inspect.js';
 import { psCommand } from './ps.js';
 import { reportCommand } from './report.js';
 import { serveCommand } from './serve.js';
+import { snapshotCommand } from './snapshot.js';
 import { systemCommand } from './system.js';
 import { topCommand } from './top.js';
 import { watchCommand } from './watch.js';
@@ -18,8 +21,11 @@ export const COMMANDS: readonly Command[] = [
   watchCommand,
   checkCommand,
   historyCommand,
-  serveCommand,
-  reportCommand,
+  gcCommand,
+  snapshotCommand,
+  inspectCommand,
   analyzeCommand,
   diffCommand,
+  serveCommand,
+  reportCommand,
 ];

@@ -1,12 +1,22 @@
 /**
- * proc: reading Linux. Plain records from /proc/<pid>/{stat,cmdline,smaps_rollup,cgroup},
- * /proc/{meminfo,stat,loadavg,uptime} and the cgroup memory files, with no policy. A process that
- * vanishes mid-read is a normal result (undefined), never an exception; a permission error
+ * proc: reading Linux. Plain records from /proc/<pid>/{stat,cmdline,smaps_rollup,cgroup,fd},
+ * /proc/{meminfo,stat,loadavg,uptime}, /proc/net/tcp{,6} and the cgroup memory files, with no
+ * policy. A process that vanishes mid-read is a normal result (undefined), never an exception; a permission error
  * leaves a field out and names it in `partial`.
  */
 export { type CgroupPaths, parseCgroupFile, readCgroupMemory } from './cgroup.js';
 export { parseCmdline } from './cmdline.js';
 export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, pageSizeBytes } from './constants.js';
+export {
+  isLoopback,
+  isWildcard,
+  listenersOf,
+  ownerOfInode,
+  parseTcpListeners,
+  readTcpListeners,
+  socketInodes,
+  type TcpListener,
+} from './net.js';
 export { ProcReader, type ReadErrorCounts, type ReaderOptions, type ReadOptions } from './reader.js';
 export { parseSmapsRollup } from './smaps.js';
 export { parseStat } from './stat.js';

@@ -13,7 +13,14 @@ const scratch = mkdtempSync(join(tmpdir(), 'memwarden-select-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 function select(filter: ProcessFilter) {
-  return selectProcesses(new ProcReader().sweep(), compileFilter(filter));
+  const reader = new ProcReader();
+  try {
+    return selectProcesses(reader.sweep(), compileFilter(filter));
+  } finally {
+    // Each sweep keeps three fds per process: with a thousand processes on the machine, a few
+    // unclosed readers reach the open-file limit.
+    reader.close();
+  }
 }
 const pidsOf = (filter: ProcessFilter) => new Set(select(filter).records.map((r) => r.pid));
 

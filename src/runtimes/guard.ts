@@ -1,0 +1,221 @@
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { MemwardenError } from '../errors.js';
+import { parseSize } from '../units/index.js';
+
+export interface LeakOptions {
+  /** Checks per window; the window's floor is its lowest heapUsed. Default 6. */
+  samplesPerWindow?: number;
+  /** Consecutive windows whose floor must rise. Default 3. */
+  windows?: number;
+  /** Least total rise of the floor over those windows, a size or bytes. Default 10MB. */
+  minGrowth?: string | number;
+}
+
+export interface GuardOptions {
+  /** Threshold on `process.memoryUsage().heapUsed`: `'300MB'` or bytes. */
+  heapUsedAbove?: string | number;
+  /** Threshold on the process's RSS. */
+  rssAbove?: string | number;
+  /** How often to look. Default 10 s. */
+  intervalMs?: number;
+  /** Least time between two threshold actions (gc, snapshot). Default 60 s. */
+  cooldownMs?: number;
+  onThreshold?: (event: ThresholdEvent) => void;
+  /** Write a heap snapshot here when a threshold is crossed. */
+  snapshotDir?: string;
+  /** Run a full garbage collection when a threshold is crossed. */
+  gc?: boolean;
+  /** Report a heap whose floor keeps rising; `true` for the defaults. */
+  leak?: boolean | LeakOptions;
+}
+
+export interface MemoryReading {
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+}
+
+export interface ThresholdEvent {
+  metric: 'heapUsed' | 'rss';
+  value: number;
+  limit: number;
+  usage: MemoryReading;
+}
+
+export interface GcEvent {
+  before: MemoryReading;
+  after: MemoryReading;
+  durationMs: number;
+}
+
+export interface LeakEvent {
+  /** The lowest heapUsed of each window, oldest first. */
+  floors: number[];
+  growthBytes: number;
+}
+
+export interface GuardEvents {
+  threshold: [ThresholdEvent];
+  gc: [GcEvent];
+  snapshot: [{ path: string }];
+  leak: [LeakEvent];
+  error: [Error];
+}
+
+function bytesOf(value: string | number | undefined, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value <= 0)
+      throw new MemwardenError('MW_BAD_VALUE', `${what}: ${value} is not a size`);
+    return value;
+  }
+  return parseSize(value);
+}
+
+function reading(): MemoryReading {
+  const m = process.memoryUsage();
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, rss: m.rss };
+}
+
+let gcFunction: (() => void) | undefined;
+
+/**
+ * The engine's `gc()` without the user starting Node with `--expose-gc`: the flag is set now,
+ * and a fresh context created after it gets the `gc` global.
+ */
+export function exposedGc(): () => void {
+  if (!gcFunction) {
+    const existing = (globalThis as { gc?: unknown }).gc;
+    if (typeof existing === 'function') gcFunction = existing as () => void;
+    else {
+      setFlagsFromString('--expose-gc');
+      gcFunction = runInNewContext('gc') as () => void;
+    }
+  }
+  return gcFunction;
+}
+
+/** A full garbage collection in this process, with memory read before and after. */
+export function collectOwnGarbage(): GcEvent {
+  const before = reading();
+  const started = performance.now();
+  exposedGc()();
+  return { before, after: reading(), durationMs: performance.now() - started };
+}
+
+export class Guard extends EventEmitter<GuardEvents> {
+  private readonly timer: NodeJS.Timeout;
+  private readonly heapLimit: number | undefined;
+  private readonly rssLimit: number | undefined;
+  private readonly cooldownMs: number;
+  private lastActionAt = Number.NEGATIVE_INFINITY;
+  private readonly above = new Set<ThresholdEvent['metric']>();
+  private readonly leak: (Required<Omit<LeakOptions, 'minGrowth'>> & { minGrowthBytes: number }) | undefined;
+  private windowSamples: number[] = [];
+  private floors: number[] = [];
+  private stopped = false;
+
+  constructor(private readonly options: GuardOptions) {
+    super();
+    this.heapLimit = bytesOf(options.heapUsedAbove, 'heapUsedAbove');
+    this.rssLimit = bytesOf(options.rssAbove, 'rssAbove');
+    this.cooldownMs = options.cooldownMs ?? 60_000;
+    if (options.leak) {
+      const l = options.leak === true ? {} : options.leak;
+      this.leak = {
+        samplesPerWindow: l.samplesPerWindow ?? 6,
+        windows: l.windows ?? 3,
+        minGrowthBytes: bytesOf(l.minGrowth, 'leak.minGrowth') ?? 10e6,
+      };
+    }
+    const intervalMs = options.intervalMs ?? 10_000;
+    if (!Number.isFinite(intervalMs) || intervalMs <= 0) {
+      throw new MemwardenError('MW_BAD_VALUE', `intervalMs: ${intervalMs} is not a positive number`);
+    }
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    // A watchdog must never be the reason a finished program keeps running.
+    this.timer.unref();
+  }
+
+  /** Looks once, now: emits what is due and returns the crossings seen. */
+  check(): ThresholdEvent[] {
+    const usage = reading();
+    const crossed: ThresholdEvent[] = [];
+    const test = (metric: ThresholdEvent['metric'], value: number, limit: number | undefined) => {
+      if (limit === undefined) return;
+      if (value <= limit) {
+        this.above.delete(metric);
+        return;
+      }
+      // Edge-triggered: one event per crossing, re-armed when the value falls back below.
+      if (this.above.has(metric)) return;
+      this.above.add(metric);
+      crossed.push({ metric, value, limit, usage });
+    };
+    test('heapUsed', usage.heapUsed, this.heapLimit);
+    test('rss', usage.rss, this.rssLimit);
+    for (const event of crossed) {
+      this.emit('threshold', event);
+      this.options.onThreshold?.(event);
+    }
+    if (crossed.length > 0) this.act();
+    if (this.leak) this.trackLeak(usage.heapUsed);
+    return crossed;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    try {
+      this.check();
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      // An 'error' event with no listener would throw from a timer and crash the app it guards.
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    }
+  }
+
+  private act(): void {
+    const now = performance.now();
+    if (now - this.lastActionAt < this.cooldownMs) return;
+    this.lastActionAt = now;
+    if (this.options.gc) this.emit('gc', collectOwnGarbage());
+    if (this.options.snapshotDir) {
+      const path = join(this.options.snapshotDir, `memwarden-${process.pid}-${Date.now()}.heapsnapshot`);
+      this.emit('snapshot', { path: writeHeapSnapshot(path) });
+    }
+  }
+
+  private trackLeak(heapUsed: number): void {
+    const leak = this.leak;
+    if (!leak) return;
+    this.windowSamples.push(heapUsed);
+    if (this.windowSamples.length < leak.samplesPerWindow) return;
+    this.floors.push(Math.min(...this.windowSamples));
+    this.windowSamples = [];
+    if (this.floors.length > leak.windows) this.floors.shift();
+    if (this.floors.length < leak.windows) return;
+    const rising = this.floors.every((f, i) => i === 0 || f > (this.floors[i - 1] ?? f));
+    const growth = (this.floors.at(-1) ?? 0) - (this.floors[0] ?? 0);
+    if (rising && growth >= leak.minGrowthBytes) {
+      this.emit('leak', { floors: [...this.floors], growthBytes: growth });
+      this.floors = [];
+    }
+  }
+}
+
+/**
+ * Guards the current process: watches its own heap and RSS every `intervalMs` on an unref'd
+ * timer, and on a threshold emits `threshold`, then optionally collects garbage (`gc`) and
+ * writes a heap snapshot (`snapshot`). `leak` reports a heap floor that keeps rising.
+ */
+export function guard(options: GuardOptions): Guard {
+  return new Guard(options);
+}

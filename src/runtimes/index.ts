@@ -1,0 +1,47 @@
+/**
+ * runtimes: talking to a running process's runtime. Detects whether a pid runs Node.js, Python
+ * or native code (from its executable, never its name), refuses protected and reused pids, and
+ * dispatches gc and snapshot to the runtime's own probe; each probe is bounded in time and
+ * leaves the target as it found it. `guard` is the same for the current process, from inside.
+ */
+
+export { Deadline } from './deadline.js';
+export {
+  assertSameProcess,
+  detectRuntime,
+  protectedReason,
+  type RuntimeInfo,
+  type RuntimeKind,
+} from './detect.js';
+export {
+  collectGarbage,
+  defaultSnapshotName,
+  describeProbes,
+  type GcResult,
+  type ProbeAvailability,
+  type ProbeName,
+  type ProbeOptions,
+  RUNTIME_PROBES,
+  type RuntimeGcOutcome,
+  type RuntimeProbes,
+  type RuntimeSnapshotOutcome,
+  resolveTarget,
+  type SnapshotOptions,
+  type SnapshotResult,
+  takeSnapshot,
+  trimMemory,
+} from './dispatch.js';
+export {
+  collectOwnGarbage,
+  exposedGc,
+  type GcEvent,
+  Guard,
+  type GuardEvents,
+  type GuardOptions,
+  guard,
+  type LeakEvent,
+  type LeakOptions,
+  type MemoryReading,
+  type ThresholdEvent,
+} from './guard.js';
+export type { SnapshotProgress } from './node/index.js';

@@ -1,0 +1,230 @@
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { MemwardenError } from '../../errors.js';
+import type { RuntimeInfo } from '../detect.js';
+import { type CdpClient, evaluate, isRecord } from './cdp.js';
+import { closeInspector, type InspectorOptions, type InspectorSession, openInspector } from './session.js';
+
+export interface HeapUsage {
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+  external: number;
+}
+
+export interface NodeGcResult {
+  version?: string;
+  heapBefore: HeapUsage;
+  heapAfter: HeapUsage;
+  /** SIGUSR1 to a verified session; 0 when the inspector was already open. */
+  activationMs: number;
+  /** The inspector port used; `activated` says whether memwarden opened it. */
+  port: number;
+  activated: boolean;
+  /** Whether the port is verified closed (or was already open before and left so). */
+  inspectorClosed: boolean;
+  /** How long the port was open for anyone on this host to connect to: signal to verified close. */
+  exposureMs: number;
+}
+
+export interface SnapshotProgress {
+  done: number;
+  total: number;
+}
+
+export interface NodeSnapshotResult {
+  version?: string;
+  path: string;
+  bytes: number;
+  port: number;
+  activated: boolean;
+  inspectorClosed: boolean;
+}
+
+async function heapUsage(session: InspectorSession): Promise<HeapUsage> {
+  const value = await evaluate(
+    session.client,
+    'process.memoryUsage()',
+    session.deadline.step(session.commandMs),
+  );
+  if (!isRecord(value)) throw new MemwardenError('MW_FAILED', 'process.memoryUsage() gave no object');
+  const num = (key: string): number => {
+    const v = value[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) {
+      throw new MemwardenError('MW_FAILED', `process.memoryUsage().${key} is not a number`);
+    }
+    return v;
+  };
+  return {
+    heapUsed: num('heapUsed'),
+    heapTotal: num('heapTotal'),
+    rss: num('rss'),
+    external: num('external'),
+  };
+}
+
+/**
+ * Runs `body` in a verified session and always ends it: the WebSocket is closed, and the
+ * inspector too when memwarden opened it. A failure of the body wins over one of the close.
+ */
+async function withSession<T>(
+  target: RuntimeInfo,
+  options: InspectorOptions,
+  body: (session: InspectorSession) => Promise<T>,
+): Promise<{ value: T; session: InspectorSession; closed: boolean; exposureMs: number }> {
+  const session = await openInspector(target, options);
+  let value: T;
+  try {
+    value = await body(session);
+  } catch (err) {
+    const closed = await closeInspector(session, options.reader?.root).catch(() => false);
+    if (!closed && session.activated && err instanceof MemwardenError) {
+      throw new MemwardenError(
+        err.code,
+        `${err.message}; the inspector on port ${session.port} is still open (the target will close it when its event loop turns)`,
+      );
+    }
+    throw err;
+  }
+  const closed = await closeInspector(session, options.reader?.root);
+  return { value, session, closed, exposureMs: performance.now() - session.openedAt };
+}
+
+/**
+ * A full garbage collection inside a Node process, with `process.memoryUsage()` read before and
+ * after. One `HeapProfiler.collectGarbage` is enough: V8 runs it as a low-memory notification,
+ * which already repeats full collections until one frees nothing more.
+ */
+export async function nodeCollectGarbage(
+  target: RuntimeInfo,
+  options: InspectorOptions = {},
+): Promise<NodeGcResult> {
+  const { value, session, closed, exposureMs } = await withSession(target, options, async (s) => {
+    const heapBefore = await heapUsage(s);
+    await s.client.send('HeapProfiler.collectGarbage', {}, s.deadline.step(s.commandMs));
+    const heapAfter = await heapUsage(s);
+    return { heapBefore, heapAfter };
+  });
+  const result: NodeGcResult = {
+    ...value,
+    activationMs: session.activated ? session.activationMs : 0,
+    port: session.port,
+    activated: session.activated,
+    inspectorClosed: closed,
+    exposureMs: session.activated ? exposureMs : 0,
+  };
+  if (session.version) result.version = session.version;
+  return result;
+}
+
+/**
+ * A file written under a temporary name in the same directory and renamed at the end, so that
+ * the final name never holds half a snapshot. O_EXCL and mode 0600: the file may hold secrets
+ * from the target's heap, and a planted symlink must not redirect the write.
+ */
+class AtomicFile {
+  private readonly tmp: string;
+  private fd: number | undefined;
+  bytes = 0;
+
+  constructor(private readonly path: string) {
+    this.tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
+    try {
+      this.fd = openSync(this.tmp, 'wx', 0o600);
+    } catch (err) {
+      throw new MemwardenError(
+        'MW_FAILED',
+        `cannot write ${this.tmp}: ${err instanceof Error ? err.message : err}`,
+      );
+    }
+  }
+
+  write(text: string): void {
+    if (this.fd === undefined) return;
+    const buffer = Buffer.from(text, 'utf8');
+    let done = 0;
+    while (done < buffer.length) done += writeSync(this.fd, buffer, done);
+    this.bytes += buffer.length;
+  }
+
+  commit(): void {
+    if (this.fd === undefined) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = undefined;
+    renameSync(this.tmp, this.path);
+  }
+
+  abandon(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    try {
+      unlinkSync(this.tmp);
+    } catch {
+      // never created or already gone
+    }
+  }
+}
+
+async function streamSnapshot(
+  client: CdpClient,
+  file: AtomicFile,
+  timeoutMs: number,
+  onProgress?: (p: SnapshotProgress) => void,
+): Promise<void> {
+  let writeError: unknown;
+  const stop = client.onEvent((event) => {
+    if (event.method === 'HeapProfiler.addHeapSnapshotChunk' && typeof event.params.chunk === 'string') {
+      if (writeError) return;
+      try {
+        file.write(event.params.chunk);
+      } catch (err) {
+        writeError = err;
+      }
+    } else if (event.method === 'HeapProfiler.reportHeapSnapshotProgress' && onProgress) {
+      const { done, total } = event.params;
+      if (typeof done === 'number' && typeof total === 'number') onProgress({ done, total });
+    }
+  });
+  try {
+    await client.send('HeapProfiler.takeHeapSnapshot', { reportProgress: true }, timeoutMs);
+  } finally {
+    stop();
+  }
+  if (writeError) {
+    throw new MemwardenError(
+      'MW_FAILED',
+      `writing the snapshot failed: ${writeError instanceof Error ? writeError.message : writeError}`,
+    );
+  }
+}
+
+/** Streams a V8 heap snapshot of a Node process to `path` (written atomically). */
+export async function nodeHeapSnapshot(
+  target: RuntimeInfo,
+  path: string,
+  options: InspectorOptions & { onProgress?: (p: SnapshotProgress) => void } = {},
+): Promise<NodeSnapshotResult> {
+  const { value, session, closed } = await withSession(target, options, async (s) => {
+    const file = new AtomicFile(path);
+    try {
+      await s.client.send('HeapProfiler.enable', {}, s.deadline.step(s.commandMs));
+      await streamSnapshot(s.client, file, s.deadline.step(s.deadline.totalMs), options.onProgress);
+      await s.client.send('HeapProfiler.disable', {}, s.deadline.step(s.commandMs));
+      file.commit();
+      return file.bytes;
+    } catch (err) {
+      file.abandon();
+      throw err;
+    }
+  });
+  const result: NodeSnapshotResult = {
+    path,
+    bytes: value,
+    port: session.port,
+    activated: session.activated,
+    inspectorClosed: closed,
+  };
+  if (session.version) result.version = session.version;
+  return result;
+}
