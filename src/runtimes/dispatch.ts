@@ -1,6 +1,7 @@
 import { MemwardenError } from '../errors.js';
 import { type ProcessIdentity, ProcReader } from '../proc/index.js';
 import { detectRuntime, type RuntimeInfo, type RuntimeKind } from './detect.js';
+import { nativeRuntimeProbes, pythonRuntimeProbes } from './foreign-probes.js';
 import { inspectorAvailability } from './node/availability.js';
 import { nodeCollectGarbage, nodeHeapSnapshot, type SnapshotProgress } from './node/probes.js';
 
@@ -139,26 +140,11 @@ function inspectorOptions(options: ProbeOptions) {
   };
 }
 
-/** A runtime whose probes live elsewhere and are wired in at merge time. */
-function notBuilt(label: string): RuntimeProbes {
-  return {
-    availability: () =>
-      (['gc', 'snapshot', 'trim'] as const).map((probe) => ({
-        probe,
-        possible: false,
-        reason: `${label} probes are not part of this build`,
-      })),
-  };
-}
-
-/**
- * The one dispatch point from a runtime to its probes. Python (`sys.remote_exec`, injection,
- * agent) and native (`malloc_trim`) register here.
- */
+/** The one dispatch point from a runtime to its probes. */
 export const RUNTIME_PROBES: Record<RuntimeKind, RuntimeProbes> = {
   node: nodeProbes,
-  python: notBuilt('Python'),
-  native: notBuilt('native'),
+  python: pythonRuntimeProbes,
+  native: nativeRuntimeProbes,
   unknown: {
     availability: () =>
       (['gc', 'snapshot', 'trim'] as const).map((probe) => ({

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { MemwardenError } from '../../src/errors.js';
 import { listenersOf, ProcReader, readTcpListeners } from '../../src/proc/index.js';
-import { collectGarbage, detectRuntime, takeSnapshot, trimMemory } from '../../src/runtimes/index.js';
+import { collectGarbage, detectRuntime, takeSnapshot } from '../../src/runtimes/index.js';
 import { runCli } from '../helpers/cli.js';
 import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
 
@@ -169,29 +169,32 @@ describe('targets that are not Node', () => {
     assert.ok(isAlive(pid), 'the sleep died: it was signalled');
   });
 
-  it('refuses trim while no native probe is built in, and the target lives on', async () => {
+  it('refuses gc on a native process before sending anything, and it lives on', async () => {
     const child = start('sleep', ['60']);
     const pid = pidOf(child);
     for (let i = 0; i < 100 && detectRuntime(pid)?.exe?.endsWith('/sleep') !== true; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    await rejectsWith(trimMemory(pid), 'MW_UNSUPPORTED', /native process; 'trim' is not available/);
+    await rejectsWith(collectGarbage(pid), 'MW_UNSUPPORTED', /native process; 'gc' is not available/);
+    await new Promise((r) => setTimeout(r, 100));
     assert.ok(isAlive(pid));
   });
 
-  it('refuses a Python process by pattern, and it lives on', async () => {
+  it('collects in a Python process found by pattern, and it lives on', async () => {
     const child = start('python3', [
       '-c',
       'import time; print("ready", flush=True); time.sleep(60)',
       'mw-py-target',
     ]);
     await waitForLine(child, /ready/);
-    const { code, stdout } = await runCli(['gc', 'mw-py-target', '--json']);
-    assert.equal(code, 1);
-    const [result] = JSON.parse(stdout) as { ok: boolean; code: string; error: string }[];
-    assert.equal(result?.ok, false);
-    assert.equal(result?.code, 'MW_UNSUPPORTED');
-    assert.match(result?.error ?? '', /Python 3\.\d+ process/);
+    const { code, stdout, stderr } = await runCli(['gc', 'mw-py-target', '--json', '--timeout', '60s'], {
+      timeoutMs: 90_000,
+    });
+    assert.equal(code, 0, stderr);
+    const [result] = JSON.parse(stdout) as { ok: boolean; runtime: string; pid: number }[];
+    assert.equal(result?.ok, true);
+    assert.equal(result?.runtime, 'python');
+    assert.equal(result?.pid, pidOf(child));
     await new Promise((r) => setTimeout(r, 100));
     assert.ok(isAlive(pidOf(child)));
   });
@@ -369,7 +372,11 @@ describe('Node targets on their own ports', () => {
     const fds = fdCount();
     const resources = activeResources();
     await rejectsWith(collectGarbage(pid, { timeoutMs: 5000 }), ['MW_NO_PROCESS', 'MW_FAILED']);
-    // The target's own stdio pipes close with it, so the count may fall, never rise.
+    // A destroyed socket's handle closes a turn or two of the event loop later; a leaked one
+    // never does. The target's own stdio pipes close with it, so the counts may fall, never rise.
+    for (let i = 0; i < 50 && (fdCount() > fds || activeResources().length > resources.length); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assert.ok(fdCount() <= fds, `fds ${fds} → ${fdCount()}`);
     assert.ok(activeResources().length <= resources.length, `${resources} → ${activeResources()}`);
   });
