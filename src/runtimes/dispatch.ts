@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { MemwardenError } from '../errors.js';
 import { type ProcessIdentity, ProcReader } from '../proc/index.js';
 import { detectRuntime, type RuntimeInfo, type RuntimeKind } from './detect.js';
@@ -16,6 +17,8 @@ export interface ProbeOptions {
 }
 
 export interface SnapshotOptions extends ProbeOptions {
+  /** Where a snapshot without a path goes (default: the current directory). */
+  directory?: string;
   onProgress?: (progress: SnapshotProgress) => void;
 }
 
@@ -267,7 +270,8 @@ export function takeSnapshot(
     const snapshot = probes.snapshot;
     if (!snapshot)
       throw new MemwardenError('MW_UNSUPPORTED', `snapshot is not available for pid ${info.pid}`);
-    const file = path ?? defaultSnapshotName(info.pid, probes.snapshotExtension ?? '.json');
+    const name = defaultSnapshotName(info.pid, probes.snapshotExtension ?? '.json');
+    const file = path ?? (options.directory ? join(options.directory, name) : name);
     const started = performance.now();
     const outcome = await snapshot(info, file, { ...options, reader });
     return {

@@ -4,6 +4,7 @@ import { ActionRunner, Supervisor } from '../actions/index.js';
 import { ProcReader } from '../proc/index.js';
 import { defaultStorePath, openStore, type Store } from '../store/index.js';
 import type { WatchConfig } from './config.js';
+import { actionProbes } from './probes.js';
 import type { WatcherServices } from './watcher.js';
 
 export interface ServiceOptions {
@@ -50,7 +51,11 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
     void supervisor.start();
     supervisors.set(target.name, supervisor);
   }
-  const runner = new ActionRunner({ identities: new ProcReader(), supervisors });
+  const runner = new ActionRunner({
+    identities: new ProcReader(),
+    supervisors,
+    probes: actionProbes(join(dirname(storePath), 'snapshots')),
+  });
   const services: WatcherServices = { runner, supervisors };
   if (store) services.store = store;
   return services;

@@ -76,6 +76,54 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     assert.equal(sleeper.signalCode, 'SIGTERM');
   });
 
+  it('asks a Node target over the threshold to collect its garbage (quick mode --gc-above)', async () => {
+    const garbage =
+      'let a = []; for (let i = 0; i < 1e6; i++) a.push({ i, s: "x".repeat(40) + i }); a = null;' +
+      'console.log("ready"); setInterval(() => {}, 1000);';
+    const target = start(process.execPath, [
+      '--max-old-space-size=4096',
+      '-e',
+      garbage,
+      'memwarden-gc-above',
+    ]);
+    await waitForLine(target, /ready/);
+    const watch = await runCli(
+      [
+        'watch',
+        '--match',
+        'memwarden-gc-above',
+        '--interval',
+        '200ms',
+        '--count',
+        '15',
+        '--gc-above',
+        '50MB',
+        '--no-store',
+        '--json',
+      ],
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(watch.code, 0, watch.stderr);
+    const gc = watch.stdout
+      .split('\n')
+      .filter((l) => l.includes('"kind":"action"'))
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            action: string;
+            ok: boolean;
+            pid: number;
+            details?: { rssBefore?: number; rssAfter?: number };
+          },
+      )
+      .find((a) => a.action === 'gc');
+    assert.ok(gc, watch.stdout.slice(-2000));
+    assert.equal(gc.ok, true);
+    assert.equal(gc.pid, pidOf(target));
+    assert.ok((gc.details?.rssAfter ?? Infinity) < (gc.details?.rssBefore ?? 0), JSON.stringify(gc.details));
+    assert.ok(isAlive(pidOf(target)));
+  });
+
   it('restarts a crash-looping target with backoff and gives up after the limit', async () => {
     const config = join(scratch, 'crash.yaml');
     writeFileSync(

@@ -1,0 +1,70 @@
+import { mkdirSync } from 'node:fs';
+import type { ProbeOutcome, ResultCode, RuntimeProbes } from '../actions/index.js';
+import { isMemwardenError } from '../errors.js';
+import { collectGarbage, type GcResult, takeSnapshot, trimMemory } from '../runtimes/index.js';
+import { formatBytes } from '../units/index.js';
+
+function resultCode(err: unknown): ResultCode {
+  if (!isMemwardenError(err)) return 'FAILED';
+  switch (err.code) {
+    case 'MW_NO_PROCESS':
+      return /reused/i.test(err.message) ? 'PID_REUSED' : 'ESRCH';
+    case 'MW_TIMEOUT':
+      return 'TIMEOUT';
+    case 'MW_UNSUPPORTED':
+      return 'NOT_AVAILABLE';
+    case 'MW_PERMISSION':
+      return 'EPERM';
+    default:
+      return 'FAILED';
+  }
+}
+
+async function outcome<T>(
+  run: Promise<T>,
+  describe: (r: T) => string,
+  details: (r: T) => Record<string, unknown>,
+): Promise<ProbeOutcome> {
+  try {
+    const r = await run;
+    return { ok: true, message: describe(r), details: details(r) };
+  } catch (err) {
+    return { ok: false, code: resultCode(err), message: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function released(r: GcResult): string {
+  return `RSS ${formatBytes(r.rssBefore)} → ${formatBytes(r.rssAfter)} via ${r.via}`;
+}
+
+function releaseDetails(r: GcResult): Record<string, unknown> {
+  return {
+    runtime: r.runtime,
+    rssBefore: r.rssBefore,
+    rssAfter: r.rssAfter,
+    heapUsedBefore: r.heapUsedBefore,
+    heapUsedAfter: r.heapUsedAfter,
+  };
+}
+
+/**
+ * The runtime probes as the action runner calls them, for the `gc`, `snapshot` and `trim`
+ * actions of rules. Each gets the identity the runner has just confirmed, and the probes check
+ * it again right before they act. Snapshots go to `snapshotDir` (created 0700).
+ */
+export function actionProbes(snapshotDir: string): RuntimeProbes {
+  return {
+    gc: (_pid, identity, o) =>
+      outcome(collectGarbage(identity, { timeoutMs: o.timeoutMs }), released, releaseDetails),
+    trim: (_pid, identity, o) =>
+      outcome(trimMemory(identity, { timeoutMs: o.timeoutMs }), released, releaseDetails),
+    snapshot: (pid, identity, o) => {
+      mkdirSync(snapshotDir, { recursive: true, mode: 0o700 });
+      return outcome(
+        takeSnapshot(identity, undefined, { timeoutMs: o.timeoutMs, directory: snapshotDir }),
+        (r) => `wrote ${r.path} (${formatBytes(r.bytes)})`,
+        (r) => ({ path: r.path, bytes: r.bytes, runtime: r.runtime, pid }),
+      );
+    },
+  };
+}
