@@ -5,6 +5,7 @@ import { diffCommand } from './diff.js';
 import { gcCommand } from './gc.js';
 import { historyCommand } from './history.js';
 import { inspectCommand } from './inspect.js';
+import { leaksCommand } from './leaks.js';
 import { psCommand } from './ps.js';
 import { reportCommand } from './report.js';
 import { serveCommand } from './serve.js';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   inspectCommand,
   analyzeCommand,
   diffCommand,
+  leaksCommand,
   serveCommand,
   reportCommand,
 ];

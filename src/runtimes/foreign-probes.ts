@@ -4,7 +4,7 @@ import { nativeProbes, nativeTrim } from './native/index.js';
 import { pythonGc, pythonProbes, pythonSnapshot } from './python/index.js';
 
 /** Types kept in a Python snapshot: enough for a leaking class to be among them. */
-const PYTHON_SNAPSHOT_TYPES = 1000;
+export const PYTHON_SNAPSHOT_TYPES = 1000;
 
 function timeout(options: { timeoutMs?: number }): { timeoutMs?: number } {
   return options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };

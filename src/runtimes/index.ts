@@ -44,4 +44,5 @@ export {
   type MemoryReading,
   type ThresholdEvent,
 } from './guard.js';
+export { type HuntOptions, huntLeaks, type LeakGrowth, type LeakReport } from './leak-hunt.js';
 export type { SnapshotProgress } from './node/index.js';

@@ -312,7 +312,7 @@ describe('Node targets on their own ports', () => {
       'MW_TIMEOUT',
       /inspector on port 9331 is still open/,
     );
-    for (let i = 0; i < 500 && listensAt(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 1500 && listensAt(pid); i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(listensAt(pid), false, 'the inspector was left open after the loop ended');
     assert.ok(isAlive(pid));
   });

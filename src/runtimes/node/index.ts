@@ -11,6 +11,7 @@ export {
   type NodeSnapshotResult,
   nodeCollectGarbage,
   nodeHeapSnapshot,
+  nodeHeapSnapshots,
   type SnapshotProgress,
 } from './probes.js';
 export { closeInspector, type InspectorOptions, type InspectorSession, openInspector } from './session.js';

@@ -199,32 +199,53 @@ async function streamSnapshot(
   }
 }
 
-/** Streams a V8 heap snapshot of a Node process to `path` (written atomically). */
+/**
+ * Heap snapshots of a Node process streamed to files, `gapMs` apart, all in one inspector
+ * session: V8 forgets its object ids when the heap profiler is disabled, and the 3-snapshot
+ * technique needs the ids to stay the same from one snapshot to the next.
+ */
+export async function nodeHeapSnapshots(
+  target: RuntimeInfo,
+  paths: readonly string[],
+  options: InspectorOptions & { gapMs?: number; onProgress?: (p: SnapshotProgress) => void } = {},
+): Promise<NodeSnapshotResult[]> {
+  const { value, session, closed } = await withSession(target, options, async (s) => {
+    await s.client.send('HeapProfiler.enable', {}, s.deadline.step(s.commandMs));
+    const sizes: number[] = [];
+    for (const [index, path] of paths.entries()) {
+      if (index > 0) await new Promise((resolve) => setTimeout(resolve, options.gapMs ?? 0));
+      const file = new AtomicFile(path);
+      try {
+        await streamSnapshot(s.client, file, s.deadline.step(s.deadline.totalMs), options.onProgress);
+        file.commit();
+        sizes.push(file.bytes);
+      } catch (err) {
+        file.abandon();
+        throw err;
+      }
+    }
+    await s.client.send('HeapProfiler.disable', {}, s.deadline.step(s.commandMs));
+    return sizes;
+  });
+  return paths.map((path, index) => {
+    const result: NodeSnapshotResult = {
+      path,
+      bytes: value[index] ?? 0,
+      port: session.port,
+      activated: session.activated,
+      inspectorClosed: closed,
+    };
+    if (session.version) result.version = session.version;
+    return result;
+  });
+}
+
+/** One heap snapshot of a Node process, streamed to `path` (written whole or not at all). */
 export async function nodeHeapSnapshot(
   target: RuntimeInfo,
   path: string,
   options: InspectorOptions & { onProgress?: (p: SnapshotProgress) => void } = {},
 ): Promise<NodeSnapshotResult> {
-  const { value, session, closed } = await withSession(target, options, async (s) => {
-    const file = new AtomicFile(path);
-    try {
-      await s.client.send('HeapProfiler.enable', {}, s.deadline.step(s.commandMs));
-      await streamSnapshot(s.client, file, s.deadline.step(s.deadline.totalMs), options.onProgress);
-      await s.client.send('HeapProfiler.disable', {}, s.deadline.step(s.commandMs));
-      file.commit();
-      return file.bytes;
-    } catch (err) {
-      file.abandon();
-      throw err;
-    }
-  });
-  const result: NodeSnapshotResult = {
-    path,
-    bytes: value,
-    port: session.port,
-    activated: session.activated,
-    inspectorClosed: closed,
-  };
-  if (session.version) result.version = session.version;
-  return result;
+  const [result] = await nodeHeapSnapshots(target, [path], options);
+  return result as NodeSnapshotResult;
 }

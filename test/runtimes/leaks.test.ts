@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+import { pidOf, start, waitForLine } from '../helpers/processes.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+
+interface Report {
+  runtime: string;
+  pid: number;
+  growing: { name: string; countDelta: number; sizeDelta: number; retainers: string[] }[];
+}
+
+const lldbMissing =
+  spawnSync('lldb', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'lldb is not installed';
+
+describe('memwarden leaks', { concurrency: 1 }, () => {
+  it('names the class a Node server keeps per request, and the Map that holds it', async () => {
+    const server = start(process.execPath, [join(FIXTURES, 'leaky-server.cjs')]);
+    const port = Number((await waitForLine(server, /^port \d+$/)).split(' ')[1]);
+    let driving = true;
+    const traffic = (async () => {
+      for (let i = 0; driving; i++) {
+        await fetch(`http://127.0.0.1:${port}/r${i}`).then((r) => r.text());
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    try {
+      const { code, stdout, stderr } = await runCli(
+        ['leaks', String(pidOf(server)), '--duration', '3s', '--json'],
+        {
+          timeoutMs: 120_000,
+        },
+      );
+      assert.equal(code, 0, stderr);
+      const report = JSON.parse(stdout) as Report;
+      assert.equal(report.runtime, 'node');
+      const [top] = report.growing;
+      assert.equal(top?.name, 'SessionRecord', JSON.stringify(report.growing.slice(0, 3)));
+      assert.ok(top.countDelta > 10);
+      assert.ok(
+        top.retainers.includes('Map') && top.retainers.includes('sessions'),
+        top.retainers.join(' → '),
+      );
+      assert.equal(top.retainers.at(-1), 'SessionRecord');
+    } finally {
+      driving = false;
+      await traffic.catch(() => undefined);
+    }
+  });
+
+  it('names the class a Python process appends to a list, and the appending line', {
+    skip: lldbMissing,
+  }, async () => {
+    const fixture = join(FIXTURES, 'leaky.py');
+    const line =
+      readFileSync(fixture, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('# the leaking line')) + 1;
+    const target = start('python3', [fixture]);
+    await waitForLine(target, /ready/);
+    const { code, stdout, stderr } = await runCli(
+      ['leaks', String(pidOf(target)), '--duration', '2s', '--json'],
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    assert.equal(code, 0, stderr);
+    const report = JSON.parse(stdout) as Report;
+    assert.equal(report.runtime, 'python');
+    const [top] = report.growing;
+    assert.equal(top?.name, '__main__.Session', JSON.stringify(report.growing.slice(0, 3)));
+    assert.ok(top.countDelta > 50);
+    assert.ok(top.retainers.includes(`${fixture}:${line}`), top.retainers.join(', '));
+  });
+
+  it('refuses a process with no heap to hunt in, in one line', async () => {
+    const sleeper = start('sleep', ['60']);
+    await new Promise((r) => setTimeout(r, 200));
+    const { code, stderr } = await runCli(['leaks', String(pidOf(sleeper)), '--duration', '1s']);
+    assert.equal(code, 1);
+    assert.match(stderr, /leak hunts need a Node\.js or Python heap/);
+    assert.equal(stderr.trim().split('\n').length, 1);
+  });
+});
