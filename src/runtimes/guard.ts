@@ -1,17 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { detectTrend } from '../analysis/trend/index.js';
 import { MemwardenError } from '../errors.js';
 import { parseSize } from '../units/index.js';
 
 export interface LeakOptions {
-  /** Checks per window; the window's floor is its lowest heapUsed. Default 6. */
-  samplesPerWindow?: number;
-  /** Consecutive windows whose floor must rise. Default 3. */
-  windows?: number;
-  /** Least total rise of the floor over those windows, a size or bytes. Default 10MB. */
-  minGrowth?: string | number;
+  /** heapUsed readings kept for the trend (one per check). Default 720: two hours at 10 s. */
+  samples?: number;
+  /** The heap limit the time-to-limit is counted against; default V8's own heap size limit. */
+  limit?: string | number;
 }
 
 export interface GuardOptions {
@@ -28,7 +27,10 @@ export interface GuardOptions {
   snapshotDir?: string;
   /** Run a full garbage collection when a threshold is crossed. */
   gc?: boolean;
-  /** Report a heap whose floor keeps rising; `true` for the defaults. */
+  /**
+   * Report a leak: the trend detector (the one `memwarden analyze` uses) run over heapUsed after
+   * every check; `true` for the defaults.
+   */
   leak?: boolean | LeakOptions;
 }
 
@@ -52,9 +54,12 @@ export interface GcEvent {
 }
 
 export interface LeakEvent {
-  /** The lowest heapUsed of each window, oldest first. */
-  floors: number[];
-  growthBytes: number;
+  /** Growth of the heap's post-GC floor. */
+  slopeBytesPerSecond: number;
+  /** Until heapUsed reaches the limit at that slope. */
+  timeToLimitSeconds?: number;
+  /** The detector's one-line reason. */
+  reason: string;
 }
 
 export interface GuardEvents {
@@ -113,9 +118,9 @@ export class Guard extends EventEmitter<GuardEvents> {
   private readonly cooldownMs: number;
   private lastActionAt = Number.NEGATIVE_INFINITY;
   private readonly above = new Set<ThresholdEvent['metric']>();
-  private readonly leak: (Required<Omit<LeakOptions, 'minGrowth'>> & { minGrowthBytes: number }) | undefined;
-  private windowSamples: number[] = [];
-  private floors: number[] = [];
+  private readonly leak: { samples: number; limitBytes: number } | undefined;
+  private readonly leakSeries: { timeSeconds: number[]; bytes: number[] } = { timeSeconds: [], bytes: [] };
+  private lastLeakAt = Number.NEGATIVE_INFINITY;
   private stopped = false;
 
   constructor(private readonly options: GuardOptions) {
@@ -126,9 +131,8 @@ export class Guard extends EventEmitter<GuardEvents> {
     if (options.leak) {
       const l = options.leak === true ? {} : options.leak;
       this.leak = {
-        samplesPerWindow: l.samplesPerWindow ?? 6,
-        windows: l.windows ?? 3,
-        minGrowthBytes: bytesOf(l.minGrowth, 'leak.minGrowth') ?? 10e6,
+        samples: l.samples ?? 720,
+        limitBytes: bytesOf(l.limit, 'leak.limit') ?? getHeapStatistics().heap_size_limit,
       };
     }
     const intervalMs = options.intervalMs ?? 10_000;
@@ -196,25 +200,28 @@ export class Guard extends EventEmitter<GuardEvents> {
   private trackLeak(heapUsed: number): void {
     const leak = this.leak;
     if (!leak) return;
-    this.windowSamples.push(heapUsed);
-    if (this.windowSamples.length < leak.samplesPerWindow) return;
-    this.floors.push(Math.min(...this.windowSamples));
-    this.windowSamples = [];
-    if (this.floors.length > leak.windows) this.floors.shift();
-    if (this.floors.length < leak.windows) return;
-    const rising = this.floors.every((f, i) => i === 0 || f > (this.floors[i - 1] ?? f));
-    const growth = (this.floors.at(-1) ?? 0) - (this.floors[0] ?? 0);
-    if (rising && growth >= leak.minGrowthBytes) {
-      this.emit('leak', { floors: [...this.floors], growthBytes: growth });
-      this.floors = [];
+    const series = this.leakSeries;
+    series.timeSeconds.push(performance.now() / 1000);
+    series.bytes.push(heapUsed);
+    if (series.bytes.length > leak.samples) {
+      series.timeSeconds.shift();
+      series.bytes.shift();
     }
+    const trend = detectTrend(series, { limitBytes: leak.limitBytes });
+    // A leak goes on being one: it is reported again only after the cooldown.
+    const now = performance.now();
+    if (trend.verdict !== 'leak' || now - this.lastLeakAt < this.cooldownMs) return;
+    this.lastLeakAt = now;
+    const event: LeakEvent = { slopeBytesPerSecond: trend.slopeBytesPerSecond ?? 0, reason: trend.reason };
+    if (trend.timeToLimitSeconds !== undefined) event.timeToLimitSeconds = trend.timeToLimitSeconds;
+    this.emit('leak', event);
   }
 }
 
 /**
  * Guards the current process: watches its own heap and RSS every `intervalMs` on an unref'd
  * timer, and on a threshold emits `threshold`, then optionally collects garbage (`gc`) and
- * writes a heap snapshot (`snapshot`). `leak` reports a heap floor that keeps rising.
+ * writes a heap snapshot (`snapshot`). `leak` reports a heap that leaks, by the trend detector.
  */
 export function guard(options: GuardOptions): Guard {
   return new Guard(options);

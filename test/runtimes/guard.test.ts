@@ -64,22 +64,43 @@ describe('guard', () => {
     }
   });
 
-  it('reports a heap floor that keeps rising', () => {
-    const g = guard({ intervalMs: 60_000, leak: { samplesPerWindow: 1, windows: 3, minGrowth: '1MB' } });
+  it('reports a leak once, through the trend detector, when the heap keeps growing', () => {
+    const g = guard({ intervalMs: 60_000, leak: { limit: '4GiB' } });
     const kept: object[][] = [];
     try {
       const leaks: LeakEvent[] = [];
       g.on('leak', (e) => leaks.push(e));
-      for (let i = 0; i < 3; i++) {
-        kept.push(Array.from({ length: 100_000 }, (_, j) => ({ j })));
+      for (let i = 0; i < 40; i++) {
+        kept.push(Array.from({ length: 20_000 }, (_, j) => ({ j })));
         g.check();
       }
       assert.equal(leaks.length, 1);
-      assert.ok((leaks[0]?.growthBytes ?? 0) >= 1e6);
+      assert.ok((leaks[0]?.slopeBytesPerSecond ?? 0) > 0);
+      assert.ok((leaks[0]?.timeToLimitSeconds ?? 0) > 0);
     } finally {
       g.stop();
     }
-    assert.equal(kept.length, 3);
+    assert.equal(kept.length, 40);
+  });
+
+  it('reports no leak for a heap that saws up and down to the same floor', () => {
+    const g = guard({ intervalMs: 60_000, leak: true });
+    try {
+      let leaked = 0;
+      g.on('leak', () => leaked++);
+      let garbage: object[] = [];
+      for (let i = 0; i < 48; i++) {
+        garbage.push(...Array.from({ length: 20_000 }, (_, j) => ({ j })));
+        if (i % 8 === 7) {
+          garbage = [];
+          collectOwnGarbage();
+        }
+        g.check();
+      }
+      assert.equal(leaked, 0);
+    } finally {
+      g.stop();
+    }
   });
 
   it('collects its own garbage without --expose-gc', () => {
