@@ -1,8 +1,11 @@
 /**
  * memwarden as a library: find processes and read them (`listProcesses`, `readSystem`, or a
  * `ProcReader` and `Sampler` for repeated reads), watch them with rules (`Watcher`,
- * `loadConfig`), analyse memory series (`detectTrend`), and keep history (`openStore`).
+ * `loadConfig`), release memory inside them (`collectGarbage`, `trimMemory`), guard the current
+ * process (`guard`), find leaks (`detectTrend`, `diffSnapshots`, `huntLeaks`), and keep history
+ * (`openStore`).
  */
+export { diffSnapshots, type HeapDiff, readHeapSnapshot } from './analysis/heap/index.js';
 export {
   detectTrend,
   type MemorySeries,
@@ -11,6 +14,17 @@ export {
 } from './analysis/trend/index.js';
 export { type ErrorCode, MemwardenError } from './errors.js';
 export { type ProcessRecord, ProcReader, type SystemMemory } from './proc/index.js';
+export {
+  collectGarbage,
+  type GcResult,
+  type GuardOptions,
+  guard,
+  huntLeaks,
+  type LeakReport,
+  type SnapshotResult,
+  takeSnapshot,
+  trimMemory,
+} from './runtimes/index.js';
 export {
   type ListOptions,
   listProcesses,
