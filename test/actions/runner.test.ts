@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,11 +6,11 @@ import { after, describe, it } from 'node:test';
 import { ActionRunner, type ActionSpec, type RuntimeProbes } from '../../src/actions/index.js';
 import { ProcReader } from '../../src/proc/index.js';
 import { contextFor, sampleOf } from '../helpers/action-context.js';
+import { runAsNobody } from '../helpers/nobody.js';
 import { isAlive, pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const DIST = new URL('../../dist/', import.meta.url).pathname;
-const NOBODY = 65534;
 const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-runner-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -134,14 +133,7 @@ describe('signal actions and the identity check', () => {
       const context = { target: 't', sample, rule: 'r', message: 'm', cycle: 1 };
       console.log(JSON.stringify(await runner.run({ kind: 'signal', signal: 'SIGTERM' }, context)));
       await runner.close();`;
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      uid: NOBODY,
-      gid: NOBODY,
-      encoding: 'utf8',
-      cwd: '/',
-    });
-    assert.equal(out.status, 0, out.stderr);
-    const result = JSON.parse(out.stdout);
+    const result = runAsNobody<{ ok: boolean; code?: string }>(script);
     assert.equal(result.ok, false);
     assert.equal(result.code, 'EPERM');
     assert.equal(child.exitCode, null);

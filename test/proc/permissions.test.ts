@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { runAsNobody } from '../helpers/nobody.js';
 import { pidOf, start, waitForExec } from '../helpers/processes.js';
 
 const DIST_PROC = new URL('../../dist/proc/index.js', import.meta.url).pathname;
-const NOBODY = 65534;
 
 describe('an unprivileged reader', {
   skip: process.getuid?.() === 0 ? false : 'needs root to start a reader as another user',
@@ -18,14 +17,11 @@ describe('an unprivileged reader', {
       const record = reader.read(${pidOf(target)}, { smaps: true });
       const all = reader.sweep({ smaps: true });
       console.log(JSON.stringify({ record, errors: reader.errors, swept: all.length }));`;
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      uid: NOBODY,
-      gid: NOBODY,
-      encoding: 'utf8',
-      cwd: '/',
-    });
-    assert.equal(out.status, 0, out.stderr);
-    const { record, errors, swept } = JSON.parse(out.stdout);
+    const { record, errors, swept } = runAsNobody<{
+      record: Record<string, unknown> & { rss: number };
+      errors: { denied: number };
+      swept: number;
+    }>(script);
     assert.equal(record.pid, pidOf(target));
     assert.equal(record.user, 'root');
     assert.ok(record.rss > 0, 'stat is world-readable: memory is still known');

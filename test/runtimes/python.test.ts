@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +8,7 @@ import { isMemwardenError } from '../../src/errors.js';
 import { findOnPath, runLldb } from '../../src/runtimes/debugger.js';
 import { pythonGc, pythonInfo, pythonProbes, pythonSnapshot } from '../../src/runtimes/python/index.js';
 import { remoteExecDisabled } from '../../src/runtimes/python/remote-exec.js';
+import { runAsNobody } from '../helpers/nobody.js';
 import { isAlive, pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
 import {
   AGENT_PYTHONPATH,
@@ -291,18 +291,8 @@ describe('ptrace denied', {
   skip: process.getuid?.() === 0 ? false : 'needs root to act as another user',
 }, () => {
   const DIST = new URL('../../dist/runtimes/', import.meta.url).pathname;
-  const NOBODY = 65534;
 
-  function asNobody(script: string): { code: string; message: string } {
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
-      uid: NOBODY,
-      gid: NOBODY,
-      encoding: 'utf8',
-      cwd: '/',
-    });
-    assert.equal(out.status, 0, out.stderr);
-    return JSON.parse(out.stdout);
-  }
+  const asNobody = (script: string) => runAsNobody<{ code: string; message: string }>(script);
 
   it("refuses another user's process before attaching", async () => {
     const target = await startFixture('python3', 'py_growing.py');
