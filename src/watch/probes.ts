@@ -50,18 +50,23 @@ function releaseDetails(r: GcResult): Record<string, unknown> {
 /**
  * The runtime probes as the action runner calls them, for the `gc`, `snapshot` and `trim`
  * actions of rules. Each gets the identity the runner has just confirmed, and the probes check
- * it again right before they act. Snapshots go to `snapshotDir` (created 0700).
+ * it again right before they act. Snapshots go to `snapshotDir` (created 0700). Every time a
+ * runtime is woken from outside (an inspector opened with SIGUSR1), `onActivate` hears of it:
+ * that window is when any local user could reach the inspector, so it is kept on record.
  */
-export function actionProbes(snapshotDir: string): RuntimeProbes {
+export function actionProbes(
+  snapshotDir: string,
+  onActivate: (pid: number, detail: string) => void,
+): RuntimeProbes {
   return {
     gc: (_pid, identity, o) =>
-      outcome(collectGarbage(identity, { timeoutMs: o.timeoutMs }), released, releaseDetails),
+      outcome(collectGarbage(identity, { timeoutMs: o.timeoutMs, onActivate }), released, releaseDetails),
     trim: (_pid, identity, o) =>
-      outcome(trimMemory(identity, { timeoutMs: o.timeoutMs }), released, releaseDetails),
+      outcome(trimMemory(identity, { timeoutMs: o.timeoutMs, onActivate }), released, releaseDetails),
     snapshot: (pid, identity, o) => {
       mkdirSync(snapshotDir, { recursive: true, mode: 0o700 });
       return outcome(
-        takeSnapshot(identity, undefined, { timeoutMs: o.timeoutMs, directory: snapshotDir }),
+        takeSnapshot(identity, undefined, { timeoutMs: o.timeoutMs, directory: snapshotDir, onActivate }),
         (r) => `wrote ${r.path} (${formatBytes(r.bytes)})`,
         (r) => ({ path: r.path, bytes: r.bytes, runtime: r.runtime, pid }),
       );

@@ -223,6 +223,14 @@ describe('protected targets', () => {
 });
 
 describe('Node targets on their own ports', () => {
+  it('never opens an inspector that would listen beyond loopback (scenario 40a)', async (t) => {
+    const { pid, stderr } = await startNode(t, ['--inspect-port=0.0.0.0:9338', '-e', IDLE]);
+    await rejectsWith(collectGarbage(pid), 'MW_UNSUPPORTED', /would listen on 0\.0\.0\.0/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.doesNotMatch(stderr(), /Debugger listening/);
+    assert.equal(listensAt(pid), false);
+  });
+
   it("sends nothing to a fake inspector that holds the target's port (scenario 40b)", async (t) => {
     const fake = start('python3', [
       '-c',

@@ -121,6 +121,11 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     assert.equal(gc.ok, true);
     assert.equal(gc.pid, pidOf(target));
     assert.ok((gc.details?.rssAfter ?? Infinity) < (gc.details?.rssBefore ?? 0), JSON.stringify(gc.details));
+    // Opening the target's inspector is put on record (scenario 40a).
+    assert.match(
+      watch.stderr,
+      new RegExp(`audit: woke the runtime of pid ${pidOf(target)} from outside \\(SIGUSR1`),
+    );
     assert.ok(isAlive(pidOf(target)));
   });
 

@@ -57,6 +57,20 @@ export function inspectorPort(cmdline: readonly string[], root: string, pid: num
   );
 }
 
+/**
+ * The host a Node process's inspector binds when activated, from its flags (`--inspect=0.0.0.0:9229`,
+ * `--inspect-port=host:port`); undefined means Node's default, 127.0.0.1.
+ */
+export function inspectorHost(cmdline: readonly string[], root: string, pid: number): string | undefined {
+  let host: string | undefined;
+  for (const flag of [...nodeOptionsEnv(root, pid), ...nodeOptionsOf(cmdline)]) {
+    const value = INSPECT_FLAG.exec(flag)?.[1];
+    const m = value === undefined ? undefined : /^\[?([^\]]*?)\]?:\d+$/.exec(value);
+    if (m?.[1] !== undefined) host = m[1];
+  }
+  return host;
+}
+
 /** Whether SIGUSR1 was turned off by `--disable-sigusr1` (newer Node versions; Node 20 lacks it). */
 export function sigusr1Disabled(cmdline: readonly string[], root: string, pid: number): boolean {
   return [...nodeOptionsOf(cmdline), ...nodeOptionsEnv(root, pid)].includes('--disable-sigusr1');

@@ -13,7 +13,7 @@ import { Deadline, pause } from '../deadline.js';
 import { assertSameProcess, type RuntimeInfo } from '../detect.js';
 import { CdpClient, evaluate } from './cdp.js';
 import { fetchTargetPath } from './http.js';
-import { inspectorPort, sigusr1Disabled } from './port.js';
+import { inspectorHost, inspectorPort, sigusr1Disabled } from './port.js';
 
 export interface InspectorOptions {
   /** The whole session, activation to close. Default 10 s. */
@@ -165,6 +165,13 @@ async function openWith(
   if (open) {
     listener = open;
   } else {
+    const host = inspectorHost(cmdline, root, pid);
+    if (host !== undefined && !host.startsWith('127.') && host !== '::1' && host !== 'localhost') {
+      throw new MemwardenError(
+        'MW_UNSUPPORTED',
+        `pid ${pid}'s inspector would listen on ${host}, where other machines reach it; memwarden opens inspectors on loopback only, and nothing was sent`,
+      );
+    }
     if (sigusr1Disabled(cmdline, root, pid)) {
       throw new MemwardenError(
         'MW_UNSUPPORTED',
