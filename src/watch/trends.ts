@@ -31,13 +31,22 @@ export function rulesNeedTrends(rules: readonly RuleSpec[]): boolean {
 
 /**
  * The RSS series of each watched process, kept in memory for the trend detector behind the
- * `leak` and `oom_in` rules. The limit is the process's cgroup limit, else what the machine has
+ * `leak` and `oom_in` rules, and started from the history file where it has the process. The limit is the process's cgroup limit, else what the machine has
  * available on top of what the process holds now.
  */
+/** Earlier points of a process, from the history file, so a restarted watcher need not start over. */
+export type TrendSeed = (
+  pid: number,
+  startTicks: number,
+) => { timeSeconds: number[]; bytes: number[] } | undefined;
+
 export class TrendTracker {
   private readonly series = new Map<number, Series>();
 
-  constructor(private readonly minAnalysisGapMs = MIN_ANALYSIS_GAP_MS) {}
+  constructor(
+    private readonly seed?: TrendSeed,
+    private readonly minAnalysisGapMs = MIN_ANALYSIS_GAP_MS,
+  ) {}
 
   /** Adds this tick's samples and forgets processes that are gone. */
   record(samples: readonly ProcessSample[], nowMs: number): void {
@@ -47,7 +56,13 @@ export class TrendTracker {
       seen.add(s.pid);
       let series = this.series.get(s.pid);
       if (!series || series.startTicks !== s.startTicks) {
-        series = { startTicks: s.startTicks, timeSeconds: [], bytes: [], lastAnalysisMs: -Infinity };
+        const earlier = this.seed?.(s.pid, s.startTicks);
+        series = {
+          startTicks: s.startTicks,
+          timeSeconds: earlier?.timeSeconds.slice(-MAX_POINTS) ?? [],
+          bytes: earlier?.bytes.slice(-MAX_POINTS) ?? [],
+          lastAnalysisMs: -Infinity,
+        };
         this.series.set(s.pid, series);
       }
       series.timeSeconds.push(nowMs / 1000);

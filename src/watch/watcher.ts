@@ -9,7 +9,7 @@ import { type CompiledFilter, compileFilter, selectProcesses } from '../select/i
 import type { Store } from '../store/index.js';
 import { carryOut } from './act.js';
 import type { WatchConfig } from './config.js';
-import { rulesNeedTrends, TrendTracker, type TrendView } from './trends.js';
+import { rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
 export interface Tick {
@@ -55,6 +55,9 @@ export interface WatcherEvents {
   action: [ActionResult];
 }
 
+/** How far back the history file seeds a process's trend. */
+const TREND_SEED_MS = 86_400_000;
+
 /** The pause between the priming read and the first cycle. */
 const PRIMING_MS = 250;
 
@@ -95,7 +98,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     super();
     this.targets = compileTargets(config);
     this.intervalMs = config.intervalMs;
-    this.trends = rulesNeedTrends(config.rules) ? new TrendTracker() : undefined;
+    this.trends = rulesNeedTrends(config.rules) ? new TrendTracker(this.trendSeed()) : undefined;
     this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
     this.engine = new RuleEngine(config.rules, { clock: monotonicMs, intervalMs: config.intervalMs });
   }
@@ -105,7 +108,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.targets = compileTargets(config);
     this.intervalMs = config.intervalMs;
     if (!rulesNeedTrends(config.rules)) this.trends = undefined;
-    else this.trends ??= new TrendTracker();
+    else this.trends ??= new TrendTracker(this.trendSeed());
     this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
     this.engine.setRules(config.rules);
   }
@@ -208,6 +211,19 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Closes the files kept open between ticks, for a watcher driven by `tick()` alone. */
   close(): void {
     this.reader.close();
+  }
+
+  /** A process's RSS from the history file, the last day of it, for a trend not to start from nothing. */
+  private trendSeed(): TrendSeed | undefined {
+    const store = this.services.store;
+    if (!store) return undefined;
+    return (pid, startTicks) => {
+      const points = store
+        .history({ pid, sinceMs: Date.now() - TREND_SEED_MS, maxPoints: 2048 })
+        .filter((p) => p.startTicks === startTicks && p.rss !== undefined);
+      if (points.length === 0) return undefined;
+      return { timeSeconds: points.map((p) => p.time / 1000), bytes: points.map((p) => p.rss as number) };
+    };
   }
 
   /** How much per-process state is held: all of it must shrink back when processes go away. */

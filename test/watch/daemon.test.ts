@@ -37,6 +37,38 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     );
   });
 
+  it('judges a leak from the history file, so a restarted watcher need not start over', async () => {
+    const leaker = start(process.execPath, [
+      '-e',
+      'const kept = []; setInterval(() => kept.push(Buffer.alloc(1 << 20, 1)), 50); console.log("ready")',
+      'memwarden-seeded-leak',
+    ]);
+    await waitForLine(leaker, /ready/);
+    const store = join(scratch, 'seeded.db');
+    const first = await runCli([
+      'watch',
+      '--match',
+      'memwarden-seeded-leak',
+      '--interval',
+      '100ms',
+      '--count',
+      '40',
+      '--store',
+      store,
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    const config = join(scratch, 'seeded.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: ${store}\ntargets:\n  - name: "memwarden-seeded-leak"\n    match: memwarden-seeded-leak\n    rules:\n      - when: leak\n        do: [log]\n`,
+    );
+    const second = await runCli(['watch', '-c', config, '--count', '1', '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    const fired = second.stdout.split('\n').filter((l) => l.includes('"kind":"rule-fired"'));
+    assert.equal(fired.length, 1, second.stdout);
+    assert.match(fired[0] ?? '', new RegExp(`"pid":${pidOf(leaker)}`));
+  });
+
   it('runs an exec action with the process filled in, never through a shell', async () => {
     const py = start('python3', [
       join(FIXTURES, 'touna0627.py'),
