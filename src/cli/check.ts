@@ -3,6 +3,7 @@ import { ProcReader } from '../proc/index.js';
 import { commandLineOf, compileFilter, selectProcesses } from '../select/index.js';
 import { printable } from '../ui/index.js';
 import { formatIssue, loadConfig } from '../watch/config.js';
+import { preflightWarnings } from '../watch/preflight.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
 
@@ -37,11 +38,15 @@ export const checkCommand: Command = {
         unmatched: selection.unmatched,
       };
     });
+    const warnings = [
+      ...config.warnings.map(formatIssue),
+      ...preflightWarnings(config.rules).map((w) => `warning: ${w}`),
+    ];
     if (values.json) {
-      printJson({ valid: true, warnings: config.warnings.map(formatIssue), targets });
+      printJson({ valid: true, warnings, targets });
       return;
     }
-    for (const w of config.warnings) process.stderr.write(`memwarden check: ${formatIssue(w)}\n`);
+    for (const w of warnings) process.stderr.write(`memwarden check: ${w}\n`);
     process.stdout.write(
       `${config.file}: valid, ${config.targets.length} targets, ${config.rules.length} rules\n`,
     );

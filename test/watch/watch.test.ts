@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, runCli } from '../helpers/cli.js';
+import { BIN, CLI_ENV, runCli } from '../helpers/cli.js';
 import { pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -207,6 +207,23 @@ describe('memwarden check', () => {
     assert.equal(code, 0);
     assert.match(stdout, /valid, 1 targets, 1 rules/);
     assert.match(stdout, new RegExp(`^  ${pidOf(py)}  .*touna0627\\.py watch-test$`, 'm'));
+  });
+
+  it('says at load time when Python and native actions cannot run here (scenarios 15, 20)', async () => {
+    const config = join(scratch, 'preflight.yaml');
+    writeFileSync(
+      config,
+      'targets:\n  - name: py\n    match: x\n    rules:\n      - when: rss > 1GB\n        do: [gc]\n',
+    );
+    const without = await runCli(['check', '-c', config], { env: { ...CLI_ENV, PATH: '/nonexistent' } });
+    assert.equal(without.code, 0);
+    assert.match(
+      without.stderr,
+      /rules py#1: lldb is not installed, so gc\/snapshot reach Python processes only through/,
+    );
+    const withLldb = await runCli(['check', '-c', config]);
+    assert.equal(withLldb.code, 0);
+    assert.doesNotMatch(withLldb.stderr, /lldb is not installed/);
   });
 
   it('names file, line and column of every error and exits 2', async () => {
