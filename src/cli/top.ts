@@ -1,5 +1,5 @@
 import { MemwardenError } from '../errors.js';
-import { runTopInteractive, runTopPlain, unavailableActions } from '../ui/index.js';
+import { probeActions, runTopInteractive, runTopPlain } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import { Ticker } from '../watch/ticker.js';
 import { parseCommandArgs } from './args.js';
@@ -60,7 +60,7 @@ export const topCommand: Command = {
     };
     try {
       if (process.stdout.isTTY && process.stdin.isTTY && !values.json)
-        await runTopInteractive({ ...common, input: process.stdin, actions: unavailableActions });
+        await runTopInteractive({ ...common, input: process.stdin, actions: probeActions });
       else await runTopPlain({ ...common, json: values.json ?? false });
     } finally {
       sampler.close();

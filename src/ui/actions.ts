@@ -1,3 +1,7 @@
+import { isMemwardenError } from '../errors.js';
+import { collectGarbage, takeSnapshot } from '../runtimes/index.js';
+import { formatBytes } from '../units/index.js';
+
 /** What the dashboard and `top` may ask of a process's runtime. */
 export type ActionKind = 'gc' | 'snapshot';
 
@@ -21,8 +25,25 @@ export function isActionKind(value: unknown): value is ActionKind {
   return value === 'gc' || value === 'snapshot';
 }
 
-/** The stand-in until runtime probes are wired in: says so instead of pretending. */
-export const unavailableActions: ActionHandler = async (request) => ({
-  ok: false,
-  message: `${request.action} is not available in this build (no runtime probes)`,
-});
+/**
+ * gc and snapshot through the runtime probes, for the process as the asker saw it: with its
+ * start time, a pid reused since is refused. Expected failures come back as a message.
+ */
+export const probeActions: ActionHandler = async (request) => {
+  const target =
+    request.startTicks === undefined ? request.pid : { pid: request.pid, startTicks: request.startTicks };
+  try {
+    if (request.action === 'gc') {
+      const r = await collectGarbage(target);
+      return {
+        ok: true,
+        message: `RSS ${formatBytes(r.rssBefore)} → ${formatBytes(r.rssAfter)} via ${r.via}`,
+      };
+    }
+    const r = await takeSnapshot(target, undefined);
+    return { ok: true, message: `wrote ${r.path} (${formatBytes(r.bytes)})` };
+  } catch (err) {
+    if (!isMemwardenError(err)) throw err;
+    return { ok: false, message: err.message };
+  }
+};

@@ -8,7 +8,7 @@ export {
   type ActionKind,
   type ActionRequest,
   type ActionResult,
-  unavailableActions,
+  probeActions,
 } from './actions.js';
 export type {
   Awaitable,

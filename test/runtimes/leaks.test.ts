@@ -19,7 +19,8 @@ const lldbMissing =
 
 describe('memwarden leaks', { concurrency: 1 }, () => {
   it('names the class a Node server keeps per request, and the Map that holds it', async () => {
-    const server = start(process.execPath, [join(FIXTURES, 'leaky-server.cjs')]);
+    // Its own inspector port: 9229 belongs to the tests that are about it.
+    const server = start(process.execPath, ['--inspect-port=9342', join(FIXTURES, 'leaky-server.cjs')]);
     const port = Number((await waitForLine(server, /^port \d+$/)).split(' ')[1]);
     let driving = true;
     const traffic = (async () => {

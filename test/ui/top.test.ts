@@ -84,6 +84,8 @@ describe('memwarden top with a real target', () => {
 
   before(async () => {
     const target = start(process.execPath, [
+      // Its own inspector port: 9229 belongs to the tests that are about it.
+      '--inspect-port=9344',
       '-e',
       'const keep = []; setInterval(() => keep.push(Buffer.alloc(1 << 19, 1)), 50); console.log("ready")',
       'memwarden-top-target',
@@ -184,7 +186,9 @@ describe('memwarden top with a real target', () => {
         'Enter',
       );
       // The row is cut at the pane's width, before the target's marker argument.
-      let shown = await waitForScreen(new RegExp(`^\\s*${pid} memwarden-to\\s.*/node -e `, 'm'));
+      let shown = await waitForScreen(
+        new RegExp(`^\\s*${pid} memwarden-to\\s.*/node --inspect-port=9344 -e `, 'm'),
+      );
       assert.match(shown, /^memwarden top .* mem .* avail /m);
       assert.doesNotMatch(shown, /BEFORE-TOP/);
 
@@ -197,7 +201,7 @@ describe('memwarden top with a real target', () => {
       tmux('send-keys', '-t', 'top', 'g');
       await waitForScreen(new RegExp(`Run gc on pid ${pid}\\? \\(y/n\\)`));
       tmux('send-keys', '-t', 'top', 'y');
-      await waitForScreen(/gc on pid \d+: gc is not available in this build/);
+      await waitForScreen(/gc on pid \d+: RSS .+ via inspector on port 9344/);
 
       tmux('send-keys', '-t', 'top', 'q');
       shown = await waitForScreen(/TOP-EXIT-0/);

@@ -113,6 +113,8 @@ describe('the watch daemon with its history, actions and supervised targets', ()
       'let a = []; for (let i = 0; i < 1e6; i++) a.push({ i, s: "x".repeat(40) + i }); a = null;' +
       'console.log("ready"); setInterval(() => {}, 1000);';
     const target = start(process.execPath, [
+      // Its own inspector port: 9229 belongs to the tests that are about it.
+      '--inspect-port=9341',
       '--max-old-space-size=4096',
       '-e',
       garbage,
