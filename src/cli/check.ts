@@ -3,7 +3,7 @@ import { ProcReader } from '../proc/index.js';
 import { commandLineOf, compileFilter, selectProcesses } from '../select/index.js';
 import { printable } from '../ui/index.js';
 import { formatIssue, loadConfig } from '../watch/config.js';
-import { preflightWarnings } from '../watch/preflight.js';
+import { loadTimeWarnings } from '../watch/preflight.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
 
@@ -40,7 +40,7 @@ export const checkCommand: Command = {
     });
     const warnings = [
       ...config.warnings.map(formatIssue),
-      ...preflightWarnings(config.rules).map((w) => `warning: ${w}`),
+      ...loadTimeWarnings(config).map((w) => `warning: ${w}`),
     ];
     if (values.json) {
       printJson({ valid: true, warnings, targets });

@@ -4,7 +4,7 @@ import { parseDuration } from '../units/index.js';
 import { loadConfig, type WatchConfig } from '../watch/config.js';
 import { serveWatcher } from '../watch/dashboard.js';
 import { JsonLinesFile } from '../watch/log.js';
-import { preflightWarnings } from '../watch/preflight.js';
+import { loadTimeWarnings } from '../watch/preflight.js';
 import { quickConfig } from '../watch/quick.js';
 import { tickLines, tickRecords } from '../watch/report-lines.js';
 import { startServices, stopServices } from '../watch/services.js';
@@ -123,7 +123,7 @@ export const watchCommand: Command = {
       : undefined;
     if (server) say(`dashboard on ${server.url}, metrics on ${server.url}metrics`);
     for (const w of config.warnings) say(`${w.file}:${w.line ?? 0}:${w.column ?? 0}: warning: ${w.message}`);
-    for (const w of preflightWarnings(config.rules)) say(`warning: ${w}`);
+    for (const w of loadTimeWarnings(config)) say(`warning: ${w}`);
 
     watcher.on('tick', (tick) => {
       const records = tickRecords(tick);

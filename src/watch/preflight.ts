@@ -1,5 +1,7 @@
 import type { RuleSpec } from '../rules/index.js';
 import { findLldb, ptracePreflight } from '../runtimes/debugger.js';
+import type { ProcessFilter } from '../select/index.js';
+import type { WatchConfig } from './config.js';
 
 /**
  * What the runtime actions of the rules can count on here, said once when the config loads
@@ -7,7 +9,7 @@ import { findLldb, ptracePreflight } from '../runtimes/debugger.js';
  * (Node's inspector and the Python agent need neither). memwarden reads ptrace_scope and never
  * changes it.
  */
-export function preflightWarnings(rules: readonly RuleSpec[]): string[] {
+function preflightWarnings(rules: readonly RuleSpec[]): string[] {
   const injecting = rules.filter((r) =>
     r.actions.some((a) => a.kind === 'gc' || a.kind === 'snapshot' || a.kind === 'trim'),
   );
@@ -24,4 +26,30 @@ export function preflightWarnings(rules: readonly RuleSpec[]): string[] {
     warnings.push(`rules ${ids}: injection into Python or native processes is unavailable: ${ptrace.reason}`);
   }
   return warnings;
+}
+
+/** A filter that names a process only by its name, which any user can give their own process. */
+function nameOnly(match: ProcessFilter): boolean {
+  const others = [match.substrings, match.regexes, match.globs, match.pids, match.pidfiles, match.users];
+  return (match.names?.length ?? 0) > 0 && others.every((list) => (list?.length ?? 0) === 0) && !match.all;
+}
+
+/**
+ * Targets that act on processes matched by name alone: anyone can start a process called
+ * `nginx` (scenario 40c). Naming the user as well closes that door.
+ */
+function impostorWarnings(
+  targets: readonly { name: string; match: ProcessFilter; rules: readonly RuleSpec[] }[],
+): string[] {
+  return targets
+    .filter((t) => nameOnly(t.match) && t.rules.some((r) => r.actions.some((a) => a.kind !== 'log')))
+    .map(
+      (t) =>
+        `target ${t.name} acts on processes matched by name alone, which any local user can imitate; add user: (or a pid file) to its match`,
+    );
+}
+
+/** Everything worth saying about a config before it runs, beyond what its parser says. */
+export function loadTimeWarnings(config: WatchConfig): string[] {
+  return [...preflightWarnings(config.rules), ...impostorWarnings(config.targets)];
 }

@@ -226,6 +226,18 @@ describe('memwarden check', () => {
     assert.doesNotMatch(withLldb.stderr, /lldb is not installed/);
   });
 
+  it('warns at load time about a target that acts on processes matched by name alone (scenario 40c)', async () => {
+    const config = join(scratch, 'impostor.yaml');
+    writeFileSync(
+      config,
+      'targets:\n  - name: web\n    match: { name: nginx }\n    rules:\n      - when: rss > 1GB\n        do: [signal SIGTERM]\n  - name: safe\n    match: { name: nginx, user: root }\n    rules:\n      - when: rss > 1GB\n        do: [signal SIGTERM]\n',
+    );
+    const { code, stderr } = await runCli(['check', '-c', config]);
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /target web acts on processes matched by name alone/);
+    assert.doesNotMatch(stderr, /target safe/);
+  });
+
   it('names file, line and column of every error and exits 2', async () => {
     const config = join(scratch, 'bad.yaml');
     writeFileSync(
