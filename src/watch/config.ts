@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { errnoCode } from '../errors.js';
+import { uidOf } from '../proc/index.js';
 import {
   type ActionSpec,
   ActionSpecError,
@@ -48,6 +49,11 @@ export interface WatchConfig {
   /** `enabled` without `path`: the store picks its default location. */
   store: { enabled: boolean; path?: string };
   listen?: { host: string; port: number };
+  /**
+   * The uids whose processes the gc, snapshot and trim actions may open up (an inspector, an
+   * injection); absent means only memwarden's own uid, or any when it runs as root.
+   */
+  probeUids?: number[];
   targets: TargetConfig[];
   /** Every target's rules in file order, which is also their order of precedence. */
   rules: RuleSpec[];
@@ -72,7 +78,7 @@ export const DEFAULT_LOG_MAX_SIZE_BYTES = 10_000_000;
 export const DEFAULT_RESTART_POLICY: RestartPolicy = { max: 5, withinMs: 10 * 60_000, backoffMs: 1000 };
 const DEFAULT_LISTEN_HOST = '127.0.0.1';
 
-const TOP_KEYS = ['interval', 'log', 'store', 'retain', 'listen', 'targets'];
+const TOP_KEYS = ['interval', 'log', 'store', 'retain', 'listen', 'probe_users', 'targets'];
 const LOG_KEYS = ['path', 'max_size'];
 const STORE_KEYS = ['path'];
 const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules'];
@@ -191,6 +197,7 @@ class ConfigParser {
     const log = this.log(top.get('log'));
     const store = this.store(top.get('store'));
     const listen = this.listen(top.get('listen'));
+    const probeUids = this.probeUsers(top.get('probe_users'));
     const targets = this.targets(r.required(top, 'targets', this.root, [], 'a list of targets'));
     if (r.hasErrors || intervalMs === undefined || retainMs === undefined || targets === undefined)
       return undefined;
@@ -211,7 +218,21 @@ class ConfigParser {
     };
     if (log !== undefined) config.log = log;
     if (listen !== undefined) config.listen = listen;
+    if (probeUids !== undefined) config.probeUids = probeUids;
     return config;
+  }
+
+  private probeUsers(entry: Entry | undefined): number[] | undefined {
+    if (entry === undefined) return undefined;
+    const names = this.reader.stringList(entry.value, ['probe_users'], 'a user name or uid', entry.key);
+    if (names === undefined) return undefined;
+    const uids: number[] = [];
+    for (const name of names) {
+      const uid = uidOf(name);
+      if (uid === undefined) this.reader.report(entry.value, ['probe_users'], `unknown user '${name}'`);
+      else uids.push(uid);
+    }
+    return uids;
   }
 
   /** A file path relative to the config file, whose directory must already exist. */

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { ProbeOutcome, ResultCode, RuntimeProbes } from '../actions/index.js';
 import { isMemwardenError } from '../errors.js';
+import { ProcReader } from '../proc/index.js';
 import { collectGarbage, type GcResult, takeSnapshot, trimMemory } from '../runtimes/index.js';
 import { formatBytes } from '../units/index.js';
 
@@ -57,13 +58,36 @@ function releaseDetails(r: GcResult): Record<string, unknown> {
 export function actionProbes(
   snapshotDir: string,
   onActivate: (pid: number, detail: string) => void,
+  probeUids?: readonly number[],
 ): RuntimeProbes {
+  const ownUid = process.geteuid?.() ?? -1;
+  /** Scenario 40a: a runtime is opened up only in the processes of allowed users. */
+  const refusal = (pid: number): ProbeOutcome | undefined => {
+    const reader = new ProcReader();
+    const uid = reader.read(pid)?.uid;
+    reader.close();
+    if (uid === undefined) return { ok: false, code: 'ESRCH', message: `pid ${pid} is gone` };
+    const allowed = probeUids ? probeUids.includes(uid) : ownUid === 0 || uid === ownUid;
+    if (allowed) return undefined;
+    const rule = probeUids
+      ? `probe_users allows uids ${probeUids.join(', ')}`
+      : `memwarden runs as uid ${ownUid}`;
+    return { ok: false, code: 'PROTECTED', message: `pid ${pid} belongs to uid ${uid}; ${rule}` };
+  };
   return {
-    gc: (_pid, identity, o) =>
-      outcome(collectGarbage(identity, { timeoutMs: o.timeoutMs, onActivate }), released, releaseDetails),
-    trim: (_pid, identity, o) =>
-      outcome(trimMemory(identity, { timeoutMs: o.timeoutMs, onActivate }), released, releaseDetails),
+    gc: (pid, identity, o) =>
+      Promise.resolve(
+        refusal(pid) ??
+          outcome(collectGarbage(identity, { timeoutMs: o.timeoutMs, onActivate }), released, releaseDetails),
+      ),
+    trim: (pid, identity, o) =>
+      Promise.resolve(
+        refusal(pid) ??
+          outcome(trimMemory(identity, { timeoutMs: o.timeoutMs, onActivate }), released, releaseDetails),
+      ),
     snapshot: (pid, identity, o) => {
+      const refused = refusal(pid);
+      if (refused) return Promise.resolve(refused);
       mkdirSync(snapshotDir, { recursive: true, mode: 0o700 });
       return outcome(
         takeSnapshot(identity, undefined, { timeoutMs: o.timeoutMs, directory: snapshotDir, onActivate }),

@@ -54,10 +54,14 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
   const runner = new ActionRunner({
     identities: new ProcReader(),
     supervisors,
-    probes: actionProbes(join(dirname(storePath), 'snapshots'), (pid, detail) => {
-      options.say(`audit: woke the runtime of pid ${pid} from outside (${detail})`);
-      store?.appendEvent({ time: Date.now(), kind: 'audit', pid, message: `runtime activated: ${detail}` });
-    }),
+    probes: actionProbes(
+      join(dirname(storePath), 'snapshots'),
+      (pid, detail) => {
+        options.say(`audit: woke the runtime of pid ${pid} from outside (${detail})`);
+        store?.appendEvent({ time: Date.now(), kind: 'audit', pid, message: `runtime activated: ${detail}` });
+      },
+      config.probeUids,
+    ),
   });
   const services: WatcherServices = { runner, supervisors };
   if (store) services.store = store;
