@@ -164,6 +164,32 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     assert.ok(isAlive(pidOf(target)));
   });
 
+  it('opens no runtime in a process outside probe_users (scenario 40a)', async () => {
+    const target = start(process.execPath, [
+      '--inspect-port=9345',
+      '-e',
+      'console.log("ready"); setInterval(() => {}, 1000)',
+      'memwarden-probe-users',
+    ]);
+    await waitForLine(target, /ready/);
+    const config = join(scratch, 'probe-users.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: false\nprobe_users: [nobody]\ntargets:\n  - name: app\n    match: memwarden-probe-users\n    rules:\n      - when: rss > 1MB\n        do: [gc]\n`,
+    );
+    const watch = await runCli(['watch', '-c', config, '--count', '6', '--json']);
+    assert.equal(watch.code, 0, watch.stderr);
+    const gc = watch.stdout
+      .split('\n')
+      .filter((l) => l.includes('"kind":"action"'))
+      .map((l) => JSON.parse(l) as { action: string; ok: boolean; code?: string; message: string })
+      .find((a) => a.action === 'gc');
+    assert.equal(gc?.ok, false, watch.stdout.slice(-1500));
+    assert.equal(gc?.code, 'PROTECTED');
+    assert.match(gc?.message ?? '', /belongs to uid 0; probe_users allows uids 65534/);
+    assert.doesNotMatch(watch.stderr, /audit: woke the runtime/);
+  });
+
   it('restarts a crash-looping target with backoff and gives up after the limit', async () => {
     const config = join(scratch, 'crash.yaml');
     writeFileSync(
