@@ -52,7 +52,7 @@ function describe(r: GcResult): string {
 
 export const gcCommand: Command = {
   name: 'gc',
-  summary: "make a process's runtime release memory now (Node.js: a full GC through its inspector)",
+  summary: "make a process's runtime release memory now (Node.js, Python; malloc_trim with --trim)",
   help: HELP,
   async run(args) {
     const { values, positionals } = parseCommandArgs('gc', args, {

@@ -10,10 +10,12 @@ const HELP = `Usage: memwarden snapshot <PID> [-o FILE] [--json] [--timeout DURA
 Captures a heap snapshot of a running process. Node.js: a V8 .heapsnapshot (open it in Chrome
 DevTools or with 'memwarden diff'), streamed through the inspector, which is opened and closed as
 for 'memwarden gc'. The file is written under a temporary name and renamed when complete, with
-mode 0600: it holds whatever the process's heap holds.
+mode 0600: it holds whatever the process's heap holds. Python: type counts with their sizes and
+the tracemalloc allocation sites, as JSON (tracemalloc starts with the first snapshot, so the
+sites mean most from the second one on), taken as for 'memwarden gc'.
 
 Options:
-  -o, --output FILE    where to write (default memwarden-<pid>-<time>.heapsnapshot here)
+  -o, --output FILE    where to write (default memwarden-<pid>-<time>.heapsnapshot or .json here)
   --json               print the result as JSON
   --timeout DURATION   activation to close (default 2m)
 Progress goes to stderr.
@@ -44,7 +46,7 @@ function progressPrinter(): { update(p: SnapshotProgress): void; end(): void } {
 
 export const snapshotCommand: Command = {
   name: 'snapshot',
-  summary: 'capture a heap snapshot of a running process (Node.js: .heapsnapshot)',
+  summary: 'capture a heap snapshot of a running process (Node.js .heapsnapshot, Python JSON)',
   help: HELP,
   async run(args) {
     const { values, positionals } = parseCommandArgs('snapshot', args, {
