@@ -304,7 +304,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
       return {
         ok: false,
         code: 'NOT_AVAILABLE',
-        message: `${kind} is not available: no runtime probes in this build`,
+        message: `${kind} is not available: this runner was given no runtime probes`,
       };
     }
     const controller = new AbortController();

@@ -190,7 +190,7 @@ export function resolveTarget(
   if (!supported) {
     throw new MemwardenError(
       'MW_UNSUPPORTED',
-      `pid ${pid} (${info.name}) is a ${runtimeLabel(info)} process; '${probe}' is not available for it in this build, nothing was sent to it`,
+      `pid ${pid} (${info.name}) is a ${runtimeLabel(info)} process; '${probe}' does not apply to it, nothing was sent to it`,
     );
   }
   return { info, probes };

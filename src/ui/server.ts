@@ -376,7 +376,7 @@ export class DashboardServer {
         res,
         501,
         'application/json',
-        JSON.stringify({ ok: false, message: `${action} is not available in this build` }),
+        JSON.stringify({ ok: false, message: `${action} is not available from this server` }),
       );
       return;
     }
