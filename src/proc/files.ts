@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 
 /**
@@ -17,6 +17,13 @@ export function classify(err: unknown): { ok: false; reason: 'gone' | 'denied' |
   return { ok: false, reason: 'failed', code };
 }
 
+/**
+ * How files under /proc are opened. O_NONBLOCK changes nothing for real /proc files, but a file
+ * that is not one (a FIFO planted in a fixture or a bind mount) can then never hang a sweep: its
+ * open returns at once and an empty read fails with EAGAIN, counted like any other failure.
+ */
+export const PROC_OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
 /** Reads a whole small file into `buffer` from offset 0 (pread, so an open fd can be reused). */
 export function preadAll(fd: number, buffer: Buffer): ReadOutcome {
   try {
@@ -30,7 +37,7 @@ export function preadAll(fd: number, buffer: Buffer): ReadOutcome {
 export function readOnce(path: string, buffer: Buffer): ReadOutcome {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, PROC_OPEN_FLAGS);
   } catch (err) {
     return classify(err);
   }

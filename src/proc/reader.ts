@@ -2,7 +2,7 @@ import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import { type CgroupPaths, parseCgroupFile } from './cgroup.js';
 import { parseCmdline } from './cmdline.js';
 import { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
-import { classify, preadAll, readOnce, readText } from './files.js';
+import { classify, PROC_OPEN_FLAGS, preadAll, readOnce, readText } from './files.js';
 import { parseSmapsRollup } from './smaps.js';
 import { PF_KTHREAD, parseStat } from './stat.js';
 import type { ProcessIdentity, ProcessRecord } from './types.js';
@@ -147,7 +147,7 @@ export class ProcReader {
   /** Opens a file that may be missing or denied: -1 then, and stat alone decides if the process is gone. */
   private openOptional(path: string): number {
     try {
-      return openSync(path, 'r');
+      return openSync(path, PROC_OPEN_FLAGS);
     } catch (err) {
       const outcome = classify(err);
       if (outcome.reason !== 'gone') this.count(outcome.reason);
@@ -159,7 +159,7 @@ export class ProcReader {
     const dir = `${this.root}/${pid}`;
     let statFd: number;
     try {
-      statFd = openSync(`${dir}/stat`, 'r');
+      statFd = openSync(`${dir}/stat`, PROC_OPEN_FLAGS);
     } catch (err) {
       this.count(classify(err).reason);
       return undefined;

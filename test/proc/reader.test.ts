@@ -165,6 +165,27 @@ describe('ProcReader on a fixture procfs', () => {
     assert.equal(kept?.startTime, (1_700_000_000 + 5) * 1000);
     assert.equal(kept?.cpuTicks, 12);
   });
+
+  it('never hangs on a file that blocks, and still reads every other process (scenario 34)', () => {
+    const root = fixture({
+      stat: 'cpu 1 2 3 4 5 6 7 8 0 0\nbtime 1700000000\n',
+      '20/stat': stat(20, 'stuck'),
+      '21/stat': stat(21, 'fine'),
+      '21/cmdline': 'fine\0',
+    });
+    // A FIFO with no writer: a plain blocking open or read of it would never return.
+    execFileSync('mkfifo', [join(root, '20', 'cmdline')]);
+    const reader = new ProcReader({ root });
+    const records = reader.sweep();
+    assert.deepEqual(
+      records.map((r) => [r.pid, r.cmdline, r.partial]),
+      [
+        [20, [], ['cmdline']],
+        [21, ['fine'], undefined],
+      ],
+    );
+    assert.ok(reader.errors.failed >= 1);
+  });
 });
 
 describe('parsers', () => {
