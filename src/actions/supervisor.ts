@@ -20,6 +20,12 @@ export interface SupervisorOptions {
   backoffMaxMs?: number;
   /** Between SIGTERM and SIGKILL to the child's process group when stopping it. */
   stopGraceMs?: number;
+  /**
+   * A start counts as successful once the process has run this long (supervisord's
+   * `startsecs`, default 1 s): its exit after that is a new failure, and the restarts counted
+   * before it are forgotten.
+   */
+  startSecsMs?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   clock?: Clock;
@@ -62,6 +68,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly clock: Clock;
   /** Monotonic ms of each restart, oldest first. */
   private restarts: number[] = [];
+  private readonly startSecsMs: number;
+  /** Monotonic time the current child was spawned. */
+  private spawnedAtMs = 0;
   private gaveUp = false;
   private stopped = true;
   private child: ChildProcess | undefined;
@@ -86,6 +95,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.backoffBaseMs = options.backoffBaseMs ?? 1000;
     this.backoffMaxMs = options.backoffMaxMs ?? 60_000;
     this.stopGraceMs = options.stopGraceMs ?? 5000;
+    this.startSecsMs = options.startSecsMs ?? 1000;
     this.env = options.env;
     this.cwd = options.cwd;
     this.clock = options.clock ?? systemClock;
@@ -191,6 +201,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return undefined;
     }
     this.child = child;
+    this.spawnedAtMs = this.clock.monotonicMs();
     this.childExit = new Promise((resolve) => {
       let done = false;
       const gone = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -214,6 +225,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.child === child) this.child = undefined;
     this.emit('exited', { name: this.name, pid: child.pid, code, signal });
     if (this.stopping === child || this.stopped || this.gaveUp) return;
+    if (this.clock.monotonicMs() - this.spawnedAtMs >= this.startSecsMs && this.restarts.length > 0) {
+      this.restarts = [];
+      this.persist();
+    }
     if (this.limitReached()) {
       this.giveUp();
       return;

@@ -29,6 +29,8 @@ export interface RestartPolicy {
   withinMs: number;
   /** Wait before the first restart; the actions part decides how it grows. */
   backoffMs: number;
+  /** A process that ran this long started well: the restarts counted before are forgotten. */
+  startSecsMs: number;
 }
 
 export interface TargetConfig {
@@ -75,14 +77,19 @@ export const DEFAULT_INTERVAL_MS = 10_000;
 export const MIN_INTERVAL_MS = 100;
 export const DEFAULT_RETAIN_MS = 7 * 86_400_000;
 export const DEFAULT_LOG_MAX_SIZE_BYTES = 10_000_000;
-export const DEFAULT_RESTART_POLICY: RestartPolicy = { max: 5, withinMs: 10 * 60_000, backoffMs: 1000 };
+export const DEFAULT_RESTART_POLICY: RestartPolicy = {
+  max: 5,
+  withinMs: 10 * 60_000,
+  backoffMs: 1000,
+  startSecsMs: 1000,
+};
 const DEFAULT_LISTEN_HOST = '127.0.0.1';
 
 const TOP_KEYS = ['interval', 'log', 'store', 'retain', 'listen', 'probe_users', 'targets'];
 const LOG_KEYS = ['path', 'max_size'];
 const STORE_KEYS = ['path'];
 const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules'];
-const RESTART_KEYS = ['max', 'within', 'backoff'];
+const RESTART_KEYS = ['max', 'within', 'backoff', 'startsecs'];
 const RULE_KEYS = ['when', 'do', 'cooldown'];
 
 type ListKey = 'substrings' | 'regexes' | 'globs' | 'names' | 'pids' | 'pidfiles' | 'users';
@@ -476,6 +483,7 @@ class ConfigParser {
     const max = fields.get('max');
     const within = fields.get('within');
     const backoff = fields.get('backoff');
+    const startsecs = fields.get('startsecs');
     const maxValue =
       max === undefined
         ? policy.max
@@ -488,8 +496,18 @@ class ConfigParser {
       backoff === undefined
         ? policy.backoffMs
         : r.duration(backoff.value, [...path, 'backoff'], 0, '1s', backoff.key);
-    if (maxValue === undefined || withinMs === undefined || backoffMs === undefined) return undefined;
-    return { max: maxValue, withinMs, backoffMs };
+    const startSecsMs =
+      startsecs === undefined
+        ? policy.startSecsMs
+        : r.duration(startsecs.value, [...path, 'startsecs'], 0, '1s', startsecs.key);
+    if (
+      maxValue === undefined ||
+      withinMs === undefined ||
+      backoffMs === undefined ||
+      startSecsMs === undefined
+    )
+      return undefined;
+    return { max: maxValue, withinMs, backoffMs, startSecsMs };
   }
 
   private rules(

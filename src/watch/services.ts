@@ -43,6 +43,7 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
       maxRestarts: target.restart?.max,
       windowMs: target.restart?.withinMs,
       backoffBaseMs: target.restart?.backoffMs,
+      startSecsMs: target.restart?.startSecsMs,
     });
     supervisor.on('gave-up', () =>
       options.say(`${target.name}: restarted too often; gave up (it stays stopped)`),

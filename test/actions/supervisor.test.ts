@@ -83,6 +83,27 @@ describe('Supervisor', () => {
     assert.equal(saved.restartWallMs.length, 3);
   });
 
+  it('forgets earlier restarts once a start lasts startsecs, so a rare crash never adds up (scenario 23)', async () => {
+    const supervisor = supervise({
+      name: 'steady',
+      argv: ['sh', '-c', 'sleep 0.15; exit 1'],
+      stateDir: stateDir(),
+      maxRestarts: 2,
+      windowMs: 60_000,
+      backoffBaseMs: 10,
+      startSecsMs: 100,
+    });
+    const started: number[] = [];
+    let gaveUp = 0;
+    supervisor.on('started', (e) => started.push(e.pid));
+    supervisor.on('gave-up', () => gaveUp++);
+    supervisor.start();
+    while (started.length < 5) await eventually(supervisor, 'started');
+    assert.equal(gaveUp, 0, 'every run lasted startsecs: none of them failed to start');
+    assert.ok(supervisor.restartsInWindow <= 1, `restarts counted: ${supervisor.restartsInWindow}`);
+    await supervisor.stop();
+  });
+
   it('keeps its counters across a watcher restart', async () => {
     const dir = stateDir();
     const options: SupervisorOptions = {

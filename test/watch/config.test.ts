@@ -100,7 +100,7 @@ targets:
     );
     const api = config.targets[2];
     assert.deepEqual(api?.run, ['node', 'api.js', '--port', '8080']);
-    assert.deepEqual(api?.restart, { max: 3, withinMs: 600_000, backoffMs: 2000 });
+    assert.deepEqual(api?.restart, { max: 3, withinMs: 600_000, backoffMs: 2000, startSecsMs: 1000 });
     assert.deepEqual(
       config.rules.map((r) => [r.id, r.when.source, r.actions.map((a) => a.kind), r.cooldownMs]),
       [
