@@ -9,7 +9,7 @@ import { contextFor, sampleOf } from '../helpers/action-context.js';
 import { pidOf, start, waitForExec } from '../helpers/processes.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-exec-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 

@@ -13,7 +13,7 @@ const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const DIST = new URL('../../dist/', import.meta.url).pathname;
 const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-runner-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SIGKILL: ActionSpec = { kind: 'signal', signal: 'SIGKILL' };

@@ -19,7 +19,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'memwarden-supervisor-'));
 const supervisors: Supervisor[] = [];
 after(async () => {
   await Promise.all(supervisors.map((s) => s.stop()));
-  rmSync(scratch, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true, maxRetries: 5 });
 });
 
 let dirs = 0;

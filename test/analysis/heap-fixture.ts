@@ -46,6 +46,6 @@ export class HeapTarget {
 
   async dispose(): Promise<void> {
     this.child.kill('SIGKILL');
-    await rm(this.dir, { recursive: true, force: true });
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }

@@ -12,7 +12,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'memwarden-analyze-'));
 });
 after(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 /** A steady leak of `bytesPerSecond` under a GC sawtooth, sampled every 10 s. */

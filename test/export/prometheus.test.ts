@@ -99,7 +99,7 @@ describe('scraped by a real Prometheus', { skip }, () => {
       prometheus.kill('SIGTERM');
       await waitForExit(prometheus);
     }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   async function query(expr: string): Promise<QueryResult['data']['result']> {

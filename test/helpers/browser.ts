@@ -38,7 +38,7 @@ export async function launchChromium(
     browser,
     async close() {
       await browser.close();
-      rmSync(profile, { recursive: true, force: true });
+      rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

@@ -13,7 +13,7 @@ export const BIN = fileURLToPath(new URL('../../bin/memwarden.js', import.meta.u
  * goes to a temporary directory, never to the home of whoever runs the tests.
  */
 const stateHome = mkdtempSync(join(tmpdir(), 'memwarden-state-'));
-after(() => rmSync(stateHome, { recursive: true, force: true }));
+after(() => rmSync(stateHome, { recursive: true, force: true, maxRetries: 5 }));
 export const CLI_ENV: NodeJS.ProcessEnv = { ...process.env, XDG_STATE_HOME: stateHome };
 
 export interface CliResult {

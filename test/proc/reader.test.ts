@@ -9,7 +9,7 @@ import { pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-proc-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 describe('ProcReader on the real /proc', () => {
   it('reads a sleep: identity, command line, state, memory', () => {

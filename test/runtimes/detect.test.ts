@@ -20,7 +20,7 @@ describe('detectRuntime', () => {
 
   it('tells Node by its exported symbols when the file is renamed', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'memwarden-detect-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
     const exe = join(dir, 'my-server');
     copyFileSync(process.execPath, exe);
     chmodSync(exe, 0o755);

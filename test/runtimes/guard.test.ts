@@ -7,7 +7,7 @@ import { collectOwnGarbage, guard, type LeakEvent } from '../../src/runtimes/ind
 import { start, waitForExit } from '../helpers/processes.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-guard-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 const DIST = new URL('../../dist/runtimes/index.js', import.meta.url).href;
 
 describe('guard', () => {

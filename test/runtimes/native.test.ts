@@ -10,7 +10,7 @@ import { descendantsOf, FIXTURES, NO_LLDB, stateOf, tracerOf } from './targets.j
 
 const MB = 1024 * 1024;
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-native-test-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 /** A statically linked program (no libc.so.6 mapped), or a reason why none could be built. */
 function staticProgram(): string | { skip: string } {

@@ -13,7 +13,7 @@ import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/proc
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const GARBAGE = join(FIXTURES, 'node-garbage.js');
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-node-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 const IDLE = 'console.log("ready"); setInterval(() => {}, 1000);';
 

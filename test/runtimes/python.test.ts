@@ -25,7 +25,7 @@ import {
 const CYCLES = 300_000;
 const MB = 1024 * 1024;
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-py-test-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 function lldbChildren(): string[] {
   return descendantsOf(process.pid).filter((p) => / lldb/.test(p));

@@ -40,7 +40,7 @@ export function interpreters(): Interpreter[] {
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-rt-test-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 let beats = 0;
 
 export interface PythonTarget {

@@ -10,7 +10,7 @@ import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js'
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-select-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 function select(filter: ProcessFilter) {
   const reader = new ProcReader();

@@ -6,7 +6,7 @@ import { after } from 'node:test';
 
 const dirs: string[] = [];
 after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 export function tempDir(): string {

@@ -63,7 +63,7 @@ describe('dashboard in Chromium', { skip }, () => {
     await closeBrowser?.();
     await server?.close();
     sampler?.close();
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('renders a chart with data for the test target, without console errors', async () => {

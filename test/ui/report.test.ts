@@ -55,7 +55,7 @@ describe('HTML report', () => {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'memwarden-report-'));
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
 
   it('summarises each target: peak, last, growth and the leak verdict', async () => {
     const data = await collectReport(source, { sinceMs: now - 3 * HOUR, untilMs: now + 1 });

@@ -14,7 +14,7 @@ before(async () => {
 });
 
 after(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function write(text: string, name = `config-${++counter}.yaml`): Promise<string> {

@@ -9,7 +9,7 @@ import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/proc
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-daemon-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 describe('the watch daemon with its history, actions and supervised targets', () => {
   it('keeps every cycle in the history file, readable with memwarden history', async () => {

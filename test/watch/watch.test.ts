@@ -9,7 +9,7 @@ import { pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js'
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-watch-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 function jsonLines(text: string): Record<string, unknown>[] {
   return text
