@@ -10,6 +10,8 @@ export interface PersistedSupervisorState {
   /** Wall-clock ms of each restart still inside the window when saved. */
   restartWallMs: number[];
   gaveUp: boolean;
+  /** The process it had started, left running when the watcher stopped: the next one follows it. */
+  child?: { pid: number; startTicks: number };
 }
 
 /** Where a target's state lives: its name is encoded so that no name can leave the directory. */
@@ -49,12 +51,17 @@ export function loadState(path: string, name: string): PersistedSupervisorState 
   ) {
     return `${path} does not hold a supervisor state for ${name}`;
   }
-  return {
+  const state: PersistedSupervisorState = {
     version: 1,
     name,
     restartWallMs: d.restartWallMs as number[],
     gaveUp: d.gaveUp,
   };
+  const child = d.child as { pid?: unknown; startTicks?: unknown } | undefined;
+  if (typeof child?.pid === 'number' && typeof child.startTicks === 'number') {
+    state.child = { pid: child.pid, startTicks: child.startTicks };
+  }
+  return state;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { errnoCode } from '../errors.js';
+import { ProcReader } from '../proc/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ResultCode } from './spec.js';
@@ -81,6 +82,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private saving: Promise<void> = Promise.resolve();
   /** A restart in progress: a second request joins it instead of starting a second child. */
   private restarting: Promise<RestartOutcome> | undefined;
+  /** The identity of the process it started (its own child, or one followed from a state file). */
+  private running: { pid: number; startTicks: number } | undefined;
+  /** A process an earlier watcher started and left running: watched by polling, not waited on. */
+  private followed: { pid: number; startTicks: number } | undefined;
+  private followTimer: NodeJS.Timeout | undefined;
+  private readonly reader = new ProcReader();
 
   constructor(options: SupervisorOptions) {
     super();
@@ -109,19 +116,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         .map((wall) => monoNow - (wallNow - Math.min(wall, wallNow)))
         .sort((a, b) => a - b);
       this.gaveUp = saved.gaveUp;
+      this.running = saved.child;
     }
   }
 
   get status(): SupervisorStatus {
     if (this.gaveUp) return 'gave-up';
-    if (this.child) return 'running';
+    if (this.child || this.followed) return 'running';
     if (this.backoffTimer) return 'backoff';
     return 'stopped';
   }
 
   /** The running child's pid. */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.child?.pid ?? this.followed?.pid;
   }
 
   /** Restarts counted against the limit now. */
@@ -133,8 +141,45 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Starts the process unless it runs already or the supervisor gave up. */
   start(): void {
     this.stopped = false;
-    if (this.gaveUp || this.child || this.backoffTimer) return;
+    if (this.gaveUp || this.child || this.followed || this.backoffTimer) return;
+    const left = this.running;
+    if (left && this.reader.identity(left.pid)?.startTicks === left.startTicks) {
+      this.follow(left);
+      return;
+    }
     this.spawnChild();
+  }
+
+  /**
+   * Stops supervising and leaves the process running: memwarden does not own what it started,
+   * so a watcher that stops (or restarts) never takes the service down. The next watcher
+   * follows it from the state file.
+   */
+  async detach(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.backoffTimer);
+    this.backoffTimer = undefined;
+    clearInterval(this.followTimer);
+    this.followTimer = undefined;
+    this.child?.unref();
+    this.persist();
+    await this.saving;
+  }
+
+  /** Watches a process that is not our child: its exit is seen by polling its identity. */
+  private follow(process: { pid: number; startTicks: number }): void {
+    this.followed = process;
+    this.spawnedAtMs = this.clock.monotonicMs();
+    this.emit('started', { name: this.name, pid: process.pid });
+    this.followTimer = setInterval(() => {
+      if (this.reader.identity(process.pid)?.startTicks === process.startTicks) return;
+      clearInterval(this.followTimer);
+      this.followTimer = undefined;
+      this.followed = undefined;
+      this.running = undefined;
+      this.afterExit();
+    }, FOLLOW_POLL_MS);
+    this.followTimer.unref();
   }
 
   /** A restart asked for by a rule: stops the child, counts a restart, starts it again. */
@@ -202,6 +247,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.child = child;
     this.spawnedAtMs = this.clock.monotonicMs();
+    const startTicks = child.pid === undefined ? undefined : this.reader.identity(child.pid)?.startTicks;
+    this.running =
+      child.pid !== undefined && startTicks !== undefined ? { pid: child.pid, startTicks } : undefined;
+    this.persist();
     this.childExit = new Promise((resolve) => {
       let done = false;
       const gone = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -222,9 +271,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.child === child) this.child = undefined;
+    if (this.child === child) {
+      this.child = undefined;
+      this.running = undefined;
+    }
     this.emit('exited', { name: this.name, pid: child.pid, code, signal });
     if (this.stopping === child || this.stopped || this.gaveUp) return;
+    this.afterExit();
+  }
+
+  /** The supervised process ended on its own: count, back off, start it again, or give up. */
+  private afterExit(): void {
     if (this.clock.monotonicMs() - this.spawnedAtMs >= this.startSecsMs && this.restarts.length > 0) {
       this.restarts = [];
       this.persist();
@@ -244,6 +301,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private async stopChild(): Promise<void> {
+    if (this.followed) {
+      await this.stopFollowed(this.followed);
+      return;
+    }
     const child = this.child;
     const exited = this.childExit;
     if (child?.pid === undefined || exited === undefined) return;
@@ -259,6 +320,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     clearTimeout(graceTimer);
     this.stopping = undefined;
+  }
+
+  /** SIGTERM to a followed process's group, SIGKILL after the grace, and wait until it is gone. */
+  private async stopFollowed(process: { pid: number; startTicks: number }): Promise<void> {
+    clearInterval(this.followTimer);
+    this.followTimer = undefined;
+    const alive = () => this.reader.identity(process.pid)?.startTicks === process.startTicks;
+    signalGroup(process.pid, 'SIGTERM');
+    const graceEnd = this.clock.monotonicMs() + this.stopGraceMs;
+    while (alive() && this.clock.monotonicMs() < graceEnd)
+      await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS / 10));
+    if (alive()) signalGroup(process.pid, 'SIGKILL');
+    while (alive()) await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS / 10));
+    this.followed = undefined;
+    this.running = undefined;
   }
 
   private limitReached(): boolean {
@@ -299,6 +375,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       name: this.name,
       restartWallMs: this.restarts.map((mono) => Math.round(wallNow - (monoNow - mono))),
       gaveUp: this.gaveUp,
+      ...(this.running ? { child: this.running } : {}),
     };
     // Saves are chained so that an older state can never overwrite a newer one.
     this.saving = this.saving
@@ -311,6 +388,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       });
   }
 }
+
+/** How often a followed process (not our child) is checked for having exited. */
+const FOLLOW_POLL_MS = 500;
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {

@@ -69,9 +69,10 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
   return services;
 }
 
-/** Waits for running actions, stops supervised processes, flushes and closes the store. */
+/** Waits for running actions, lets go of supervised processes, flushes and closes the store. */
 export async function stopServices(services: WatcherServices): Promise<void> {
   await services.runner?.close();
-  await Promise.all([...(services.supervisors?.values() ?? [])].map((s) => s.stop()));
+  // What memwarden started keeps running: a watcher that stops must not take services down.
+  await Promise.all([...(services.supervisors?.values() ?? [])].map((s) => s.detach()));
   services.store?.close();
 }

@@ -219,24 +219,51 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     assert.match(again.stdout, /crasher {2}no process matches/);
   });
 
-  it('stops the processes it started when it stops', async () => {
+  it('leaves the processes it started running when it stops, and the next watcher follows them (scenario 24)', async () => {
     const config = join(scratch, 'run.yaml');
     writeFileSync(
       config,
-      `interval: 100ms\nstore: false\ntargets:\n  - name: svc\n    match: memwarden-supervised-sleep\n    run: [sh, -c, 'exec sleep 31600', memwarden-supervised-sleep]\n`,
+      `interval: 100ms\nstore: false\ntargets:\n  - name: svc\n    match: memwarden-supervised-sleep\n    run: [sh, -c, 'exec sleep 31600', memwarden-supervised-sleep]\n    restart: { max: 3, within: 1m, backoff: 50ms }\n`,
     );
-    const state = mkdtempSync(join(scratch, 'state-'));
-    const watch = await runCli(['watch', '-c', config, '--count', '5', '--json'], {
-      env: { ...CLI_ENV, XDG_STATE_HOME: state },
-    });
-    assert.equal(watch.code, 0, watch.stderr);
-    const pids = new Set(
-      watch.stdout
-        .split('\n')
-        .filter((l) => l.includes('"kind":"process"'))
-        .map((l) => (JSON.parse(l) as { pid: number }).pid),
-    );
-    assert.equal(pids.size, 1, 'the supervised process was watched');
-    for (const pid of pids) assert.equal(isAlive(pid), false);
+    const env = { ...CLI_ENV, XDG_STATE_HOME: mkdtempSync(join(scratch, 'state-')) };
+    const watchedPids = (stdout: string) =>
+      new Set(
+        stdout
+          .split('\n')
+          .filter((l) => l.includes('"kind":"process"'))
+          .map((l) => (JSON.parse(l) as { pid: number }).pid),
+      );
+    const first = await runCli(['watch', '-c', config, '--count', '5', '--json'], { env });
+    assert.equal(first.code, 0, first.stderr);
+    const [pid] = [...watchedPids(first.stdout)];
+    assert.ok(pid !== undefined, 'the supervised process was watched');
+    try {
+      assert.equal(isAlive(pid), true, 'a watcher that stops leaves its service running');
+      const second = await runCli(['watch', '-c', config, '--count', '5', '--json'], { env });
+      assert.equal(second.code, 0, second.stderr);
+      assert.deepEqual(
+        [...watchedPids(second.stdout)],
+        [pid],
+        'the next watcher follows it instead of starting another',
+      );
+
+      // Followed, not owned: when it dies, the watcher starts it again.
+      const third = spawn(process.execPath, [BIN, 'watch', '-c', config, '--count', '40', '--json'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env,
+      });
+      let out = '';
+      third.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      await waitForLine(third, /"kind":"process"/);
+      process.kill(pid, 'SIGKILL');
+      await waitForExit(third);
+      const after = [...watchedPids(out)].filter((p) => p !== pid);
+      assert.equal(after.length, 1, out.slice(-1500));
+      for (const p of after) process.kill(-p, 'SIGKILL');
+    } finally {
+      if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
+    }
   });
 });
