@@ -40,7 +40,11 @@ describe('the watch daemon with its history, actions and supervised targets', ()
   it('judges a leak from the history file, so a restarted watcher need not start over', async () => {
     const leaker = start(process.execPath, [
       '-e',
-      'const kept = []; setInterval(() => kept.push(Buffer.alloc(1 << 20, 1)), 50); console.log("ready")',
+      // Memory in step with the wall clock (20 MB/s), so a busy machine that delays its timers
+      // does not bend the line.
+      'const kept = []; const t0 = Date.now(); let held = 0;' +
+        'setInterval(() => { while (held < (Date.now() - t0) * 20_000) { kept.push(Buffer.alloc(1 << 20, 1)); held += 1 << 20; } }, 20);' +
+        'console.log("ready")',
       'memwarden-seeded-leak',
     ]);
     await waitForLine(leaker, /ready/);
