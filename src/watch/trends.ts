@@ -6,6 +6,8 @@ import type { ProcessSample, SystemSample } from '../sample/index.js';
 const MAX_POINTS = 2048;
 /** Least time between two analyses of one process: the detector is cheap, not free. */
 const MIN_ANALYSIS_GAP_MS = 30_000;
+/** Up to this many points a series is analysed on every tick. */
+const CHEAP_POINTS = 256;
 
 interface Series {
   startTicks: number;
@@ -79,7 +81,9 @@ export class TrendTracker {
   view(sample: ProcessSample, system: SystemSample, nowMs: number): TrendView | undefined {
     const series = this.series.get(sample.pid);
     if (!series || series.startTicks !== sample.startTicks) return undefined;
-    if (nowMs - series.lastAnalysisMs >= this.minAnalysisGapMs) {
+    // A short series costs next to nothing to analyse, and is the one whose verdict changes
+    // most from one sample to the next; a long one is analysed at most every gap.
+    if (series.bytes.length <= CHEAP_POINTS || nowMs - series.lastAnalysisMs >= this.minAnalysisGapMs) {
       const limitBytes = sample.cgroupLimitBytes ?? (sample.rss ?? 0) + system.memAvailable;
       series.result = detectTrend({ timeSeconds: series.timeSeconds, bytes: series.bytes }, { limitBytes });
       series.lastAnalysisMs = nowMs;
