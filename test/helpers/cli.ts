@@ -51,3 +51,12 @@ export function runCli(
     });
   });
 }
+
+/** The JSON-lines records a `memwarden watch --json` printed, optionally only those of one kind. */
+export function jsonRecords<T = Record<string, unknown>>(stdout: string, kind?: string): T[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => kind === undefined || r.kind === kind) as T[];
+}

@@ -14,6 +14,15 @@ interface Report {
   growing: { name: string; countDelta: number; sizeDelta: number; retainers: string[] }[];
 }
 
+/** `memwarden leaks PID --json`, which must succeed. */
+async function hunt(pid: number, duration: string): Promise<Report> {
+  const { code, stdout, stderr } = await runCli(['leaks', String(pid), '--duration', duration, '--json'], {
+    timeoutMs: 120_000,
+  });
+  assert.equal(code, 0, stderr);
+  return JSON.parse(stdout) as Report;
+}
+
 const lldbMissing =
   spawnSync('lldb', ['--version'], { stdio: 'ignore' }).status === 0 ? false : 'lldb is not installed';
 
@@ -30,14 +39,7 @@ describe('memwarden leaks', { concurrency: 1 }, () => {
       }
     })();
     try {
-      const { code, stdout, stderr } = await runCli(
-        ['leaks', String(pidOf(server)), '--duration', '3s', '--json'],
-        {
-          timeoutMs: 120_000,
-        },
-      );
-      assert.equal(code, 0, stderr);
-      const report = JSON.parse(stdout) as Report;
+      const report = await hunt(pidOf(server), '3s');
       assert.equal(report.runtime, 'node');
       const [top] = report.growing;
       assert.equal(top?.name, 'SessionRecord', JSON.stringify(report.growing.slice(0, 3)));
@@ -63,14 +65,7 @@ describe('memwarden leaks', { concurrency: 1 }, () => {
         .findIndex((l) => l.includes('# the leaking line')) + 1;
     const target = start('python3', [fixture]);
     await waitForLine(target, /ready/);
-    const { code, stdout, stderr } = await runCli(
-      ['leaks', String(pidOf(target)), '--duration', '2s', '--json'],
-      {
-        timeoutMs: 120_000,
-      },
-    );
-    assert.equal(code, 0, stderr);
-    const report = JSON.parse(stdout) as Report;
+    const report = await hunt(pidOf(target), '2s');
     assert.equal(report.runtime, 'python');
     const [top] = report.growing;
     assert.equal(top?.name, '__main__.Session', JSON.stringify(report.growing.slice(0, 3)));

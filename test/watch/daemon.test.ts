@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BIN, CLI_ENV, runCli } from '../helpers/cli.js';
+import { BIN, CLI_ENV, jsonRecords, runCli } from '../helpers/cli.js';
 import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -69,9 +69,9 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     // Three cycles: far too few for a verdict of their own (it takes 16 points).
     const second = await runCli(['watch', '-c', config, '--count', '3', '--json']);
     assert.equal(second.code, 0, second.stderr);
-    const fired = second.stdout.split('\n').filter((l) => l.includes('"kind":"rule-fired"'));
+    const fired = jsonRecords<{ pid: number }>(second.stdout, 'rule-fired');
     assert.equal(fired.length, 1, second.stdout);
-    assert.match(fired[0] ?? '', new RegExp(`"pid":${pidOf(leaker)}`));
+    assert.equal(fired[0]?.pid, pidOf(leaker));
   });
 
   it('runs an exec action with the process filled in, never through a shell', async () => {
@@ -104,10 +104,7 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     );
     const watch = await runCli(['watch', '-c', config, '--count', '6', '--json']);
     assert.equal(watch.code, 0, watch.stderr);
-    const actions = watch.stdout
-      .split('\n')
-      .filter((l) => l.includes('"kind":"action"'))
-      .map((l) => JSON.parse(l) as { action: string; ok: boolean; code?: string });
+    const actions = jsonRecords<{ action: string; ok: boolean; code?: string }>(watch.stdout, 'action');
     assert.ok(actions.some((a) => a.action === 'signal' && a.ok));
     await waitForExit(sleeper);
     assert.equal(sleeper.signalCode, 'SIGTERM');
@@ -143,19 +140,12 @@ describe('the watch daemon with its history, actions and supervised targets', ()
       { timeoutMs: 60_000 },
     );
     assert.equal(watch.code, 0, watch.stderr);
-    const gc = watch.stdout
-      .split('\n')
-      .filter((l) => l.includes('"kind":"action"'))
-      .map(
-        (l) =>
-          JSON.parse(l) as {
-            action: string;
-            ok: boolean;
-            pid: number;
-            details?: { rssBefore?: number; rssAfter?: number };
-          },
-      )
-      .find((a) => a.action === 'gc');
+    const gc = jsonRecords<{
+      action: string;
+      ok: boolean;
+      pid: number;
+      details?: { rssBefore?: number; rssAfter?: number };
+    }>(watch.stdout, 'action').find((a) => a.action === 'gc');
     assert.ok(gc, watch.stdout.slice(-2000));
     assert.equal(gc.ok, true);
     assert.equal(gc.pid, pidOf(target));
@@ -183,11 +173,10 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     );
     const watch = await runCli(['watch', '-c', config, '--count', '6', '--json']);
     assert.equal(watch.code, 0, watch.stderr);
-    const gc = watch.stdout
-      .split('\n')
-      .filter((l) => l.includes('"kind":"action"'))
-      .map((l) => JSON.parse(l) as { action: string; ok: boolean; code?: string; message: string })
-      .find((a) => a.action === 'gc');
+    const gc = jsonRecords<{ action: string; ok: boolean; code?: string; message: string }>(
+      watch.stdout,
+      'action',
+    ).find((a) => a.action === 'gc');
     assert.equal(gc?.ok, false, watch.stdout.slice(-1500));
     assert.equal(gc?.code, 'PROTECTED');
     assert.match(gc?.message ?? '', /belongs to uid 0; probe_users allows uids 65534/);
@@ -231,12 +220,7 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     );
     const env = { ...CLI_ENV, XDG_STATE_HOME: mkdtempSync(join(scratch, 'state-')) };
     const watchedPids = (stdout: string) =>
-      new Set(
-        stdout
-          .split('\n')
-          .filter((l) => l.includes('"kind":"process"'))
-          .map((l) => (JSON.parse(l) as { pid: number }).pid),
-      );
+      new Set(jsonRecords<{ pid: number }>(stdout, 'process').map((r) => r.pid));
     const first = await runCli(['watch', '-c', config, '--count', '5', '--json'], { env });
     assert.equal(first.code, 0, first.stderr);
     const [pid] = [...watchedPids(first.stdout)];

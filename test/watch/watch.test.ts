@@ -4,19 +4,12 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, CLI_ENV, runCli } from '../helpers/cli.js';
+import { BIN, CLI_ENV, jsonRecords, runCli } from '../helpers/cli.js';
 import { pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-watch-'));
 after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
-
-function jsonLines(text: string): Record<string, unknown>[] {
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 describe('memwarden watch', () => {
   let crawler = 0;
@@ -50,7 +43,7 @@ describe('memwarden watch', () => {
       ),
     );
     assert.match(stdout, /no-such-proc-zz {2}no process matches/);
-    const records = jsonLines(readFileSync(log, 'utf8'));
+    const records = jsonRecords(readFileSync(log, 'utf8'));
     const processes = records.filter((r) => r.kind === 'process');
     assert.equal(processes.length, 3);
     for (const p of processes) {
@@ -76,7 +69,7 @@ describe('memwarden watch', () => {
       '--json',
     ]);
     assert.equal(code, 0);
-    const records = jsonLines(stdout);
+    const records = jsonRecords(stdout);
     assert.deepEqual(
       records.map((r) => r.kind),
       ['system', 'process', 'system', 'process'],
@@ -101,7 +94,7 @@ describe('memwarden watch', () => {
     await new Promise((r) => setTimeout(r, 600));
     grower.stdin?.write('grow:200\n');
     await waitForExit(watcher);
-    const fired = jsonLines(out).filter((r) => r.kind === 'rule-fired');
+    const fired = jsonRecords(out).filter((r) => r.kind === 'rule-fired');
     assert.equal(fired.length, 1, out.slice(-2000));
     assert.equal(fired[0]?.pid, pidOf(grower));
   });
@@ -127,11 +120,11 @@ describe('memwarden watch', () => {
     await new Promise((r) => setTimeout(r, 600));
     grower.stdin?.write('shrink\n');
     await waitForExit(watcher);
-    const rss = jsonLines(out)
+    const rss = jsonRecords(out)
       .filter((r) => r.kind === 'process')
       .map((r) => r.rss as number);
     assert.ok(Math.max(...rss) > 150e6, 'the spike was seen');
-    assert.equal(jsonLines(out).filter((r) => r.kind === 'rule-fired').length, 0);
+    assert.equal(jsonRecords(out).filter((r) => r.kind === 'rule-fired').length, 0);
   });
 
   it('keeps the old config when a SIGHUP brings a bad one, and exits cleanly on SIGTERM', async () => {
@@ -155,7 +148,7 @@ describe('memwarden watch', () => {
     writeFileSync(config, 'interval: 0\ntreshold: 5\ntargets: []\n');
     watcher.kill('SIGHUP');
     await new Promise((r) => setTimeout(r, 500));
-    const before = jsonLines(out).filter((r) => r.kind === 'process').length;
+    const before = jsonRecords(out).filter((r) => r.kind === 'process').length;
     await new Promise((r) => setTimeout(r, 400));
     watcher.kill('SIGTERM');
     const code = await waitForExit(watcher);
@@ -164,7 +157,7 @@ describe('memwarden watch', () => {
     assert.match(err, /reload\.yaml:1:11: interval: /);
     assert.match(err, /unknown key 'treshold'/);
     assert.ok(
-      jsonLines(out).filter((r) => r.kind === 'process').length > before,
+      jsonRecords(out).filter((r) => r.kind === 'process').length > before,
       'still watching the old targets',
     );
   });
