@@ -28,9 +28,12 @@ export const checkCommand: Command = {
     const config = await loadConfig(values.config, {
       allowInsecure: values['allow-insecure-config'] ?? false,
     });
-    const records = new ProcReader().sweep();
-    const targets = config.targets.map((t) => {
-      const selection = selectProcesses(records, compileFilter(t.match));
+    const reader = new ProcReader();
+    const records = reader.sweep();
+    reader.close();
+    const selections = config.targets.map((t) => selectProcesses(records, compileFilter(t.match)));
+    const targets = config.targets.map((t, i) => {
+      const selection = selections[i] ?? { records: [], unmatched: [] };
       return {
         name: t.name,
         rules: t.rules.length,
@@ -50,12 +53,11 @@ export const checkCommand: Command = {
     process.stdout.write(
       `${config.file}: valid, ${config.targets.length} targets, ${config.rules.length} rules\n`,
     );
-    for (const t of targets) {
+    for (const [i, t] of targets.entries()) {
       const count = t.processes.length === 1 ? '1 process' : `${t.processes.length} processes`;
       process.stdout.write(`${printable(t.name)}: ${count}, ${t.rules} rules\n`);
-      for (const p of t.processes) {
-        const record = records.find((r) => r.pid === p.pid);
-        process.stdout.write(`  ${p.pid}  ${printable(record ? commandLineOf(record) : p.name)}\n`);
+      for (const record of selections[i]?.records ?? []) {
+        process.stdout.write(`  ${record.pid}  ${printable(commandLineOf(record))}\n`);
       }
     }
   },
