@@ -48,9 +48,16 @@ export function readOnce(path: string, buffer: Buffer): ReadOutcome {
   }
 }
 
+/**
+ * One buffer for every readText: the read and the copy into a string are synchronous, so it is
+ * free again on return, and each tick's /proc/stat and meminfo reads allocate nothing.
+ */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 /** Reads a small text file entirely (files under /proc report size 0, so no stat first). */
 export function readText(path: string, maxBytes = 64 * 1024): string | ReadOutcome {
-  const buffer = Buffer.allocUnsafe(maxBytes);
+  if (scratch.length < maxBytes) scratch = Buffer.allocUnsafe(maxBytes);
+  const buffer = scratch.subarray(0, maxBytes);
   const outcome = readOnce(path, buffer);
   if (!outcome.ok) return outcome;
   return buffer.toString('latin1', 0, outcome.bytes);
