@@ -22,14 +22,36 @@ export function buildRetainerTree(snapshot: HeapSnapshot): RetainerTree {
   const parentNode = new Uint32Array(nodeCount);
   const queue = new Uint32Array(nodeCount);
   const seen = new Uint8Array(nodeCount);
+  // The stack roots hold whatever the code running at snapshot time had in hand: a path through
+  // them names a moment, not an owner. They are walked only after everything else, so an object
+  // that a module, a closure or a global also keeps alive is shown through that.
+  const stackRoots = snapshot.strings.indexOf('(Stack roots)');
+  const deferred: { edge: number; node: number }[] = [];
+  let phaseOne = true;
   let head = 0;
   let tail = 0;
   queue[tail++] = ROOT_NODE_INDEX;
   seen[ROOT_NODE_INDEX] = 1;
-  while (head < tail) {
-    const node = queue[head++]!;
-    for (let edge = firstEdge[node]!, last = firstEdge[node + 1]!; edge < last; edge++) {
-      if (strong[edgeType[edge]!] === 0) continue;
+  for (;;) {
+    while (head < tail) {
+      const node = queue[head++]!;
+      for (let edge = firstEdge[node]!, last = firstEdge[node + 1]!; edge < last; edge++) {
+        if (strong[edgeType[edge]!] === 0) continue;
+        const target = edgeTarget[edge]!;
+        if (seen[target] === 1) continue;
+        if (phaseOne && stackRoots >= 0 && snapshot.nodeName[target] === stackRoots) {
+          deferred.push({ edge, node });
+          continue;
+        }
+        seen[target] = 1;
+        parentEdge[target] = edge;
+        parentNode[target] = node;
+        queue[tail++] = target;
+      }
+    }
+    if (!phaseOne) break;
+    phaseOne = false;
+    for (const { edge, node } of deferred) {
       const target = edgeTarget[edge]!;
       if (seen[target] === 1) continue;
       seen[target] = 1;
