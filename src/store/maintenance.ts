@@ -107,6 +107,10 @@ export class Maintenance {
       deleting(() => this.deleteBatch('sessions', 'id', 'started_at', cutoffMs, 'closed_at IS NOT NULL')),
     );
     steps.push(
+      deleting(() => this.deleteBatch('actions', 'id', 'started_at', cutoffMs, 'outcome IS NOT NULL')),
+    );
+    steps.push(deleting(() => this.deleteBatch('rule_firings', 'rowid', 'fired_at', cutoffMs, 'firing = 0')));
+    steps.push(
       deleting(() => {
         const rows = this.deleteUnusedProcesses(cutoffMs);
         if (rows > 0) options.onProcessesDeleted();

@@ -96,6 +96,50 @@ const MIGRATIONS: readonly string[] = [
     closed_at INTEGER
   );
   `,
+  `
+  -- What a watcher must remember across its own restarts (scenario 24). Times are wall-clock ms:
+  -- a monotonic clock does not outlive the process.
+
+  -- A target memwarden starts itself: its restarts still inside the window, whether it gave up,
+  -- and the process it left running (followed by the next watcher, not started again).
+  CREATE TABLE supervisors (
+    name TEXT PRIMARY KEY,
+    restart_times TEXT NOT NULL,
+    gave_up INTEGER NOT NULL,
+    child_pid INTEGER,
+    child_start_ticks INTEGER,
+    updated_at INTEGER NOT NULL
+  );
+
+  -- When a rule last fired for a process, so its cooldown goes on after a restart. rule_key
+  -- names the rule's target, condition, actions and cooldown: an edited rule starts afresh.
+  CREATE TABLE rule_firings (
+    rule_key TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    start_ticks INTEGER NOT NULL,
+    fired_at INTEGER NOT NULL,
+    firing INTEGER NOT NULL,
+    PRIMARY KEY (rule_key, pid, start_ticks)
+  );
+
+  -- One row per action, written before it touches anything. outcome is NULL while it runs; a
+  -- watcher that finds one at start-up marks it 'unknown': it may or may not have happened.
+  CREATE TABLE actions (
+    id INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    start_ticks INTEGER NOT NULL,
+    outcome TEXT,
+    ended_at INTEGER,
+    code TEXT,
+    message TEXT
+  );
+  CREATE INDEX actions_started_at ON actions (started_at);
+  CREATE INDEX actions_unfinished ON actions (id) WHERE outcome IS NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

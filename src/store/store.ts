@@ -7,18 +7,24 @@ import { storedCmdline } from './cmdline.js';
 import { openDatabase } from './database.js';
 import { DEFAULT_TIERS, Maintenance } from './maintenance.js';
 import { queryEvents, queryHistory, querySystem, queryTargets } from './queries.js';
+import { StateTables } from './state-tables.js';
 import type {
+  ActionIntentRecord,
+  ActionOutcomeRecord,
   FlushResult,
   HistoryPoint,
   HistoryQuery,
   MaintenanceResult,
+  RuleFiringRecord,
   SampleBatch,
   StoredEvent,
   StoreEvent,
   StoreOptions,
   StoreStats,
+  SupervisorRecord,
   SystemPoint,
   TargetSummary,
+  UnfinishedAction,
 } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -41,6 +47,8 @@ interface PendingEvent {
   event: StoreEvent;
   detailsJson: string | null;
 }
+
+type StateWrite = (tables: StateTables) => void;
 
 interface CachedProcess {
   id: number;
@@ -137,6 +145,13 @@ export class Store {
   private readonly processIds = new Map<string, CachedProcess>();
   private readonly timers: NodeJS.Timeout[] = [];
   private flushScheduled = false;
+  private state: StateTables | null;
+  /** State writes not yet committed: replayed in order by the next commit or flush. */
+  private stateQueue: StateWrite[] = [];
+  private stateCommitScheduled = false;
+  private nextActionId = 0;
+  /** Actions the previous watcher began and never finished: marked `unknown` when this one opened. */
+  readonly unfinishedActions: { listed: UnfinishedAction[]; count: number } = { listed: [], count: 0 };
   private sessionId = 0;
   private closed = false;
   private readonly counters = {
@@ -184,10 +199,13 @@ export class Store {
       : ((this.db.prepare('SELECT max(id) FROM batches').pluck().get() as number | null) ?? 0) + 1;
     if (this.readonly) {
       this.statements = null;
+      this.state = null;
       this.fileIdentity = undefined;
       return;
     }
     this.statements = this.prepareWrites();
+    this.state = new StateTables(this.db);
+    this.nextActionId = this.state.nextActionId();
     this.fileIdentity = this.identityOnDisk();
     this.startSession();
     this.timers.push(setInterval(() => this.tick(), this.options.flushIntervalMs).unref());
@@ -226,6 +244,7 @@ export class Store {
     this.db = db;
     this.maintenance = new Maintenance(this.db, this.options.downsample);
     this.statements = this.prepareWrites();
+    this.state = new StateTables(this.db);
     this.fileIdentity = this.identityOnDisk();
     this.targetIds.clear();
     this.processIds.clear();
@@ -266,9 +285,11 @@ export class Store {
   private startSession(): void {
     const nowMs = this.now();
     let crashedAfterMs: number | null | undefined;
+    let unfinished: { listed: UnfinishedAction[]; count: number } = { listed: [], count: 0 };
     try {
       this.db
         .transaction(() => {
+          unfinished = this.state?.closeUnfinished(nowMs) ?? unfinished;
           const open = this.db.prepare('SELECT count(*) FROM sessions WHERE closed_at IS NULL').pluck().get();
           if (open !== 0) {
             crashedAfterMs = this.db.prepare('SELECT max(time) FROM batches').pluck().get() as number | null;
@@ -285,6 +306,19 @@ export class Store {
       // Only bookkeeping: a busy file at start must not stop sampling.
       this.noteWriteError(asError(err));
       return;
+    }
+    Object.assign(this.unfinishedActions, unfinished);
+    for (const action of unfinished.listed) {
+      this.appendEvent({
+        time: nowMs,
+        kind: 'action',
+        target: action.target,
+        pid: action.pid,
+        startTicks: action.startTicks,
+        rule: action.rule,
+        message: `${action.action}: outcome unknown: the previous watcher stopped before it reported back`,
+        details: { ok: false, code: 'UNKNOWN', startedAt: action.time },
+      });
     }
     if (crashedAfterMs !== undefined) {
       this.appendEvent({
@@ -359,7 +393,8 @@ export class Store {
   flush(): FlushResult {
     const statements = this.statements;
     if (!statements || this.closed) return { ok: true, batchIds: [] };
-    if (this.pending.length === 0 && this.pendingEvents.length === 0) return { ok: true, batchIds: [] };
+    if (this.pending.length === 0 && this.pendingEvents.length === 0 && this.stateQueue.length === 0)
+      return { ok: true, batchIds: [] };
     const drops = this.unreportedDrops;
     const events = [...this.pendingEvents];
     if (drops.samples > 0 || drops.events > 0) {
@@ -388,9 +423,11 @@ export class Store {
     }
     const batches = this.pending.slice(0, take);
     const written: number[] = [];
+    const stateWrites = this.stateQueue.length;
     try {
       this.db
         .transaction(() => {
+          this.replayState(stateWrites);
           for (const batch of batches) {
             // The id makes a retried batch harmless: one that is already stored is skipped.
             if (statements.insertBatch.run(batch.id, batch.time, batch.samples).changes === 0) continue;
@@ -421,6 +458,7 @@ export class Store {
       this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
       return { ok: false, batchIds: [], error };
     }
+    this.stateQueue.splice(0, stateWrites);
     this.pending = this.pending.slice(take);
     this.pendingSamples -= takenSamples;
     this.pendingEvents = [];
@@ -503,6 +541,89 @@ export class Store {
     return id;
   }
 
+  /** A supervised target's saved counters, or undefined when it has none (or the file is read-only). */
+  supervisor(name: string): SupervisorRecord | undefined {
+    return this.state?.supervisor(name);
+  }
+
+  /** Committed before this returns (unless the file is failing): a restart is counted before it happens. */
+  saveSupervisor(record: SupervisorRecord): void {
+    const nowMs = this.now();
+    this.writeState((t) => t.saveSupervisor(record, nowMs));
+    this.commitState();
+  }
+
+  /** Every remembered rule firing. */
+  ruleFirings(): RuleFiringRecord[] {
+    return this.state?.ruleFirings() ?? [];
+  }
+
+  saveRuleFiring(record: RuleFiringRecord): void {
+    this.writeState((t) => t.saveRuleFiring(record));
+  }
+
+  clearRuleFiring(ruleKey: string, pid: number, startTicks: number): void {
+    this.writeState((t) => t.clearRuleFiring(ruleKey, pid, startTicks));
+  }
+
+  forgetRuleFirings(pid: number, startTicks: number): void {
+    this.writeState((t) => t.forgetRuleFirings(pid, startTicks));
+  }
+
+  /**
+   * Journals an action before it is carried out and returns its id for `endAction`. The row is
+   * committed before this returns unless the file is failing; then it waits with the rest, and
+   * the action goes ahead all the same: bookkeeping never holds back an action.
+   */
+  beginAction(intent: ActionIntentRecord): number {
+    if (this.readonly || this.closed) return 0;
+    const id = this.nextActionId++;
+    this.writeState((t) => t.beginAction(id, intent));
+    this.commitState();
+    return id;
+  }
+
+  endAction(id: number, outcome: ActionOutcomeRecord): void {
+    this.writeState((t) => t.endAction(id, outcome));
+  }
+
+  /** Queues a state write; queued writes are committed together at the end of this turn. */
+  private writeState(write: StateWrite): void {
+    if (this.readonly || this.closed) return;
+    this.stateQueue.push(write);
+    if (this.stateQueue.length > this.options.maxBacklogEvents) {
+      this.stateQueue.shift();
+      this.counters.eventsDropped++;
+    }
+    if (this.stateCommitScheduled) return;
+    this.stateCommitScheduled = true;
+    queueMicrotask(() => {
+      this.stateCommitScheduled = false;
+      this.commitState();
+    });
+  }
+
+  /** Commits the queued state writes in one transaction, unless the file is in a retry pause. */
+  private commitState(): void {
+    const count = this.stateQueue.length;
+    if (count === 0 || this.closed || performance.now() < this.nextAttemptAt) return;
+    try {
+      this.db.transaction(() => this.replayState(count)).immediate();
+    } catch (err) {
+      this.noteWriteError(asError(err));
+      this.nextAttemptAt = performance.now() + this.retryDelayMs;
+      this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
+      return;
+    }
+    this.stateQueue.splice(0, count);
+  }
+
+  private replayState(count: number): void {
+    const tables = this.state;
+    if (tables === null) return;
+    for (let i = 0; i < count; i++) this.stateQueue[i]?.(tables);
+  }
+
   /**
    * Retention, downsampling and a WAL checkpoint, within `maintenanceBudgetMs`; runs on its own
    * timer and may be called by hand. A file that was deleted or replaced under us is reopened.
@@ -562,7 +683,11 @@ export class Store {
     for (const timer of this.timers) clearInterval(timer);
     if (!this.readonly) {
       let drained = true;
-      while (drained && (this.pending.length > 0 || this.pendingEvents.length > 0)) drained = this.flush().ok;
+      while (
+        drained &&
+        (this.pending.length > 0 || this.pendingEvents.length > 0 || this.stateQueue.length > 0)
+      )
+        drained = this.flush().ok;
       // Left open when samples are lost, so that the next start records the gap.
       if (drained) {
         try {

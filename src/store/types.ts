@@ -129,3 +129,47 @@ export interface MaintenanceResult {
   /** More work remains after the time budget ran out. */
   more: boolean;
 }
+
+/** A supervised target's counters, as the store keeps them across watcher restarts. */
+export interface SupervisorRecord {
+  name: string;
+  /** Wall-clock ms of each restart still inside the window when saved. */
+  restartWallMs: number[];
+  gaveUp: boolean;
+  /** The process it started and left running. */
+  child?: { pid: number; startTicks: number };
+}
+
+/** When a rule last fired for a process, and whether that episode is still on. */
+export interface RuleFiringRecord {
+  ruleKey: string;
+  pid: number;
+  startTicks: number;
+  /** Wall-clock ms. */
+  firedAtMs: number;
+  firing: boolean;
+}
+
+/** An action about to be carried out. */
+export interface ActionIntentRecord {
+  /** Wall-clock ms. */
+  time: number;
+  action: string;
+  target: string;
+  rule: string;
+  pid: number;
+  startTicks: number;
+}
+
+export interface ActionOutcomeRecord {
+  /** Wall-clock ms. */
+  time: number;
+  ok: boolean;
+  code?: string;
+  message: string;
+}
+
+/** An action a previous watcher began and never recorded the end of: marked `unknown` at start-up. */
+export interface UnfinishedAction extends ActionIntentRecord {
+  id: number;
+}
