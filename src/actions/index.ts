@@ -14,6 +14,7 @@ export { OverlapGuard } from './overlap.js';
 export type { ProbeOptions, ProbeOutcome, RuntimeProbes } from './probes.js';
 export { ownPids, protectionReason } from './protect.js';
 export {
+  type ActionJournal,
   ActionRunner,
   type ActionRunnerEvents,
   type ActionRunnerOptions,
@@ -36,7 +37,7 @@ export {
   type SupervisorOptions,
   type SupervisorStatus,
 } from './supervisor.js';
-export { type PersistedSupervisorState, statePath } from './supervisor-state.js';
+export type { PersistedSupervisorState, SupervisorStateStore } from './supervisor-state.js';
 export { actionEnv, substitute } from './template.js';
 export {
   type WebhookCounters,

@@ -49,7 +49,26 @@ export interface ActionRunnerOptions {
   execUser?: { uid: number; gid: number };
   /** The environment exec commands start from (memwarden's own by default). */
   baseEnv?: NodeJS.ProcessEnv;
+  /** Where each action is journalled before it acts (the history file, in the daemon). */
+  journal?: ActionJournal;
   clock?: Clock;
+}
+
+/**
+ * A write-ahead record of actions: `beginAction` right before an action touches anything (its
+ * row durable when it returns, so a watcher killed mid-action leaves a trace), `endAction` with
+ * what came of it. Neither may throw.
+ */
+export interface ActionJournal {
+  beginAction(intent: {
+    time: number;
+    action: string;
+    target: string;
+    rule: string;
+    pid: number;
+    startTicks: number;
+  }): number;
+  endAction(id: number, outcome: { time: number; ok: boolean; code?: string; message: string }): void;
 }
 
 export interface RunnerCounters {
@@ -73,6 +92,8 @@ interface Job {
   context: ActionContext;
   key: string;
   startedMs: number;
+  /** Its journal row, once it began acting. */
+  journalId?: number;
   resolve(result: ActionResult): void;
 }
 
@@ -107,6 +128,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
   private readonly baseEnv: NodeJS.ProcessEnv;
   private readonly execUser: { uid: number; gid: number } | undefined;
   private readonly clock: Clock;
+  private readonly journal: ActionJournal | undefined;
   private readonly overlap = new OverlapGuard();
   private readonly waiting: Job[] = [];
   /** Identity keys with an action running. */
@@ -131,6 +153,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     this.baseEnv = options.baseEnv ?? process.env;
     this.execUser = options.execUser;
     this.clock = options.clock ?? systemClock;
+    this.journal = options.journal;
   }
 
   /** Actions waiting for their turn. */
@@ -183,6 +206,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
       return;
     }
     if (spec.kind === 'webhook') {
+      this.begin(job);
       void this.webhooks
         .send({
           url: spec.url,
@@ -237,6 +261,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
       }
       this.waiting.splice(i, 1);
       this.busy.add(job.key);
+      this.begin(job);
       void this.execute(job)
         .catch((err: unknown) => ({
           ok: false,
@@ -324,6 +349,18 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     return outcome;
   }
 
+  private begin(job: Job): void {
+    if (this.journal === undefined) return;
+    job.journalId = this.journal.beginAction({
+      time: this.clock.wallMs(),
+      action: job.spec.kind,
+      target: job.context.target,
+      rule: job.context.rule,
+      pid: job.context.sample.pid,
+      startTicks: job.context.sample.startTicks,
+    });
+  }
+
   private finish(job: Job, outcome: Outcome): void {
     const { context, spec } = job;
     const result: ActionResult = {
@@ -344,6 +381,15 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     if (outcome.details !== undefined) result.details = outcome.details;
     this.counters.results++;
     if (REFUSALS.has(outcome.code)) this.counters.refused++;
+    if (job.journalId !== undefined) {
+      const ended: { time: number; ok: boolean; code?: string; message: string } = {
+        time: result.time,
+        ok: result.ok,
+        message: result.message,
+      };
+      if (result.code !== undefined) ended.code = result.code;
+      this.journal?.endAction(job.journalId, ended);
+    }
     try {
       this.emit('result', result);
     } catch (err) {

@@ -1,19 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { errnoCode } from '../errors.js';
-import { ProcReader } from '../proc/index.js';
+import { type ProcessRecord, ProcReader } from '../proc/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ResultCode } from './spec.js';
-import { loadState, saveState, statePath } from './supervisor-state.js';
+import type { SupervisorStateStore } from './supervisor-state.js';
 
 export interface SupervisorOptions {
-  /** The target's name in the config; also names the state file. */
+  /** The target's name in the config; also the key of its saved state. */
   name: string;
   /** `run: [argv]` from the config; started without a shell. */
   argv: string[];
-  /** Where the restart counters are kept across watcher restarts (created by the caller). */
-  stateDir: string;
+  /** Where the restart counters are kept across watcher restarts. */
+  state: SupervisorStateStore;
   /** Restarts allowed within `windowMs`; the exit after the last of them means giving up. */
   maxRestarts?: number;
   windowMs?: number;
@@ -39,7 +39,7 @@ export interface SupervisorEvents {
   exited: [{ name: string; pid: number | undefined; code: number | null; signal: NodeJS.Signals | null }];
   backoff: [{ name: string; delayMs: number; restartsInWindow: number }];
   'gave-up': [{ name: string; restarts: number; windowMs: number }];
-  /** A spawn or state-file failure; the supervisor carries on. */
+  /** A spawn failure, or saved state that could not be read; the supervisor carries on. */
   problem: [{ name: string; message: string }];
 }
 
@@ -49,8 +49,8 @@ export type RestartOutcome = { ok: true; pid: number } | { ok: false; code: Resu
  * Runs one process that memwarden itself starts (`run:` in the config), each in its own process
  * group, and restarts it when it exits or when a rule asks, waiting longer before each restart.
  * After `maxRestarts` restarts within `windowMs` it gives up (state `gave-up`, one event) and
- * stays so until `reenable()`, even across a watcher restart: the counters are saved to a file
- * in `stateDir` after every change. Windows and backoff use the monotonic clock; the saved times
+ * stays so until `reenable()`, even across a watcher restart: the counters are saved to the
+ * state store (the history file) after every change. Windows and backoff use the monotonic clock; the saved times
  * are wall-clock and are clamped to now when they lie in the future (the wall clock went back).
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -58,8 +58,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Why the saved state was ignored at start-up, if it was. */
   readonly stateLoadError: string | undefined;
   private readonly argv: string[];
-  private readonly path: string;
-  private readonly maxRestarts: number;
+  private readonly state: SupervisorStateStore;
+  /** Restarts allowed within the window before it gives up. */
+  readonly maxRestarts: number;
   private readonly windowMs: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
@@ -79,7 +80,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** The child being stopped on purpose: its exit is not a crash. */
   private stopping: ChildProcess | undefined;
   private backoffTimer: NodeJS.Timeout | undefined;
-  private saving: Promise<void> = Promise.resolve();
   /** A restart in progress: a second request joins it instead of starting a second child. */
   private restarting: Promise<RestartOutcome> | undefined;
   /** The identity of the process it started (its own child, or one followed from a state file). */
@@ -96,7 +96,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       throw new TypeError(`supervisor ${options.name}: empty argv`);
     this.name = options.name;
     this.argv = [...options.argv];
-    this.path = statePath(options.stateDir, options.name);
+    this.state = options.state;
     this.maxRestarts = options.maxRestarts ?? 3;
     this.windowMs = options.windowMs ?? 5 * 60_000;
     this.backoffBaseMs = options.backoffBaseMs ?? 1000;
@@ -107,9 +107,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.cwd = options.cwd;
     this.clock = options.clock ?? systemClock;
 
-    const saved = loadState(this.path, this.name);
-    this.stateLoadError = typeof saved === 'string' ? saved : undefined;
-    if (saved !== undefined && typeof saved !== 'string') {
+    let saved: ReturnType<SupervisorStateStore['supervisor']>;
+    try {
+      saved = this.state.supervisor(this.name);
+    } catch (err) {
+      // Losing the counters is better than refusing to supervise.
+      this.stateLoadError = `cannot read the saved state of ${this.name}: ${errnoCode(err) ?? String(err)}`;
+    }
+    if (saved !== undefined) {
       const wallNow = this.clock.wallMs();
       const monoNow = this.clock.monotonicMs();
       this.restarts = saved.restartWallMs
@@ -143,8 +148,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.stopped = false;
     if (this.gaveUp || this.child || this.followed || this.backoffTimer) return;
     const left = this.running;
-    if (left && this.reader.identity(left.pid)?.startTicks === left.startTicks) {
-      this.follow(left);
+    const found = left && this.runningAs(left);
+    if (left && found) {
+      this.follow(left, found.startTime);
       return;
     }
     this.spawnChild();
@@ -163,21 +169,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.followTimer = undefined;
     this.child?.unref();
     this.persist();
-    await this.saving;
   }
 
   /** Watches a process that is not our child: its exit is seen by polling its identity. */
-  private follow(process: { pid: number; startTicks: number }): void {
+  private follow(process: { pid: number; startTicks: number }, startWallMs: number): void {
     this.followed = process;
-    this.spawnedAtMs = this.clock.monotonicMs();
+    // Its run is counted from when it really started, for startsecs, not from when it was found.
+    this.spawnedAtMs = this.clock.monotonicMs() - Math.max(0, this.clock.wallMs() - startWallMs);
+    let lastSeenMs = this.clock.monotonicMs();
     this.emit('started', { name: this.name, pid: process.pid });
     this.followTimer = setInterval(() => {
-      if (this.reader.identity(process.pid)?.startTicks === process.startTicks) return;
+      if (this.runningAs(process)) {
+        lastSeenMs = this.clock.monotonicMs();
+        return;
+      }
       clearInterval(this.followTimer);
       this.followTimer = undefined;
       this.followed = undefined;
       this.running = undefined;
-      this.afterExit();
+      // Its exit is only known to lie after the last poll that saw it: a late poll (a busy
+      // event loop) must not make a short run look like one that lasted startsecs.
+      this.afterExit(lastSeenMs);
     }, FOLLOW_POLL_MS);
     this.followTimer.unref();
   }
@@ -217,7 +229,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     clearTimeout(this.backoffTimer);
     this.backoffTimer = undefined;
     await this.stopChild();
-    await this.saving;
   }
 
   /** Clears the counters and a given-up state (the operator's re-enable), then starts again. */
@@ -281,8 +292,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** The supervised process ended on its own: count, back off, start it again, or give up. */
-  private afterExit(): void {
-    if (this.clock.monotonicMs() - this.spawnedAtMs >= this.startSecsMs && this.restarts.length > 0) {
+  private afterExit(exitedAtMs = this.clock.monotonicMs()): void {
+    if (exitedAtMs - this.spawnedAtMs >= this.startSecsMs && this.restarts.length > 0) {
       this.restarts = [];
       this.persist();
     }
@@ -326,7 +337,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async stopFollowed(process: { pid: number; startTicks: number }): Promise<void> {
     clearInterval(this.followTimer);
     this.followTimer = undefined;
-    const alive = () => this.reader.identity(process.pid)?.startTicks === process.startTicks;
+    const alive = () => this.runningAs(process) !== undefined;
     signalGroup(process.pid, 'SIGTERM');
     const graceEnd = this.clock.monotonicMs() + this.stopGraceMs;
     while (alive() && this.clock.monotonicMs() < graceEnd)
@@ -335,6 +346,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     while (alive()) await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS / 10));
     this.followed = undefined;
     this.running = undefined;
+  }
+
+  /**
+   * The process, if it still runs as the one we started. A zombie does not: a process started by
+   * a watcher that died is reparented, and its new parent may take a while to reap it.
+   */
+  private runningAs(process: { pid: number; startTicks: number }): ProcessRecord | undefined {
+    const record = this.reader.read(process.pid);
+    if (record === undefined || record.startTicks !== process.startTicks || record.state === 'Z')
+      return undefined;
+    return record;
   }
 
   private limitReached(): boolean {
@@ -370,22 +392,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.prune();
     const wallNow = this.clock.wallMs();
     const monoNow = this.clock.monotonicMs();
-    const state = {
-      version: 1 as const,
+    this.state.saveSupervisor({
       name: this.name,
       restartWallMs: this.restarts.map((mono) => Math.round(wallNow - (monoNow - mono))),
       gaveUp: this.gaveUp,
       ...(this.running ? { child: this.running } : {}),
-    };
-    // Saves are chained so that an older state can never overwrite a newer one.
-    this.saving = this.saving
-      .then(() => saveState(this.path, state))
-      .catch((err: unknown) => {
-        this.emit('problem', {
-          name: this.name,
-          message: `cannot save state: ${errnoCode(err) ?? String(err)}`,
-        });
-      });
+    });
   }
 }
 

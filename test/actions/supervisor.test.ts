@@ -1,30 +1,34 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  ActionRunner,
-  type Clock,
-  Supervisor,
-  type SupervisorOptions,
-  statePath,
-} from '../../src/actions/index.js';
+import { ActionRunner, type Clock, Supervisor, type SupervisorOptions } from '../../src/actions/index.js';
 import { ProcReader } from '../../src/proc/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
 import { contextFor, sampleOf } from '../helpers/action-context.js';
 import { waitForExec } from '../helpers/processes.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-supervisor-'));
 const supervisors: Supervisor[] = [];
+const stores: Store[] = [];
 after(async () => {
   await Promise.all(supervisors.map((s) => s.stop()));
+  for (const store of stores) store.close();
   rmSync(scratch, { recursive: true, force: true, maxRetries: 5 });
 });
 
-let dirs = 0;
-function stateDir(): string {
-  return mkdtempSync(join(scratch, `state-${dirs++}-`));
+let files = 0;
+/** A history file, where supervisors keep their counters; reopened by path as a new watcher would. */
+function historyFile(): string {
+  return join(scratch, `history-${files++}.db`);
+}
+
+function openState(path = historyFile()): Store {
+  const store = openStore(path, { maintenanceIntervalMs: 0 });
+  stores.push(store);
+  return store;
 }
 
 function supervise(options: SupervisorOptions): Supervisor {
@@ -42,11 +46,12 @@ function eventually(supervisor: Supervisor, event: 'gave-up' | 'started', ms = 1
 
 describe('Supervisor', () => {
   it('restarts a crash-looping process with growing backoff, then gives up once', async () => {
-    const dir = stateDir();
+    const path = historyFile();
+    const state = openState(path);
     const supervisor = supervise({
       name: 'crashy',
       argv: CRASH,
-      stateDir: dir,
+      state,
       maxRestarts: 3,
       windowMs: 60_000,
       backoffBaseMs: 20,
@@ -76,18 +81,17 @@ describe('Supervisor', () => {
     assert.equal(gaveUpEvents, 1);
 
     await supervisor.stop();
-    const path = statePath(dir, 'crashy');
-    assert.equal(statSync(path).mode & 0o777, 0o600);
-    const saved = JSON.parse(readFileSync(path, 'utf8'));
-    assert.equal(saved.gaveUp, true);
-    assert.equal(saved.restartWallMs.length, 3);
+    state.close();
+    const saved = openState(path).supervisor('crashy');
+    assert.equal(saved?.gaveUp, true);
+    assert.equal(saved?.restartWallMs.length, 3);
   });
 
   it('forgets earlier restarts once a start lasts startsecs, so a rare crash never adds up (scenario 23)', async () => {
     const supervisor = supervise({
       name: 'steady',
       argv: ['sh', '-c', 'sleep 0.15; exit 1'],
-      stateDir: stateDir(),
+      state: openState(),
       maxRestarts: 2,
       windowMs: 60_000,
       backoffBaseMs: 10,
@@ -104,17 +108,17 @@ describe('Supervisor', () => {
     await supervisor.stop();
   });
 
-  it('keeps its counters across a watcher restart', async () => {
-    const dir = stateDir();
-    const options: SupervisorOptions = {
+  it('keeps its counters in the history file across a watcher restart (scenario 24)', async () => {
+    const path = historyFile();
+    const firstState = openState(path);
+    const options: Omit<SupervisorOptions, 'state'> = {
       name: 'svc/with:odd..name',
       argv: CRASH,
-      stateDir: dir,
       maxRestarts: 3,
       windowMs: 60_000,
       backoffBaseMs: 20,
     };
-    const first = supervise(options);
+    const first = supervise({ ...options, state: firstState });
     let starts = 0;
     const thirdStart = new Promise<void>((resolve) =>
       first.on('started', () => {
@@ -126,8 +130,10 @@ describe('Supervisor', () => {
     // The watcher goes away after the second restart.
     await first.stop();
     assert.equal(first.restartsInWindow, 2);
+    firstState.close();
 
-    const second = supervise(options);
+    const secondState = openState(path);
+    const second = supervise({ ...options, state: secondState });
     assert.equal(second.stateLoadError, undefined);
     assert.equal(second.restartsInWindow, 2);
     let laterStarts = 0;
@@ -138,8 +144,9 @@ describe('Supervisor', () => {
     assert.equal(laterStarts, 2, 'one start and one restart, not three');
     assert.equal(second.status, 'gave-up');
     await second.stop();
+    secondState.close();
 
-    const third = supervise(options);
+    const third = supervise({ ...options, state: openState(path) });
     assert.equal(third.status, 'gave-up', 'giving up survives a restart too');
     third.reenable();
     assert.equal(third.restartsInWindow, 0);
@@ -150,7 +157,7 @@ describe('Supervisor', () => {
     const supervisor = supervise({
       name: 'missing',
       argv: [join(scratch, 'no-such-program')],
-      stateDir: stateDir(),
+      state: openState(),
       maxRestarts: 2,
       backoffBaseMs: 10,
     });
@@ -165,20 +172,17 @@ describe('Supervisor', () => {
   });
 
   it('clamps saved restart times that lie in the future (the wall clock went back)', () => {
-    const dir = stateDir();
+    const state = openState();
     let monoMs = 5_000;
     const wallMs = Date.UTC(2026, 0, 1);
     const clock: Clock = { monotonicMs: () => monoMs, wallMs: () => wallMs + monoMs };
-    writeFileSync(
-      statePath(dir, 'jumpy'),
-      JSON.stringify({
-        version: 1,
-        name: 'jumpy',
-        restartWallMs: [wallMs + 3_600_000, wallMs + 7_200_000, wallMs - 3_600_000],
-        gaveUp: false,
-      }),
-    );
-    const supervisor = supervise({ name: 'jumpy', argv: CRASH, stateDir: dir, windowMs: 60_000, clock });
+    state.saveSupervisor({
+      name: 'jumpy',
+      restartWallMs: [wallMs + 3_600_000, wallMs + 7_200_000, wallMs - 3_600_000],
+      gaveUp: false,
+    });
+    state.flush();
+    const supervisor = supervise({ name: 'jumpy', argv: CRASH, state, windowMs: 60_000, clock });
     assert.equal(
       supervisor.restartsInWindow,
       2,
@@ -188,11 +192,11 @@ describe('Supervisor', () => {
     assert.equal(supervisor.restartsInWindow, 0, 'and expire one window later, not hours later');
   });
 
-  it('starts afresh from a state file that does not parse', () => {
-    const dir = stateDir();
-    writeFileSync(statePath(dir, 'broken'), '{"version":1,');
-    const supervisor = supervise({ name: 'broken', argv: CRASH, stateDir: dir });
-    assert.match(supervisor.stateLoadError ?? '', /not JSON/);
+  it('starts afresh, saying why, when its saved state cannot be read', () => {
+    const state = openState();
+    state.close();
+    const supervisor = supervise({ name: 'broken', argv: CRASH, state });
+    assert.match(supervisor.stateLoadError ?? '', /cannot read the saved state of broken/);
     assert.equal(supervisor.restartsInWindow, 0);
     assert.equal(supervisor.status, 'stopped');
   });
@@ -201,7 +205,7 @@ describe('Supervisor', () => {
     const supervisor = supervise({
       name: 'stubborn',
       argv: ['sh', '-c', "trap '' TERM; sleep 2201 & wait"],
-      stateDir: stateDir(),
+      state: openState(),
       stopGraceMs: 100,
     });
     const started = eventually(supervisor, 'started');
@@ -220,7 +224,7 @@ describe('Supervisor', () => {
   });
 
   it('restarts a supervised process when a rule asks, through the runner', async () => {
-    const supervisor = supervise({ name: 'web', argv: ['sleep', '2202'], stateDir: stateDir() });
+    const supervisor = supervise({ name: 'web', argv: ['sleep', '2202'], state: openState() });
     const started = eventually(supervisor, 'started');
     supervisor.start();
     const [{ pid }] = (await started) as [{ pid: number }];
