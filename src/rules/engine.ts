@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ProcessIdentity } from '../proc/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { formatBytes, formatDuration, formatPercent } from '../units/index.js';
@@ -42,6 +43,31 @@ export interface RuleEngineOptions {
   forgetAfterTicks?: number;
   /** Cap on identities held; the least recently seen are dropped beyond it. Default 50 000. */
   maxIdentities?: number;
+  /** Where firings are remembered across restarts of the watcher; nothing is when absent. */
+  memory?: RuleMemory;
+}
+
+/** A rule's last firing for a process, as a previous watcher left it. */
+export interface RememberedFiring {
+  ruleKey: string;
+  /** How long ago it fired; never negative. */
+  agoMs: number;
+  /** Its episode had not cleared yet. */
+  firing: boolean;
+}
+
+/**
+ * What outlives the engine: per (rule, process), when the rule last fired and whether it still
+ * is firing, so that a restarted watcher keeps cooldowns instead of acting again at once. Rules
+ * are named by `ruleKey`, which changes when a rule's target, condition, actions or cooldown do.
+ */
+export interface RuleMemory {
+  /** Asked once per process, when the engine first sees it. */
+  recall(identity: ProcessIdentity): readonly RememberedFiring[];
+  fired(ruleKey: string, identity: ProcessIdentity): void;
+  cleared(ruleKey: string, identity: ProcessIdentity): void;
+  /** The process is gone, or no longer watched. */
+  forget(identity: ProcessIdentity): void;
 }
 
 export interface RuleEngineStats {
@@ -87,6 +113,11 @@ function fingerprint(rule: RuleSpec): string {
   return JSON.stringify([rule.target, rule.when.source, rule.actions, rule.cooldownMs]);
 }
 
+/** A short stable name for a rule's fingerprint, for the memory that outlives the engine. */
+function ruleKey(rule: RuleSpec): string {
+  return createHash('sha256').update(fingerprint(rule)).digest('hex').slice(0, 16);
+}
+
 function compare(value: number, op: CompareClause['op'], threshold: number): boolean {
   switch (op) {
     case '>':
@@ -129,6 +160,8 @@ function formatValue(clause: Clause, value: number | boolean | undefined): strin
  */
 export class RuleEngine {
   private rules: RuleSpec[] = [];
+  private ruleKeys: string[] = [];
+  private ruleIndexByKey = new Map<string, number>();
   private rulesByTarget = new Map<string, number[]>();
   private growthWindowMs = 0;
   /** Targets with a growth rule: only their processes need an RSS history. */
@@ -172,6 +205,8 @@ export class RuleEngine {
       identity.rules = carried.map((old) => (old === undefined ? undefined : identity.rules[old]));
     }
     this.rules = [...rules];
+    this.ruleKeys = this.rules.map(ruleKey);
+    this.ruleIndexByKey = new Map(this.ruleKeys.map((key, index) => [key, index]));
     this.rulesByTarget = new Map();
     this.rules.forEach((rule, index) => {
       this.rulesByTarget.set(rule.target, [...(this.rulesByTarget.get(rule.target) ?? []), index]);
@@ -235,6 +270,7 @@ export class RuleEngine {
           lastSeenTick: 0,
           rules: [],
         };
+        this.recall(identity);
         this.identities.set(sample.pid, identity);
       }
       // The same process listed twice in one tick must not count twice.
@@ -257,6 +293,34 @@ export class RuleEngine {
     }
     this.forget(events);
     return events;
+  }
+
+  /**
+   * Takes up what a previous watcher remembered of a process: a rule that fired for it is still
+   * cooling down (its cooldown counted from the remembered firing), and one that was firing
+   * still is, so it resolves when its condition clears instead of firing anew.
+   */
+  private recall(identity: IdentityState): void {
+    const memory = this.options.memory;
+    if (memory === undefined) return;
+    for (const remembered of memory.recall(identity.identity)) {
+      const index = this.ruleIndexByKey.get(remembered.ruleKey);
+      if (index === undefined) continue;
+      identity.rules[index] = {
+        status: remembered.firing ? 'firing' : 'inactive',
+        pendingSinceMs: 0,
+        hitIndex: 0,
+        hitCount: 0,
+        clearStreak: 0,
+        lastFiredMs: this.nowMs - Math.max(0, remembered.agoMs),
+        announced: remembered.firing,
+        lastValue: undefined,
+      };
+    }
+  }
+
+  private keyOf(rule: RuleSpec): string {
+    return this.ruleKeys[this.rules.indexOf(rule)] ?? ruleKey(rule);
   }
 
   /** Rule indexes in file order, each once, for a process in one or more targets. */
@@ -303,6 +367,7 @@ export class RuleEngine {
         if (state.clearStreak < this.resolveAfterCycles) return undefined;
         const announced = state.announced;
         this.reset(state);
+        if (announced) this.options.memory?.cleared(this.keyOf(rule), identity.identity);
         return announced ? this.event('resolved', rule, identity, values, 'cleared') : undefined;
       }
       if (relaxed === 'unknown') return undefined;
@@ -360,6 +425,7 @@ export class RuleEngine {
     const repeat = state.announced;
     state.lastFiredMs = this.nowMs;
     state.announced = true;
+    this.options.memory?.fired(this.keyOf(rule), identity.identity);
     const event = this.event('fired', rule, identity, values);
     event.repeat = repeat;
     return event;
@@ -494,6 +560,8 @@ export class RuleEngine {
   /** Forgets a process, owing a `resolved` for each rule that announced it was firing. */
   private drop(identity: IdentityState, events: RuleEvent[]): void {
     this.identities.delete(identity.identity.pid);
+    if (identity.rules.some((state) => state?.lastFiredMs !== undefined))
+      this.options.memory?.forget(identity.identity);
     identity.rules.forEach((state, index) => {
       const rule = this.rules[index];
       if (state?.announced && rule !== undefined) {

@@ -31,9 +31,11 @@ export type {
 } from './condition.js';
 export {
   type ProcessObservation,
+  type RememberedFiring,
   RuleEngine,
   type RuleEngineOptions,
   type RuleEngineStats,
+  type RuleMemory,
   type TickInput,
 } from './engine.js';
 export type { RuleEvent, SuppressedAction } from './events.js';
