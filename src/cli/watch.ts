@@ -124,6 +124,14 @@ export const watchCommand: Command = {
     if (server) say(`dashboard on ${server.url}, metrics on ${server.url}metrics`);
     for (const w of config.warnings) say(`${w.file}:${w.line ?? 0}:${w.column ?? 0}: warning: ${w.message}`);
     for (const w of loadTimeWarnings(config)) say(`warning: ${w}`);
+    const unfinished = services.store?.unfinishedActions;
+    if (unfinished && unfinished.count > 0) {
+      say(
+        `the previous watcher stopped during ${unfinished.count} action(s); their outcome is unknown (marked so in the history):`,
+      );
+      for (const a of unfinished.listed)
+        say(`  ${a.action} on pid ${a.pid} (${printable(a.rule)}), begun ${new Date(a.time).toISOString()}`);
+    }
 
     watcher.on('tick', (tick) => {
       const records = tickRecords(tick);

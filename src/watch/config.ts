@@ -209,6 +209,15 @@ class ConfigParser {
     if (r.hasErrors || intervalMs === undefined || retainMs === undefined || targets === undefined)
       return undefined;
 
+    const started = targets.filter((target) => target.run).map((target) => target.name);
+    if (store?.enabled === false && started.length > 0) {
+      r.report(
+        top.get('store')?.value,
+        ['store'],
+        `targets with run: (${started.join(', ')}) keep their restart counters and the process they started in the history file: remove store: false`,
+      );
+      return undefined;
+    }
     const rules = targets.flatMap((target) => target.rules);
     const filters = new Map(targets.map((target) => [target.name, target.match]));
     for (const overlap of findOverlaps(rules, filters)) {

@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ActionRunner, Supervisor } from '../actions/index.js';
+import { MemwardenError } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
 import { defaultStorePath, openStore, type Store } from '../store/index.js';
+import { formatDuration } from '../units/index.js';
 import type { WatchConfig } from './config.js';
 import { actionProbes } from './probes.js';
 import type { WatcherServices } from './watcher.js';
@@ -22,6 +23,13 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
   let store: Store | undefined;
   const storeWanted = !options.noStore && config.store.enabled;
   const storePath = options.storePath ?? config.store.path ?? defaultStorePath();
+  const started = config.targets.filter((t) => t.run).map((t) => t.name);
+  if (!storeWanted && started.length > 0) {
+    throw new MemwardenError(
+      'MW_USAGE',
+      `targets with run: (${started.join(', ')}) keep their restart counters and the process they started in the history file; drop --no-store`,
+    );
+  }
   if (storeWanted) {
     store = openStore(storePath, {
       retainMs: config.retainMs,
@@ -32,28 +40,34 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
     });
   }
   const supervisors = new Map<string, Supervisor>();
-  const stateDir = join(dirname(storePath), 'supervised');
   for (const target of config.targets) {
-    if (!target.run) continue;
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    if (!target.run || !store) continue;
     const supervisor = new Supervisor({
       name: target.name,
       argv: target.run,
-      stateDir,
+      state: store,
       maxRestarts: target.restart?.max,
       windowMs: target.restart?.withinMs,
       backoffBaseMs: target.restart?.backoffMs,
       startSecsMs: target.restart?.startSecsMs,
     });
+    supervisor.on('started', ({ pid }) => options.say(`${target.name}: started pid ${pid}`));
+    supervisor.on('backoff', ({ delayMs, restartsInWindow }) =>
+      options.say(
+        `${target.name}: exited; restart ${restartsInWindow + 1} of ${supervisor.maxRestarts} in ${formatDuration(delayMs)}`,
+      ),
+    );
     supervisor.on('gave-up', () =>
       options.say(`${target.name}: restarted too often; gave up (it stays stopped)`),
     );
     supervisor.on('problem', ({ message }) => options.say(`${target.name}: ${message}`));
+    if (supervisor.stateLoadError) options.say(`${target.name}: ${supervisor.stateLoadError}`);
     void supervisor.start();
     supervisors.set(target.name, supervisor);
   }
   const runner = new ActionRunner({
     identities: new ProcReader(),
+    ...(store ? { journal: store } : {}),
     supervisors,
     probes: actionProbes(
       join(dirname(storePath), 'snapshots'),

@@ -9,6 +9,7 @@ import { type CompiledFilter, compileFilter, selectProcesses } from '../select/i
 import type { Store } from '../store/index.js';
 import { carryOut } from './act.js';
 import type { WatchConfig } from './config.js';
+import { StoredRuleMemory } from './rule-memory.js';
 import { rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
@@ -100,7 +101,15 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.intervalMs = config.intervalMs;
     this.trends = rulesNeedTrends(config.rules) ? new TrendTracker(this.trendSeed()) : undefined;
     this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
-    this.engine = new RuleEngine(config.rules, { clock: monotonicMs, intervalMs: config.intervalMs });
+    const store = services.store;
+    const memory = store
+      ? new StoredRuleMemory(store, (id) => this.reader.identity(id.pid)?.startTicks === id.startTicks)
+      : undefined;
+    this.engine = new RuleEngine(config.rules, {
+      clock: monotonicMs,
+      intervalMs: config.intervalMs,
+      ...(memory ? { memory } : {}),
+    });
   }
 
   /** Swaps in a new config; rule state of unchanged rules is kept by the engine. */

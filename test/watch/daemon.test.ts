@@ -1,13 +1,75 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { BIN, CLI_ENV, jsonRecords, runCli } from '../helpers/cli.js';
-import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
+import { isAlive, pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+
+function readRows<T>(path: string, sql: string, ...params: unknown[]): T[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+function supervisorRow(path: string, name: string) {
+  return readRows<{ restart_times: string; gave_up: number }>(
+    path,
+    'SELECT restart_times, gave_up FROM supervisors WHERE name = ?',
+    name,
+  )[0];
+}
+
+/** Pids whose command line contains `needle`, from /proc. */
+function pidsRunning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').includes(needle))
+        pids.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+function running(needle: string): boolean {
+  return pidsRunning(needle).length > 0;
+}
+
+/** Resolves once `pattern` has matched `count` lines of the child's stderr; rejects on exit or timeout. */
+function waitForStderr(child: ChildProcess, pattern: RegExp, count = 1, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(
+      () => done(new Error(`timed out waiting for ${pattern}; got: ${text}`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.split('\n').filter((line) => pattern.test(line)).length >= count) done();
+    };
+    const onExit = () => done(new Error(`exited before ${count} × ${pattern}; got: ${text}`));
+    function done(err?: Error) {
+      clearTimeout(timer);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(text);
+    }
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-daemon-'));
 after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
@@ -187,12 +249,11 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     const config = join(scratch, 'crash.yaml');
     writeFileSync(
       config,
-      `interval: 100ms\nstore: false\ntargets:\n  - name: crasher\n    match: memwarden-crash-loop\n    run: [sh, -c, 'exit 3', memwarden-crash-loop]\n    restart: { max: 2, within: 1m, backoff: 50ms }\n`,
+      `interval: 100ms\nstore: ${join(scratch, 'crash.db')}\ntargets:\n  - name: crasher\n    match: memwarden-crash-loop\n    run: [sh, -c, 'exit 3', memwarden-crash-loop]\n    restart: { max: 2, within: 1m, backoff: 50ms }\n`,
     );
-    const state = mkdtempSync(join(scratch, 'state-'));
     const watcher = spawn(process.execPath, [BIN, 'watch', '-c', config, '--count', '30'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...CLI_ENV, XDG_STATE_HOME: state },
+      env: CLI_ENV,
     });
     let stderr = '';
     watcher.stderr.on('data', (c: Buffer) => {
@@ -200,14 +261,11 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     });
     assert.equal(await waitForExit(watcher), 0, stderr);
     assert.match(stderr, /crasher: restarted too often; gave up/);
-    const savedPath = join(state, 'memwarden', 'supervised', 'supervisor-crasher.json');
-    const saved = JSON.parse(readFileSync(savedPath, 'utf8')) as { gaveUp: boolean; restartWallMs: number[] };
-    assert.equal(saved.gaveUp, true);
-    assert.equal(saved.restartWallMs.length, 2);
+    const saved = supervisorRow(join(scratch, 'crash.db'), 'crasher');
+    assert.equal(saved?.gave_up, 1);
+    assert.equal(JSON.parse(saved?.restart_times ?? '[]').length, 2);
     // The counters survive a watcher restart: a new watcher does not start the target again.
-    const again = await runCli(['watch', '-c', config, '--count', '3'], {
-      env: { ...CLI_ENV, XDG_STATE_HOME: state },
-    });
+    const again = await runCli(['watch', '-c', config, '--count', '3']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /crasher {2}no process matches/);
   });
@@ -216,9 +274,9 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     const config = join(scratch, 'run.yaml');
     writeFileSync(
       config,
-      `interval: 100ms\nstore: false\ntargets:\n  - name: svc\n    match: memwarden-supervised-sleep\n    run: [sh, -c, 'exec sleep 31600', memwarden-supervised-sleep]\n    restart: { max: 3, within: 1m, backoff: 50ms }\n`,
+      `interval: 100ms\nstore: ${join(scratch, 'run.db')}\ntargets:\n  - name: svc\n    match: memwarden-supervised-sleep\n    run: [sh, -c, 'exec sleep 31600', memwarden-supervised-sleep]\n    restart: { max: 3, within: 1m, backoff: 50ms }\n`,
     );
-    const env = { ...CLI_ENV, XDG_STATE_HOME: mkdtempSync(join(scratch, 'state-')) };
+    const env = CLI_ENV;
     const watchedPids = (stdout: string) =>
       new Set(jsonRecords<{ pid: number }>(stdout, 'process').map((r) => r.pid));
     const first = await runCli(['watch', '-c', config, '--count', '5', '--json'], { env });
@@ -253,5 +311,130 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     } finally {
       if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
     }
+  });
+
+  it('a watcher killed after the second restart gives up after one more, not three (scenario 24)', async () => {
+    const store = join(scratch, 'crash24.db');
+    const config = join(scratch, 'crash24.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: ${store}\ntargets:\n  - name: crasher\n    match: memwarden-crash24\n    run: [sh, -c, 'sleep 0.3; exit 3', memwarden-crash24]\n    restart: { max: 3, within: 1m, backoff: 50ms }\n`,
+    );
+    const first = start(process.execPath, [BIN, 'watch', '-c', config], { env: CLI_ENV });
+    // The first start and two restarts, then the watcher dies without a chance to save anything.
+    await waitForStderr(first, /crasher: started pid/, 3);
+    first.kill('SIGKILL');
+    await waitForExit(first);
+    assert.equal(JSON.parse(supervisorRow(store, 'crasher')?.restart_times ?? '[]').length, 2);
+
+    const second = start(process.execPath, [BIN, 'watch', '-c', config, '--count', '60'], { env: CLI_ENV });
+    let stderr = '';
+    second.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    await waitForStderr(second, /crasher: restarted too often; gave up/);
+    second.kill('SIGTERM');
+    await waitForExit(second);
+    const starts = stderr.split('\n').filter((l) => /crasher: started pid/.test(l));
+    assert.equal(starts.length, 2, `the one it found (or started) and one restart:\n${stderr}`);
+    const saved = supervisorRow(store, 'crasher');
+    assert.equal(saved?.gave_up, 1);
+    assert.equal(JSON.parse(saved?.restart_times ?? '[]').length, 3);
+  });
+
+  it('keeps a rule cooling down across a killed watcher; an edited rule starts afresh (scenario 24)', async () => {
+    const target = start('sleep', ['31702']);
+    await waitForExec(pidOf(target), '31702');
+    const store = join(scratch, 'cooldown.db');
+    const marks = join(scratch, 'cooldown.marks');
+    const config = join(scratch, 'cooldown.yaml');
+    const write = (threshold: string) =>
+      writeFileSync(
+        config,
+        `interval: 100ms\nstore: ${store}\ntargets:\n  - name: sleeper\n    match: sleep 31702\n    rules:\n      - when: rss > ${threshold}\n        do:\n          - exec: [sh, -c, 'echo fired >> "$1"', sh, ${marks}]\n`,
+      );
+    const fired = () =>
+      existsSync(marks) ? readFileSync(marks, 'utf8').split('\n').filter(Boolean).length : 0;
+    write('1KB');
+    const first = start(process.execPath, [BIN, 'watch', '-c', config, '--json'], { env: CLI_ENV });
+    await waitForLine(first, /"kind":"action"/);
+    first.kill('SIGKILL');
+    await waitForExit(first);
+    assert.equal(fired(), 1);
+
+    const second = await runCli(['watch', '-c', config, '--count', '5', '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(jsonRecords(second.stdout, 'rule-fired').length, 0, 'still cooling down');
+    assert.equal(fired(), 1);
+
+    write('2KB');
+    const third = await runCli(['watch', '-c', config, '--count', '5', '--json']);
+    assert.equal(third.code, 0, third.stderr);
+    assert.equal(jsonRecords(third.stdout, 'rule-fired').length, 1, 'an edited rule is a new rule');
+    assert.equal(fired(), 2);
+  });
+
+  it('marks an action that a killed watcher left running as of unknown outcome (scenario 24)', async () => {
+    const target = start('sleep', ['31703']);
+    await waitForExec(pidOf(target), '31703');
+    const store = join(scratch, 'intent.db');
+    const config = join(scratch, 'intent.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: ${store}\ntargets:\n  - name: sleeper\n    match: sleep 31703\n    rules:\n      - when: rss > 1KB\n        do:\n          - exec: [sleep, '31704']\n            timeout: 1h\n`,
+    );
+    const first = start(process.execPath, [BIN, 'watch', '-c', config], { env: CLI_ENV });
+    try {
+      // The journal row is written before the command starts: once it runs, the row is there.
+      const deadline = Date.now() + 10_000;
+      while (!running('31704')) {
+        assert.ok(Date.now() < deadline, 'the exec action never started');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      first.kill('SIGKILL');
+      await waitForExit(first);
+      const open = readRows<{ outcome: string | null }>(store, 'SELECT outcome FROM actions');
+      assert.deepEqual(open, [{ outcome: null }], 'begun, never finished');
+
+      const second = await runCli(['watch', '-c', config, '--count', '2']);
+      assert.equal(second.code, 0, second.stderr);
+      assert.match(second.stderr, /stopped during 1 action\(s\); their outcome is unknown/);
+      assert.match(second.stderr, new RegExp(`exec on pid ${pidOf(target)} \\(sleeper#1\\)`));
+      const rows = readRows<{ outcome: string; action: string }>(
+        store,
+        'SELECT outcome, action FROM actions',
+      );
+      assert.deepEqual(
+        rows,
+        [{ outcome: 'unknown', action: 'exec' }],
+        'and no second exec: the rule is cooling down',
+      );
+      const events = readRows<{ message: string }>(store, "SELECT message FROM events WHERE kind = 'action'");
+      assert.ok(events.some((e) => /exec: outcome unknown/.test(e.message)));
+    } finally {
+      for (const pid of pidsRunning('31704')) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('refuses to start targets with run: without a history file to keep their counters', async () => {
+    const config = join(scratch, 'nostore.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: false\ntargets:\n  - name: svc\n    match: memwarden-nostore\n    run: [sleep, '31705']\n`,
+    );
+    const check = await runCli(['check', '-c', config]);
+    assert.equal(check.code, 2);
+    assert.match(
+      check.stderr,
+      /nostore\.yaml:2:\d+: .*targets with run: \(svc\) keep their restart counters/,
+    );
+    writeFileSync(
+      config,
+      `interval: 100ms\ntargets:\n  - name: svc\n    match: memwarden-nostore\n    run: [sleep, '31705']\n`,
+    );
+    const watch = await runCli(['watch', '-c', config, '--no-store', '--count', '1']);
+    assert.equal(watch.code, 2);
+    assert.match(watch.stderr, /drop --no-store/);
+    assert.deepEqual(pidsRunning('31705'), [], 'nothing was started');
   });
 });

@@ -1,0 +1,59 @@
+import type { ProcessIdentity } from '../proc/index.js';
+import type { RememberedFiring, RuleMemory } from '../rules/index.js';
+import type { RuleFiringRecord, Store } from '../store/index.js';
+
+function keyOf(pid: number, startTicks: number): string {
+  return `${pid}:${startTicks}`;
+}
+
+/**
+ * The rule engine's memory in the history file. What the previous watcher left is read once; the
+ * firings of processes that are gone since are dropped then, so the table holds live ones only.
+ */
+export class StoredRuleMemory implements RuleMemory {
+  private readonly remembered = new Map<string, RuleFiringRecord[]>();
+
+  constructor(
+    private readonly store: Store,
+    isAlive: (identity: ProcessIdentity) => boolean,
+    private readonly wallMs: () => number = Date.now,
+  ) {
+    for (const record of store.ruleFirings()) {
+      if (!isAlive(record)) {
+        store.forgetRuleFirings(record.pid, record.startTicks);
+        continue;
+      }
+      const key = keyOf(record.pid, record.startTicks);
+      const list = this.remembered.get(key);
+      if (list) list.push(record);
+      else this.remembered.set(key, [record]);
+    }
+  }
+
+  recall(identity: ProcessIdentity): RememberedFiring[] {
+    const key = keyOf(identity.pid, identity.startTicks);
+    const records = this.remembered.get(key);
+    if (records === undefined) return [];
+    this.remembered.delete(key);
+    const now = this.wallMs();
+    // A firing time in the future means the wall clock went back: it counts as just now.
+    return records.map((r) => ({
+      ruleKey: r.ruleKey,
+      agoMs: Math.max(0, now - r.firedAtMs),
+      firing: r.firing,
+    }));
+  }
+
+  fired(ruleKey: string, identity: ProcessIdentity): void {
+    this.store.saveRuleFiring({ ruleKey, ...identity, firedAtMs: this.wallMs(), firing: true });
+  }
+
+  cleared(ruleKey: string, identity: ProcessIdentity): void {
+    this.store.clearRuleFiring(ruleKey, identity.pid, identity.startTicks);
+  }
+
+  forget(identity: ProcessIdentity): void {
+    this.remembered.delete(keyOf(identity.pid, identity.startTicks));
+    this.store.forgetRuleFirings(identity.pid, identity.startTicks);
+  }
+}
