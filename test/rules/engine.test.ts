@@ -3,9 +3,11 @@ import { describe, it } from 'node:test';
 import {
   compileRule,
   type ProcessObservation,
+  type RememberedFiring,
   RuleEngine,
   type RuleEngineOptions,
   type RuleEvent,
+  type RuleMemory,
 } from '../../src/rules/index.js';
 import type { ProcessSample, SystemSample } from '../../src/sample/index.js';
 import { processSample, SYSTEM } from '../helpers/samples.js';
@@ -327,5 +329,76 @@ describe('rule engine', () => {
     assert.equal(h.count('fired'), 1, 'the moved rule is still in its cooldown');
     h.engine.setRules([rule('rss > 500MB', { cooldownMs: 0 })]);
     assert.equal(h.ticks(1, 600 * MB).length, 1, 'a changed rule starts afresh');
+  });
+
+  describe('with a memory that outlives the engine (a watcher restart)', () => {
+    /** Firings by `ruleKey|pid:start`, with the wall time of each, as the history file keeps them. */
+    class MapMemory implements RuleMemory {
+      readonly firings = new Map<string, { atMs: number; firing: boolean }>();
+      wallMs = 0;
+      recall(identity: { pid: number; startTicks: number }): RememberedFiring[] {
+        const suffix = `|${identity.pid}:${identity.startTicks}`;
+        return [...this.firings]
+          .filter(([key]) => key.endsWith(suffix))
+          .map(([key, f]) => ({
+            ruleKey: key.slice(0, -suffix.length),
+            agoMs: this.wallMs - f.atMs,
+            firing: f.firing,
+          }));
+      }
+      fired(ruleKey: string, identity: { pid: number; startTicks: number }): void {
+        this.firings.set(`${ruleKey}|${identity.pid}:${identity.startTicks}`, {
+          atMs: this.wallMs,
+          firing: true,
+        });
+      }
+      cleared(ruleKey: string, identity: { pid: number; startTicks: number }): void {
+        const f = this.firings.get(`${ruleKey}|${identity.pid}:${identity.startTicks}`);
+        if (f) f.firing = false;
+      }
+      forget(identity: { pid: number; startTicks: number }): void {
+        for (const key of this.firings.keys())
+          if (key.endsWith(`|${identity.pid}:${identity.startTicks}`)) this.firings.delete(key);
+      }
+    }
+
+    const COOLDOWN_MS = 10 * 60_000;
+    const rules = () => [rule('rss > 500MB', { cooldownMs: COOLDOWN_MS })];
+
+    it('goes on cooling down, and resolves the episode it inherited instead of firing anew', () => {
+      const memory = new MapMemory();
+      const first = new Harness(rules(), { memory });
+      assert.equal(first.ticks(1, 600 * MB).length, 1);
+      memory.wallMs += 60_000;
+      const second = new Harness(rules(), { memory });
+      assert.equal(second.ticks(5, 600 * MB).length, 0, 'still within the cooldown');
+      const resolved = second.ticks(3, 100 * MB);
+      assert.deepEqual(
+        resolved.map((e) => e.kind),
+        ['resolved'],
+        'the inherited episode ends with a resolved event',
+      );
+      assert.equal(memory.firings.size, 1);
+      assert.equal([...memory.firings.values()][0]?.firing, false);
+    });
+
+    it('fires again once the remembered cooldown is over, even counted across the restart', () => {
+      const memory = new MapMemory();
+      new Harness(rules(), { memory }).ticks(1, 600 * MB);
+      memory.wallMs += COOLDOWN_MS - INTERVAL_MS;
+      const second = new Harness(rules(), { memory });
+      assert.equal(second.ticks(1, 600 * MB).length, 0);
+      const later = second.ticks(2, 600 * MB);
+      assert.equal(later.filter((e) => e.kind === 'fired').length, 1, 'the rest of the cooldown only');
+    });
+
+    it('takes a changed rule for a new one, and forgets a process that is gone', () => {
+      const memory = new MapMemory();
+      new Harness(rules(), { memory }).ticks(1, 600 * MB);
+      const changed = new Harness([rule('rss > 550MB', { cooldownMs: COOLDOWN_MS })], { memory });
+      assert.equal(changed.ticks(1, 600 * MB).length, 1);
+      for (let i = 0; i < 4; i++) changed.tick([]);
+      assert.equal(memory.firings.size, 0, 'the process went away: nothing about it is kept');
+    });
   });
 });
