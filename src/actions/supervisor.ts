@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { errnoCode } from '../errors.js';
-import { type ProcessRecord, ProcReader } from '../proc/index.js';
+import { CLOCK_TICKS_PER_SECOND, ProcReader, readUptimeSeconds } from '../proc/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ResultCode } from './spec.js';
@@ -148,9 +148,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.stopped = false;
     if (this.gaveUp || this.child || this.followed || this.backoffTimer) return;
     const left = this.running;
-    const found = left && this.runningAs(left);
-    if (left && found) {
-      this.follow(left, found.startTime);
+    if (left && this.runsAs(left)) {
+      this.follow(left);
       return;
     }
     this.spawnChild();
@@ -172,14 +171,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Watches a process that is not our child: its exit is seen by polling its identity. */
-  private follow(process: { pid: number; startTicks: number }, startWallMs: number): void {
+  private follow(process: { pid: number; startTicks: number }): void {
     this.followed = process;
-    // Its run is counted from when it really started, for startsecs, not from when it was found.
-    this.spawnedAtMs = this.clock.monotonicMs() - Math.max(0, this.clock.wallMs() - startWallMs);
+    // Its run is counted from when it really started, for startsecs, not from when it was found:
+    // its age from the uptime, as exact as the start time (the wall clock could have moved).
+    const ageMs = (readUptimeSeconds(this.reader.root) - process.startTicks / CLOCK_TICKS_PER_SECOND) * 1000;
+    this.spawnedAtMs = this.clock.monotonicMs() - Math.max(0, ageMs);
     let lastSeenMs = this.clock.monotonicMs();
     this.emit('started', { name: this.name, pid: process.pid });
     this.followTimer = setInterval(() => {
-      if (this.runningAs(process)) {
+      if (this.runsAs(process)) {
         lastSeenMs = this.clock.monotonicMs();
         return;
       }
@@ -337,7 +338,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async stopFollowed(process: { pid: number; startTicks: number }): Promise<void> {
     clearInterval(this.followTimer);
     this.followTimer = undefined;
-    const alive = () => this.runningAs(process) !== undefined;
+    const alive = () => this.runsAs(process);
     signalGroup(process.pid, 'SIGTERM');
     const graceEnd = this.clock.monotonicMs() + this.stopGraceMs;
     while (alive() && this.clock.monotonicMs() < graceEnd)
@@ -349,14 +350,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * The process, if it still runs as the one we started. A zombie does not: a process started by
+   * Whether the pid still runs as the process we started. A zombie does not: a process started by
    * a watcher that died is reparented, and its new parent may take a while to reap it.
    */
-  private runningAs(process: { pid: number; startTicks: number }): ProcessRecord | undefined {
+  private runsAs(process: { pid: number; startTicks: number }): boolean {
     const record = this.reader.read(process.pid);
-    if (record === undefined || record.startTicks !== process.startTicks || record.state === 'Z')
-      return undefined;
-    return record;
+    return record !== undefined && record.startTicks === process.startTicks && record.state !== 'Z';
   }
 
   private limitReached(): boolean {

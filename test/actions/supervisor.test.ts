@@ -8,7 +8,9 @@ import { ActionRunner, type Clock, Supervisor, type SupervisorOptions } from '..
 import { ProcReader } from '../../src/proc/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { contextFor, sampleOf } from '../helpers/action-context.js';
-import { waitForExec } from '../helpers/processes.js';
+import { start, waitForExec, waitForLine } from '../helpers/processes.js';
+
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-supervisor-'));
 const supervisors: Supervisor[] = [];
@@ -151,6 +153,28 @@ describe('Supervisor', () => {
     third.reenable();
     assert.equal(third.restartsInWindow, 0);
     await third.stop();
+  });
+
+  it('starts a fresh copy when the process it left running is now a zombie, not following it', async () => {
+    const parent = start('python3', [join(FIXTURES, 'zombie.py')]);
+    const zombie = Number(await waitForLine(parent, /^\d+$/));
+    let record = new ProcReader().read(zombie);
+    for (let i = 0; i < 200 && record?.state !== 'Z'; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      record = new ProcReader().read(zombie);
+    }
+    assert.equal(record?.state, 'Z');
+    const identity = { pid: zombie, startTicks: record.startTicks };
+    const state = openState();
+    state.saveSupervisor({ name: 'ghost', restartWallMs: [], gaveUp: false, child: identity });
+    state.flush();
+    const supervisor = supervise({ name: 'ghost', argv: ['sleep', '2203'], state });
+    const started = eventually(supervisor, 'started');
+    supervisor.start();
+    const [{ pid }] = (await started) as [{ pid: number }];
+    assert.notEqual(pid, zombie);
+    await waitForExec(pid, '2203');
+    await supervisor.stop();
   });
 
   it('gives up on a program that cannot be started, saying why', async () => {
