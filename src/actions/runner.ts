@@ -60,15 +60,10 @@ export interface ActionRunnerOptions {
  * what came of it. Neither may throw.
  */
 export interface ActionJournal {
-  beginAction(intent: {
-    time: number;
-    action: string;
-    target: string;
-    rule: string;
-    pid: number;
-    startTicks: number;
-  }): number;
-  endAction(id: number, outcome: { time: number; ok: boolean; code?: string; message: string }): void;
+  beginAction(
+    intent: Pick<ActionResult, 'time' | 'action' | 'target' | 'rule' | 'pid' | 'startTicks'>,
+  ): number;
+  endAction(id: number, outcome: Pick<ActionResult, 'time' | 'ok' | 'code' | 'message'>): void;
 }
 
 export interface RunnerCounters {
@@ -381,15 +376,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     if (outcome.details !== undefined) result.details = outcome.details;
     this.counters.results++;
     if (REFUSALS.has(outcome.code)) this.counters.refused++;
-    if (job.journalId !== undefined) {
-      const ended: { time: number; ok: boolean; code?: string; message: string } = {
-        time: result.time,
-        ok: result.ok,
-        message: result.message,
-      };
-      if (result.code !== undefined) ended.code = result.code;
-      this.journal?.endAction(job.journalId, ended);
-    }
+    if (job.journalId !== undefined) this.journal?.endAction(job.journalId, result);
     try {
       this.emit('result', result);
     } catch (err) {

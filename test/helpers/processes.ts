@@ -47,28 +47,43 @@ export function pidOf(child: ChildProcess): number {
 }
 
 /** Resolves with the first stdout line matching `pattern`; rejects if the child exits first. */
-export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+export async function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  const [line] = await waitForLines(child, pattern, { timeoutMs });
+  return line ?? '';
+}
+
+/**
+ * Resolves with the first `count` lines of the child's stdout (or stderr) that match `pattern`;
+ * rejects if the child exits first or the time runs out.
+ */
+export function waitForLines(
+  child: ChildProcess,
+  pattern: RegExp,
+  options: { count?: number; stream?: 'stdout' | 'stderr'; timeoutMs?: number } = {},
+): Promise<string[]> {
+  const count = options.count ?? 1;
+  const stream = child[options.stream ?? 'stdout'];
   return new Promise((resolve, reject) => {
     let buffered = '';
     const timer = setTimeout(
       () => finish(new Error(`timed out waiting for ${pattern}; got: ${buffered}`)),
-      timeoutMs,
+      options.timeoutMs ?? 10_000,
     );
     const onData = (chunk: Buffer) => {
       buffered += chunk.toString();
-      const line = buffered.split('\n').find((l) => pattern.test(l));
-      if (line !== undefined) finish(undefined, line);
+      const lines = buffered.split('\n').filter((l) => pattern.test(l));
+      if (lines.length >= count) finish(undefined, lines.slice(0, count));
     };
     const onExit = (code: number | null) =>
-      finish(new Error(`exited (${code}) before ${pattern}; got: ${buffered}`));
-    function finish(err?: Error, line?: string) {
+      finish(new Error(`exited (${code}) before ${count} × ${pattern}; got: ${buffered}`));
+    function finish(err?: Error, lines: string[] = []) {
       clearTimeout(timer);
-      child.stdout?.off('data', onData);
+      stream?.off('data', onData);
       child.off('exit', onExit);
       if (err) reject(err);
-      else resolve(line ?? '');
+      else resolve(lines);
     }
-    child.stdout?.on('data', onData);
+    stream?.on('data', onData);
     child.once('exit', onExit);
   });
 }

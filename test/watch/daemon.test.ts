@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { BIN, CLI_ENV, jsonRecords, runCli } from '../helpers/cli.js';
-import { isAlive, pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
+import {
+  isAlive,
+  pidOf,
+  start,
+  waitForExec,
+  waitForExit,
+  waitForLine,
+  waitForLines,
+} from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
@@ -46,30 +54,6 @@ function running(needle: string): boolean {
   return pidsRunning(needle).length > 0;
 }
 
-/** Resolves once `pattern` has matched `count` lines of the child's stderr; rejects on exit or timeout. */
-function waitForStderr(child: ChildProcess, pattern: RegExp, count = 1, timeoutMs = 15_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(
-      () => done(new Error(`timed out waiting for ${pattern}; got: ${text}`)),
-      timeoutMs,
-    );
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.split('\n').filter((line) => pattern.test(line)).length >= count) done();
-    };
-    const onExit = () => done(new Error(`exited before ${count} × ${pattern}; got: ${text}`));
-    function done(err?: Error) {
-      clearTimeout(timer);
-      child.stderr?.off('data', onData);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve(text);
-    }
-    child.stderr?.on('data', onData);
-    child.once('exit', onExit);
-  });
-}
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-daemon-'));
 after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
@@ -322,7 +306,7 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     );
     const first = start(process.execPath, [BIN, 'watch', '-c', config], { env: CLI_ENV });
     // The first start and two restarts, then the watcher dies without a chance to save anything.
-    await waitForStderr(first, /crasher: started pid/, 3);
+    await waitForLines(first, /crasher: started pid/, { count: 3, stream: 'stderr' });
     first.kill('SIGKILL');
     await waitForExit(first);
     assert.equal(JSON.parse(supervisorRow(store, 'crasher')?.restart_times ?? '[]').length, 2);
@@ -332,7 +316,10 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     second.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
-    await waitForStderr(second, /crasher: restarted too often; gave up/);
+    await waitForLines(second, /crasher: restarted too often; gave up/, {
+      stream: 'stderr',
+      timeoutMs: 15_000,
+    });
     second.kill('SIGTERM');
     await waitForExit(second);
     const starts = stderr.split('\n').filter((l) => /crasher: started pid/.test(l));
