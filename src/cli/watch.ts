@@ -34,8 +34,10 @@ Dashboard and Prometheus:
   --token TOKEN              the token (prefer env MEMWARDEN_TOKEN: a flag shows in ps)
 
 History:
-  --store PATH               the SQLite history file (default $XDG_STATE_HOME/memwarden/history.db)
-  --no-store                 keep no history
+  --store PATH               the SQLite history file (default $XDG_STATE_HOME/memwarden/history.db);
+                             also what a restarted watcher remembers: cooldowns, restart counts,
+                             the processes it started, actions it never saw finish
+  --no-store                 keep no history and remember nothing (not with targets that have run:)
 
 Output:
   --log FILE                 JSON lines, one object per line, rotated by size
