@@ -4,7 +4,7 @@ import { parseCmdline } from './cmdline.js';
 import { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
 import { classify, PROC_OPEN_FLAGS, preadAll, readOnce, readText } from './files.js';
 import { parseSmapsRollup } from './smaps.js';
-import { PF_KTHREAD, parseStat } from './stat.js';
+import { PF_KTHREAD, parseStat, parseStatm, type StatFields } from './stat.js';
 import type { ProcessIdentity, ProcessRecord } from './types.js';
 import { userName } from './users.js';
 
@@ -39,6 +39,13 @@ interface CachedProcess {
   cmdline?: string[];
   cmdlineComm?: string;
   cmdlineAge: number;
+  /** RSS from the last statm read, and what stat showed then (see STATM_REREAD_EVERY). */
+  rssBytes?: number;
+  statmRssPages: number;
+  statmFaults: number;
+  statmCpuTicks: number;
+  /** Reads left before statm is read whatever stat shows. */
+  statmReadsLeft: number;
 }
 
 /** Longest command line read: enough for real ones, bounded against a 2 MB hostile one. */
@@ -50,6 +57,19 @@ const CMDLINE_CAP_BYTES = 128 * 1024;
  * process's memory, a third of a sweep's cost, for text that almost never changes.
  */
 const CMDLINE_REREAD_EVERY = 8;
+
+/**
+ * statm is read again only when stat shows that the process's memory may have moved since the
+ * last statm read (stat's own RSS, its page faults or its CPU time changed), and otherwise after
+ * this many reads. Growth takes page faults, and any change larger than stat's per-CPU slack
+ * (the pages each CPU may hold back from the shared count: a few hundred KB on small machines,
+ * some MB on large ones) moves stat's RSS, whoever made it (the process, reclaim, swap-in).
+ * What none of them shows is a change within that slack made without a fault or a clock tick
+ * of CPU (a small free, a few pages reclaimed from a sleeper): it is reported at most this many
+ * reads late. First re-reads are spread by pid, so processes found in one sweep do not all
+ * re-read on the same tick.
+ */
+const STATM_REREAD_EVERY = 8;
 
 /**
  * Reads processes from /proc. Between sweeps it keeps each process's `stat`, `statm` and `cmdline` open and
@@ -183,6 +203,10 @@ export class ProcReader {
       uid,
       user: userName(uid),
       cmdlineAge: 0,
+      statmRssPages: -1,
+      statmFaults: -1,
+      statmCpuTicks: -1,
+      statmReadsLeft: 0,
     };
     const record = this.readWith(pid, entry, options);
     if (record && this.cache.size < this.maxCached) this.cache.set(pid, entry);
@@ -254,18 +278,13 @@ export class ProcReader {
       record.rss = 0;
       record.vms = 0;
     } else if (stat.state !== 'Z') {
-      // statm, not stat: on recent kernels stat's rss is a per-CPU approximation that can lag
-      // the exact count (what statm, status and psutil report) by dozens of pages.
-      const memory = entry.statmFd >= 0 ? this.readStatm(entry.statmFd) : undefined;
-      // No address space by the time statm was read: the process is inside exit().
-      if (memory === 'gone' || memory?.vmsBytes === 0) return undefined;
-      if (memory) {
-        record.rss = memory.rssBytes;
-        record.vms = memory.vmsBytes;
-      } else {
-        record.rss = stat.rssPages * pageSizeBytes();
-        record.vms = stat.vmsBytes;
-      }
+      // statm, not stat, for RSS: on recent kernels stat's rss is a per-CPU approximation that
+      // can lag the exact count (what statm, status and psutil report) by dozens of pages.
+      // The size is the same total_vm in both files, so stat's is exact.
+      const rss = this.exactRss(pid, entry, stat);
+      if (rss === 'gone') return undefined;
+      record.rss = rss ?? stat.rssPages * pageSizeBytes();
+      record.vms = stat.vmsBytes;
     }
     // A zombie has no memory map: its RSS stays unknown, not zero.
     if (partial.length > 0) record.partial = partial;
@@ -294,20 +313,38 @@ export class ProcReader {
     return true;
   }
 
-  private readStatm(fd: number): { rssBytes: number; vmsBytes: number } | 'gone' | undefined {
-    const read = preadAll(fd, this.statBuffer);
+  /** RSS from statm, read again only when it may have changed; undefined where it cannot be read. */
+  private exactRss(pid: number, entry: CachedProcess, stat: StatFields): number | 'gone' | undefined {
+    if (entry.statmFd < 0) return undefined;
+    const faults = stat.minorFaults + stat.majorFaults;
+    const cpuTicks = stat.utimeTicks + stat.stimeTicks;
+    const known = entry.rssBytes !== undefined;
+    entry.statmReadsLeft--;
+    if (
+      known &&
+      entry.statmReadsLeft > 0 &&
+      stat.rssPages === entry.statmRssPages &&
+      faults === entry.statmFaults &&
+      cpuTicks === entry.statmCpuTicks
+    ) {
+      return entry.rssBytes;
+    }
+    const read = preadAll(entry.statmFd, this.statBuffer);
     if (!read.ok) {
       if (read.reason === 'gone') return 'gone';
       this.count(read.reason);
+      entry.rssBytes = undefined;
       return undefined;
     }
-    const text = this.statBuffer.toString('latin1', 0, read.bytes);
-    const space = text.indexOf(' ');
-    const pages = pageSizeBytes();
-    return {
-      vmsBytes: Number(text.slice(0, space)) * pages,
-      rssBytes: Number.parseInt(text.slice(space + 1), 10) * pages,
-    };
+    const fields = parseStatm(this.statBuffer, read.bytes);
+    // No address space by the time statm was read: the process is inside exit().
+    if (fields.sizePages === 0) return 'gone';
+    entry.rssBytes = fields.residentPages * pageSizeBytes();
+    entry.statmRssPages = stat.rssPages;
+    entry.statmFaults = faults;
+    entry.statmCpuTicks = cpuTicks;
+    entry.statmReadsLeft = known ? STATM_REREAD_EVERY : 1 + (pid % STATM_REREAD_EVERY);
+    return entry.rssBytes;
   }
 
   private stillThere(entry: CachedProcess): boolean {
