@@ -28,6 +28,8 @@ export interface ReadErrorCounts {
 
 interface CachedProcess {
   startTicks: number;
+  /** startTicks in ms since the epoch, worked out once. */
+  startTime: number;
   statFd: number;
   /** -1 where the file could not be opened. */
   statmFd: number;
@@ -197,6 +199,7 @@ export class ProcReader {
     }
     const entry: CachedProcess = {
       startTicks: -1,
+      startTime: 0,
       statFd,
       statmFd: this.openOptional(`${dir}/statm`),
       cmdlineFd: this.openOptional(`${dir}/cmdline`),
@@ -222,7 +225,12 @@ export class ProcReader {
     }
     const stat = parseStat(this.statBuffer, statRead.bytes);
     if (!stat) return undefined;
-    if (entry.startTicks === -1) entry.startTicks = stat.startTicks;
+    if (entry.startTicks === -1) {
+      entry.startTicks = stat.startTicks;
+      entry.startTime = Math.round(
+        (bootTimeSeconds(this.root) + stat.startTicks / CLOCK_TICKS_PER_SECOND) * 1000,
+      );
+    }
     const kernelThread = (stat.flags & PF_KTHREAD) !== 0;
     // A user process with no address space left is inside exit(): it is as good as gone, and
     // its empty command line and zero memory would only look like a sudden drop.
@@ -238,6 +246,8 @@ export class ProcReader {
     if (reuse && entry.cmdline) {
       cmdline = entry.cmdline;
       entry.cmdlineAge++;
+    } else if (kernelThread) {
+      // A kernel thread has no memory map, so its command line is always empty: no read needed.
     } else if (entry.cmdlineFd >= 0) {
       const cmdRead = preadAll(entry.cmdlineFd, this.cmdlineBuffer);
       if (cmdRead.ok) {
@@ -269,7 +279,7 @@ export class ProcReader {
       uid: entry.uid,
       user: entry.user,
       startTicks: stat.startTicks,
-      startTime: Math.round((bootTimeSeconds(this.root) + stat.startTicks / CLOCK_TICKS_PER_SECOND) * 1000),
+      startTime: entry.startTime,
       cpuTicks: stat.utimeTicks + stat.stimeTicks,
       threads: stat.threads,
       kernelThread,
