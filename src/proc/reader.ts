@@ -20,6 +20,15 @@ export interface ReadOptions {
   smaps?: boolean;
 }
 
+export interface SweepOptions extends ReadOptions {
+  /**
+   * The kernel's count of forks since boot (`processes` in /proc/stat), read just before this
+   * sweep. When it equals the one given to the previous sweep, no process has been created
+   * since that sweep listed /proc, so the listing is skipped and the previous one is read again.
+   */
+  forks?: number;
+}
+
 /** Error counts by kind, for `memwarden_proc_read_errors_total{kind}`; vanished processes are not errors. */
 export interface ReadErrorCounts {
   denied: number;
@@ -49,6 +58,9 @@ interface CachedProcess {
   /** Reads left before statm is read whatever stat shows. */
   statmReadsLeft: number;
 }
+
+/** What reading a pid yields when the pid no longer exists at all. */
+const GONE = Symbol('gone');
 
 /** Longest command line read: enough for real ones, bounded against a 2 MB hostile one. */
 const CMDLINE_CAP_BYTES = 128 * 1024;
@@ -87,6 +99,10 @@ export class ProcReader {
   private readonly maxCached: number;
   private readonly statBuffer = Buffer.allocUnsafe(4096);
   private readonly cmdlineBuffer = Buffer.allocUnsafe(CMDLINE_CAP_BYTES);
+  /** The pids of the last listing, less those found gone since, in the listing's order. */
+  private listed: number[] = [];
+  /** The fork count given with the sweep that listed them. */
+  private listedForks: number | undefined;
 
   constructor(options: ReaderOptions = {}) {
     this.root = options.root ?? '/proc';
@@ -107,26 +123,34 @@ export class ProcReader {
 
   /** One process, or undefined when it is gone (or is not a process at all). */
   read(pid: number, options: ReadOptions = {}): ProcessRecord | undefined {
-    const cached = this.cache.get(pid);
-    if (cached) {
-      const record = this.readWith(pid, cached, options);
-      if (record) return record;
-      this.forget(pid);
-      return undefined;
-    }
-    return this.readFresh(pid, options);
+    const record = this.readAny(pid, options);
+    return record === GONE ? undefined : record;
   }
 
-  /** Every process listed now; the ones that vanish while being read are left out. */
-  sweep(options: ReadOptions = {}): ProcessRecord[] {
-    const pids = this.listPids();
-    const seen = new Set(pids);
-    for (const pid of this.cache.keys()) if (!seen.has(pid)) this.forget(pid);
+  /**
+   * Every process listed now; the ones that vanish while being read are left out. Without a
+   * new listing (see SweepOptions.forks) the result is the same: a process that exited is
+   * found gone through its kept fd, and a new one cannot have appeared.
+   */
+  sweep(options: SweepOptions = {}): ProcessRecord[] {
+    const unchanged = options.forks !== undefined && options.forks === this.listedForks;
+    const pids = unchanged ? this.listed : this.listPids();
+    if (!unchanged) {
+      const seen = new Set(pids);
+      for (const pid of this.cache.keys()) if (!seen.has(pid)) this.forget(pid);
+    }
+    this.listedForks = options.forks;
     const records: ProcessRecord[] = [];
+    let kept = 0;
     for (const pid of pids) {
-      const record = this.read(pid, options);
+      const record = this.readAny(pid, options);
+      if (record === GONE) continue;
+      // Pids that failed for another reason (denied, inside exit) stay: a listing would show them.
+      pids[kept++] = pid;
       if (record) records.push(record);
     }
+    pids.length = kept;
+    this.listed = pids;
     return records;
   }
 
@@ -177,14 +201,24 @@ export class ProcReader {
     }
   }
 
-  private readFresh(pid: number, options: ReadOptions): ProcessRecord | undefined {
+  /** GONE only when the pid has no stat any more; a kept fd that fails is retried fresh next time. */
+  private readAny(pid: number, options: ReadOptions): ProcessRecord | typeof GONE | undefined {
+    const cached = this.cache.get(pid);
+    if (!cached) return this.readFresh(pid, options);
+    const record = this.readWith(pid, cached, options);
+    if (!record) this.forget(pid);
+    return record;
+  }
+
+  private readFresh(pid: number, options: ReadOptions): ProcessRecord | typeof GONE | undefined {
     const dir = `${this.root}/${pid}`;
     let statFd: number;
     try {
       statFd = openSync(`${dir}/stat`, PROC_OPEN_FLAGS);
     } catch (err) {
-      this.count(classify(err).reason);
-      return undefined;
+      const outcome = classify(err);
+      this.count(outcome.reason);
+      return outcome.reason === 'gone' ? GONE : undefined;
     }
     let uid = -1;
     try {
@@ -193,7 +227,7 @@ export class ProcReader {
       const outcome = classify(err);
       if (outcome.reason === 'gone') {
         closeSync(statFd);
-        return undefined;
+        return GONE;
       }
       this.count(outcome.reason);
     }

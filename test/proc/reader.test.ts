@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ProcReader, pageSizeBytes, parseCmdline, parseStat } from '../../src/proc/index.js';
+import { ProcReader, pageSizeBytes, parseCmdline, parseStat, readKernelStat } from '../../src/proc/index.js';
 import { pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -128,6 +128,42 @@ describe('ProcReader on the real /proc', () => {
     await waitForLine(child, /ok/);
     const after = reader.read(pid)?.rss ?? 0;
     assert.ok(after - before >= 60 * 1024 * 1024, `rss went from ${before} to ${after}`);
+    reader.close();
+  });
+
+  it('finds a process created since the last sweep: its fork moved the count', () => {
+    const reader = new ProcReader();
+    const before = readKernelStat().forks;
+    assert.ok(before !== undefined);
+    reader.sweep({ forks: before });
+    const pid = pidOf(start('sleep', ['1000']));
+    const after = readKernelStat().forks;
+    assert.notEqual(after, before);
+    assert.ok(reader.sweep({ forks: after }).some((r) => r.pid === pid));
+    reader.close();
+  });
+
+  it('drops a process that exited from a sweep that reuses the last listing', async () => {
+    const children = [start('sleep', ['1000']), start('sleep', ['1000'])];
+    const [first, second] = children.map(pidOf) as [number, number];
+    const reader = new ProcReader();
+    // The same count both times, as if nothing forked: the second sweep lists nothing.
+    const forks = readKernelStat().forks;
+    const pidsOf = () => reader.sweep({ forks }).map((r) => r.pid);
+    const listed = pidsOf();
+    assert.ok(listed.includes(first) && listed.includes(second));
+    const kept = reader.keptProcesses;
+    children[0]?.kill('SIGKILL');
+    if (children[0]) await waitForExit(children[0]);
+    const again = pidsOf();
+    assert.ok(!again.includes(first) && again.includes(second));
+    assert.deepEqual(
+      again,
+      listed.filter((pid) => again.includes(pid)),
+      'the listing order is kept',
+    );
+    assert.equal(reader.keptProcesses, kept - 1);
+    assert.ok(!pidsOf().includes(first));
     reader.close();
   });
 
