@@ -6,7 +6,7 @@ import { serveWatcher } from '../watch/dashboard.js';
 import { JsonLinesFile } from '../watch/log.js';
 import { loadTimeWarnings } from '../watch/preflight.js';
 import { quickConfig } from '../watch/quick.js';
-import { tickLines, tickRecords } from '../watch/report-lines.js';
+import { TickJsonLines, tickLines, tickRecords } from '../watch/report-lines.js';
 import { startServices, stopServices } from '../watch/services.js';
 import { Watcher } from '../watch/watcher.js';
 import { parseCommandArgs } from './args.js';
@@ -135,10 +135,10 @@ export const watchCommand: Command = {
         say(`  ${a.action} on pid ${a.pid} (${printable(a.rule)}), begun ${new Date(a.time).toISOString()}`);
     }
 
+    const jsonLines = values.json ? new TickJsonLines() : undefined;
     watcher.on('tick', (tick) => {
-      const records = tickRecords(tick);
-      if (log) for (const r of records) log.write(r);
-      if (values.json) process.stdout.write(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      if (log) for (const r of tickRecords(tick)) log.write(r);
+      if (jsonLines) process.stdout.write(jsonLines.encode(tick));
       else process.stdout.write(`${tickLines(tick).join('\n')}\n`);
     });
     watcher.on('action', (result) => {

@@ -17,7 +17,13 @@ export {
   socketInodes,
   type TcpListener,
 } from './net.js';
-export { ProcReader, type ReadErrorCounts, type ReaderOptions, type ReadOptions } from './reader.js';
+export {
+  ProcReader,
+  type ReadErrorCounts,
+  type ReaderOptions,
+  type ReadOptions,
+  type SweepOptions,
+} from './reader.js';
 export { parseSmapsRollup } from './smaps.js';
 export { parseStat } from './stat.js';
 export {

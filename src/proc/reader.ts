@@ -4,7 +4,7 @@ import { parseCmdline } from './cmdline.js';
 import { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
 import { classify, PROC_OPEN_FLAGS, preadAll, readOnce, readText } from './files.js';
 import { parseSmapsRollup } from './smaps.js';
-import { PF_KTHREAD, parseStat } from './stat.js';
+import { PF_KTHREAD, parseStat, parseStatm, type StatFields } from './stat.js';
 import type { ProcessIdentity, ProcessRecord } from './types.js';
 import { userName } from './users.js';
 
@@ -20,6 +20,15 @@ export interface ReadOptions {
   smaps?: boolean;
 }
 
+export interface SweepOptions extends ReadOptions {
+  /**
+   * The kernel's count of forks since boot (`processes` in /proc/stat), read just before this
+   * sweep. When it equals the one given to the previous sweep, no process has been created
+   * since that sweep listed /proc, so the listing is skipped and the previous one is read again.
+   */
+  forks?: number;
+}
+
 /** Error counts by kind, for `memwarden_proc_read_errors_total{kind}`; vanished processes are not errors. */
 export interface ReadErrorCounts {
   denied: number;
@@ -28,6 +37,8 @@ export interface ReadErrorCounts {
 
 interface CachedProcess {
   startTicks: number;
+  /** startTicks in ms since the epoch, worked out once. */
+  startTime: number;
   statFd: number;
   /** -1 where the file could not be opened. */
   statmFd: number;
@@ -39,7 +50,17 @@ interface CachedProcess {
   cmdline?: string[];
   cmdlineComm?: string;
   cmdlineAge: number;
+  /** RSS from the last statm read, and what stat showed then (see STATM_REREAD_EVERY). */
+  rssBytes?: number;
+  statmRssPages: number;
+  statmFaults: number;
+  statmCpuTicks: number;
+  /** Reads left before statm is read whatever stat shows. */
+  statmReadsLeft: number;
 }
+
+/** What reading a pid yields when the pid no longer exists at all. */
+const GONE = Symbol('gone');
 
 /** Longest command line read: enough for real ones, bounded against a 2 MB hostile one. */
 const CMDLINE_CAP_BYTES = 128 * 1024;
@@ -50,6 +71,19 @@ const CMDLINE_CAP_BYTES = 128 * 1024;
  * process's memory, a third of a sweep's cost, for text that almost never changes.
  */
 const CMDLINE_REREAD_EVERY = 8;
+
+/**
+ * statm is read again only when stat shows that the process's memory may have moved since the
+ * last statm read (stat's own RSS, its page faults or its CPU time changed), and otherwise after
+ * this many reads. Growth takes page faults, and any change larger than stat's per-CPU slack
+ * (the pages each CPU may hold back from the shared count: a few hundred KB on small machines,
+ * some MB on large ones) moves stat's RSS, whoever made it (the process, reclaim, swap-in).
+ * What none of them shows is a change within that slack made without a fault or a clock tick
+ * of CPU (a small free, a few pages reclaimed from a sleeper): it is reported at most this many
+ * reads late. First re-reads are spread by pid, so processes found in one sweep do not all
+ * re-read on the same tick.
+ */
+const STATM_REREAD_EVERY = 8;
 
 /**
  * Reads processes from /proc. Between sweeps it keeps each process's `stat`, `statm` and `cmdline` open and
@@ -65,6 +99,10 @@ export class ProcReader {
   private readonly maxCached: number;
   private readonly statBuffer = Buffer.allocUnsafe(4096);
   private readonly cmdlineBuffer = Buffer.allocUnsafe(CMDLINE_CAP_BYTES);
+  /** The pids of the last listing, less those found gone since, in the listing's order. */
+  private listed: number[] = [];
+  /** The fork count given with the sweep that listed them. */
+  private listedForks: number | undefined;
 
   constructor(options: ReaderOptions = {}) {
     this.root = options.root ?? '/proc';
@@ -85,26 +123,34 @@ export class ProcReader {
 
   /** One process, or undefined when it is gone (or is not a process at all). */
   read(pid: number, options: ReadOptions = {}): ProcessRecord | undefined {
-    const cached = this.cache.get(pid);
-    if (cached) {
-      const record = this.readWith(pid, cached, options);
-      if (record) return record;
-      this.forget(pid);
-      return undefined;
-    }
-    return this.readFresh(pid, options);
+    const record = this.readAny(pid, options);
+    return record === GONE ? undefined : record;
   }
 
-  /** Every process listed now; the ones that vanish while being read are left out. */
-  sweep(options: ReadOptions = {}): ProcessRecord[] {
-    const pids = this.listPids();
-    const seen = new Set(pids);
-    for (const pid of this.cache.keys()) if (!seen.has(pid)) this.forget(pid);
+  /**
+   * Every process listed now; the ones that vanish while being read are left out. Without a
+   * new listing (see SweepOptions.forks) the result is the same: a process that exited is
+   * found gone through its kept fd, and a new one cannot have appeared.
+   */
+  sweep(options: SweepOptions = {}): ProcessRecord[] {
+    const unchanged = options.forks !== undefined && options.forks === this.listedForks;
+    const pids = unchanged ? this.listed : this.listPids();
+    if (!unchanged) {
+      const seen = new Set(pids);
+      for (const pid of this.cache.keys()) if (!seen.has(pid)) this.forget(pid);
+    }
+    this.listedForks = options.forks;
     const records: ProcessRecord[] = [];
+    let kept = 0;
     for (const pid of pids) {
-      const record = this.read(pid, options);
+      const record = this.readAny(pid, options);
+      if (record === GONE) continue;
+      // Pids that failed for another reason (denied, inside exit) stay: a listing would show them.
+      pids[kept++] = pid;
       if (record) records.push(record);
     }
+    pids.length = kept;
+    this.listed = pids;
     return records;
   }
 
@@ -155,14 +201,24 @@ export class ProcReader {
     }
   }
 
-  private readFresh(pid: number, options: ReadOptions): ProcessRecord | undefined {
+  /** GONE only when the pid has no stat any more; a kept fd that fails is retried fresh next time. */
+  private readAny(pid: number, options: ReadOptions): ProcessRecord | typeof GONE | undefined {
+    const cached = this.cache.get(pid);
+    if (!cached) return this.readFresh(pid, options);
+    const record = this.readWith(pid, cached, options);
+    if (!record) this.forget(pid);
+    return record;
+  }
+
+  private readFresh(pid: number, options: ReadOptions): ProcessRecord | typeof GONE | undefined {
     const dir = `${this.root}/${pid}`;
     let statFd: number;
     try {
       statFd = openSync(`${dir}/stat`, PROC_OPEN_FLAGS);
     } catch (err) {
-      this.count(classify(err).reason);
-      return undefined;
+      const outcome = classify(err);
+      this.count(outcome.reason);
+      return outcome.reason === 'gone' ? GONE : undefined;
     }
     let uid = -1;
     try {
@@ -171,18 +227,23 @@ export class ProcReader {
       const outcome = classify(err);
       if (outcome.reason === 'gone') {
         closeSync(statFd);
-        return undefined;
+        return GONE;
       }
       this.count(outcome.reason);
     }
     const entry: CachedProcess = {
       startTicks: -1,
+      startTime: 0,
       statFd,
       statmFd: this.openOptional(`${dir}/statm`),
       cmdlineFd: this.openOptional(`${dir}/cmdline`),
       uid,
       user: userName(uid),
       cmdlineAge: 0,
+      statmRssPages: -1,
+      statmFaults: -1,
+      statmCpuTicks: -1,
+      statmReadsLeft: 0,
     };
     const record = this.readWith(pid, entry, options);
     if (record && this.cache.size < this.maxCached) this.cache.set(pid, entry);
@@ -198,7 +259,12 @@ export class ProcReader {
     }
     const stat = parseStat(this.statBuffer, statRead.bytes);
     if (!stat) return undefined;
-    if (entry.startTicks === -1) entry.startTicks = stat.startTicks;
+    if (entry.startTicks === -1) {
+      entry.startTicks = stat.startTicks;
+      entry.startTime = Math.round(
+        (bootTimeSeconds(this.root) + stat.startTicks / CLOCK_TICKS_PER_SECOND) * 1000,
+      );
+    }
     const kernelThread = (stat.flags & PF_KTHREAD) !== 0;
     // A user process with no address space left is inside exit(): it is as good as gone, and
     // its empty command line and zero memory would only look like a sudden drop.
@@ -214,6 +280,8 @@ export class ProcReader {
     if (reuse && entry.cmdline) {
       cmdline = entry.cmdline;
       entry.cmdlineAge++;
+    } else if (kernelThread) {
+      // A kernel thread has no memory map, so its command line is always empty: no read needed.
     } else if (entry.cmdlineFd >= 0) {
       const cmdRead = preadAll(entry.cmdlineFd, this.cmdlineBuffer);
       if (cmdRead.ok) {
@@ -245,7 +313,7 @@ export class ProcReader {
       uid: entry.uid,
       user: entry.user,
       startTicks: stat.startTicks,
-      startTime: Math.round((bootTimeSeconds(this.root) + stat.startTicks / CLOCK_TICKS_PER_SECOND) * 1000),
+      startTime: entry.startTime,
       cpuTicks: stat.utimeTicks + stat.stimeTicks,
       threads: stat.threads,
       kernelThread,
@@ -254,18 +322,13 @@ export class ProcReader {
       record.rss = 0;
       record.vms = 0;
     } else if (stat.state !== 'Z') {
-      // statm, not stat: on recent kernels stat's rss is a per-CPU approximation that can lag
-      // the exact count (what statm, status and psutil report) by dozens of pages.
-      const memory = entry.statmFd >= 0 ? this.readStatm(entry.statmFd) : undefined;
-      // No address space by the time statm was read: the process is inside exit().
-      if (memory === 'gone' || memory?.vmsBytes === 0) return undefined;
-      if (memory) {
-        record.rss = memory.rssBytes;
-        record.vms = memory.vmsBytes;
-      } else {
-        record.rss = stat.rssPages * pageSizeBytes();
-        record.vms = stat.vmsBytes;
-      }
+      // statm, not stat, for RSS: on recent kernels stat's rss is a per-CPU approximation that
+      // can lag the exact count (what statm, status and psutil report) by dozens of pages.
+      // The size is the same total_vm in both files, so stat's is exact.
+      const rss = this.exactRss(pid, entry, stat);
+      if (rss === 'gone') return undefined;
+      record.rss = rss ?? stat.rssPages * pageSizeBytes();
+      record.vms = stat.vmsBytes;
     }
     // A zombie has no memory map: its RSS stays unknown, not zero.
     if (partial.length > 0) record.partial = partial;
@@ -294,20 +357,38 @@ export class ProcReader {
     return true;
   }
 
-  private readStatm(fd: number): { rssBytes: number; vmsBytes: number } | 'gone' | undefined {
-    const read = preadAll(fd, this.statBuffer);
+  /** RSS from statm, read again only when it may have changed; undefined where it cannot be read. */
+  private exactRss(pid: number, entry: CachedProcess, stat: StatFields): number | 'gone' | undefined {
+    if (entry.statmFd < 0) return undefined;
+    const faults = stat.minorFaults + stat.majorFaults;
+    const cpuTicks = stat.utimeTicks + stat.stimeTicks;
+    const known = entry.rssBytes !== undefined;
+    entry.statmReadsLeft--;
+    if (
+      known &&
+      entry.statmReadsLeft > 0 &&
+      stat.rssPages === entry.statmRssPages &&
+      faults === entry.statmFaults &&
+      cpuTicks === entry.statmCpuTicks
+    ) {
+      return entry.rssBytes;
+    }
+    const read = preadAll(entry.statmFd, this.statBuffer);
     if (!read.ok) {
       if (read.reason === 'gone') return 'gone';
       this.count(read.reason);
+      entry.rssBytes = undefined;
       return undefined;
     }
-    const text = this.statBuffer.toString('latin1', 0, read.bytes);
-    const space = text.indexOf(' ');
-    const pages = pageSizeBytes();
-    return {
-      vmsBytes: Number(text.slice(0, space)) * pages,
-      rssBytes: Number.parseInt(text.slice(space + 1), 10) * pages,
-    };
+    const fields = parseStatm(this.statBuffer, read.bytes);
+    // No address space by the time statm was read: the process is inside exit().
+    if (fields.sizePages === 0) return 'gone';
+    entry.rssBytes = fields.residentPages * pageSizeBytes();
+    entry.statmRssPages = stat.rssPages;
+    entry.statmFaults = faults;
+    entry.statmCpuTicks = cpuTicks;
+    entry.statmReadsLeft = known ? STATM_REREAD_EVERY : 1 + (pid % STATM_REREAD_EVERY);
+    return entry.rssBytes;
   }
 
   private stillThere(entry: CachedProcess): boolean {

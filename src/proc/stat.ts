@@ -4,6 +4,8 @@ export interface StatFields {
   state: string;
   ppid: number;
   flags: number;
+  minorFaults: number;
+  majorFaults: number;
   utimeTicks: number;
   stimeTicks: number;
   threads: number;
@@ -18,8 +20,11 @@ export const PF_KTHREAD = 0x00200000;
 const SPACE = 0x20;
 const CLOSE_PAREN = 0x29;
 const OPEN_PAREN = 0x28;
-/** Field numbers as in proc(5): ppid, flags, utime, stime, num_threads, starttime, vsize, rss. */
-const WANTED_FIELDS = [4, 9, 14, 15, 20, 22, 23, 24];
+/**
+ * Field numbers as in proc(5): ppid, flags, minflt, majflt, utime, stime, num_threads,
+ * starttime, vsize, rss.
+ */
+const WANTED_FIELDS = [4, 9, 10, 12, 14, 15, 20, 22, 23, 24];
 
 /**
  * Parses one stat line straight from its bytes (this runs for every process on every tick, so it
@@ -63,11 +68,25 @@ export function parseStat(bytes: Uint8Array, length = bytes.length): StatFields 
     state,
     ppid: values[0] as number,
     flags: values[1] as number,
-    utimeTicks: values[2] as number,
-    stimeTicks: values[3] as number,
-    threads: values[4] as number,
-    startTicks: values[5] as number,
-    vmsBytes: values[6] as number,
-    rssPages: values[7] as number,
+    minorFaults: values[2] as number,
+    majorFaults: values[3] as number,
+    utimeTicks: values[4] as number,
+    stimeTicks: values[5] as number,
+    threads: values[6] as number,
+    startTicks: values[7] as number,
+    vmsBytes: values[8] as number,
+    rssPages: values[9] as number,
   };
+}
+
+/** The first two fields of `/proc/<pid>/statm`: size and resident, in pages. */
+export function parseStatm(bytes: Uint8Array, length: number): { sizePages: number; residentPages: number } {
+  let i = 0;
+  let sizePages = 0;
+  for (let c = bytes[i] as number; i < length && c >= 0x30 && c <= 0x39; c = bytes[++i] as number)
+    sizePages = sizePages * 10 + (c - 0x30);
+  let residentPages = 0;
+  for (let c = bytes[++i] as number; i < length && c >= 0x30 && c <= 0x39; c = bytes[++i] as number)
+    residentPages = residentPages * 10 + (c - 0x30);
+  return { sizePages, residentPages };
 }

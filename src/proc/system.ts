@@ -35,6 +35,8 @@ export interface KernelStat {
   cpu: CpuTimes;
   /** Boot time, seconds since the epoch (`btime`). */
   bootTimeSeconds: number;
+  /** Forks since boot (`processes`): unchanged means no process or thread was created. */
+  forks?: number;
 }
 
 export function readKernelStat(root = '/proc'): KernelStat {
@@ -46,7 +48,13 @@ export function readKernelStat(root = '/proc'): KernelStat {
   const total = fields.slice(0, 8).reduce((a, b) => a + (b || 0), 0);
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
   const btime = /\nbtime (\d+)/.exec(text);
-  return { cpu: { totalTicks: total, idleTicks: idle }, bootTimeSeconds: btime ? Number(btime[1]) : 0 };
+  const processes = /\nprocesses (\d+)/.exec(text);
+  const stat: KernelStat = {
+    cpu: { totalTicks: total, idleTicks: idle },
+    bootTimeSeconds: btime ? Number(btime[1]) : 0,
+  };
+  if (processes) stat.forks = Number(processes[1]);
+  return stat;
 }
 
 export function readLoadAverage(root = '/proc'): [number, number, number] {

@@ -32,13 +32,19 @@ export class Sampler {
   private readonly previous = new Map<number, PreviousCpu>();
   private generation = 0;
   private previousSystemCpu: CpuTimes | undefined;
+  /**
+   * The kernel's fork count as of the last `system()`, for `ProcReader.sweep`: taken before a
+   * sweep, an unchanged count lets that sweep skip listing /proc. Undefined if not shown.
+   */
+  forks: number | undefined;
 
   constructor(private readonly reader: ProcReader) {}
 
   system(): SystemSample {
     const root = this.reader.root;
     const mem = readMemInfo(root);
-    const { cpu } = readKernelStat(root);
+    const { cpu, forks } = readKernelStat(root);
+    this.forks = forks;
     const cpuPercent = this.previousSystemCpu ? cpuBusyPercent(this.previousSystemCpu, cpu) : undefined;
     this.previousSystemCpu = cpu;
     const [load1, load5, load15] = readLoadAverage(root);

@@ -47,6 +47,70 @@ function processRecord(time: string, cycle: number, target: string, p: ProcessSa
   };
 }
 
+interface KeptLine {
+  startTicks: number;
+  /** The command line the parts were made from: the reader hands the same array while it holds. */
+  cmdline: readonly string[];
+  /** `,"target":…,"pid":…,"cmdline":[…]` */
+  head: string;
+  /** `"startTime":"…"}` */
+  tail: string;
+  /** The last encoded cycle that held this process. */
+  seen: number;
+}
+
+/**
+ * The lines of `tickRecords`, byte for byte, for a stream of cycles. The parts of a process's
+ * line that hold while it lives (target, pid, command line, start time) are serialised once and
+ * kept: redoing them for every process on every cycle was most of the cost of `--json`. Kept
+ * parts of processes that leave the selection are dropped on the same cycle.
+ */
+export class TickJsonLines {
+  private readonly kept = new Map<string, Map<number, KeptLine>>();
+  private encoded = 0;
+
+  encode(tick: Tick): string {
+    const seen = ++this.encoded;
+    const time = new Date(tick.time).toISOString();
+    let out = `${JSON.stringify(systemRecord(time, tick.cycle, tick.system))}\n`;
+    const start = `{"time":"${time}","kind":"process","cycle":${tick.cycle}`;
+    for (const target of tick.targets) {
+      let lines = this.kept.get(target.name);
+      if (!lines) {
+        lines = new Map();
+        this.kept.set(target.name, lines);
+      }
+      for (const p of target.processes) {
+        let line = lines.get(p.pid);
+        if (line === undefined || line.startTicks !== p.startTicks || line.cmdline !== p.cmdline) {
+          line = {
+            startTicks: p.startTicks,
+            cmdline: p.cmdline,
+            head: `,"target":${JSON.stringify(target.name)},"pid":${p.pid},"cmdline":${JSON.stringify(p.cmdline)}`,
+            tail: `"startTime":"${new Date(p.startTime).toISOString()}"}`,
+            seen,
+          };
+          lines.set(p.pid, line);
+        }
+        line.seen = seen;
+        out += `${start}${line.head}${field('cpuPercent', round(p.cpuPercent))}${field('memPercent', round(p.memPercent))}${field('rss', p.rss)}${field('pss', p.pss)}${field('memLimitPercent', round(p.memLimitPercent))},${line.tail}\n`;
+      }
+    }
+    for (const e of tick.events) out += `${JSON.stringify(eventRecord(time, e))}\n`;
+    for (const [name, lines] of this.kept) {
+      for (const [pid, line] of lines) if (line.seen !== seen) lines.delete(pid);
+      if (lines.size === 0) this.kept.delete(name);
+    }
+    return out;
+  }
+}
+
+/** One optional number of a process line, as JSON.stringify writes it (absent when undefined). */
+function field(key: string, value: number | undefined): string {
+  if (value === undefined) return '';
+  return `,"${key}":${Number.isFinite(value) ? value : 'null'}`;
+}
+
 function eventRecord(time: string, e: RuleEvent): object {
   return {
     time,

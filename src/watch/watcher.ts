@@ -125,8 +125,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** One cycle, synchronously: sweep, select, sample, evaluate. */
   tick(): Tick {
     const started = monotonicMs();
-    const records = this.reader.sweep();
+    // The machine first: its fork count must be read before the sweep to vouch for it.
     const system = this.sampler.system();
+    const records = this.reader.sweep({ forks: this.sampler.forks });
     const memberOf = new Map<number, string[]>();
     const chosen = new Map<number, ProcessRecord>();
     const perTarget = this.targets.map((target) => {
@@ -190,8 +191,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.stopping = stopping;
     try {
       // CPU % needs two reads: a first, silent one lets the first logged cycle have it too.
-      this.sampler.processes(this.reader.sweep(), 0, false);
       this.sampler.system();
+      this.sampler.processes(this.reader.sweep({ forks: this.sampler.forks }), 0, false);
       await sleep(Math.min(PRIMING_MS, this.intervalMs), undefined, { signal: stopping.signal }).catch(
         () => undefined,
       );

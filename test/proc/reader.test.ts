@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ProcReader, parseCmdline, parseStat } from '../../src/proc/index.js';
+import { ProcReader, pageSizeBytes, parseCmdline, parseStat, readKernelStat } from '../../src/proc/index.js';
 import { pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -111,6 +111,62 @@ describe('ProcReader on the real /proc', () => {
     assert.equal(new ProcReader().read(process.pid)?.kernelThread, false);
   });
 
+  it('reads statm again after a process allocates, and keeps reporting its exact RSS', async () => {
+    const child = start(process.execPath, [join(FIXTURES, 'grow.js')], { stdio: ['pipe', 'pipe', 'pipe'] });
+    await waitForLine(child, /ready/);
+    const pid = pidOf(child);
+    const reader = new ProcReader();
+    const statmRss = () =>
+      Number(readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ')[1]) * pageSizeBytes();
+    // Several reads of an idle process: each must match statm itself, re-read or not.
+    for (let i = 0; i < 10; i++) {
+      const rss = reader.read(pid)?.rss;
+      assert.ok(rss !== undefined && Math.abs(rss - statmRss()) <= 64 * 1024, `read ${i}: ${rss}`);
+    }
+    const before = reader.read(pid)?.rss ?? 0;
+    child.stdin?.write('grow:64\n');
+    await waitForLine(child, /ok/);
+    const after = reader.read(pid)?.rss ?? 0;
+    assert.ok(after - before >= 60 * 1024 * 1024, `rss went from ${before} to ${after}`);
+    reader.close();
+  });
+
+  it('finds a process created since the last sweep: its fork moved the count', () => {
+    const reader = new ProcReader();
+    const before = readKernelStat().forks;
+    assert.ok(before !== undefined);
+    reader.sweep({ forks: before });
+    const pid = pidOf(start('sleep', ['1000']));
+    const after = readKernelStat().forks;
+    assert.notEqual(after, before);
+    assert.ok(reader.sweep({ forks: after }).some((r) => r.pid === pid));
+    reader.close();
+  });
+
+  it('drops a process that exited from a sweep that reuses the last listing', async () => {
+    const children = [start('sleep', ['1000']), start('sleep', ['1000'])];
+    const [first, second] = children.map(pidOf) as [number, number];
+    const reader = new ProcReader();
+    // The same count both times, as if nothing forked: the second sweep lists nothing.
+    const forks = readKernelStat().forks;
+    const pidsOf = () => reader.sweep({ forks }).map((r) => r.pid);
+    const listed = pidsOf();
+    assert.ok(listed.includes(first) && listed.includes(second));
+    const kept = reader.keptProcesses;
+    children[0]?.kill('SIGKILL');
+    if (children[0]) await waitForExit(children[0]);
+    const again = pidsOf();
+    assert.ok(!again.includes(first) && again.includes(second));
+    assert.deepEqual(
+      again,
+      listed.filter((pid) => again.includes(pid)),
+      'the listing order is kept',
+    );
+    assert.equal(reader.keptProcesses, kept - 1);
+    assert.ok(!pidsOf().includes(first));
+    reader.close();
+  });
+
   it('keeps every record whole while processes come and go by the hundred', async () => {
     const churners = [0, 1].map(() => start('sh', ['-c', 'while :; do /bin/true; done']));
     const reader = new ProcReader();
@@ -193,13 +249,15 @@ describe('parsers', () => {
     assert.equal(parseStat(Buffer.from('garbage')), undefined);
     assert.equal(parseStat(Buffer.from('1 (x) S 1')), undefined);
     const line = Buffer.from(
-      '7 (a) b (c) R 1 7 7 0 -1 4194560 1 0 0 0 3 4 0 0 20 0 2 0 99 8192 5 18446744073709551615\n',
+      '7 (a) b (c) R 1 7 7 0 -1 4194560 11 0 12 0 3 4 0 0 20 0 2 0 99 8192 5 18446744073709551615\n',
     );
     assert.deepEqual(parseStat(line), {
       name: 'a) b (c',
       state: 'R',
       ppid: 1,
       flags: 4194560,
+      minorFaults: 11,
+      majorFaults: 12,
       utimeTicks: 3,
       stimeTicks: 4,
       threads: 2,

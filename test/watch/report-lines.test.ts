@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ProcessSample } from '../../src/sample/index.js';
+import { quickConfig } from '../../src/watch/quick.js';
+import { TickJsonLines, tickRecords } from '../../src/watch/report-lines.js';
+import { type Tick, Watcher } from '../../src/watch/watcher.js';
+import { pidOf, start, waitForExec } from '../helpers/processes.js';
+
+/** What `--json` wrote before lines were assembled from kept parts. */
+function stringified(tick: Tick): string {
+  return tickRecords(tick)
+    .map((r) => `${JSON.stringify(r)}\n`)
+    .join('');
+}
+
+describe('TickJsonLines', () => {
+  it('writes the same bytes as JSON.stringify of each record, cycle after cycle', async () => {
+    const marker = 'memwarden-json-"lines"\\ é\t';
+    const child = start('bash', ['-c', `exec -a '${marker}' sleep 300`]);
+    await waitForExec(pidOf(child), 'memwarden-json');
+    const watcher = new Watcher(
+      quickConfig({ patterns: ['memwarden-json'], intervalMs: 1000, storePath: false, gcAbove: '1KB' }),
+    );
+    const lines = new TickJsonLines();
+    let events = 0;
+    for (let i = 0; i < 3; i++) {
+      const tick = watcher.tick();
+      events += tick.events.length;
+      assert.equal(tick.targets[0]?.processes.length, 1);
+      assert.equal(lines.encode(tick), stringified(tick));
+    }
+    assert.ok(events > 0, 'the rule fired, so an event line was compared too');
+    watcher.close();
+  });
+
+  it('redoes the kept parts of a process whose command line or start changed', () => {
+    const sample = (fields: Partial<ProcessSample>): ProcessSample => ({
+      pid: 40,
+      ppid: 1,
+      name: 'w',
+      cmdline: ['w', '--a'],
+      state: 'S',
+      uid: 0,
+      user: 'root',
+      startTicks: 500,
+      startTime: 1_700_000_000_000,
+      cpuTicks: 1,
+      threads: 1,
+      kernelThread: false,
+      time: 1_700_000_100_000,
+      ...fields,
+    });
+    const tick = (cycle: number, processes: ProcessSample[]): Tick => ({
+      cycle,
+      time: 1_700_000_100_000 + cycle * 1000,
+      durationMs: 1,
+      system: {
+        time: 1_700_000_100_000,
+        memTotal: 1000,
+        memAvailable: 500,
+        memUsed: 500,
+        memPercent: 50,
+        swapTotal: 0,
+        swapFree: 0,
+        cpuCount: 2,
+        load1: 0,
+        load5: 0,
+        load15: 0,
+        uptimeSeconds: 1,
+      },
+      targets: [
+        { name: 'a"b', processes },
+        { name: 'other', processes: processes.slice(0, 1) },
+      ],
+      events: [],
+      trends: new Map(),
+    });
+    const lines = new TickJsonLines();
+    const ticks = [
+      tick(1, [sample({ rss: 4096 }), sample({ pid: 41, memPercent: Number.NaN })]),
+      tick(2, [sample({ cpuPercent: 1.234567, rss: 4096, pss: 2048, memLimitPercent: 7.123456 })]),
+      tick(3, [sample({ cmdline: ['w', '--b'], cpuPercent: -0.001 })]),
+      tick(4, [sample({ startTicks: 900, startTime: 1_700_000_050_000, cmdline: ['w', '--b'] })]),
+    ];
+    for (const t of ticks) assert.equal(lines.encode(t), stringified(t));
+  });
+});
