@@ -26,6 +26,15 @@ const OPEN_PAREN = 0x28;
  */
 const WANTED_FIELDS = [4, 9, 10, 12, 14, 15, 20, 22, 23, 24];
 
+/** The numbers of the line being parsed: one array for every call, as parsing is synchronous. */
+const scratchValues: number[] = WANTED_FIELDS.map(() => 0);
+
+/** Bytes as latin1 text, without a Buffer view made for each call when they are a Buffer already. */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  if (Buffer.isBuffer(bytes)) return bytes.toString('latin1', start, end);
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+}
+
 /**
  * Parses one stat line straight from its bytes (this runs for every process on every tick, so it
  * allocates nothing but the name). The name sits between the first `(` and the LAST `)`: a
@@ -38,7 +47,7 @@ export function parseStat(bytes: Uint8Array, length = bytes.length): StatFields 
   while (close > open && bytes[close] !== CLOSE_PAREN) close--;
   if (open < 0 || close <= open || close + 2 >= length) return undefined;
   const wanted = WANTED_FIELDS;
-  const values = new Array<number>(wanted.length);
+  const values = scratchValues;
   let field = 3;
   let next = 0;
   let i = close + 2;
@@ -64,7 +73,7 @@ export function parseStat(bytes: Uint8Array, length = bytes.length): StatFields 
   }
   if (next < wanted.length) return undefined;
   return {
-    name: Buffer.from(bytes.buffer, bytes.byteOffset + open + 1, close - open - 1).toString('latin1'),
+    name: latin1(bytes, open + 1, close),
     state,
     ppid: values[0] as number,
     flags: values[1] as number,

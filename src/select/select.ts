@@ -22,10 +22,22 @@ export interface CompiledFilter {
   includeStopped: boolean;
 }
 
+/**
+ * Joined command lines by argv: the reader hands the same array for a process until its command
+ * line is read anew, so a watcher joins each one once, not on every sweep.
+ */
+const joined = new WeakMap<readonly string[], string>();
+
 /** The command line as one string, as `ps -o args` shows it; `[name]` for kernel threads. */
 export function commandLineOf(record: ProcessRecord): string {
-  const text = record.cmdline.length > 0 ? record.cmdline.join(' ') : `[${record.name}]`;
-  return text.length > MATCH_PREFIX_CHARS ? text.slice(0, MATCH_PREFIX_CHARS) : text;
+  if (record.cmdline.length === 0) return `[${record.name}]`;
+  let text = joined.get(record.cmdline);
+  if (text === undefined) {
+    text = record.cmdline.join(' ');
+    if (text.length > MATCH_PREFIX_CHARS) text = text.slice(0, MATCH_PREFIX_CHARS);
+    joined.set(record.cmdline, text);
+  }
+  return text;
 }
 
 function readPidFile(path: string): number {
@@ -115,14 +127,17 @@ function isStoppedOrDead(record: ProcessRecord): boolean {
   return record.state === 'Z' || record.state === 'T' || record.state === 't' || record.state === 'X';
 }
 
-/** The pids of `pid` and all its ancestors in this sweep. */
+/**
+ * The pids of `pid` and all its ancestors in this sweep. A chain is a handful of processes, so
+ * each parent is looked up by a scan: cheaper than indexing every process on every sweep.
+ */
 function lineage(records: readonly ProcessRecord[], pid: number): Set<number> {
-  const parentOf = new Map(records.map((r) => [r.pid, r.ppid]));
   const out = new Set<number>();
   let current: number | undefined = pid;
   while (current !== undefined && current > 0 && !out.has(current)) {
     out.add(current);
-    current = parentOf.get(current);
+    const pidNow: number = current;
+    current = records.find((r) => r.pid === pidNow)?.ppid;
   }
   return out;
 }
@@ -146,17 +161,8 @@ export function selectProcesses(
     if (!filter.includeStopped && isStoppedOrDead(record)) continue;
     if (excluded.has(record.pid)) continue;
     const line = filter.hasCommandPatterns ? commandLineOf(record) : '';
-    const why: string[] = [];
-    let passes = true;
-    for (const kind of filter.kinds) {
-      const matched = kind.filter((t) => t.test(record, line));
-      if (matched.length === 0) {
-        passes = false;
-        break;
-      }
-      for (const t of matched) why.push(t.label);
-    }
-    if (!passes) continue;
+    const why = matchLabels(filter.kinds, record, line);
+    if (why === undefined) continue;
     for (const label of why) hits.add(label);
     reasons.set(record.pid, why);
     selected.push(record);
@@ -167,6 +173,22 @@ export function selectProcesses(
     .map((t) => t.label)
     .filter((label) => !hits.has(label));
   return { records: selected, reasons, unmatched };
+}
+
+/** The labels of every test that passes, or undefined when a kind has none: one sweep's hot loop. */
+function matchLabels(kinds: readonly Test[][], record: ProcessRecord, line: string): string[] | undefined {
+  let why: string[] | undefined;
+  for (const kind of kinds) {
+    let any = false;
+    for (const test of kind) {
+      if (!test.test(record, line)) continue;
+      any = true;
+      if (why === undefined) why = [test.label];
+      else why.push(test.label);
+    }
+    if (!any) return undefined;
+  }
+  return why ?? [];
 }
 
 function addDescendants(
