@@ -57,7 +57,28 @@ interface CachedProcess {
   statmCpuTicks: number;
   /** Reads left before statm is read whatever stat shows. */
   statmReadsLeft: number;
+  /** -1 where the kernel has no schedstat (or it could not be opened). */
+  schedstatFd: number;
+  /** The last stat read, and schedstat's run time (its first field, as text) read just before it. */
+  lastStat?: StatFields;
+  runtime: Buffer;
+  runtimeLength: number;
+  /** Reads left before stat is read even though the process has not run (see STAT_REREAD_EVERY). */
+  statReadsLeft: number;
 }
+
+/**
+ * A single-threaded process that has not run since its last stat read (schedstat's run time, in
+ * nanoseconds, has not moved) is not read again: what stat says can only change by the process
+ * running, but for its parent (re-parented when the parent dies), a wakeup not yet run, and RSS
+ * taken by reclaim. Those are caught by reading stat anyway after this many reads. schedstat
+ * costs the kernel a third of stat, and the parse is skipped. Multi-threaded processes are
+ * always read, as schedstat counts only the main thread.
+ */
+const STAT_REREAD_EVERY = 8;
+
+/** Longest first field of schedstat: a run time in ns fits 20 digits. */
+const RUNTIME_BYTES = 24;
 
 /** What reading a pid yields when the pid no longer exists at all. */
 const GONE = Symbol('gone');
@@ -99,6 +120,9 @@ export class ProcReader {
   private readonly maxCached: number;
   private readonly statBuffer = Buffer.allocUnsafe(4096);
   private readonly cmdlineBuffer = Buffer.allocUnsafe(CMDLINE_CAP_BYTES);
+  private readonly schedstatBuffer = Buffer.allocUnsafe(128);
+  /** False once schedstat shows no run time for a process that has used CPU (scheduler stats off). */
+  private schedstatUsable = true;
   /** The pids of the last listing, less those found gone since, in the listing's order. */
   private listed: number[] = [];
   /** The fork count given with the sweep that listed them. */
@@ -107,8 +131,8 @@ export class ProcReader {
   constructor(options: ReaderOptions = {}) {
     this.root = options.root ?? '/proc';
     this.cgroupRoot = options.cgroupRoot ?? '/sys/fs/cgroup';
-    // Three fds per kept process; leave room for everything else the process opens.
-    this.maxCached = Math.max(0, Math.min(20_000, Math.floor((openFileSoftLimit() - 512) / 3)));
+    // Four fds per kept process; leave room for everything else the process opens.
+    this.maxCached = Math.max(0, Math.min(20_000, Math.floor((openFileSoftLimit() - 512) / 4)));
   }
 
   /** Every pid now listed in /proc. */
@@ -244,6 +268,10 @@ export class ProcReader {
       statmFaults: -1,
       statmCpuTicks: -1,
       statmReadsLeft: 0,
+      schedstatFd: this.schedstatUsable ? this.openOptional(`${dir}/schedstat`) : -1,
+      runtime: Buffer.allocUnsafe(RUNTIME_BYTES),
+      runtimeLength: -1,
+      statReadsLeft: 0,
     };
     const record = this.readWith(pid, entry, options);
     if (record && this.cache.size < this.maxCached) this.cache.set(pid, entry);
@@ -251,7 +279,32 @@ export class ProcReader {
     return record;
   }
 
-  private readWith(pid: number, entry: CachedProcess, options: ReadOptions): ProcessRecord | undefined {
+  /**
+   * The process's stat: the last one again when it is single-threaded and has not run since
+   * (see STAT_REREAD_EVERY), else read anew. schedstat is read first, so a run between the two
+   * reads makes the next comparison fail rather than hide the run.
+   */
+  private currentStat(pid: number, entry: CachedProcess): StatFields | undefined {
+    const last = entry.lastStat;
+    let runtimeLength = -1;
+    if (entry.schedstatFd >= 0 && this.schedstatUsable && (last === undefined || last.threads === 1)) {
+      const read = preadAll(entry.schedstatFd, this.schedstatBuffer);
+      if (!read.ok && read.reason === 'gone') return undefined;
+      if (read.ok) {
+        runtimeLength = this.schedstatBuffer.indexOf(SPACE_BYTE);
+        if (runtimeLength > RUNTIME_BYTES || runtimeLength > read.bytes) runtimeLength = -1;
+      }
+      if (
+        last !== undefined &&
+        entry.statReadsLeft > 0 &&
+        runtimeLength > 0 &&
+        runtimeLength === entry.runtimeLength &&
+        this.schedstatBuffer.compare(entry.runtime, 0, runtimeLength, 0, runtimeLength) === 0
+      ) {
+        entry.statReadsLeft--;
+        return last;
+      }
+    }
     const statRead = preadAll(entry.statFd, this.statBuffer);
     if (!statRead.ok) {
       if (statRead.reason !== 'gone') this.count(statRead.reason);
@@ -259,6 +312,29 @@ export class ProcReader {
     }
     const stat = parseStat(this.statBuffer, statRead.bytes);
     if (!stat) return undefined;
+    if (
+      runtimeLength === 1 &&
+      this.schedstatBuffer[0] === ZERO_BYTE &&
+      stat.utimeTicks + stat.stimeTicks > 0
+    ) {
+      // A kernel without scheduler statistics shows 0 for every task: no use as a change signal.
+      this.schedstatUsable = false;
+      runtimeLength = -1;
+    }
+    if (runtimeLength > 0) this.schedstatBuffer.copy(entry.runtime, 0, 0, runtimeLength);
+    entry.runtimeLength = runtimeLength;
+    // Spread the first re-reads by pid, so processes found in one sweep do not all come due together.
+    entry.statReadsLeft = last === undefined ? pid % STAT_REREAD_EVERY : STAT_REREAD_EVERY - 1;
+    entry.lastStat = stat;
+    return stat;
+  }
+
+  private readWith(pid: number, entry: CachedProcess, options: ReadOptions): ProcessRecord | undefined {
+    const previous = entry.lastStat;
+    const stat = this.currentStat(pid, entry);
+    if (!stat) return undefined;
+    // The same stat as last time: the process has not run, so its command line cannot have moved.
+    const fresh = stat !== previous;
     if (entry.startTicks === -1) {
       entry.startTicks = stat.startTicks;
       entry.startTime = Math.round(
@@ -269,7 +345,7 @@ export class ProcReader {
     // A user process with no address space left is inside exit(): it is as good as gone, and
     // its empty command line and zero memory would only look like a sudden drop.
     if (!kernelThread && stat.state !== 'Z' && stat.vmsBytes === 0) return undefined;
-    const partial: string[] = [];
+    let partial: string[] | undefined;
 
     let cmdline: string[] = [];
     const reuse =
@@ -279,7 +355,7 @@ export class ProcReader {
       stat.state !== 'Z';
     if (reuse && entry.cmdline) {
       cmdline = entry.cmdline;
-      entry.cmdlineAge++;
+      if (fresh) entry.cmdlineAge++;
     } else if (kernelThread) {
       // A kernel thread has no memory map, so its command line is always empty: no read needed.
     } else if (entry.cmdlineFd >= 0) {
@@ -295,9 +371,9 @@ export class ProcReader {
       } else if (cmdRead.reason === 'gone') return undefined;
       else {
         this.count(cmdRead.reason);
-        partial.push('cmdline');
+        partial = ['cmdline'];
       }
-    } else partial.push('cmdline');
+    } else partial = ['cmdline'];
     // An empty cmdline from a live user process means it exited between the two reads: a
     // half-read process is dropped whole rather than reported with a blank command.
     if (cmdline.length === 0 && !kernelThread && stat.state !== 'Z' && !this.stillThere(entry)) {
@@ -331,7 +407,7 @@ export class ProcReader {
       record.vms = stat.vmsBytes;
     }
     // A zombie has no memory map: its RSS stays unknown, not zero.
-    if (partial.length > 0) record.partial = partial;
+    if (partial !== undefined) record.partial = partial;
     if (options.smaps && !this.addSmaps(record)) return undefined;
     return record;
   }
@@ -405,4 +481,8 @@ function closeEntry(entry: CachedProcess): void {
   closeSync(entry.statFd);
   if (entry.statmFd >= 0) closeSync(entry.statmFd);
   if (entry.cmdlineFd >= 0) closeSync(entry.cmdlineFd);
+  if (entry.schedstatFd >= 0) closeSync(entry.schedstatFd);
 }
+
+const SPACE_BYTE = 0x20;
+const ZERO_BYTE = 0x30;

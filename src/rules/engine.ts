@@ -228,6 +228,10 @@ export class RuleEngine {
     }
   }
 
+  get hasRules(): boolean {
+    return this.rules.length > 0;
+  }
+
   stats(): RuleEngineStats {
     let ruleStates = 0;
     let historyPoints = 0;

@@ -117,9 +117,9 @@ export function compileFilter(filter: ProcessFilter): CompiledFilter {
 
 export interface Selection {
   records: ProcessRecord[];
-  /** Why each selected pid was selected, for `--explain`. */
+  /** Why each selected pid was selected, for `--explain` (empty unless explaining). */
   reasons: Map<number, string[]>;
-  /** Labels of the tests that matched no process at all. */
+  /** Labels of the tests that matched no process at all (empty unless explaining). */
   unmatched: string[];
 }
 
@@ -149,8 +149,13 @@ function lineage(records: readonly ProcessRecord[], pid: number): Set<number> {
 export function selectProcesses(
   records: readonly ProcessRecord[],
   filter: CompiledFilter,
-  options: { selfPid?: number } = {},
+  options: {
+    selfPid?: number;
+    /** Keep why each process was selected (default); a watcher's every-cycle selection need not. */
+    explain?: boolean;
+  } = {},
 ): Selection {
+  const explain = options.explain ?? true;
   const excluded = filter.hasCommandPatterns
     ? lineage(records, options.selfPid ?? process.pid)
     : new Set<number>();
@@ -161,42 +166,55 @@ export function selectProcesses(
     if (!filter.includeStopped && isStoppedOrDead(record)) continue;
     if (excluded.has(record.pid)) continue;
     const line = filter.hasCommandPatterns ? commandLineOf(record) : '';
-    const why = matchLabels(filter.kinds, record, line);
-    if (why === undefined) continue;
-    for (const label of why) hits.add(label);
-    reasons.set(record.pid, why);
+    const why = explain ? [] : undefined;
+    if (!passes(filter.kinds, record, line, why)) continue;
+    if (why !== undefined) {
+      for (const label of why) hits.add(label);
+      reasons.set(record.pid, why);
+    }
     selected.push(record);
   }
-  if (filter.children) addDescendants(records, selected, reasons, filter.includeStopped);
-  const unmatched = filter.kinds
-    .flat()
-    .map((t) => t.label)
-    .filter((label) => !hits.has(label));
+  if (filter.children)
+    addDescendants(records, selected, explain ? reasons : undefined, filter.includeStopped);
+  const unmatched = explain
+    ? filter.kinds
+        .flat()
+        .map((t) => t.label)
+        .filter((label) => !hits.has(label))
+    : [];
   return { records: selected, reasons, unmatched };
 }
 
-/** The labels of every test that passes, or undefined when a kind has none: one sweep's hot loop. */
-function matchLabels(kinds: readonly Test[][], record: ProcessRecord, line: string): string[] | undefined {
-  let why: string[] | undefined;
+/**
+ * Whether a test of every kind passes, adding the labels of all that pass to `why` when given
+ * (without it, the first pass of a kind is enough): one sweep's hot loop.
+ */
+function passes(
+  kinds: readonly Test[][],
+  record: ProcessRecord,
+  line: string,
+  why: string[] | undefined,
+): boolean {
   for (const kind of kinds) {
     let any = false;
     for (const test of kind) {
       if (!test.test(record, line)) continue;
       any = true;
-      if (why === undefined) why = [test.label];
-      else why.push(test.label);
+      if (why === undefined) break;
+      why.push(test.label);
     }
-    if (!any) return undefined;
+    if (!any) return false;
   }
-  return why ?? [];
+  return true;
 }
 
 function addDescendants(
   records: readonly ProcessRecord[],
   selected: ProcessRecord[],
-  reasons: Map<number, string[]>,
+  reasons: Map<number, string[]> | undefined,
   includeStopped: boolean,
 ): void {
+  const taken = new Set(selected.map((r) => r.pid));
   const childrenOf = new Map<number, ProcessRecord[]>();
   for (const r of records) {
     const list = childrenOf.get(r.ppid);
@@ -207,9 +225,10 @@ function addDescendants(
   while (queue.length > 0) {
     const parent = queue.shift() as number;
     for (const child of childrenOf.get(parent) ?? []) {
-      if (reasons.has(child.pid)) continue;
+      if (taken.has(child.pid)) continue;
       if (!includeStopped && isStoppedOrDead(child)) continue;
-      reasons.set(child.pid, [`child of ${parent}`]);
+      taken.add(child.pid);
+      reasons?.set(child.pid, [`child of ${parent}`]);
       selected.push(child);
       queue.push(child.pid);
     }

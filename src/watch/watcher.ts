@@ -47,6 +47,8 @@ export interface WatcherCounters {
 
 interface Target {
   name: string;
+  /** `[name]`, made once: the target list of every process that is only in this target. */
+  names: readonly string[];
   filter: CompiledFilter;
 }
 
@@ -128,30 +130,33 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     // The machine first: its fork count must be read before the sweep to vouch for it.
     const system = this.sampler.system();
     const records = this.reader.sweep({ forks: this.sampler.forks });
-    const memberOf = new Map<number, string[]>();
+    const memberOf = new Map<number, readonly string[]>();
     const chosen = new Map<number, ProcessRecord>();
     const perTarget = this.targets.map((target) => {
-      const selection = selectProcesses(records, target.filter);
+      const selection = selectProcesses(records, target.filter, { explain: false });
       const supervisedPid = this.services.supervisors?.get(target.name)?.pid;
       const supervised = records.find((r) => r.pid === supervisedPid);
       if (supervised && !selection.records.includes(supervised)) selection.records.push(supervised);
       for (const record of selection.records) {
         chosen.set(record.pid, record);
         const names = memberOf.get(record.pid);
-        if (names) names.push(target.name);
-        else memberOf.set(record.pid, [target.name]);
+        // Most processes are in one target: they share its one-name list instead of a new one each tick.
+        memberOf.set(record.pid, names === undefined ? target.names : [...names, target.name]);
       }
-      return { name: target.name, pids: selection.records.map((r) => r.pid) };
+      return { name: target.name, records: selection.records };
     });
     if (this.needsSmaps) {
       for (const [pid, record] of chosen) if (!this.reader.addSmaps(record)) chosen.delete(pid);
     }
     const samples = this.sampler.processes([...chosen.values()], system.memTotal);
-    const byPid = new Map(samples.map((s) => [s.pid, s]));
+    const byPid = new Map<number, ProcessSample>();
+    for (const sample of samples) byPid.set(sample.pid, sample);
     this.warnAboutPartialReads(samples);
     const trendViews = new Map<number, TrendView>();
     this.trends?.record(samples, system.time);
-    const observations: ProcessObservation[] = samples.map((sample) => {
+    // Without rules there is nothing to observe: the engine only forgets what it knew.
+    const observed = this.engine.hasRules ? samples : [];
+    const observations: ProcessObservation[] = observed.map((sample) => {
       const observation: ProcessObservation = { sample, targets: memberOf.get(sample.pid) ?? [] };
       const trend = this.trends?.view(sample, system, system.time);
       if (trend) {
@@ -170,10 +175,14 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       time: system.time,
       durationMs: monotonicMs() - started,
       system,
-      targets: perTarget.map((t) => ({
-        name: t.name,
-        processes: t.pids.map((pid) => byPid.get(pid)).filter((s): s is ProcessSample => s !== undefined),
-      })),
+      targets: perTarget.map((t) => {
+        const processes: ProcessSample[] = [];
+        for (const record of t.records) {
+          const sample = byPid.get(record.pid);
+          if (sample !== undefined) processes.push(sample);
+        }
+        return { name: t.name, processes };
+      }),
       events,
       trends: trendViews,
     };
@@ -309,5 +318,5 @@ function rulesUsePss(rules: readonly RuleSpec[]): boolean {
 }
 
 function compileTargets(config: WatchConfig): Target[] {
-  return config.targets.map((t) => ({ name: t.name, filter: compileFilter(t.match) }));
+  return config.targets.map((t) => ({ name: t.name, names: [t.name], filter: compileFilter(t.match) }));
 }
