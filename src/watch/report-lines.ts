@@ -55,6 +55,9 @@ interface KeptLine {
   head: string;
   /** `"startTime":"…"}` */
   tail: string;
+  /** The line after the cycle, and the values it was made of: most processes repeat them. */
+  body?: string;
+  values: (number | undefined)[];
   /** The last encoded cycle that held this process. */
   seen: number;
 }
@@ -88,12 +91,28 @@ export class TickJsonLines {
             cmdline: p.cmdline,
             head: `,"target":${JSON.stringify(target.name)},"pid":${p.pid},"cmdline":${JSON.stringify(p.cmdline)}`,
             tail: `"startTime":"${new Date(p.startTime).toISOString()}"}`,
+            values: [],
             seen,
           };
           lines.set(p.pid, line);
         }
         line.seen = seen;
-        out += `${start}${line.head}${field('cpuPercent', round(p.cpuPercent))}${field('memPercent', round(p.memPercent))}${field('rss', p.rss)}${field('pss', p.pss)}${field('memLimitPercent', round(p.memLimitPercent))},${line.tail}\n`;
+        const cpu = round(p.cpuPercent);
+        const mem = round(p.memPercent);
+        const limit = round(p.memLimitPercent);
+        const v = line.values;
+        if (
+          line.body === undefined ||
+          v[0] !== cpu ||
+          v[1] !== mem ||
+          v[2] !== p.rss ||
+          v[3] !== p.pss ||
+          v[4] !== limit
+        ) {
+          line.body = `${line.head}${field('cpuPercent', cpu)}${field('memPercent', mem)}${field('rss', p.rss)}${field('pss', p.pss)}${field('memLimitPercent', limit)},${line.tail}\n`;
+          line.values = [cpu, mem, p.rss, p.pss, limit];
+        }
+        out += start + line.body;
       }
     }
     for (const e of tick.events) out += `${JSON.stringify(eventRecord(time, e))}\n`;

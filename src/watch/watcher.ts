@@ -130,34 +130,47 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     // The machine first: its fork count must be read before the sweep to vouch for it.
     const system = this.sampler.system();
     const records = this.reader.sweep({ forks: this.sampler.forks });
-    const memberOf = new Map<number, readonly string[]>();
-    const chosen = new Map<number, ProcessRecord>();
     const perTarget = this.targets.map((target) => {
       const selection = selectProcesses(records, target.filter, { explain: false });
       const supervisedPid = this.services.supervisors?.get(target.name)?.pid;
       const supervised = records.find((r) => r.pid === supervisedPid);
       if (supervised && !selection.records.includes(supervised)) selection.records.push(supervised);
-      for (const record of selection.records) {
-        chosen.set(record.pid, record);
-        const names = memberOf.get(record.pid);
-        // Most processes are in one target: they share its one-name list instead of a new one each tick.
-        memberOf.set(record.pid, names === undefined ? target.names : [...names, target.name]);
-      }
-      return { name: target.name, records: selection.records };
+      return { target, records: selection.records };
     });
-    if (this.needsSmaps) {
-      for (const [pid, record] of chosen) if (!this.reader.addSmaps(record)) chosen.delete(pid);
+    // With one target its selection is the set to sample; with several, a process in more than
+    // one is sampled once and carries every name. Per-pid maps are built only then: at a
+    // thousand processes a tick they are most of the tick's garbage.
+    let memberOf: Map<number, readonly string[]> | undefined;
+    let chosen: ProcessRecord[];
+    if (perTarget.length === 1) chosen = perTarget[0]?.records ?? [];
+    else {
+      memberOf = new Map();
+      const unique = new Map<number, ProcessRecord>();
+      for (const { target, records: selected } of perTarget) {
+        for (const record of selected) {
+          unique.set(record.pid, record);
+          const names = memberOf.get(record.pid);
+          memberOf.set(record.pid, names === undefined ? target.names : [...names, target.name]);
+        }
+      }
+      chosen = [...unique.values()];
     }
-    const samples = this.sampler.processes([...chosen.values()], system.memTotal);
-    const byPid = new Map<number, ProcessSample>();
-    for (const sample of samples) byPid.set(sample.pid, sample);
+    // A process that is gone by the time its smaps_rollup is read is left out of the tick whole.
+    const unreadable = new Set<ProcessRecord>();
+    if (this.needsSmaps) {
+      for (const record of chosen) if (!this.reader.addSmaps(record)) unreadable.add(record);
+      if (unreadable.size > 0) chosen = chosen.filter((r) => !unreadable.has(r));
+    }
+    // Samples are the chosen records themselves, completed in place.
+    const samples = this.sampler.processes(chosen, system.memTotal);
+    const onlyTargets = perTarget[0]?.target.names ?? [];
     this.warnAboutPartialReads(samples);
     const trendViews = new Map<number, TrendView>();
     this.trends?.record(samples, system.time);
     // Without rules there is nothing to observe: the engine only forgets what it knew.
     const observed = this.engine.hasRules ? samples : [];
     const observations: ProcessObservation[] = observed.map((sample) => {
-      const observation: ProcessObservation = { sample, targets: memberOf.get(sample.pid) ?? [] };
+      const observation: ProcessObservation = { sample, targets: memberOf?.get(sample.pid) ?? onlyTargets };
       const trend = this.trends?.view(sample, system, system.time);
       if (trend) {
         trendViews.set(sample.pid, trend);
@@ -175,18 +188,16 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       time: system.time,
       durationMs: monotonicMs() - started,
       system,
-      targets: perTarget.map((t) => {
-        const processes: ProcessSample[] = [];
-        for (const record of t.records) {
-          const sample = byPid.get(record.pid);
-          if (sample !== undefined) processes.push(sample);
-        }
-        return { name: t.name, processes };
-      }),
+      targets: perTarget.map(({ target, records: selected }) => ({
+        name: target.name,
+        processes: (unreadable.size > 0
+          ? selected.filter((r) => !unreadable.has(r))
+          : selected) as ProcessSample[],
+      })),
       events,
       trends: trendViews,
     };
-    this.hand(tick, byPid);
+    this.hand(tick, samples);
     this.emit('tick', tick);
     return tick;
   }
@@ -256,13 +267,14 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** The tick to the store, and each fired event's actions to the runner (not waited for). */
-  private hand(tick: Tick, byPid: ReadonlyMap<number, ProcessSample>): void {
+  private hand(tick: Tick, samples: readonly ProcessSample[]): void {
     const { store, runner } = this.services;
     store?.append({
       time: tick.time,
       system: tick.system,
       processes: tick.targets.flatMap((t) => t.processes.map((sample) => ({ target: t.name, sample }))),
     });
+    const byPid = tick.events.length > 0 ? new Map(samples.map((s) => [s.pid, s])) : undefined;
     for (const event of tick.events) {
       store?.appendEvent({
         time: tick.time,
@@ -278,7 +290,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
           actions: event.actions.map((a) => a.kind),
         },
       });
-      const sample = byPid.get(event.identity.pid);
+      const sample = byPid?.get(event.identity.pid);
       if (event.kind !== 'fired' || !runner || !sample) continue;
       void carryOut(runner, event, sample, tick.cycle, (result) => {
         store?.appendEvent({
