@@ -131,6 +131,57 @@ describe('ProcReader on the real /proc', () => {
     reader.close();
   });
 
+  it('sees a single-threaded process that ran since the last read, to the tick (schedstat)', async () => {
+    // Busy for a quarter second whenever it reads a line: its CPU time moves only then.
+    const child = start(
+      'python3',
+      [
+        '-u',
+        '-c',
+        'import sys, time\nprint("ready")\nfor _ in sys.stdin:\n    t = time.time()\n    while time.time() - t < 0.25: pass\n    print("done")',
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    await waitForLine(child, /ready/);
+    const pid = pidOf(child);
+    const reader = new ProcReader();
+    const first = reader.read(pid);
+    assert.ok(first);
+    for (let i = 0; i < 3; i++)
+      assert.equal(reader.read(pid)?.cpuTicks, first.cpuTicks, 'idle: nothing moves');
+    const done = waitForLine(child, /done/);
+    child.stdin?.write('go\n');
+    await done;
+    const after = reader.read(pid);
+    const fresh = new ProcReader().read(pid);
+    assert.ok(after && fresh);
+    assert.ok(after.cpuTicks >= first.cpuTicks + 20, `${after.cpuTicks} after ${first.cpuTicks}`);
+    assert.equal(after.cpuTicks, fresh.cpuTicks, 'the same as a reader that never saw it before');
+    assert.equal(after.rss, fresh.rss);
+  });
+
+  it('shows a new parent of a process that never runs within 8 reads', async () => {
+    // The shell starts a sleep and waits; once it is killed, the sleep is re-parented without
+    // running at all.
+    const shell = start('sh', ['-c', 'sleep 1001 & echo $!; read _'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const pid = Number(await waitForLine(shell, /^\d+$/));
+    try {
+      await waitForExec(pid, '1001');
+      const reader = new ProcReader();
+      assert.equal(reader.read(pid)?.ppid, pidOf(shell));
+      shell.kill('SIGKILL');
+      await waitForExit(shell);
+      const parents: (number | undefined)[] = [];
+      for (let i = 0; i < 9; i++) parents.push(reader.read(pid)?.ppid);
+      assert.ok(
+        parents.some((p) => p !== pidOf(shell)),
+        `still the old parent after ${parents.length} reads: ${parents.join(' ')}`,
+      );
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('finds a process created since the last sweep: its fork moved the count', () => {
     const reader = new ProcReader();
     const before = readKernelStat().forks;
