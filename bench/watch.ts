@@ -4,7 +4,7 @@
  * sets the length (default 120).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BENCH_DIR, startSleepers } from './lib.js';
 
@@ -13,16 +13,23 @@ const SLEEPERS = Number(process.env.BENCH_SLEEPERS ?? 1000);
 const BIN = fileURLToPath(new URL('../bin/memwarden.js', import.meta.url));
 
 interface Usage {
-  cpuTicks: number;
+  cpuNs: number;
   rssBytes: number;
 }
 
+/**
+ * CPU time from every thread's schedstat (nanoseconds, exact), not stat's utime and stime: those
+ * are sampled at clock ticks, too coarse and too noisy for a process that wakes once a second
+ * for a few milliseconds. Threads count too: the garbage collector's helpers are part of the cost.
+ */
 function usageOf(pid: number): Usage | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let cpuNs = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      cpuNs += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    }
     const statm = readFileSync(`/proc/${pid}/statm`, 'latin1').split(' ');
-    return { cpuTicks: Number(fields[11]) + Number(fields[12]), rssBytes: Number(statm[1]) * 4096 };
+    return { cpuNs, rssBytes: Number(statm[1]) * 4096 };
   } catch {
     return undefined;
   }
@@ -44,7 +51,7 @@ async function measure(name: string, child: ChildProcess): Promise<string> {
   const elapsedS = (performance.now() - started) / 1000;
   child.kill('SIGKILL');
   if (!first || !last) return `${name.padEnd(28)}  exited early`;
-  const cpu = ((last.cpuTicks - first.cpuTicks) / 100 / elapsedS) * 100;
+  const cpu = ((last.cpuNs - first.cpuNs) / 1e9 / elapsedS) * 100;
   const mib = (b: number | undefined) => ((b ?? 0) / 1048576).toFixed(1).padStart(7);
   const tenth = Math.max(1, Math.floor(rss.length / 10));
   const early = rss.slice(0, tenth);
