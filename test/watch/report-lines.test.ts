@@ -5,6 +5,7 @@ import { quickConfig } from '../../src/watch/quick.js';
 import { TickJsonLines, tickRecords } from '../../src/watch/report-lines.js';
 import { type Tick, Watcher } from '../../src/watch/watcher.js';
 import { pidOf, start, waitForExec } from '../helpers/processes.js';
+import { SYSTEM } from '../helpers/samples.js';
 
 /** What `--json` wrote before lines were assembled from kept parts. */
 function stringified(tick: Tick): string {
@@ -54,20 +55,7 @@ describe('TickJsonLines', () => {
       cycle,
       time: 1_700_000_100_000 + cycle * 1000,
       durationMs: 1,
-      system: {
-        time: 1_700_000_100_000,
-        memTotal: 1000,
-        memAvailable: 500,
-        memUsed: 500,
-        memPercent: 50,
-        swapTotal: 0,
-        swapFree: 0,
-        cpuCount: 2,
-        load1: 0,
-        load5: 0,
-        load15: 0,
-        uptimeSeconds: 1,
-      },
+      system: SYSTEM,
       targets: [
         { name: 'a"b', processes },
         { name: 'other', processes: processes.slice(0, 1) },
@@ -76,11 +64,16 @@ describe('TickJsonLines', () => {
       trends: new Map(),
     });
     const lines = new TickJsonLines();
+    // One array, as the reader hands the same one while a command line holds.
+    const argv = ['w', '--b'];
     const ticks = [
       tick(1, [sample({ rss: 4096 }), sample({ pid: 41, memPercent: Number.NaN })]),
       tick(2, [sample({ cpuPercent: 1.234567, rss: 4096, pss: 2048, memLimitPercent: 7.123456 })]),
       tick(3, [sample({ cmdline: ['w', '--b'], cpuPercent: -0.001 })]),
-      tick(4, [sample({ startTicks: 900, startTime: 1_700_000_050_000, cmdline: ['w', '--b'] })]),
+      tick(4, [sample({ startTicks: 900, startTime: 1_700_000_050_000, cmdline: argv })]),
+      // The same values again (a line kept whole), then one value moves.
+      tick(5, [sample({ startTicks: 900, startTime: 1_700_000_050_000, cmdline: argv })]),
+      tick(6, [sample({ startTicks: 900, startTime: 1_700_000_050_000, cmdline: argv, rss: 8192 })]),
     ];
     for (const t of ticks) assert.equal(lines.encode(t), stringified(t));
   });
