@@ -270,8 +270,9 @@ describe('lldb faults', { skip: NO_LLDB }, () => {
 
   it('continues a target left stopped when our timeout kills lldb', async () => {
     const target = await startFixture('python3', 'py_growing.py');
-    // lldb attaches, then blocks in a host shell command while the target sits in a tracing stop.
-    const run = runLldb(target.pid, ['platform shell sleep 3'], { timeoutMs: 1500 });
+    // lldb attaches, then blocks in a host shell command while the target sits in a tracing stop;
+    // the timeout falls inside that command even when a loaded machine makes the attach slow.
+    const run = runLldb(target.pid, ['platform shell sleep 12'], { timeoutMs: 5000 });
     const deadline = Date.now() + 10_000;
     while (stateOf(target.pid) !== 't' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     assert.equal(stateOf(target.pid), 't');
