@@ -50,32 +50,38 @@ interface CachedProcess {
   cmdline?: string[];
   cmdlineComm?: string;
   cmdlineAge: number;
-  /** RSS from the last statm read, and what stat showed then (see STATM_REREAD_EVERY). */
+  /** RSS from the last statm read, and what stat showed then. */
   rssBytes?: number;
   statmRssPages: number;
   statmFaults: number;
   statmCpuTicks: number;
-  /** Reads left before statm is read whatever stat shows. */
-  statmReadsLeft: number;
   /** -1 where the kernel has no schedstat (or it could not be opened). */
   schedstatFd: number;
   /** The last stat read, and schedstat's run time (its first field, as text) read just before it. */
   lastStat?: StatFields;
   runtime: Buffer;
   runtimeLength: number;
-  /** Reads left before stat is read even though the process has not run (see STAT_REREAD_EVERY). */
-  statReadsLeft: number;
+  /** Reads left before stat and statm are read whatever schedstat and stat show (REFRESH_EVERY). */
+  refreshIn: number;
 }
 
 /**
- * A single-threaded process that has not run since its last stat read (schedstat's run time, in
- * nanoseconds, has not moved) is not read again: what stat says can only change by the process
- * running, but for its parent (re-parented when the parent dies), a wakeup not yet run, and RSS
- * taken by reclaim. Those are caught by reading stat anyway after this many reads. schedstat
- * costs the kernel a third of stat, and the parse is skipped. Multi-threaded processes are
- * always read, as schedstat counts only the main thread.
+ * What is read of a kept process depends on what can have changed since the last read:
+ * - stat: not for a single-threaded process that has not run since (schedstat's run time, in
+ *   nanoseconds, has not moved). Only the process running changes what stat says, but for its
+ *   parent (re-parented when the parent dies), a wakeup not yet run, and RSS taken by reclaim.
+ *   schedstat costs the kernel a third of stat, and the parse is skipped. Multi-threaded
+ *   processes are always read, as schedstat counts only the main thread.
+ * - statm: only when stat shows the memory may have moved (its RSS, page faults or CPU time).
+ *   Growth takes page faults, and any change larger than stat's per-CPU slack (the pages each
+ *   CPU may hold back from the shared count: a few hundred KB on small machines, some MB on
+ *   large ones) moves stat's RSS, whoever made it (the process, reclaim, swap-in).
+ * What neither shows (a new parent, a change within that slack made without a fault or a clock
+ * tick of CPU) is caught by reading both anyway every this many reads: it is reported at most
+ * that late. The refreshes are spread by pid, so processes found in one sweep do not all come
+ * due on the same tick.
  */
-const STAT_REREAD_EVERY = 8;
+const REFRESH_EVERY = 8;
 
 /** Longest first field of schedstat: a run time in ns fits 20 digits. */
 const RUNTIME_BYTES = 24;
@@ -92,19 +98,6 @@ const CMDLINE_CAP_BYTES = 128 * 1024;
  * process's memory, a third of a sweep's cost, for text that almost never changes.
  */
 const CMDLINE_REREAD_EVERY = 8;
-
-/**
- * statm is read again only when stat shows that the process's memory may have moved since the
- * last statm read (stat's own RSS, its page faults or its CPU time changed), and otherwise after
- * this many reads. Growth takes page faults, and any change larger than stat's per-CPU slack
- * (the pages each CPU may hold back from the shared count: a few hundred KB on small machines,
- * some MB on large ones) moves stat's RSS, whoever made it (the process, reclaim, swap-in).
- * What none of them shows is a change within that slack made without a fault or a clock tick
- * of CPU (a small free, a few pages reclaimed from a sleeper): it is reported at most this many
- * reads late. First re-reads are spread by pid, so processes found in one sweep do not all
- * re-read on the same tick.
- */
-const STATM_REREAD_EVERY = 8;
 
 /**
  * Reads processes from /proc. Between sweeps it keeps each process's `stat`, `statm` and `cmdline` open and
@@ -267,11 +260,10 @@ export class ProcReader {
       statmRssPages: -1,
       statmFaults: -1,
       statmCpuTicks: -1,
-      statmReadsLeft: 0,
       schedstatFd: this.schedstatUsable ? this.openOptional(`${dir}/schedstat`) : -1,
       runtime: Buffer.allocUnsafe(RUNTIME_BYTES),
       runtimeLength: -1,
-      statReadsLeft: 0,
+      refreshIn: 1 + (pid % REFRESH_EVERY),
     };
     const record = this.readWith(pid, entry, options);
     if (record && this.cache.size < this.maxCached) this.cache.set(pid, entry);
@@ -281,10 +273,10 @@ export class ProcReader {
 
   /**
    * The process's stat: the last one again when it is single-threaded and has not run since
-   * (see STAT_REREAD_EVERY), else read anew. schedstat is read first, so a run between the two
-   * reads makes the next comparison fail rather than hide the run.
+   * (see REFRESH_EVERY), else read anew. schedstat is read first, so a run between the two reads
+   * makes the next comparison fail rather than hide the run.
    */
-  private currentStat(pid: number, entry: CachedProcess): StatFields | undefined {
+  private currentStat(entry: CachedProcess, refresh: boolean): StatFields | undefined {
     const last = entry.lastStat;
     let runtimeLength = -1;
     if (entry.schedstatFd >= 0 && this.schedstatUsable && (last === undefined || last.threads === 1)) {
@@ -296,14 +288,12 @@ export class ProcReader {
       }
       if (
         last !== undefined &&
-        entry.statReadsLeft > 0 &&
+        !refresh &&
         runtimeLength > 0 &&
         runtimeLength === entry.runtimeLength &&
         this.schedstatBuffer.compare(entry.runtime, 0, runtimeLength, 0, runtimeLength) === 0
-      ) {
-        entry.statReadsLeft--;
+      )
         return last;
-      }
     }
     const statRead = preadAll(entry.statFd, this.statBuffer);
     if (!statRead.ok) {
@@ -323,15 +313,15 @@ export class ProcReader {
     }
     if (runtimeLength > 0) this.schedstatBuffer.copy(entry.runtime, 0, 0, runtimeLength);
     entry.runtimeLength = runtimeLength;
-    // Spread the first re-reads by pid, so processes found in one sweep do not all come due together.
-    entry.statReadsLeft = last === undefined ? pid % STAT_REREAD_EVERY : STAT_REREAD_EVERY - 1;
     entry.lastStat = stat;
     return stat;
   }
 
   private readWith(pid: number, entry: CachedProcess, options: ReadOptions): ProcessRecord | undefined {
+    const refresh = --entry.refreshIn <= 0;
+    if (refresh) entry.refreshIn = REFRESH_EVERY;
     const previous = entry.lastStat;
-    const stat = this.currentStat(pid, entry);
+    const stat = this.currentStat(entry, refresh);
     if (!stat) return undefined;
     // The same stat as last time: the process has not run, so its command line cannot have moved.
     const fresh = stat !== previous;
@@ -401,7 +391,7 @@ export class ProcReader {
       // statm, not stat, for RSS: on recent kernels stat's rss is a per-CPU approximation that
       // can lag the exact count (what statm, status and psutil report) by dozens of pages.
       // The size is the same total_vm in both files, so stat's is exact.
-      const rss = this.exactRss(pid, entry, stat);
+      const rss = this.exactRss(entry, stat, refresh);
       if (rss === 'gone') return undefined;
       record.rss = rss ?? stat.rssPages * pageSizeBytes();
       record.vms = stat.vmsBytes;
@@ -434,15 +424,13 @@ export class ProcReader {
   }
 
   /** RSS from statm, read again only when it may have changed; undefined where it cannot be read. */
-  private exactRss(pid: number, entry: CachedProcess, stat: StatFields): number | 'gone' | undefined {
+  private exactRss(entry: CachedProcess, stat: StatFields, refresh: boolean): number | 'gone' | undefined {
     if (entry.statmFd < 0) return undefined;
     const faults = stat.minorFaults + stat.majorFaults;
     const cpuTicks = stat.utimeTicks + stat.stimeTicks;
-    const known = entry.rssBytes !== undefined;
-    entry.statmReadsLeft--;
     if (
-      known &&
-      entry.statmReadsLeft > 0 &&
+      entry.rssBytes !== undefined &&
+      !refresh &&
       stat.rssPages === entry.statmRssPages &&
       faults === entry.statmFaults &&
       cpuTicks === entry.statmCpuTicks
@@ -463,7 +451,6 @@ export class ProcReader {
     entry.statmRssPages = stat.rssPages;
     entry.statmFaults = faults;
     entry.statmCpuTicks = cpuTicks;
-    entry.statmReadsLeft = known ? STATM_REREAD_EVERY : 1 + (pid % STATM_REREAD_EVERY);
     return entry.rssBytes;
   }
 
