@@ -289,6 +289,7 @@ export class RuleEngine {
       for (const index of this.applicableRules(observation.targets)) {
         const event = this.evaluate(index, identity, observation, input.system);
         if (event === undefined) continue;
+        this.remember(index, event);
         if (event.kind === 'resolved') events.push(event);
         else if (fired === undefined) fired = [{ index, event }];
         else fired.push({ index, event });
@@ -323,8 +324,13 @@ export class RuleEngine {
     }
   }
 
-  private keyOf(rule: RuleSpec): string {
-    return this.ruleKeys[this.rules.indexOf(rule)] ?? ruleKey(rule);
+  /** A fired event starts the rule's cooldown; a cleared one ends its episode. */
+  private remember(index: number, event: RuleEvent): void {
+    const memory = this.options.memory;
+    const key = this.ruleKeys[index];
+    if (memory === undefined || key === undefined) return;
+    if (event.kind === 'fired') memory.fired(key, event.identity);
+    else memory.cleared(key, event.identity);
   }
 
   /** Rule indexes in file order, each once, for a process in one or more targets. */
@@ -371,7 +377,6 @@ export class RuleEngine {
         if (state.clearStreak < this.resolveAfterCycles) return undefined;
         const announced = state.announced;
         this.reset(state);
-        if (announced) this.options.memory?.cleared(this.keyOf(rule), identity.identity);
         return announced ? this.event('resolved', rule, identity, values, 'cleared') : undefined;
       }
       if (relaxed === 'unknown') return undefined;
@@ -429,7 +434,6 @@ export class RuleEngine {
     const repeat = state.announced;
     state.lastFiredMs = this.nowMs;
     state.announced = true;
-    this.options.memory?.fired(this.keyOf(rule), identity.identity);
     const event = this.event('fired', rule, identity, values);
     event.repeat = repeat;
     return event;
