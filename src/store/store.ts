@@ -453,9 +453,7 @@ export class Store {
       this.targetIds.clear();
       this.processIds.clear();
       const error = asError(err);
-      this.noteWriteError(error);
-      this.nextAttemptAt = performance.now() + this.retryDelayMs;
-      this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
+      this.backOff(error);
       return { ok: false, batchIds: [], error };
     }
     this.stateQueue.splice(0, stateWrites);
@@ -471,6 +469,13 @@ export class Store {
     this.nextAttemptAt = 0;
     if (this.pending.length > 0) this.scheduleFlush();
     return { ok: true, batchIds: written };
+  }
+
+  /** A write failed: nothing is tried again before a delay that doubles with each failure. */
+  private backOff(error: Error): void {
+    this.noteWriteError(error);
+    this.nextAttemptAt = performance.now() + this.retryDelayMs;
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
   }
 
   private noteWriteError(error: Error): void {
@@ -610,9 +615,7 @@ export class Store {
     try {
       this.db.transaction(() => this.replayState(count)).immediate();
     } catch (err) {
-      this.noteWriteError(asError(err));
-      this.nextAttemptAt = performance.now() + this.retryDelayMs;
-      this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_DELAY_MS);
+      this.backOff(asError(err));
       return;
     }
     this.stateQueue.splice(0, count);
