@@ -6,7 +6,7 @@ import { serveWatcher } from '../watch/dashboard.js';
 import { JsonLinesFile } from '../watch/log.js';
 import { loadTimeWarnings } from '../watch/preflight.js';
 import { quickConfig } from '../watch/quick.js';
-import { TickJsonLines, tickLines, tickRecords } from '../watch/report-lines.js';
+import { TickJsonLines, tickLines } from '../watch/report-lines.js';
 import { startServices, stopServices } from '../watch/services.js';
 import { Watcher } from '../watch/watcher.js';
 import { parseCommandArgs } from './args.js';
@@ -135,10 +135,12 @@ export const watchCommand: Command = {
         say(`  ${a.action} on pid ${a.pid} (${printable(a.rule)}), begun ${new Date(a.time).toISOString()}`);
     }
 
-    const jsonLines = values.json ? new TickJsonLines() : undefined;
+    // One encoding of each cycle serves the log file and --json alike.
+    const jsonLines = log || values.json ? new TickJsonLines() : undefined;
     watcher.on('tick', (tick) => {
-      if (log) for (const r of tickRecords(tick)) log.write(r);
-      if (jsonLines) process.stdout.write(jsonLines.encode(tick));
+      const lines = jsonLines?.encode(tick);
+      if (log && lines) log.writeLines(lines);
+      if (values.json && lines) process.stdout.write(lines);
       else process.stdout.write(`${tickLines(tick).join('\n')}\n`);
     });
     watcher.on('action', (result) => {

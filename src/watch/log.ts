@@ -22,10 +22,14 @@ export class JsonLinesFile {
   }
 
   write(record: object): void {
-    const line = `${JSON.stringify(record)}\n`;
-    const bytes = Buffer.byteLength(line);
+    this.writeLines(`${JSON.stringify(record)}\n`);
+  }
+
+  /** Whole lines, already JSON, in one write: a cycle's lines stay together in one file. */
+  writeLines(lines: string): void {
+    const bytes = Buffer.byteLength(lines);
     if (this.sizeBytes > 0 && this.sizeBytes + bytes > this.maxSizeBytes) this.rotate();
-    writeSync(this.fd, line);
+    writeSync(this.fd, lines);
     this.sizeBytes += bytes;
   }
 

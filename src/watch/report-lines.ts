@@ -1,21 +1,11 @@
 import type { RuleEvent } from '../rules/index.js';
-import type { ProcessSample, SystemSample } from '../sample/index.js';
+import type { SystemSample } from '../sample/index.js';
 import { printable } from '../ui/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
 import type { Tick } from './watcher.js';
 
-/** The JSON-lines records of one cycle: one for the machine, one per process, one per event. */
-export function tickRecords(tick: Tick): object[] {
-  const time = new Date(tick.time).toISOString();
-  const records: object[] = [systemRecord(time, tick.cycle, tick.system)];
-  for (const target of tick.targets) {
-    for (const p of target.processes) records.push(processRecord(time, tick.cycle, target.name, p));
-  }
-  for (const e of tick.events) records.push(eventRecord(time, e));
-  return records;
-}
-
-function systemRecord(time: string, cycle: number, s: SystemSample): object {
+/** The machine's JSON-lines record of one cycle. */
+export function systemRecord(time: string, cycle: number, s: SystemSample): object {
   return {
     time,
     kind: 'system',
@@ -27,23 +17,6 @@ function systemRecord(time: string, cycle: number, s: SystemSample): object {
     cpuPercent: round(s.cpuPercent),
     swapTotal: s.swapTotal,
     swapFree: s.swapFree,
-  };
-}
-
-function processRecord(time: string, cycle: number, target: string, p: ProcessSample): object {
-  return {
-    time,
-    kind: 'process',
-    cycle,
-    target,
-    pid: p.pid,
-    cmdline: p.cmdline,
-    cpuPercent: round(p.cpuPercent),
-    memPercent: round(p.memPercent),
-    rss: p.rss,
-    pss: p.pss,
-    memLimitPercent: round(p.memLimitPercent),
-    startTime: new Date(p.startTime).toISOString(),
   };
 }
 
@@ -63,7 +36,10 @@ interface KeptLine {
 }
 
 /**
- * The lines of `tickRecords`, byte for byte, for a stream of cycles. The parts of a process's
+ * The JSON lines of a stream of cycles, as `--json` and `--log` write them: one for the machine
+ * (systemRecord), one per process (time, kind, cycle, target, pid, cmdline, cpuPercent,
+ * memPercent, rss, pss, memLimitPercent, startTime; a value left unknown is left out), one per
+ * event (eventRecord), each what JSON.stringify makes of the record. The parts of a process's
  * line that hold while it lives (target, pid, command line, start time) are serialised once and
  * kept: redoing them for every process on every cycle was most of the cost of `--json`. Kept
  * parts of processes that leave the selection are dropped on the same cycle.
@@ -130,7 +106,7 @@ function field(key: string, value: number | undefined): string {
   return `,"${key}":${Number.isFinite(value) ? value : 'null'}`;
 }
 
-function eventRecord(time: string, e: RuleEvent): object {
+export function eventRecord(time: string, e: RuleEvent): object {
   return {
     time,
     kind: e.kind === 'fired' ? 'rule-fired' : 'rule-resolved',

@@ -2,16 +2,37 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ProcessSample } from '../../src/sample/index.js';
 import { quickConfig } from '../../src/watch/quick.js';
-import { TickJsonLines, tickRecords } from '../../src/watch/report-lines.js';
+import { eventRecord, systemRecord, TickJsonLines } from '../../src/watch/report-lines.js';
 import { type Tick, Watcher } from '../../src/watch/watcher.js';
 import { pidOf, start, waitForExec } from '../helpers/processes.js';
 import { SYSTEM } from '../helpers/samples.js';
 
-/** What `--json` wrote before lines were assembled from kept parts. */
+const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 100) / 100);
+
+/** The lines as JSON.stringify writes the records, one object literal each: what the encoder must match. */
 function stringified(tick: Tick): string {
-  return tickRecords(tick)
-    .map((r) => `${JSON.stringify(r)}\n`)
-    .join('');
+  const time = new Date(tick.time).toISOString();
+  const records: object[] = [systemRecord(time, tick.cycle, tick.system)];
+  for (const target of tick.targets) {
+    for (const p of target.processes) {
+      records.push({
+        time,
+        kind: 'process',
+        cycle: tick.cycle,
+        target: target.name,
+        pid: p.pid,
+        cmdline: p.cmdline,
+        cpuPercent: round(p.cpuPercent),
+        memPercent: round(p.memPercent),
+        rss: p.rss,
+        pss: p.pss,
+        memLimitPercent: round(p.memLimitPercent),
+        startTime: new Date(p.startTime).toISOString(),
+      });
+    }
+  }
+  for (const e of tick.events) records.push(eventRecord(time, e));
+  return records.map((r) => `${JSON.stringify(r)}\n`).join('');
 }
 
 describe('TickJsonLines', () => {
