@@ -50,8 +50,9 @@ export type RestartOutcome = { ok: true; pid: number } | { ok: false; code: Resu
  * group, and restarts it when it exits or when a rule asks, waiting longer before each restart.
  * After `maxRestarts` restarts within `windowMs` it gives up (state `gave-up`, one event) and
  * stays so until `reenable()`, even across a watcher restart: the counters are saved to the
- * state store (the history file) after every change. Windows and backoff use the monotonic clock; the saved times
- * are wall-clock and are clamped to now when they lie in the future (the wall clock went back).
+ * state store (the history file) after every change. Windows and backoff use the monotonic
+ * clock; the saved times are wall-clock and are clamped to now when they lie in the future (the
+ * wall clock went back).
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly name: string;
