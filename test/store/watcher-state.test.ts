@@ -3,18 +3,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore, SCHEMA_VERSION } from '../../src/store/index.js';
+import { readRows } from '../helpers/sqlite.js';
 import { tempDir } from './temp.js';
 
 const T0 = 1_700_000_000_000;
-
-function rows<T>(path: string, sql: string): T[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
 
 describe("the watcher's memory in the history file", () => {
   it('marks actions begun and never ended as unknown when the file is opened again', () => {
@@ -27,7 +19,7 @@ describe("the watcher's memory in the history file", () => {
     assert.notEqual(open, done);
     // Committed before beginAction returned (with what was queued before it): another
     // connection sees the rows at once.
-    assert.deepEqual(rows(path, 'SELECT action, outcome FROM actions ORDER BY id'), [
+    assert.deepEqual(readRows(path, 'SELECT action, outcome FROM actions ORDER BY id'), [
       { action: 'signal', outcome: 'failed' },
       { action: 'restart', outcome: null },
     ]);
@@ -43,7 +35,7 @@ describe("the watcher's memory in the history file", () => {
       assert.deepEqual(second.unfinishedActions.listed, [
         { id: open, ...intent, action: 'restart', pid: 42 },
       ]);
-      assert.deepEqual(rows(path, 'SELECT action, outcome, code FROM actions ORDER BY id'), [
+      assert.deepEqual(readRows(path, 'SELECT action, outcome, code FROM actions ORDER BY id'), [
         { action: 'signal', outcome: 'failed', code: 'EPERM' },
         { action: 'restart', outcome: 'unknown', code: null },
       ]);
@@ -101,7 +93,7 @@ describe("the watcher's memory in the history file", () => {
       upgraded.close();
     }
     assert.equal(
-      rows<{ user_version: number }>(path, 'PRAGMA user_version')[0]?.user_version,
+      readRows<{ user_version: number }>(path, 'PRAGMA user_version')[0]?.user_version,
       SCHEMA_VERSION,
     );
   });

@@ -4,7 +4,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { BIN, CLI_ENV, jsonRecords, runCli } from '../helpers/cli.js';
 import {
   isAlive,
@@ -15,17 +14,9 @@ import {
   waitForLine,
   waitForLines,
 } from '../helpers/processes.js';
+import { readRows } from '../helpers/sqlite.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
-
-function readRows<T>(path: string, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
 
 function supervisorRow(path: string, name: string) {
   return readRows<{ restart_times: string; gave_up: number }>(
@@ -48,10 +39,6 @@ function pidsRunning(needle: string): number[] {
     }
   }
   return pids;
-}
-
-function running(needle: string): boolean {
-  return pidsRunning(needle).length > 0;
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-daemon-'));
@@ -374,7 +361,7 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     try {
       // The journal row is written before the command starts: once it runs, the row is there.
       const deadline = Date.now() + 10_000;
-      while (!running('31704')) {
+      while (pidsRunning('31704').length === 0) {
         assert.ok(Date.now() < deadline, 'the exec action never started');
         await new Promise((r) => setTimeout(r, 50));
       }
