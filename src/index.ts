@@ -37,5 +37,4 @@ export {
 export type { ProcessFilter } from './select/index.js';
 export { openStore, type Store } from './store/index.js';
 export { formatBytes, parseDuration, parsePercent, parseSize } from './units/index.js';
-export { loadConfig, type WatchConfig } from './watch/config.js';
-export { type Tick, Watcher } from './watch/watcher.js';
+export { loadConfig, type Tick, type WatchConfig, Watcher } from './watch/index.js';

@@ -1,4 +1,4 @@
-import type { ProcessIdentity } from '../proc/types.js';
+import type { ProcessIdentity } from '../proc/index.js';
 import type { ResultCode } from './spec.js';
 
 /** Where a pid's current identity is read from: a ProcReader, which reads it fresh from /proc. */

@@ -1,4 +1,4 @@
-import type { ProcessSample } from '../sample/types.js';
+import type { ProcessSample } from '../sample/index.js';
 
 /**
  * Why a process must never be acted on, or undefined when it may be. pid 1 and memwarden's own

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ProcessIdentity } from '../proc/types.js';
+import type { ProcessIdentity } from '../proc/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { runCommand } from './exec.js';
 import { checkIdentity, type IdentitySource } from './identity.js';

@@ -2,8 +2,7 @@ import { MemwardenError } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
 import { commandLineOf, compileFilter, selectProcesses } from '../select/index.js';
 import { printable } from '../ui/index.js';
-import { formatIssue, loadConfig } from '../watch/config.js';
-import { loadTimeWarnings } from '../watch/preflight.js';
+import { formatIssue, loadConfig, loadTimeWarnings } from '../watch/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
 

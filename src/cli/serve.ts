@@ -2,7 +2,7 @@ import { MemwardenError } from '../errors.js';
 import { openStore } from '../store/index.js';
 import { DashboardServer, isLoopbackHost, LiveHistory, parseListen, storeHistory } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
-import { Ticker } from '../watch/ticker.js';
+import { Ticker } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 

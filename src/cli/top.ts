@@ -1,7 +1,7 @@
 import { MemwardenError } from '../errors.js';
 import { probeActions, runTopInteractive, runTopPlain } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
-import { Ticker } from '../watch/ticker.js';
+import { Ticker } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 

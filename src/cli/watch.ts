@@ -1,14 +1,19 @@
 import { MemwardenError } from '../errors.js';
 import { parseListen, printable } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
-import { loadConfig, type WatchConfig } from '../watch/config.js';
-import { serveWatcher } from '../watch/dashboard.js';
-import { JsonLinesFile } from '../watch/log.js';
-import { loadTimeWarnings } from '../watch/preflight.js';
-import { quickConfig } from '../watch/quick.js';
-import { TickJsonLines, tickLines } from '../watch/report-lines.js';
-import { startServices, stopServices } from '../watch/services.js';
-import { Watcher } from '../watch/watcher.js';
+import {
+  JsonLinesFile,
+  loadConfig,
+  loadTimeWarnings,
+  quickConfig,
+  serveWatcher,
+  startServices,
+  stopServices,
+  TickJsonLines,
+  tickLines,
+  type WatchConfig,
+  Watcher,
+} from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 

@@ -6,6 +6,7 @@
  */
 
 export { Deadline } from './deadline.js';
+export { findLldb, ptracePreflight } from './debugger.js';
 export {
   assertSameProcess,
   detectRuntime,

@@ -1,4 +1,4 @@
-import type { ProcessRecord } from '../proc/types.js';
+import type { ProcessRecord } from '../proc/index.js';
 
 /** A process at one tick: the raw record plus what needs a previous read or the machine. */
 export interface ProcessSample extends ProcessRecord {

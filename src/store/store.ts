@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
 import { MemwardenError } from '../errors.js';
-import type { ProcessSample, SystemSample } from '../sample/types.js';
+import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { storedCmdline } from './cmdline.js';
 import { openDatabase } from './database.js';
 import { DEFAULT_TIERS, Maintenance } from './maintenance.js';

@@ -1,5 +1,5 @@
 import type { RuleSpec } from '../rules/index.js';
-import { findLldb, ptracePreflight } from '../runtimes/debugger.js';
+import { findLldb, ptracePreflight } from '../runtimes/index.js';
 import type { ProcessFilter } from '../select/index.js';
 import type { WatchConfig } from './config.js';
 

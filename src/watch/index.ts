@@ -1,0 +1,15 @@
+/**
+ * watch: the daemon. Takes a validated config, wires proc → select → sample → store/export/rules
+ * → actions for each tick, runs the services it starts (`run:` targets, the dashboard), reloads
+ * on SIGHUP and stops cleanly; `Ticker` is the same sweep → select → sample path without rules,
+ * store or actions, for `top` and `serve`.
+ */
+export { ConfigError, formatIssue, loadConfig, type TargetConfig, type WatchConfig } from './config.js';
+export { serveWatcher } from './dashboard.js';
+export { JsonLinesFile } from './log.js';
+export { loadTimeWarnings } from './preflight.js';
+export { quickConfig } from './quick.js';
+export { TickJsonLines, tickLines } from './report-lines.js';
+export { startServices, stopServices } from './services.js';
+export { Ticker } from './ticker.js';
+export { type Tick, Watcher } from './watcher.js';
