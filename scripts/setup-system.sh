@@ -6,8 +6,9 @@
 #   tmux            driving `memwarden top` in tests
 #   prometheus      a real scraper for /metrics (and promtool)
 #   chromium        the dashboard and report in a real browser
+#   systemd         systemd-analyze, which verifies the unit in deploy/
 set -euo pipefail
-PACKAGES=(python3-psutil lldb sqlite3 tmux prometheus chromium)
+PACKAGES=(python3-psutil lldb sqlite3 tmux prometheus chromium systemd)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,6 +1,14 @@
 import { MemwardenError } from '../errors.js';
-import { DEFAULT_SAMPLE_MS, listProcesses, type ProcessSample } from '../sample/index.js';
-import type { ProcessFilter } from '../select/index.js';
+import {
+  DEFAULT_SAMPLE_MS,
+  familyKeys,
+  type GroupTotal,
+  groupTotals,
+  listProcesses,
+  type ProcessList,
+  type ProcessSample,
+} from '../sample/index.js';
+import { type ProcessFilter, unitOf } from '../select/index.js';
 import { type Column, printable, renderTable } from '../ui/index.js';
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
@@ -19,6 +27,9 @@ Match:
   --pid PID            process id; also a comma-separated list (repeatable)
   --pidfile FILE       the pid written in FILE (repeatable)
   --user USER          user name or uid (repeatable)
+  --cgroup PATH        in this cgroup or below it (v2, or v1 memory; a glob works) (repeatable)
+  --unit UNIT          in this systemd unit's cgroup (.service when no suffix) (repeatable)
+  --container ID       in the container whose id starts with ID (docker, podman, containerd) (repeatable)
   --children           also every descendant of a matched process
   --include-stopped    keep zombies and stopped processes (left out by default)
   --all                every process (patterns ignored)
@@ -26,6 +37,9 @@ Match:
 Output:
   --json               one JSON array of objects
   --pss                add PSS, USS and swap from smaps_rollup (slower; others' processes need root)
+  --group-by KIND      one row per group: target (the pattern that matched), cgroup, unit, or
+                       parent (a process with its descendants); memory is the sum of PSS, so
+                       shared pages count once (implies --pss)
   --sample DURATION    window for CPU % (default ${DEFAULT_SAMPLE_MS}ms); 100% = one core
   --sort KEY           rss (default), cpu, mem, pid, start
   --explain            say which pattern matched each process, and which matched nothing
@@ -125,6 +139,10 @@ export const psCommand: Command = {
       pid: { type: 'string', multiple: true },
       pidfile: { type: 'string', multiple: true },
       user: { type: 'string', multiple: true },
+      cgroup: { type: 'string', multiple: true },
+      unit: { type: 'string', multiple: true },
+      container: { type: 'string', multiple: true },
+      'group-by': { type: 'string' },
       children: { type: 'boolean' },
       'include-stopped': { type: 'boolean' },
       all: { type: 'boolean' },
@@ -149,11 +167,27 @@ export const psCommand: Command = {
       pids: parsePids(values.pid ?? []),
       pidfiles: values.pidfile ?? [],
       users: values.user ?? [],
+      cgroups: values.cgroup ?? [],
+      units: values.unit ?? [],
+      containers: values.container ?? [],
       children: values.children ?? false,
       includeStopped: values['include-stopped'] ?? false,
       all: values.all ?? false,
     };
-    const list = await listProcesses(filter, { sampleMs, smaps: values.pss ?? false });
+    const groupBy = values['group-by'];
+    if (groupBy !== undefined && !(groupBy in GROUPINGS))
+      throw new MemwardenError(
+        'MW_USAGE',
+        `--group-by: unknown kind '${groupBy}' (${Object.keys(GROUPINGS).join(', ')})`,
+      );
+    const list = await listProcesses(filter, {
+      sampleMs,
+      smaps: (values.pss ?? false) || groupBy !== undefined,
+    });
+    if (groupBy !== undefined) {
+      printGroups(groupBy, list, values.json ?? false);
+      return;
+    }
     const processes = list.processes.sort(sort);
     if (values.explain) {
       for (const label of list.unmatched) process.stderr.write(`memwarden ps: ${label} matched no process\n`);
@@ -174,3 +208,70 @@ export const psCommand: Command = {
     }
   },
 };
+
+/** How `--group-by` names each process's group. */
+const GROUPINGS: Record<string, (list: ProcessList) => (s: ProcessSample) => string[]> = {
+  target: (list) => {
+    const roots = familyKeys(list.processes);
+    const labels = (pid: number) => (list.reasons.get(pid) ?? []).filter((l) => !l.startsWith('child of '));
+    return (s) => {
+      const own = labels(s.pid);
+      return own.length > 0 ? own : labels(roots.get(s.pid) ?? s.pid);
+    };
+  },
+  cgroup: () => (s) => (s.cgroup === undefined ? [] : [s.cgroup]),
+  unit: () => (s) => {
+    const unit = s.cgroup === undefined ? undefined : unitOf(s.cgroup);
+    return unit === undefined ? [] : [unit];
+  },
+  parent: (list) => {
+    const roots = familyKeys(list.processes);
+    const byPid = new Map(list.processes.map((p) => [p.pid, p]));
+    return (s) => {
+      const root = roots.get(s.pid) ?? s.pid;
+      return [`${root} ${byPid.get(root)?.name ?? ''}`.trim()];
+    };
+  },
+};
+
+function printGroups(by: string, list: ProcessList, json: boolean): void {
+  const keysOf = (GROUPINGS[by] as (l: ProcessList) => (s: ProcessSample) => string[])(list);
+  const groups = groupTotals(list.processes, keysOf, true).sort((a, b) => (b.pss ?? 0) - (a.pss ?? 0));
+  if (json) {
+    printJson(
+      groups.map((g) => ({
+        group: g.key,
+        by,
+        processes: g.processes,
+        pids: g.pids,
+        rss: g.rss,
+        pss: g.pss,
+        uss: g.uss,
+        swap: g.swap,
+        pssFromRss: g.pssFromRss,
+        cpuPercent: g.cpuPercent,
+      })),
+    );
+    return;
+  }
+  const cols: Column<GroupTotal>[] = [
+    { header: by.toUpperCase(), value: (g) => printable(g.key) },
+    { header: 'PROCS', value: (g) => String(g.processes), align: 'right' },
+    { header: 'CPU%', value: (g) => formatPercent(g.cpuPercent), align: 'right' },
+    { header: 'RSS', value: (g) => formatBytes(g.rss), align: 'right' },
+    {
+      header: 'PSS',
+      value: (g) => `${formatBytes(g.pss)}${g.pssFromRss.length > 0 ? '*' : ''}`,
+      align: 'right',
+    },
+    { header: 'USS', value: (g) => formatBytes(g.uss), align: 'right' },
+    { header: 'SWAP', value: (g) => formatBytes(g.swap), align: 'right' },
+  ];
+  // The group's name is the widest cell: last, as ps puts COMMAND, so the numbers line up.
+  process.stdout.write(renderTable(groups, [...cols.slice(1), cols[0] as Column<GroupTotal>]));
+  const fallback = groups.reduce((n, g) => n + g.pssFromRss.length, 0);
+  if (fallback > 0)
+    process.stdout.write(
+      `* PSS of ${fallback} process${fallback === 1 ? '' : 'es'} not readable (another user's, without root): counted with RSS\n`,
+    );
+}

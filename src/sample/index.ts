@@ -3,6 +3,8 @@
  * memory % of the machine and of the process's cgroup limit — and the one-shot `listProcesses`
  * and `readSystem` that the CLI and the library expose.
  */
+
+export { familyKeys, type GroupTotal, groupTotals } from './groups.js';
 export { DEFAULT_SAMPLE_MS, type ListOptions, listProcesses, type ProcessList, readSystem } from './list.js';
 export { Sampler } from './sampler.js';
 export type { ProcessSample, SystemSample } from './types.js';

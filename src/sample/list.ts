@@ -32,8 +32,8 @@ function byRssDescending(a: ProcessSample, b: ProcessSample): number {
  * measured rate. A process that exits inside the window is left out.
  */
 export async function listProcesses(filter: ProcessFilter, options: ListOptions = {}): Promise<ProcessList> {
-  const compiled = compileFilter(filter);
   const reader = options.procRoot ? new ProcReader({ root: options.procRoot }) : new ProcReader();
+  const compiled = compileFilter(filter, { cgroupPaths: (pid) => reader.cgroupPaths(pid) });
   try {
     const sampler = new Sampler(reader);
     const selection = selectProcesses(reader.sweep({ smaps: false }), compiled);

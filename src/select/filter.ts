@@ -16,6 +16,12 @@ export interface ProcessFilter {
   pidfiles?: string[];
   /** User names or numeric uids. */
   users?: string[];
+  /** cgroup paths (v2, or inside the v1 memory controller), or globs of them; a subtree counts. */
+  cgroups?: string[];
+  /** systemd units (`redis-server.service`; `.service` when no suffix is given). */
+  units?: string[];
+  /** Container id prefixes, as docker, podman, containerd and CRI-O write them in cgroup paths. */
+  containers?: string[];
   /** Also select every descendant of a matched process. */
   children?: boolean;
   /** Keep zombies (Z) and stopped (T, t) processes, which are left out by default. */

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { errnoCode, MemwardenError } from '../errors.js';
-import type { ProcessRecord } from '../proc/index.js';
-import { uidOf } from '../proc/index.js';
+import type { CgroupPaths, ProcessRecord } from '../proc/index.js';
+import { ProcReader, uidOf } from '../proc/index.js';
+import { cgroupTest, containerTest, unitNameOf, unitTest } from './cgroup-match.js';
 import type { ProcessFilter } from './filter.js';
 import { compileGlob, compileRegex, MATCH_PREFIX_CHARS } from './pattern.js';
 
@@ -69,8 +70,52 @@ function nameMatches(record: ProcessRecord, name: string): boolean {
   return record.name === name || (argv0 !== undefined && basename(argv0) === name);
 }
 
+export interface CompileOptions {
+  /**
+   * Where a process's cgroups come from: a watcher passes its reader's, which keeps them per
+   * process; without it each test reads `/proc/<pid>/cgroup`.
+   */
+  cgroupPaths?: (pid: number) => CgroupPaths | undefined;
+}
+
+/** One kind of test per cgroup-based match kind, each reading the process's cgroups once. */
+function cgroupKinds(filter: ProcessFilter, cgroupsOf: (pid: number) => CgroupPaths | undefined): Test[][] {
+  const kinds: Test[][] = [];
+  const add = (
+    label: string,
+    specs: readonly string[],
+    make: (spec: string) => (p: CgroupPaths) => boolean,
+  ) => {
+    if (specs.length === 0) return;
+    kinds.push(
+      specs.map((spec) => {
+        const test = make(spec);
+        return {
+          label: `${label} ${spec}`,
+          test: (r: ProcessRecord) => {
+            if (r.kernelThread) return false;
+            const paths = cgroupsOf(r.pid);
+            return paths !== undefined && test(paths);
+          },
+        };
+      }),
+    );
+  };
+  add('cgroup', filter.cgroups ?? [], cgroupTest);
+  add('unit', (filter.units ?? []).map(unitNameOf), unitTest);
+  for (const id of filter.containers ?? []) {
+    if (!/^[0-9a-f]{1,64}$/i.test(id.trim()))
+      throw new MemwardenError(
+        'MW_BAD_VALUE',
+        `container '${id}' is not a container id or id prefix (hex digits, as docker ps shows them)`,
+      );
+  }
+  add('container', filter.containers ?? [], containerTest);
+  return kinds;
+}
+
 /** Compiles a filter once: bad regexes, globs, users and pid files fail here, before any sweep. */
-export function compileFilter(filter: ProcessFilter): CompiledFilter {
+export function compileFilter(filter: ProcessFilter, options: CompileOptions = {}): CompiledFilter {
   const commandTests: Test[] = [];
   for (const s of filter.substrings ?? []) {
     commandTests.push({ label: `pattern '${s}'`, test: (_r, line) => line.includes(s) });
@@ -106,6 +151,14 @@ export function compileFilter(filter: ProcessFilter): CompiledFilter {
         return { label: `user ${user}`, test: (r: ProcessRecord) => r.uid === uid };
       }),
     );
+  }
+  if (filter.cgroups?.length || filter.units?.length || filter.containers?.length) {
+    let cgroupsOf = options.cgroupPaths;
+    if (cgroupsOf === undefined) {
+      const reader = new ProcReader();
+      cgroupsOf = (pid) => reader.cgroupPaths(pid);
+    }
+    kinds.push(...cgroupKinds(filter, cgroupsOf));
   }
   return {
     kinds,

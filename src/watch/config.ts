@@ -92,7 +92,17 @@ const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules'];
 const RESTART_KEYS = ['max', 'within', 'backoff', 'startsecs'];
 const RULE_KEYS = ['when', 'do', 'cooldown'];
 
-type ListKey = 'substrings' | 'regexes' | 'globs' | 'names' | 'pids' | 'pidfiles' | 'users';
+type ListKey =
+  | 'substrings'
+  | 'regexes'
+  | 'globs'
+  | 'names'
+  | 'pids'
+  | 'pidfiles'
+  | 'users'
+  | 'cgroups'
+  | 'units'
+  | 'containers';
 type FlagKey = 'children' | 'includeStopped' | 'all';
 
 /** Singular and plural spellings both work; `pattern` is a substring, as for `memwarden ps`. */
@@ -113,6 +123,12 @@ const MATCH_LISTS: Readonly<Record<string, ListKey>> = {
   pidfiles: 'pidfiles',
   user: 'users',
   users: 'users',
+  cgroup: 'cgroups',
+  cgroups: 'cgroups',
+  unit: 'units',
+  units: 'units',
+  container: 'containers',
+  containers: 'containers',
 };
 const MATCH_FLAGS: Readonly<Record<string, FlagKey>> = {
   children: 'children',
@@ -454,6 +470,9 @@ class ConfigParser {
       pids: 'a process id',
       pidfiles: 'the path of a pid file',
       users: 'a user name or uid',
+      cgroups: 'a cgroup path such as /system.slice/redis-server.service',
+      units: 'a systemd unit such as redis-server.service',
+      containers: 'a container id or id prefix',
     };
     const values = r.stringList(entry.value, path, what[list], entry.key);
     if (values === undefined) return undefined;
@@ -464,6 +483,10 @@ class ConfigParser {
       const itemPath = isSeq(entry.value) ? [...path, index] : path;
       if (list === 'pids' && !/^[1-9]\d{0,9}$/.test(value)) {
         r.report(node, itemPath, `expected a process id (a positive whole number), found '${value}'`);
+        ok = false;
+      }
+      if (list === 'containers' && !/^[0-9a-f]{1,64}$/i.test(value)) {
+        r.report(node, itemPath, `expected a container id or id prefix (hex digits), found '${value}'`);
         ok = false;
       }
       if (list === 'regexes') {

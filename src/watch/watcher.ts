@@ -99,7 +99,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     private readonly options: { pss?: boolean } = {},
   ) {
     super();
-    this.targets = compileTargets(config);
+    this.targets = compileTargets(config, this.reader);
     this.intervalMs = config.intervalMs;
     this.trends = rulesNeedTrends(config.rules) ? new TrendTracker(this.trendSeed()) : undefined;
     this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
@@ -116,7 +116,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /** Swaps in a new config; rule state of unchanged rules is kept by the engine. */
   applyConfig(config: WatchConfig): void {
-    this.targets = compileTargets(config);
+    this.targets = compileTargets(config, this.reader);
     this.intervalMs = config.intervalMs;
     if (!rulesNeedTrends(config.rules)) this.trends = undefined;
     else this.trends ??= new TrendTracker(this.trendSeed());
@@ -329,6 +329,11 @@ function rulesUsePss(rules: readonly RuleSpec[]): boolean {
   return rules.some((r) => r.when.clauses.some((c) => c.kind === 'compare' && c.metric === 'pss'));
 }
 
-function compileTargets(config: WatchConfig): Target[] {
-  return config.targets.map((t) => ({ name: t.name, names: [t.name], filter: compileFilter(t.match) }));
+function compileTargets(config: WatchConfig, reader: ProcReader): Target[] {
+  const cgroupPaths = (pid: number) => reader.cgroupPaths(pid);
+  return config.targets.map((t) => ({
+    name: t.name,
+    names: [t.name],
+    filter: compileFilter(t.match, { cgroupPaths }),
+  }));
 }

@@ -65,4 +65,22 @@ describe('deploy/', () => {
       [],
     );
   });
+  it('the systemd unit verifies, keeps run: targets alive on stop and its history in the state directory', (t) => {
+    const unit = `${DEPLOY}memwarden.service`;
+    const text = readFileSync(unit, 'utf8');
+    const setting = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1];
+    assert.equal(setting('KillMode'), 'process');
+    assert.equal(setting('Restart'), 'on-failure');
+    assert.equal(setting('ProtectSystem'), 'strict');
+    assert.equal(setting('StateDirectory'), 'memwarden');
+    assert.equal(setting('Environment'), 'XDG_STATE_HOME=%S');
+    assert.match(setting('ExecReload') ?? '', /kill -HUP \$MAINPID/);
+    if (!existsSync('/usr/bin/systemd-analyze')) {
+      t.skip('systemd-analyze is not installed');
+      return;
+    }
+    const verify = spawnSync('/usr/bin/systemd-analyze', ['verify', unit], { encoding: 'utf8' });
+    assert.equal(verify.status, 0, verify.stderr);
+    assert.equal(verify.stderr.trim(), '');
+  });
 });
