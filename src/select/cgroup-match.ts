@@ -94,9 +94,5 @@ export function containerIdOf(path: string): string | undefined {
 /** A test for `container:`: the container id starts with the given prefix (as `docker ps` shortens it). */
 export function containerTest(prefix: string): (paths: CgroupPaths) => boolean {
   const wanted = prefix.trim().toLowerCase();
-  return (paths) =>
-    pathsOf(paths).some((p) => {
-      const id = containerIdOf(p);
-      return id !== undefined && id.startsWith(wanted);
-    });
+  return (paths) => pathsOf(paths).some((p) => containerIdOf(p)?.startsWith(wanted) === true);
 }
