@@ -453,7 +453,7 @@ class ConfigParser {
       r.report(
         node,
         path,
-        `match needs at least one of ${Object.keys(MATCH_LISTS).join(', ')}, or all: true`,
+        'match needs at least one of pattern, regex, glob, name, pid, pidfile, user, cgroup, unit, container (or their plurals), or all: true',
       );
       return undefined;
     }

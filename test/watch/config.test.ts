@@ -254,7 +254,7 @@ targets:
     assert.deepEqual(errors, [
       "3:23: targets[0].match.pid[1]: expected a process id (a positive whole number), found '-3'",
       '3:34: targets[0].match.glob: expected a glob such as *worker*, found an empty list',
-      '5:12: targets[1].match: match needs at least one of substring, substrings, pattern, patterns, regex, regexes, glob, globs, name, names, pid, pids, pidfile, pidfiles, user, users, or all: true',
+      '5:12: targets[1].match: match needs at least one of pattern, regex, glob, name, pid, pidfile, user, cgroup, unit, container (or their plurals), or all: true',
       "6:11: targets[2].name: another target is already named 'a'",
       '8:10: targets[2].run: expected an argv list such as [node, server.js] (never a shell string)',
       '11:5: targets[3].restart: restart applies only to a target memwarden starts itself (add run: [argv])',
