@@ -29,10 +29,14 @@ const WANTED_FIELDS = [4, 9, 10, 12, 14, 15, 20, 22, 23, 24];
 /** The numbers of the line being parsed: one array for every call, as parsing is synchronous. */
 const scratchValues: number[] = WANTED_FIELDS.map(() => 0);
 
-/** Bytes as latin1 text, without a Buffer view made for each call when they are a Buffer already. */
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  if (Buffer.isBuffer(bytes)) return bytes.toString('latin1', start, end);
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+/**
+ * Bytes as UTF-8 text, without a Buffer view made for each call when they are a Buffer already.
+ * comm is whatever bytes the process chose (`café` is 5 of them), cut at 15 bytes, possibly in
+ * the middle of a character: bytes that are not UTF-8 become U+FFFD, never an exception.
+ */
+function utf8(bytes: Uint8Array, start: number, end: number): string {
+  if (Buffer.isBuffer(bytes)) return bytes.toString('utf8', start, end);
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8');
 }
 
 /**
@@ -73,7 +77,7 @@ export function parseStat(bytes: Uint8Array, length = bytes.length): StatFields 
   }
   if (next < wanted.length) return undefined;
   return {
-    name: latin1(bytes, open + 1, close),
+    name: utf8(bytes, open + 1, close),
     state,
     ppid: values[0] as number,
     flags: values[1] as number,
