@@ -310,7 +310,7 @@ targets:
       await mkdir(open);
       await chmod(open, 0o777);
       const path = await write(text, 'open/config.yaml');
-      await assert.rejects(loadConfig(path), /which every user can write to/);
+      await assert.rejects(loadConfig(path), /which is writable by every user \(mode 0777\)/);
     });
 
     it('refuses a symlink in a world-writable directory, even to a safe file', async () => {
@@ -319,7 +319,25 @@ targets:
       await symlink(safe, link);
       await assert.rejects(
         loadConfig(link),
-        new RegExp(`reached through ${join(dir, 'open')}, which every user`),
+        new RegExp(`reached through ${join(dir, 'open')}, which is writable by every user`),
+      );
+    });
+
+    it('refuses a group-writable file whose group is not root', async () => {
+      const path = await write(text);
+      await chown(path, 0, 1000);
+      await chmod(path, 0o664);
+      await assert.rejects(loadConfig(path), /is writable by group 1000 \(mode 0664\); refusing it/);
+    });
+
+    it('refuses a file below a directory, two levels up, that another user owns', async () => {
+      const theirs = join(dir, 'theirs');
+      await mkdir(join(theirs, 'etc'), { recursive: true });
+      await chown(theirs, 1000, 1000);
+      const path = await write(text, 'theirs/etc/config.yaml');
+      await assert.rejects(
+        loadConfig(path),
+        new RegExp(`reached through ${theirs}, which is owned by uid 1000`),
       );
     });
 
