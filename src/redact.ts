@@ -37,3 +37,21 @@ export function redact(argv: readonly string[]): string[] {
   }
   return out;
 }
+
+/**
+ * Redacted argvs by the argv they came from: the process reader hands the same array for a
+ * process until it reads the command line anew, so each one is redacted once, and the redacted
+ * array stays the same object for as long (consumers cache by it).
+ */
+const redactedByArgv = new WeakMap<string[], string[]>();
+
+/** `redact(argv)`, made once per argv array; an argv with nothing to hide is returned as is. */
+export function redactedArgv(argv: string[]): string[] {
+  let out = redactedByArgv.get(argv);
+  if (out === undefined) {
+    const masked = redact(argv);
+    out = masked.every((arg, i) => arg === argv[i]) ? argv : masked;
+    redactedByArgv.set(argv, out);
+  }
+  return out;
+}

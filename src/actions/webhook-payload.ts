@@ -1,10 +1,9 @@
 import { hostname } from 'node:os';
-import { redact } from '../redact.js';
 import type { ActionContext } from './spec.js';
 
 /**
- * The JSON body of a webhook: the event and the process as the rule saw it, with its command line
- * redacted. Process strings are untrusted; JSON encoding is what keeps them inert here.
+ * The JSON body of a webhook: the event and the process as the rule saw it (its command line
+ * redacted, as every sample's is). Process strings are untrusted; JSON encoding is what keeps them inert here.
  */
 export function webhookPayload(context: ActionContext, wallMs: number): Record<string, unknown> {
   const { sample } = context;
@@ -20,7 +19,7 @@ export function webhookPayload(context: ActionContext, wallMs: number): Record<s
       startTicks: sample.startTicks,
       startTime: isoTime(sample.startTime),
       name: sample.name,
-      cmdline: redact(sample.cmdline),
+      cmdline: sample.cmdline,
       user: sample.user,
       state: sample.state,
       rss: sample.rss,

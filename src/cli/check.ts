@@ -1,5 +1,6 @@
 import { MemwardenError } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
+import { redactedArgv } from '../redact.js';
 import { commandLineOf, compileFilter, selectProcesses } from '../select/index.js';
 import { printable } from '../ui/index.js';
 import { formatIssue, loadConfig, loadTimeWarnings } from '../watch/index.js';
@@ -36,7 +37,11 @@ export const checkCommand: Command = {
       return {
         name: t.name,
         rules: t.rules.length,
-        processes: selection.records.map((r) => ({ pid: r.pid, cmdline: r.cmdline, name: r.name })),
+        processes: selection.records.map((r) => ({
+          pid: r.pid,
+          cmdline: redactedArgv(r.cmdline),
+          name: r.name,
+        })),
         unmatched: selection.unmatched,
       };
     });
@@ -56,7 +61,9 @@ export const checkCommand: Command = {
       const count = t.processes.length === 1 ? '1 process' : `${t.processes.length} processes`;
       process.stdout.write(`${printable(t.name)}: ${count}, ${t.rules} rules\n`);
       for (const record of selections[i]?.records ?? []) {
-        process.stdout.write(`  ${record.pid}  ${printable(commandLineOf(record))}\n`);
+        process.stdout.write(
+          `  ${record.pid}  ${printable(commandLineOf({ ...record, cmdline: redactedArgv(record.cmdline) }))}\n`,
+        );
       }
     }
   },

@@ -9,6 +9,7 @@ import {
   readMemInfo,
   readUptimeSeconds,
 } from '../proc/index.js';
+import { redactedArgv } from '../redact.js';
 import type { ProcessSample, SystemSample } from './types.js';
 
 interface PreviousCpu {
@@ -82,6 +83,9 @@ export class Sampler {
     for (const record of records) {
       const sample = record as ProcessSample;
       sample.time = time;
+      // The one place secrets leave command lines: every output (console lines, --json, --log,
+      // the store, the API, metrics, webhooks, events) is made from samples, none from records.
+      sample.cmdline = redactedArgv(record.cmdline);
       const before = this.previous.get(record.pid);
       if (before === undefined) {
         this.previous.set(record.pid, {

@@ -1,5 +1,4 @@
 import type { TargetTick, Tick, TrendSummary } from '../export/index.js';
-import { redact } from '../redact.js';
 import type { ProcessSample } from '../sample/index.js';
 
 /** Longest command line a view receives: enough to recognise a process, bounded against a 2 MB one. */
@@ -34,7 +33,7 @@ export interface LiveView {
 }
 
 export function commandOf(p: Pick<ProcessSample, 'cmdline' | 'name'>): string {
-  const text = p.cmdline.length > 0 ? redact(p.cmdline).join(' ') : `[${p.name}]`;
+  const text = p.cmdline.length > 0 ? p.cmdline.join(' ') : `[${p.name}]`;
   return text.length > COMMAND_CHARS ? `${text.slice(0, COMMAND_CHARS)}…` : text;
 }
 
