@@ -284,7 +284,6 @@ export class Store {
   /** A session left open by the last run means it was killed: its unflushed tail is a gap. */
   private startSession(): void {
     const nowMs = this.now();
-    let crashedAfterMs: number | null | undefined;
     let unfinished: { listed: UnfinishedAction[]; count: number } = { listed: [], count: 0 };
     try {
       this.db
@@ -292,10 +291,22 @@ export class Store {
           unfinished = this.state?.closeUnfinished(nowMs) ?? unfinished;
           const open = this.db.prepare('SELECT count(*) FROM sessions WHERE closed_at IS NULL').pluck().get();
           if (open !== 0) {
-            crashedAfterMs = this.db.prepare('SELECT max(time) FROM batches').pluck().get() as number | null;
-            this.db
-              .prepare('UPDATE sessions SET closed_at = ? WHERE closed_at IS NULL')
-              .run(crashedAfterMs ?? nowMs);
+            const crashedAfterMs =
+              (this.db.prepare('SELECT max(time) FROM batches').pluck().get() as number | null) ?? nowMs;
+            this.db.prepare('UPDATE sessions SET closed_at = ? WHERE closed_at IS NULL').run(crashedAfterMs);
+            // In the same transaction that closes the crashed session: a gap only queued here
+            // would be lost if this run died before its first flush, and the next start would
+            // find no open session to tell it.
+            this.statements?.insertEvent.run(
+              nowMs,
+              'gap',
+              null,
+              null,
+              null,
+              null,
+              'the previous watcher stopped without closing the history; samples after its last batch are missing',
+              JSON.stringify({ fromMs: crashedAfterMs, toMs: nowMs }),
+            );
           }
           this.sessionId = Number(
             this.db.prepare('INSERT INTO sessions (started_at) VALUES (?)').run(nowMs).lastInsertRowid,
@@ -318,15 +329,6 @@ export class Store {
         rule: action.rule,
         message: `${action.action}: outcome unknown: the previous watcher stopped before it reported back`,
         details: { ok: false, code: 'UNKNOWN', startedAt: action.time },
-      });
-    }
-    if (crashedAfterMs !== undefined) {
-      this.appendEvent({
-        time: nowMs,
-        kind: 'gap',
-        message:
-          'the previous watcher stopped without closing the history; samples after its last batch are missing',
-        details: { fromMs: crashedAfterMs, toMs: nowMs },
       });
     }
   }
