@@ -138,6 +138,8 @@ export function renderMetrics(tick: Tick, errors: { count: number } = { count: 0
       continue;
     }
     seen.add(target.name);
+    // A count hidepid keeps from us is absent (unknown), not 0: an alert on `== 0` must not fire.
+    if (target.unknown) continue;
     let series: Series[];
     try {
       series = targetSeries(target, s.memTotal);
@@ -184,6 +186,18 @@ export function renderMetrics(tick: Tick, errors: { count: number } = { count: 0
     'counter',
     'Ticks skipped because the previous one was still running.',
     c.cycleOverruns,
+  );
+  out.add(
+    'memwarden_storage_write_errors_total',
+    'counter',
+    'Writes to the history file that failed (the samples are kept in memory and retried).',
+    c.storageWriteErrors,
+  );
+  out.add(
+    'memwarden_samples_dropped_total',
+    'counter',
+    'Samples given up on because the history file could not be written and the backlog was full.',
+    c.samplesDropped,
   );
   out.add(
     'memwarden_last_cycle_duration_seconds',

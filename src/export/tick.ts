@@ -14,6 +14,8 @@ export interface TargetTick {
   name: string;
   processes: ProcessSample[];
   trend?: TrendSummary;
+  /** None matched while /proc hides other users' processes: the count is unknown, not 0. */
+  unknown?: boolean;
 }
 
 /** The daemon's own health, as running totals since it started. */
@@ -26,6 +28,9 @@ export interface DaemonCounters {
   configLastReloadSuccess: boolean;
   /** How long the last tick took, from start of the sweep to the last consumer. */
   lastCycleDurationMs: number;
+  /** Failed writes to the history file, and samples given up on (backlog full); 0 without one. */
+  storageWriteErrors: number;
+  samplesDropped: number;
 }
 
 /** Everything one tick produced: what `/metrics`, the dashboard and `top` show. */

@@ -37,3 +37,4 @@ export {
 } from './system.js';
 export type { CgroupInfo, ProcessIdentity, ProcessRecord, SystemMemory } from './types.js';
 export { uidOf, userName } from './users.js';
+export { type HidePid, type ProcVisibility, procVisibility, threadsOnMachine } from './visibility.js';

@@ -35,15 +35,18 @@ export function toExportTick(tick: Tick, counters: WatcherCounters): ExportTick 
         t.processes.map((p) => p.pid),
         tick.trends,
       );
-      return trend
-        ? { name: t.name, processes: t.processes, trend }
-        : { name: t.name, processes: t.processes };
+      const target: ExportTick['targets'][number] = { name: t.name, processes: t.processes };
+      if (trend) target.trend = trend;
+      if (t.unknown) target.unknown = true;
+      return target;
     }),
     counters: {
       procReadErrors: { denied: counters.procReadDenied, failed: counters.procReadFailed },
       cycleOverruns: counters.cycleOverruns,
       configLastReloadSuccess: counters.configLastReloadSuccess === 1,
       lastCycleDurationMs: tick.durationMs,
+      storageWriteErrors: counters.storageWriteErrors,
+      samplesDropped: counters.samplesDropped,
     },
   };
 }

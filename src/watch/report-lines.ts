@@ -39,6 +39,7 @@ interface KeptLine {
  * The JSON lines of a stream of cycles, as `--json` and `--log` write them: one for the machine
  * (systemRecord), one per process (time, kind, cycle, target, pid, cmdline, cpuPercent,
  * memPercent, rss, pss, memLimitPercent, startTime; a value left unknown is left out), one per
+ * target whose process count is unknown (kind `target`, status `unknown`: hidepid), one per
  * event (eventRecord), each what JSON.stringify makes of the record. The parts of a process's
  * line that hold while it lives (target, pid, command line, start time) are serialised once and
  * kept: redoing them for every process on every cycle was most of the cost of `--json`. Kept
@@ -54,6 +55,9 @@ export class TickJsonLines {
     let out = `${JSON.stringify(systemRecord(time, tick.cycle, tick.system))}\n`;
     const start = `{"time":"${time}","kind":"process","cycle":${tick.cycle}`;
     for (const target of tick.targets) {
+      if (target.unknown) {
+        out += `${JSON.stringify({ time, kind: 'target', cycle: tick.cycle, target: target.name, status: 'unknown', reason: 'hidepid' })}\n`;
+      }
       let lines = this.kept.get(target.name);
       if (!lines) {
         lines = new Map();
@@ -134,7 +138,10 @@ export function tickLines(tick: Tick): string[] {
     `${at}  machine  mem ${formatPercent(s.memPercent)} (${formatBytes(s.memUsed)} of ${formatBytes(s.memTotal)}, ${formatBytes(s.memAvailable)} available)  cpu ${formatPercent(s.cpuPercent)} of ${s.cpuCount} cores`,
   ];
   for (const target of tick.targets) {
-    if (target.processes.length === 0) lines.push(`${at}  ${printable(target.name)}  no process matches`);
+    if (target.unknown)
+      lines.push(`${at}  ${printable(target.name)}  unknown: /proc hides other users' processes (hidepid)`);
+    else if (target.processes.length === 0)
+      lines.push(`${at}  ${printable(target.name)}  no process matches`);
     for (const p of target.processes) {
       const command = printable(p.cmdline.length > 0 ? p.cmdline.join(' ') : `[${p.name}]`);
       lines.push(

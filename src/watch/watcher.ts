@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult, ActionRunner, Supervisor } from '../actions/index.js';
-import { type ProcessRecord, ProcReader } from '../proc/index.js';
+import { type ProcessRecord, ProcReader, procVisibility, threadsOnMachine } from '../proc/index.js';
 import { type ProcessObservation, RuleEngine, type RuleEvent, type RuleSpec } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { Sampler } from '../sample/index.js';
@@ -20,7 +20,11 @@ export interface Tick {
   /** How long the cycle's own work took. */
   durationMs: number;
   system: SystemSample;
-  targets: { name: string; processes: ProcessSample[] }[];
+  /**
+   * `unknown` is set on a target that matched nothing while /proc hides other users' processes
+   * (hidepid): its processes may be there unseen, so it is not "none".
+   */
+  targets: { name: string; processes: ProcessSample[]; unknown?: true }[];
   events: RuleEvent[];
   /** Trend verdicts by pid, for processes whose rules ask for one. */
   trends: Map<number, TrendView>;
@@ -43,6 +47,9 @@ export interface WatcherCounters {
   procReadFailed: number;
   /** 1 after a good (re)load, 0 after a reload that failed and kept the old config. */
   configLastReloadSuccess: 0 | 1;
+  /** The history file's failed writes and dropped samples, as of the last cycle. */
+  storageWriteErrors: number;
+  samplesDropped: number;
 }
 
 interface Target {
@@ -80,6 +87,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     procReadDenied: 0,
     procReadFailed: 0,
     configLastReloadSuccess: 1,
+    storageWriteErrors: 0,
+    samplesDropped: 0,
   };
   private readonly reader = new ProcReader();
   private readonly sampler = new Sampler(this.reader);
@@ -92,6 +101,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private stopping: AbortController | undefined;
   /** Identities already warned about for partial reads: one warning each, not one per cycle. */
   private readonly warnedPartial = new Set<string>();
+  /** Whether /proc hides other users' processes from this watcher (hidepid). */
+  private readonly hidden = procVisibility();
 
   constructor(
     config: WatchConfig,
@@ -188,16 +199,23 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       time: system.time,
       durationMs: monotonicMs() - started,
       system,
-      targets: perTarget.map(({ target, records: selected }) => ({
-        name: target.name,
-        processes: (unreadable.size > 0
-          ? selected.filter((r) => !unreadable.has(r))
-          : selected) as ProcessSample[],
-      })),
+      targets: perTarget.map(({ target, records: selected }) => {
+        const processes = (
+          unreadable.size > 0 ? selected.filter((r) => !unreadable.has(r)) : selected
+        ) as ProcessSample[];
+        return processes.length === 0 && this.hidden.restricted
+          ? { name: target.name, processes, unknown: true as const }
+          : { name: target.name, processes };
+      }),
       events,
       trends: trendViews,
     };
     this.hand(tick, samples);
+    const storage = this.services.store?.stats();
+    if (storage) {
+      this.counters.storageWriteErrors = storage.writeErrors;
+      this.counters.samplesDropped = storage.samplesDropped;
+    }
     this.emit('tick', tick);
     return tick;
   }
@@ -212,7 +230,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     try {
       // CPU % needs two reads: a first, silent one lets the first logged cycle have it too.
       this.sampler.system();
-      this.sampler.processes(this.reader.sweep({ forks: this.sampler.forks }), 0, false);
+      const primed = this.reader.sweep({ forks: this.sampler.forks });
+      this.sampler.processes(primed, 0, false);
+      if (this.hidden.restricted) this.warnHidden(primed);
       await sleep(Math.min(PRIMING_MS, this.intervalMs), undefined, { signal: stopping.signal }).catch(
         () => undefined,
       );
@@ -306,6 +326,19 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         this.emit('action', result);
       });
     }
+  }
+
+  /** Once at start: how much of the machine hidepid keeps from this watcher. */
+  private warnHidden(visible: readonly ProcessRecord[]): void {
+    const total = threadsOnMachine();
+    let seen = 0;
+    for (const r of visible) seen += r.threads;
+    const count = total === undefined ? 'an unknown number of' : `about ${Math.max(0, total - seen)}`;
+    const group = this.hidden.gid === undefined ? '' : ` or in group ${this.hidden.gid}`;
+    this.emit(
+      'warning',
+      `/proc is mounted with hidepid=${this.hidden.hidepid}: processes of other users are hidden from this watcher (${count} threads unseen); targets that match nothing show as unknown, not 0. Run as root${group} to see them`,
+    );
   }
 
   private warnAboutPartialReads(samples: readonly ProcessSample[]): void {

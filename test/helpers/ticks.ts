@@ -46,6 +46,8 @@ export function fakeTick(targets: Tick['targets'], time = Date.now()): Tick {
       cycleOverruns: 1,
       configLastReloadSuccess: true,
       lastCycleDurationMs: 12.5,
+      storageWriteErrors: 0,
+      samplesDropped: 0,
     },
   };
 }
