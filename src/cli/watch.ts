@@ -2,6 +2,7 @@ import { MemwardenError } from '../errors.js';
 import { parseListen, printable } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import {
+  checkListenable,
   JsonLinesFile,
   loadConfig,
   loadTimeWarnings,
@@ -16,6 +17,7 @@ import {
 } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
+import { releaseHangups } from './hangup.js';
 
 const HELP = `Usage: memwarden watch -c memwarden.yaml [options]
        memwarden watch --match PATTERN [--match PATTERN…] [options]
@@ -105,6 +107,9 @@ export const watchCommand: Command = {
     }
     const count = parseCount(values.count);
     const { config, path } = await configFrom(values);
+    // A listen that would fail fails before the log, the history file or any process is made.
+    const listen = values.listen === undefined ? config.listen : parseListen(values.listen);
+    if (listen) await checkListenable(listen.host, listen.port);
     const logPath = values.log ?? config.log?.path;
     const log =
       logPath === undefined ? undefined : new JsonLinesFile(logPath, config.log?.maxSizeBytes ?? 10_000_000);
@@ -113,9 +118,13 @@ export const watchCommand: Command = {
       storePath: values.store,
       noStore: values['no-store'] ?? false,
       say,
+      onEvent: (event) => {
+        const record = { ...event, time: new Date(event.time).toISOString() };
+        if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
+        log?.write(record);
+      },
     });
     const watcher = new Watcher(config, services);
-    const listen = values.listen === undefined ? config.listen : parseListen(values.listen);
     const token = values.token ?? process.env.MEMWARDEN_TOKEN;
     const server = listen
       ? await serveWatcher(
@@ -180,6 +189,8 @@ export const watchCommand: Command = {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
     process.on('SIGHUP', onHup);
+    // A SIGHUP held since start-up (it came before this handler) is a reload asked for.
+    if (releaseHangups()) onHup();
     try {
       await watcher.run(count);
     } finally {

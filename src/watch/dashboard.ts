@@ -1,4 +1,6 @@
+import { createServer } from 'node:net';
 import type { ActionRunner } from '../actions/index.js';
+import { MemwardenError } from '../errors.js';
 import type { Tick as ExportTick } from '../export/index.js';
 import type { Store } from '../store/index.js';
 import { type ActionHandler, DashboardServer, LiveHistory, storeHistory } from '../ui/index.js';
@@ -73,4 +75,20 @@ export async function serveWatcher(
     server.publish(exported);
   });
   return server;
+}
+
+/**
+ * Binds the dashboard's address once and lets it go, before the history file is created or a
+ * supervised process is started: a port in use or an address not on this machine then fails
+ * the start with nothing made. The dashboard binds it again moments later; a port taken in
+ * between fails that bind as before.
+ */
+export async function checkListenable(host: string, port: number): Promise<void> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (err) =>
+      reject(new MemwardenError('MW_FAILED', `cannot listen on ${host}:${port}: ${err.message}`)),
+    );
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }

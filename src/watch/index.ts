@@ -5,7 +5,7 @@
  * store or actions, for `top` and `serve`.
  */
 export { ConfigError, formatIssue, loadConfig, type TargetConfig, type WatchConfig } from './config.js';
-export { serveWatcher } from './dashboard.js';
+export { checkListenable, serveWatcher } from './dashboard.js';
 export { JsonLinesFile } from './log.js';
 export { loadTimeWarnings } from './preflight.js';
 export { quickConfig } from './quick.js';

@@ -13,6 +13,19 @@ export interface ServiceOptions {
   storePath?: string | undefined;
   noStore: boolean;
   say: (line: string) => void;
+  /** Each supervisor event as a record, for `--json` and `--log` (it is also said and stored). */
+  onEvent?: (event: SupervisorEvent) => void;
+}
+
+/** What a supervisor did, as `--json`, `--log` and the history file keep it. */
+export interface SupervisorEvent {
+  time: number;
+  kind: 'supervisor';
+  event: 'started' | 'restart-scheduled' | 'gave-up' | 'problem';
+  target: string;
+  pid?: number;
+  message: string;
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -51,17 +64,44 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
       backoffBaseMs: target.restart?.backoffMs,
       startSecsMs: target.restart?.startSecsMs,
     });
-    supervisor.on('started', ({ pid }) => options.say(`${target.name}: started pid ${pid}`));
+    // Restarts and give-ups are history, not only console lines: stored, and on --json/--log.
+    const note = (
+      event: SupervisorEvent['event'],
+      message: string,
+      extra: { pid?: number; details?: Record<string, unknown> } = {},
+    ) => {
+      const record: SupervisorEvent = {
+        time: Date.now(),
+        kind: 'supervisor',
+        event,
+        target: target.name,
+        message,
+        ...extra,
+      };
+      options.say(`${target.name}: ${message}`);
+      store?.appendEvent({
+        time: record.time,
+        kind: 'supervisor',
+        target: target.name,
+        ...(extra.pid === undefined ? {} : { pid: extra.pid }),
+        message,
+        details: { event, ...extra.details },
+      });
+      options.onEvent?.(record);
+    };
+    supervisor.on('started', ({ pid }) => note('started', `started pid ${pid}`, { pid }));
     supervisor.on('backoff', ({ delayMs, restartsInWindow }) =>
-      options.say(
-        `${target.name}: exited; restart ${restartsInWindow + 1} of ${supervisor.maxRestarts} in ${formatDuration(delayMs)}`,
+      note(
+        'restart-scheduled',
+        `exited; restart ${restartsInWindow + 1} of ${supervisor.maxRestarts} in ${formatDuration(delayMs)}`,
+        { details: { delayMs, restart: restartsInWindow + 1, maxRestarts: supervisor.maxRestarts } },
       ),
     );
-    supervisor.on('gave-up', () =>
-      options.say(`${target.name}: restarted too often; gave up (it stays stopped)`),
+    supervisor.on('gave-up', ({ restarts, windowMs }) =>
+      note('gave-up', 'restarted too often; gave up (it stays stopped)', { details: { restarts, windowMs } }),
     );
-    supervisor.on('problem', ({ message }) => options.say(`${target.name}: ${message}`));
-    if (supervisor.stateLoadError) options.say(`${target.name}: ${supervisor.stateLoadError}`);
+    supervisor.on('problem', ({ message }) => note('problem', message));
+    if (supervisor.stateLoadError) note('problem', supervisor.stateLoadError);
     void supervisor.start();
     supervisors.set(target.name, supervisor);
   }
