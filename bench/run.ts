@@ -1,5 +1,6 @@
 /** `npm run bench [NAME…]`: every benchmark (or the named ones), each printing its own table. */
 import { benchHeap } from './heap.js';
+import { benchRegex } from './regex.js';
 import { benchSweep } from './sweep.js';
 import { benchTrend } from './trend.js';
 import { benchWatch } from './watch.js';
@@ -9,6 +10,7 @@ const benches: [string, () => Promise<void> | void][] = [
   ['trend', benchTrend],
   ['watch', benchWatch],
   ['heap', benchHeap],
+  ['regex', benchRegex],
 ];
 const only = process.argv.slice(2);
 for (const [name, run] of benches) {
