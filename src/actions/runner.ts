@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ProcessIdentity } from '../proc/index.js';
+import { accountOf, type ProcessIdentity } from '../proc/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { runCommand } from './exec.js';
 import { checkIdentity, type IdentitySource } from './identity.js';
@@ -279,15 +279,20 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     switch (spec.kind) {
       case 'signal':
         return sendSignal(identity.pid, spec.signal);
-      case 'exec':
+      case 'exec': {
+        // Looked up now, not at load: a user removed since then fails this command, nothing more.
+        const account = spec.user === undefined ? this.execUser : accountOf(spec.user, spec.group);
+        if (typeof account === 'string')
+          return { ok: false, code: 'SPAWN_FAILED', message: `cannot run ${spec.argv[0]}: ${account}` };
         return runCommand({
           argv: substitute(spec.argv, context),
           env: { ...this.baseEnv, ...actionEnv(context) },
           timeoutMs: spec.timeoutMs,
           maxOutputBytes: spec.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
           killGraceMs: this.killGraceMs,
-          user: this.execUser,
+          ...(account === undefined ? {} : { user: account }),
         });
+      }
       case 'restart':
         return this.restart(context.target);
       case 'gc':

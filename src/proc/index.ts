@@ -36,5 +36,5 @@ export {
   readUptimeSeconds,
 } from './system.js';
 export type { CgroupInfo, ProcessIdentity, ProcessRecord, SystemMemory } from './types.js';
-export { uidOf, userName } from './users.js';
+export { accountOf, gidOf, uidOf, userName } from './users.js';
 export { type HidePid, type ProcVisibility, procVisibility, threadsOnMachine } from './visibility.js';

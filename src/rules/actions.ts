@@ -18,6 +18,12 @@ export type ActionSpec =
       timeoutMs: number;
       /** Per stream; default: the action runner's cap. */
       maxOutputBytes?: number;
+      /**
+       * Who the command runs as (a name or uid), and optionally with which group (else the
+       * user's primary group); from the action or its target. memwarden's own user when absent.
+       */
+      user?: string;
+      group?: string;
     }
   | {
       kind: 'webhook';
@@ -188,7 +194,7 @@ function parseActionText(text: string): ActionSpec {
 }
 
 const OBJECT_KEYS: Readonly<Record<string, readonly string[]>> = {
-  exec: ['exec', 'timeout'],
+  exec: ['exec', 'timeout', 'user', 'group'],
   webhook: ['webhook', 'timeout'],
   signal: ['signal'],
 };
@@ -207,7 +213,17 @@ function parseActionObject(value: Record<string, unknown>): ActionSpec {
     case 'exec': {
       const timeoutMs =
         value.timeout === undefined ? DEFAULT_EXEC_TIMEOUT_MS : parseTimeout(value.timeout, ['timeout']);
-      return { kind: 'exec', argv: parseArgv(value.exec, ['exec']), timeoutMs };
+      const spec: ActionSpec = { kind: 'exec', argv: parseArgv(value.exec, ['exec']), timeoutMs };
+      for (const key of ['user', 'group'] as const) {
+        const name = value[key];
+        if (name === undefined) continue;
+        if (typeof name !== 'string' && typeof name !== 'number')
+          fail([key], `expected a ${key} name or number`);
+        spec[key] = String(name);
+      }
+      if (spec.group !== undefined && spec.user === undefined)
+        fail(['group'], 'group: needs user: as well (the user the command runs as)');
+      return spec;
     }
     case 'webhook': {
       if (typeof value.webhook !== 'string') fail(['webhook'], 'expected an http(s) URL');

@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { errnoCode } from '../errors.js';
-import { uidOf } from '../proc/index.js';
+import { accountOf, uidOf } from '../proc/index.js';
 import {
   type ActionSpec,
   ActionSpecError,
@@ -31,6 +31,12 @@ export interface RestartPolicy {
   backoffMs: number;
   /** A process that ran this long started well: the restarts counted before are forgotten. */
   startSecsMs: number;
+}
+
+/** Who a target's exec commands run as (names or numbers, checked against /etc/passwd at load). */
+interface ExecAs {
+  user: string;
+  group?: string;
 }
 
 export interface TargetConfig {
@@ -88,7 +94,7 @@ const DEFAULT_LISTEN_HOST = '127.0.0.1';
 const TOP_KEYS = ['interval', 'log', 'store', 'retain', 'listen', 'probe_users', 'targets'];
 const LOG_KEYS = ['path', 'max_size'];
 const STORE_KEYS = ['path'];
-const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules'];
+const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules', 'user', 'group'];
 const RESTART_KEYS = ['max', 'within', 'backoff', 'startsecs'];
 const RULE_KEYS = ['when', 'do', 'cooldown'];
 
@@ -396,8 +402,16 @@ class ConfigParser {
         );
     }
     const restart = this.restart(fields.get('restart'), [...path, 'restart'], runEntry !== undefined);
-    const rules = this.rules(fields.get('rules'), [...path, 'rules'], name ?? '', runEntry !== undefined);
+    const execAs = this.execAs(fields, path);
+    const rules = this.rules(
+      fields.get('rules'),
+      [...path, 'rules'],
+      name ?? '',
+      runEntry !== undefined,
+      execAs,
+    );
     if (
+      execAs === null ||
       name === undefined ||
       match === undefined ||
       rules === undefined ||
@@ -411,6 +425,41 @@ class ConfigParser {
       target.restart = restart ?? { ...DEFAULT_RESTART_POLICY };
     }
     return target;
+  }
+
+  /**
+   * A target's `user:` and `group:`, which its exec actions run as unless they name their own;
+   * undefined when absent, null when wrong (reported).
+   */
+  private execAs(fields: Map<string, Entry>, path: KeyPath): ExecAs | undefined | null {
+    const r = this.reader;
+    const read = (key: 'user' | 'group') => {
+      const entry = fields.get(key);
+      if (entry === undefined) return undefined;
+      const value = r.toJS(entry.value ?? entry.key);
+      if (typeof value === 'string' || typeof value === 'number') return { value: String(value), entry };
+      r.report(entry.value ?? entry.key, [...path, key], `expected a ${key} name or number`);
+      return null;
+    };
+    const user = read('user');
+    const group = read('group');
+    if (user === null || group === null) return null;
+    if (user === undefined) {
+      if (group === undefined) return undefined;
+      r.report(
+        group.entry.key,
+        [...path, 'group'],
+        'group: needs user: as well (the user exec commands run as)',
+      );
+      return null;
+    }
+    const account = accountOf(user.value, group?.value);
+    if (typeof account === 'string') {
+      const wrong = account.startsWith('unknown group') && group ? group : user;
+      r.report(wrong.entry.value ?? wrong.entry.key, [...path, wrong === user ? 'user' : 'group'], account);
+      return null;
+    }
+    return group === undefined ? { user: user.value } : { user: user.value, group: group.value };
   }
 
   private match(node: Node | undefined, path: KeyPath): ProcessFilter | undefined {
@@ -547,6 +596,7 @@ class ConfigParser {
     path: KeyPath,
     target: string,
     hasRun: boolean,
+    execAs: ExecAs | undefined | null,
   ): RuleSpec[] | undefined {
     if (entry === undefined || entry.value === undefined) return [];
     if (!isSeq(entry.value)) {
@@ -556,7 +606,14 @@ class ConfigParser {
     const rules: RuleSpec[] = [];
     entry.value.items.forEach((item, index) => {
       const node = this.reader.resolve(item);
-      const rule = this.rule(node ?? entry.key, [...path, index], `${target}#${index + 1}`, target, hasRun);
+      const rule = this.rule(
+        node ?? entry.key,
+        [...path, index],
+        `${target}#${index + 1}`,
+        target,
+        hasRun,
+        execAs ?? undefined,
+      );
       if (rule !== undefined) {
         rules.push(rule);
         if (node !== undefined) this.ruleNodes.set(rule.id, node);
@@ -565,14 +622,21 @@ class ConfigParser {
     return rules.length === entry.value.items.length ? rules : undefined;
   }
 
-  private rule(node: Node, path: KeyPath, id: string, target: string, hasRun: boolean): RuleSpec | undefined {
+  private rule(
+    node: Node,
+    path: KeyPath,
+    id: string,
+    target: string,
+    hasRun: boolean,
+    execAs: ExecAs | undefined,
+  ): RuleSpec | undefined {
     const r = this.reader;
     const fields = r.map(node, path, RULE_KEYS);
     if (fields === undefined) return undefined;
     const whenNode = r.required(fields, 'when', node, path, 'a condition such as rss > 500MB for 3m');
     const when = whenNode === undefined ? undefined : this.condition(whenNode, [...path, 'when']);
     const doNode = r.required(fields, 'do', node, path, 'a list of actions such as [log, gc]');
-    const actions = doNode === undefined ? undefined : this.actions(doNode, [...path, 'do'], hasRun);
+    const actions = doNode === undefined ? undefined : this.actions(doNode, [...path, 'do'], hasRun, execAs);
     const cooldown = fields.get('cooldown');
     const cooldownMs =
       cooldown === undefined
@@ -595,7 +659,12 @@ class ConfigParser {
     }
   }
 
-  private actions(node: Node, path: KeyPath, hasRun: boolean): ActionSpec[] | undefined {
+  private actions(
+    node: Node,
+    path: KeyPath,
+    hasRun: boolean,
+    execAs: ExecAs | undefined,
+  ): ActionSpec[] | undefined {
     let actions: ActionSpec[];
     try {
       actions = parseActions(this.reader.toJS(node));
@@ -604,6 +673,20 @@ class ConfigParser {
       this.reader.report(nodeAt(this.reader, node, err.path), [...path, ...err.path], err.reason);
       return undefined;
     }
+    let accountsOk = true;
+    actions.forEach((action, index) => {
+      if (action.kind !== 'exec') return;
+      if (action.user === undefined) {
+        if (execAs !== undefined) Object.assign(action, execAs);
+        return;
+      }
+      const account = accountOf(action.user, action.group);
+      if (typeof account !== 'string') return;
+      const at = [...(isSeq(node) ? [index] : []), account.startsWith('unknown group') ? 'group' : 'user'];
+      this.reader.report(nodeAt(this.reader, node, at), [...path, ...at], account);
+      accountsOk = false;
+    });
+    if (!accountsOk) return undefined;
     const restartIndex = actions.findIndex((action) => action.kind === 'restart');
     if (restartIndex !== -1 && !hasRun) {
       const at = isSeq(node) ? [restartIndex] : [];

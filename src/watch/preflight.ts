@@ -49,7 +49,30 @@ function impostorWarnings(
     );
 }
 
+/**
+ * Exec actions that would run as root, as memwarden does when root and no `user:` is given
+ * (scenario 16): a command run for a rule gets all of root's power, and its argv carries
+ * strings the target chose (`{name}`).
+ */
+function rootExecWarnings(rules: readonly RuleSpec[], euid: number): string[] {
+  if (euid !== 0) return [];
+  const warnings: string[] = [];
+  for (const rule of rules) {
+    for (const action of rule.actions) {
+      if (action.kind !== 'exec' || action.user !== undefined) continue;
+      warnings.push(
+        `rule ${rule.id}: exec ${action.argv[0] ?? ''} would run as root; give the action or its target user: (and group:) to run it as someone else`,
+      );
+    }
+  }
+  return warnings;
+}
+
 /** Everything worth saying about a config before it runs, beyond what its parser says. */
-export function loadTimeWarnings(config: WatchConfig): string[] {
-  return [...preflightWarnings(config.rules), ...impostorWarnings(config.targets)];
+export function loadTimeWarnings(config: WatchConfig, euid = process.geteuid?.() ?? -1): string[] {
+  return [
+    ...preflightWarnings(config.rules),
+    ...impostorWarnings(config.targets),
+    ...rootExecWarnings(config.rules, euid),
+  ];
 }
