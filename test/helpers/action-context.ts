@@ -2,13 +2,17 @@
 
 import type { ActionContext } from '../../src/actions/index.js';
 import { ProcReader } from '../../src/proc/index.js';
-import type { ProcessSample } from '../../src/sample/index.js';
+import { type ProcessSample, Sampler } from '../../src/sample/index.js';
 
-/** Reads the process now, or throws when it is not there. */
+/** Reads the process now, through the sampler as the daemon does, or throws when it is not there. */
 export function sampleOf(pid: number): ProcessSample {
-  const record = new ProcReader().read(pid);
+  const reader = new ProcReader();
+  const record = reader.read(pid);
   if (record === undefined) throw new Error(`pid ${pid} is not there`);
-  return { ...record, time: Date.now() };
+  const [sample] = new Sampler(reader).processes([record], 0, false);
+  reader.close();
+  if (sample === undefined) throw new Error(`pid ${pid} gave no sample`);
+  return sample;
 }
 
 export function contextFor(sample: ProcessSample, overrides: Partial<ActionContext> = {}): ActionContext {
