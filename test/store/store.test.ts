@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { MemwardenError } from '../../src/errors.js';
-import { redact } from '../../src/redact.js';
+import { redact, redactedArgv } from '../../src/redact.js';
 import { defaultStorePath, openStore } from '../../src/store/index.js';
 import { batchAt, processSample, systemSample, walCommits } from './samples.js';
 import { tempDir } from './temp.js';
@@ -96,7 +96,7 @@ describe('store', () => {
     }
   });
 
-  it('masks secret-looking arguments before storing a command line', () => {
+  it('masks secret-looking arguments; the store keeps a command line as the sampler redacted it', () => {
     assert.deepEqual(
       redact([
         'app',
@@ -125,7 +125,9 @@ describe('store', () => {
     const store = openStore(path, { maintenanceIntervalMs: 0 });
     store.append({
       time: T0,
-      processes: [{ target: 'web', sample: processSample({ cmdline: ['node', '--token=s3cret', 'x'] }) }],
+      processes: [
+        { target: 'web', sample: processSample({ cmdline: redactedArgv(['node', '--token=s3cret', 'x']) }) },
+      ],
     });
     store.close();
     const db = new Database(path, { readonly: true });
