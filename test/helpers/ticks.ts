@@ -1,9 +1,11 @@
 /** Ticks for tests: made up where the numbers matter, sampled from real processes elsewhere. */
 import type { Tick } from '../../src/export/index.js';
+import { redactedArgv } from '../../src/redact.js';
 import type { ProcessSample } from '../../src/sample/index.js';
 
+/** A made-up sample; its command line redacted as the sampler redacts every real one. */
 export function fakeProcess(pid: number, fields: Partial<ProcessSample> = {}): ProcessSample {
-  return {
+  const sample: ProcessSample = {
     pid,
     ppid: 1,
     name: 'worker',
@@ -20,6 +22,8 @@ export function fakeProcess(pid: number, fields: Partial<ProcessSample> = {}): P
     rss: 100 * 1024 * 1024,
     ...fields,
   };
+  sample.cmdline = redactedArgv(sample.cmdline);
+  return sample;
 }
 
 export function fakeTick(targets: Tick['targets'], time = Date.now()): Tick {
