@@ -120,7 +120,11 @@ describe('memwarden ps', () => {
   for (const [what, args, message] of [
     ['an unknown flag', ['ps', '--bogus'], /Unknown option '--bogus'/],
     ['an invalid regex', ['ps', '--regex', '(unclosed'], /invalid regex '\(unclosed'/],
-    ['a backreference regex', ['ps', '--regex', '(a)\\1'], /backreference \\1 is not supported \(patterns run on RE2/],
+    [
+      'a backreference regex',
+      ['ps', '--regex', '(a)\\1'],
+      /backreference \\1 is not supported \(patterns run on RE2/,
+    ],
     [
       'a missing pid file',
       ['ps', '--pidfile', '/nonexistent/x.pid'],
