@@ -112,8 +112,10 @@
       C.el(
         'span',
         null,
-        `${target.processes.length} process(es), RSS ${C.formatBytes(target.rssBytes)}` +
-          (target.pssBytes === undefined ? '' : `, PSS ${C.formatBytes(target.pssBytes)}`),
+        target.unknown
+          ? "processes unknown: /proc hides other users' processes (hidepid)"
+          : `${target.processes.length} process(es), RSS ${C.formatBytes(target.rssBytes)}` +
+              (target.pssBytes === undefined ? '' : `, PSS ${C.formatBytes(target.pssBytes)}`),
       ),
     ];
     if (target.trend) {

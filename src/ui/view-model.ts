@@ -24,6 +24,8 @@ export interface TargetView {
   rssBytes: number;
   pssBytes?: number;
   trend?: TrendSummary;
+  /** Nothing matched while /proc hides other users' processes: the count is unknown, not 0. */
+  unknown?: true;
 }
 
 export interface LiveView {
@@ -63,6 +65,7 @@ export function targetView(t: TargetTick, maxProcesses: number): TargetView {
   if (processes.some((p) => p.pss !== undefined))
     view.pssBytes = processes.reduce((sum, p) => sum + (p.pss ?? 0), 0);
   if (t.trend) view.trend = t.trend;
+  if (t.unknown) view.unknown = true;
   return view;
 }
 
