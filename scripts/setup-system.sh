@@ -7,8 +7,9 @@
 #   prometheus      a real scraper for /metrics (and promtool)
 #   chromium        the dashboard and report in a real browser
 #   systemd         systemd-analyze, which verifies the unit in deploy/
+#   redis-server    a real jemalloc process for the trim tests (Debian's links libjemalloc)
 set -euo pipefail
-PACKAGES=(python3-psutil lldb sqlite3 tmux prometheus chromium systemd)
+PACKAGES=(python3-psutil lldb sqlite3 tmux prometheus chromium systemd redis-server)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -27,17 +27,73 @@ def _rss_bytes():
         return None
 
 
-def collect():
+def _blocks():
+    # pymalloc's live blocks: objects of 512 bytes or less, which only free whole arenas.
+    getter = getattr(sys, "getallocatedblocks", None)
+    return getter() if getter else None
+
+
+def release_heap():
+    """Hands the C heap's free pages back to the system, with the allocator this process uses.
+
+    Found by symbol in the process's own global namespace: jemalloc's mallctl (every arena purged;
+    4096 is MALLCTL_ARENAS_ALL in jemalloc 5), tcmalloc's MallocExtension, else glibc's
+    malloc_trim(0). musl and static allocators offer none of these, and that is said.
+    """
+    try:
+        import ctypes
+    except ImportError as exc:
+        return {"allocator": None, "skipped": "ctypes cannot be imported here (%s)" % exc}
+    try:
+        lib = ctypes.CDLL(None)
+    except OSError as exc:
+        return {"allocator": None, "skipped": "the process's own symbols cannot be opened (%s)" % exc}
     before = _rss_bytes()
     started = time.monotonic()
+    if hasattr(lib, "mallctl"):
+        mallctl = lib.mallctl
+        mallctl.restype = ctypes.c_int
+        mallctl.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        returned = mallctl(b"arena.4096.purge", None, None, None, 0)
+        result = {"allocator": "jemalloc", "call": 'mallctl("arena.4096.purge")', "returned": returned}
+        result["released"] = returned == 0
+    elif hasattr(lib, "MallocExtension_ReleaseFreeMemory"):
+        lib.MallocExtension_ReleaseFreeMemory.restype = None
+        lib.MallocExtension_ReleaseFreeMemory()
+        result = {"allocator": "tcmalloc", "call": "MallocExtension_ReleaseFreeMemory()"}
+    elif hasattr(lib, "malloc_trim"):
+        malloc_trim = lib.malloc_trim
+        malloc_trim.restype = ctypes.c_int
+        malloc_trim.argtypes = [ctypes.c_size_t]
+        returned = malloc_trim(0)
+        result = {"allocator": "glibc", "call": "malloc_trim(0)", "returned": returned, "released": returned == 1}
+    else:
+        return {"allocator": None, "skipped": "no malloc_trim, mallctl or MallocExtension here (musl?)"}
+    result["durationMs"] = round((time.monotonic() - started) * 1000, 3)
+    result["rssBeforeBytes"] = before
+    result["rssAfterBytes"] = _rss_bytes()
+    return result
+
+
+def collect(trim=1):
+    """gc.collect(), then (unless trim is 0) the heap's free pages back to the system, in one visit."""
+    before = _rss_bytes()
+    blocks_before = _blocks()
+    started = time.monotonic()
     collected = gc.collect()
-    return {
+    answer = {
         "collected": collected,
         "gcDurationMs": round((time.monotonic() - started) * 1000, 3),
         "rssBeforeBytes": before,
-        "rssAfterBytes": _rss_bytes(),
+        "rssAfterCollectBytes": _rss_bytes(),
+        "allocatedBlocksBefore": blocks_before,
+        "allocatedBlocksAfter": _blocks(),
         "gcEnabled": gc.isenabled(),
     }
+    if trim:
+        answer["trim"] = release_heap()
+    answer["rssAfterBytes"] = _rss_bytes()
+    return answer
 
 
 def _type_name(t):

@@ -10,8 +10,10 @@ const HELP = `Usage: memwarden inspect <PID> [--json]
 
 What memwarden knows about a process's runtime: Node.js, Python or native (told by its
 executable, never by its name), the version where it is cheap to know, the executable, and for
-each probe (gc, snapshot, trim) whether it can run here and why not. Nothing is sent to the
-process: this only reads /proc.
+each probe (gc, snapshot, trim) whether it can run here and why not, and what giving memory back
+does in this process step by step: the runtime's collection, then the allocator's trim (which
+allocator: glibc, jemalloc or tcmalloc, from the mapped libraries), and what does not work here.
+Nothing is sent to the process: this only reads /proc.
 `;
 
 export const inspectCommand: Command = {
@@ -26,7 +28,7 @@ export const inspectCommand: Command = {
     const pid = parsePid(positionals[0], 'inspect');
     const reader = new ProcReader();
     try {
-      const { info, probes } = describeProbes(pid, reader);
+      const { info, probes, release } = describeProbes(pid, reader);
       const user = reader.read(pid)?.user;
       if (values.json) {
         printJson({
@@ -41,6 +43,7 @@ export const inspectCommand: Command = {
           user,
           protected: info.protectedReason,
           probes,
+          release,
         });
         return;
       }
@@ -58,6 +61,9 @@ export const inspectCommand: Command = {
       for (const p of probes) {
         rows.push([p.probe, p.possible ? `yes, ${printable(p.via ?? '')} (${p.reason})` : `no: ${p.reason}`]);
       }
+      release.forEach((line, i) => {
+        rows.push([i === 0 ? 'release' : '', printable(line)]);
+      });
       for (const [k, v] of rows) process.stdout.write(`${k.padEnd(10)} ${v}\n`);
     } finally {
       reader.close();

@@ -11,16 +11,16 @@ import type {
   RuntimeSnapshotOutcome,
   SnapshotOptions,
 } from './probe.js';
+import { type ReleaseFigures, releaseFigures } from './release.js';
 import { RUNTIME_PROBES } from './table.js';
 
 /** The public operations: find the target's adapter in the table, run it, measure around it. */
 
-export interface GcResult extends RuntimeGcOutcome {
+/** A release as a person reads it and a machine checks it: each step, and the RSS figures. */
+export interface GcResult extends RuntimeGcOutcome, ReleaseFigures {
   pid: number;
   startTicks: number;
   runtime: RuntimeKind;
-  rssBefore?: number;
-  rssAfter?: number;
   durationMs: number;
 }
 
@@ -64,7 +64,8 @@ export function resolveTarget(
   if (!supported) {
     throw new MemwardenError(
       'MW_UNSUPPORTED',
-      `pid ${pid} (${info.name}) is a ${runtimeLabel(info)} process; '${probe}' does not apply to it, nothing was sent to it`,
+      `pid ${pid} (${info.name}) is a ${runtimeLabel(info)} process; '${probe}' does not apply to it, nothing was sent to it` +
+        (probe === 'gc' && probes.trim ? " ('gc --trim' asks its allocator to give free memory back)" : ''),
     );
   }
   return { info, probes };
@@ -94,23 +95,23 @@ function release(
     const rssBefore = reader.read(info.pid)?.rss;
     const outcome = await run(info, { ...options, reader });
     const rssAfter = reader.read(info.pid)?.rss;
-    const result: GcResult = {
+    return {
       pid: info.pid,
       startTicks: info.startTicks,
       runtime: info.runtime,
       ...(info.version ? { version: info.version } : {}),
       ...outcome,
+      ...releaseFigures(info.runtime, outcome, rssBefore, rssAfter),
       durationMs: performance.now() - started,
     };
-    if (rssBefore !== undefined) result.rssBefore = rssBefore;
-    if (rssAfter !== undefined) result.rssAfter = rssAfter;
-    return result;
   });
 }
 
 /**
- * Makes a process's own runtime give memory back, and reports its RSS (from /proc) before and
- * after. `target` is a pid, or an identity remembered earlier: a pid reused since is refused.
+ * Makes a process give memory back to the system: its runtime's collection, then, in the same
+ * visit, its allocator's trim (unless `options.trim` is false). Reports each step and the RSS
+ * (from /proc) before, after the collection, after the trim and after all. `target` is a pid, or
+ * an identity remembered earlier: a pid reused since is refused.
  */
 export function collectGarbage(
   target: number | ProcessIdentity,
@@ -119,7 +120,10 @@ export function collectGarbage(
   return release(target, 'gc', options);
 }
 
-/** `malloc_trim` in a native process, with RSS before and after; refused where no runtime offers it. */
+/**
+ * The allocator's trim (malloc_trim, jemalloc purge, tcmalloc release) in a native process; for
+ * Node.js and Python the same release as `collectGarbage`, whose last step is that trim.
+ */
 export function trimMemory(target: number | ProcessIdentity, options: ProbeOptions = {}): Promise<GcResult> {
   return release(target, 'trim', options);
 }
@@ -167,6 +171,8 @@ export function describeProbes(
 ): {
   info: RuntimeInfo;
   probes: ProbeAvailability[];
+  /** The release steps as they would go here; empty when nothing can be released. */
+  release: string[];
 } {
   const info = detectRuntime(pid, { reader });
   if (!info) throw new MemwardenError('MW_NO_PROCESS', `no process with pid ${pid}`);
@@ -178,7 +184,9 @@ export function describeProbes(
         possible: false,
         reason: `protected: ${info.protectedReason}`,
       })),
+      release: [],
     };
   }
-  return { info, probes: RUNTIME_PROBES[info.runtime].availability(info, reader) };
+  const adapter = RUNTIME_PROBES[info.runtime];
+  return { info, probes: adapter.availability(info, reader), release: adapter.releasePlan?.(info) ?? [] };
 }

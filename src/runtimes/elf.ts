@@ -50,8 +50,16 @@ function readDynstr(fd: number, fileSize: number): Buffer | undefined {
  */
 const NODE_SYMBOLS = ['napi_module_register', 'uv_loop_init'].map((s) => Buffer.from(`\0${s}\0`));
 
+/** An allocator linked into the executable itself and exporting its release call. */
+const ALLOCATOR_SYMBOLS = [
+  ['jemalloc', Buffer.from('\0mallctl\0')],
+  ['tcmalloc', Buffer.from('\0MallocExtension_ReleaseFreeMemory\0')],
+] as const;
+
 export interface ExecutableFacts {
   exportsNodeSymbols: boolean;
+  /** An allocator whose release call the executable exports (linked in statically). */
+  exportedAllocator?: 'jemalloc' | 'tcmalloc';
 }
 
 const cache = new Map<string, ExecutableFacts>();
@@ -71,9 +79,11 @@ export function executableFacts(path: string): ExecutableFacts | undefined {
     const known = cache.get(key);
     if (known) return known;
     const dynstr = readDynstr(fd, st.size);
-    const facts = {
+    const facts: ExecutableFacts = {
       exportsNodeSymbols: dynstr !== undefined && NODE_SYMBOLS.every((s) => dynstr.includes(s)),
     };
+    const allocator = ALLOCATOR_SYMBOLS.find(([, symbol]) => dynstr?.includes(symbol))?.[0];
+    if (allocator !== undefined) facts.exportedAllocator = allocator;
     if (cache.size >= CACHE_CAP) cache.clear();
     cache.set(key, facts);
     return facts;

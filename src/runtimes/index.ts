@@ -43,9 +43,12 @@ export type {
   ProbeAvailability,
   ProbeName,
   ProbeOptions,
+  ReleaseStep,
+  ReleaseStepName,
   RuntimeGcOutcome,
   RuntimeProbes,
   RuntimeSnapshotOutcome,
   SnapshotOptions,
 } from './probe.js';
+export { type ReleaseFigures, releaseLine, stepFreed, stepLine } from './release.js';
 export { RUNTIME_PROBES } from './table.js';

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { ProbeOutcome, ResultCode, RuntimeProbes } from '../actions/index.js';
 import { isMemwardenError } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
-import { collectGarbage, type GcResult, takeSnapshot, trimMemory } from '../runtimes/index.js';
+import { collectGarbage, type GcResult, releaseLine, takeSnapshot, trimMemory } from '../runtimes/index.js';
 import { formatBytes } from '../units/index.js';
 
 function resultCode(err: unknown): ResultCode {
@@ -35,16 +35,21 @@ async function outcome<T>(
 }
 
 function released(r: GcResult): string {
-  return `RSS ${formatBytes(r.rssBefore)} → ${formatBytes(r.rssAfter)} via ${r.via}`;
+  return `${releaseLine(r)} via ${r.via}`;
 }
 
 function releaseDetails(r: GcResult): Record<string, unknown> {
   return {
     runtime: r.runtime,
     rssBefore: r.rssBefore,
+    rssAfterCollect: r.rssAfterCollect,
+    rssAfterTrim: r.rssAfterTrim,
     rssAfter: r.rssAfter,
+    freedBytes: r.freedBytes,
     heapUsedBefore: r.heapUsedBefore,
     heapUsedAfter: r.heapUsedAfter,
+    steps: r.steps,
+    ...(r.reason === undefined ? {} : { reason: r.reason }),
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { findLldb } from '../../src/runtimes/debugger.js';
 import { runCli } from '../helpers/cli.js';
 import { pidOf, start, waitForLine } from '../helpers/processes.js';
 
@@ -17,7 +18,9 @@ describe('memwarden inspect', () => {
       runtime: string;
       version: string;
       probes: { probe: string; possible: boolean }[];
+      release: string[];
     };
+    const lldb = findLldb() !== undefined;
     assert.equal(info.runtime, 'node');
     assert.equal(info.version, process.versions.node);
     assert.deepEqual(
@@ -25,8 +28,14 @@ describe('memwarden inspect', () => {
       [
         ['gc', true],
         ['snapshot', true],
-        ['trim', false],
+        // The trim after the GC goes through lldb.
+        ['trim', lldb],
       ],
+    );
+    assert.match(info.release[0] ?? '', /^1\. collect: a full V8 garbage collection through the inspector/);
+    assert.match(
+      info.release[1] ?? '',
+      lldb ? /^2\. trim: glibc .*malloc_trim\(0\) through lldb/ : /not possible here/,
     );
     assert.equal(stderr, '', 'the target was signalled or attached');
   });

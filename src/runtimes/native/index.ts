@@ -1,11 +1,20 @@
 /**
- * runtimes/native: making a native (C, C++, or any glibc-allocating) process give freed heap
- * memory back to the system with `malloc_trim(0)`, called inside it through lldb. Opt-in, since it
- * runs code in the target wherever it was stopped; bounded by a timeout, one operation per pid at
- * a time, and the target is left running.
+ * runtimes/native: making a process's allocator give freed heap memory back to the system —
+ * glibc `malloc_trim(0)`, jemalloc `mallctl("arena.4096.purge")`, tcmalloc
+ * `MallocExtension_ReleaseFreeMemory()`, told apart by the mapped libraries and the executable's
+ * exports — called inside it through lldb. For native processes it is opt-in, since it runs code
+ * in the target wherever it was stopped; Node.js uses it after a collection. Bounded by a timeout,
+ * one operation per pid at a time, and the target is left running.
  */
 
-export { nativeRuntimeProbes } from './adapter.js';
+export { heapTrimAvailability, heapTrimStep, nativeRuntimeProbes } from './adapter.js';
+export {
+  type Allocator,
+  type AllocatorName,
+  detectAllocator,
+  MALLCTL_ARENAS_ALL,
+  noAllocatorReason,
+} from './allocator.js';
 export {
   type NativeProbes,
   type NativeTrimOptions,

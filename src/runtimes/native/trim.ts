@@ -1,4 +1,3 @@
-import { basename } from 'node:path';
 import { MemwardenError } from '../../errors.js';
 import type { ProcessIdentity } from '../../proc/index.js';
 import {
@@ -10,18 +9,20 @@ import {
   ptracePreflight,
   runLldb,
 } from '../debugger.js';
-import { checkTarget, exclusively, mappedFiles, recheckIdentity, rssOf } from '../target-checks.js';
+import { checkTarget, exclusively, recheckIdentity, rssOf } from '../target-checks.js';
+import { type Allocator, detectAllocator, noAllocatorReason } from './allocator.js';
 
-const DEFAULT_TIMEOUT_MS = 15_000;
+/** lldb loads a large executable's symbols (node: ~7 s here) before it can call anything. */
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 export interface NativeTrimOptions {
   /**
-   * Must be true. malloc_trim runs inside the target at whatever point ptrace stopped it: if that
+   * Must be true. The release call runs inside the target at whatever point ptrace stopped it: if that
    * is inside malloc, the call deadlocks on the arena lock until the timeout unwinds it. Callers
    * opt in knowingly.
    */
   intrusive: boolean;
-  /** Attach, call, detach. Default 15 s. */
+  /** Attach, call, detach. Default 30 s. */
   timeoutMs?: number;
   /** The process the caller decided about: refused with MW_NO_PROCESS if the pid now names another. */
   expect?: ProcessIdentity;
@@ -32,7 +33,10 @@ export interface NativeTrimOptions {
 export interface NativeTrimResult {
   pid: number;
   path: 'lldb';
-  /** What malloc_trim returned: true when it gave memory back to the system. */
+  allocator: Allocator['name'];
+  /** The call made, e.g. `malloc_trim(0)`. */
+  call: string;
+  /** What the call returned, read as: it gave memory back to the system (undefined: it does not say). */
   released?: boolean;
   rssBeforeBytes?: number;
   rssAfterBytes?: number;
@@ -41,12 +45,12 @@ export interface NativeTrimResult {
 
 export interface NativeProbes {
   pid: number;
-  /** The glibc mapped into the process, when there is one. */
-  glibc?: string;
+  /** The allocator the process uses, when memwarden knows how to drive it. */
+  allocator?: Allocator;
   trim: { available: boolean; reason?: string };
 }
 
-/** Whether `malloc_trim` can be called in `pid`, and why not. Never attaches. */
+/** Whether the allocator's release call can be made in `pid`, and why not. Never attaches. */
 export function nativeProbes(pid: number, options: Pick<NativeTrimOptions, 'lldbPath'> = {}): NativeProbes {
   let uid: number;
   try {
@@ -55,23 +59,25 @@ export function nativeProbes(pid: number, options: Pick<NativeTrimOptions, 'lldb
     if (err instanceof MemwardenError) return { pid, trim: { available: false, reason: err.message } };
     throw err;
   }
-  const glibc = glibcOf(pid);
+  const allocator = detectAllocator(pid);
   const no = (reason: string): NativeProbes => ({
     pid,
-    ...(glibc === undefined ? {} : { glibc }),
+    ...(allocator === undefined ? {} : { allocator }),
     trim: { available: false, reason },
   });
-  if (glibc === undefined) return no(notGlibc(pid));
+  if (allocator === undefined) return no(noAllocatorReason(pid));
   if ((options.lldbPath ?? findLldb()) === undefined) return no(LLDB_NOT_FOUND);
   const ptrace = ptracePreflight(uid);
   if (!ptrace.allowed) return no(ptrace.reason ?? 'ptrace is not allowed');
-  return { pid, glibc, trim: { available: true } };
+  return { pid, allocator, trim: { available: true } };
 }
 
 /**
- * Calls glibc's `malloc_trim(0)` inside `pid` through lldb, giving the free memory at the top of
- * each arena and free whole pages inside them back to the system, and reports RSS before and
- * after. Refuses processes that do not use glibc's allocator (musl, static binaries).
+ * Makes the process's allocator give its free pages back to the system, called inside `pid`
+ * through lldb: glibc `malloc_trim(0)` (the free memory at the top of each arena and whole free
+ * pages inside them), jemalloc `mallctl("arena.4096.purge")` (every arena's dirty pages), tcmalloc
+ * `MallocExtension_ReleaseFreeMemory()`. Reports RSS before and after. Refuses processes with no
+ * allocator it can drive (musl, static binaries) before attaching.
  */
 export async function nativeTrim(pid: number, options: NativeTrimOptions): Promise<NativeTrimResult> {
   if (options.intrusive !== true) {
@@ -84,47 +90,42 @@ export async function nativeTrim(pid: number, options: NativeTrimOptions): Promi
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const record = checkTarget(pid, options.expect);
   const identity: ProcessIdentity = { pid, startTicks: record.startTicks };
-  if (glibcOf(pid) === undefined)
-    throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is ${notGlibc(pid)}`);
+  const allocator = detectAllocator(pid);
+  if (allocator === undefined) {
+    throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is ${noAllocatorReason(pid)}`);
+  }
   const ptrace = ptracePreflight(record.uid);
   if (!ptrace.allowed) {
     throw new MemwardenError('MW_PERMISSION', `cannot ptrace pid ${pid}: ${ptrace.reason ?? 'not allowed'}`);
   }
   return exclusively(pid, async () => {
     recheckIdentity(identity);
-    if (glibcOf(pid) === undefined)
-      throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} exec'd into a program without glibc`);
+    if (detectAllocator(pid)?.name !== allocator.name) {
+      throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} exec'd into a program with another allocator`);
+    }
     const run = await runLldb(
       pid,
-      [lldbExpression('(int)malloc_trim(0)', timeoutMs), 'process detach'],
+      [lldbExpression(allocator.expression, timeoutMs), 'process detach'],
       options.lldbPath === undefined ? { timeoutMs } : { timeoutMs, lldbPath: options.lldbPath },
     );
-    const failure = lldbFailure(run, pid, 'malloc_trim');
+    const failure = lldbFailure(run, pid, allocator.call);
     if (failure) throw failure;
     if (run.targetState === undefined) {
-      throw new MemwardenError('MW_NO_PROCESS', `pid ${pid} exited during or right after malloc_trim`);
+      throw new MemwardenError('MW_NO_PROCESS', `pid ${pid} exited during or right after ${allocator.call}`);
     }
     // The one value read from lldb's output: there is no other channel for a C return value.
     const returned = expressionValue(run.output);
+    const released = returned === undefined ? undefined : allocator.released(returned);
     const rssAfterBytes = rssOf(pid);
     return {
       pid,
       path: 'lldb',
-      ...(returned === undefined ? {} : { released: returned === 1 }),
+      allocator: allocator.name,
+      call: allocator.call,
+      ...(released === undefined ? {} : { released }),
       ...(record.rss === undefined ? {} : { rssBeforeBytes: record.rss }),
       ...(rssAfterBytes === undefined ? {} : { rssAfterBytes }),
       durationMs: performance.now() - started,
     };
   });
-}
-
-function glibcOf(pid: number): string | undefined {
-  return mappedFiles(pid)?.find((file) => basename(file) === 'libc.so.6');
-}
-
-function notGlibc(pid: number): string {
-  const files = mappedFiles(pid);
-  if (files === undefined) return 'not readable (its memory map is denied or gone)';
-  if (files.some((file) => basename(file).startsWith('ld-musl'))) return 'linked against musl, not glibc';
-  return 'not dynamically linked against glibc (no libc.so.6 mapped)';
 }

@@ -45,17 +45,23 @@ export function pythonProbes(
   return { pid, python: info, paths, ...(preferred === undefined ? {} : { preferred }) };
 }
 
-/** Runs `gc.collect()` inside a live CPython and reports what it freed. */
+/**
+ * Runs `gc.collect()` inside a live CPython and then, unless `trim` is false, the allocator's
+ * release call (glibc malloc_trim(0), jemalloc's purge, tcmalloc's release) through ctypes in the
+ * same visit: the collector frees objects, but their memory stays in malloc's heap until then.
+ * Reports what each step freed, RSS as read from /proc around the whole.
+ */
 export async function pythonGc(pid: number, options: PythonOptions = {}): Promise<PythonGcResult> {
   const started = performance.now();
-  const { path, answer, info, record } = await runProbe(pid, 'gc', {}, options);
-  const gc = parseGcAnswer(answer, pid);
+  const trim = options.trim === false ? 0 : 1;
+  const { path, answer, info, record } = await runProbe(pid, 'gc', { trim }, options);
   const rssAfterBytes = rssOf(pid);
   return {
     pid,
     path,
     ...(info.version === undefined ? {} : { pythonVersion: info.version }),
-    collected: gc.collected,
+    // The target's own readings, replaced below by /proc's around the whole visit where known.
+    ...parseGcAnswer(answer, pid),
     ...(record.rss === undefined ? {} : { rssBeforeBytes: record.rss }),
     ...(rssAfterBytes === undefined ? {} : { rssAfterBytes }),
     durationMs: performance.now() - started,

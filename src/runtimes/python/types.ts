@@ -7,6 +7,8 @@ export type PythonPath = 'agent' | 'remote_exec' | 'lldb';
 export interface PythonOptions {
   /** The whole operation, attach to answer. Default 30 s. */
   timeoutMs?: number;
+  /** gc: trim the C heap in the same visit, right after the collection. Default true. */
+  trim?: boolean;
   /** The process the caller decided about: refused with MW_NO_PROCESS if the pid now names another. */
   expect?: ProcessIdentity;
   /**
@@ -18,12 +20,36 @@ export interface PythonOptions {
   lldbPath?: string;
 }
 
+/** The allocator's release call, made by the probe inside the target right after gc.collect(). */
+export interface PythonHeapTrim {
+  /** `glibc`, `jemalloc`, `tcmalloc`; undefined when the process has none the probe can call. */
+  allocator?: string;
+  /** e.g. `malloc_trim(0)`. */
+  call?: string;
+  /** Why nothing was called (musl, no ctypes). */
+  skipped?: string;
+  /** The call said it gave memory back (malloc_trim 1, mallctl 0); undefined when it does not say. */
+  released?: boolean;
+  rssBeforeBytes?: number;
+  rssAfterBytes?: number;
+  durationMs?: number;
+}
+
 export interface PythonGcResult {
   pid: number;
   path: PythonPath;
   pythonVersion?: string;
   /** What `gc.collect()` returned: unreachable objects found. */
   collected: number;
+  /** gc.collect() alone, as the target timed it. */
+  gcDurationMs?: number;
+  /** RSS right after gc.collect(), before the trim, as the target read it. */
+  rssAfterCollectBytes?: number;
+  /** pymalloc's live blocks (objects ≤ 512 bytes) before and after the collection. */
+  allocatedBlocksBefore?: number;
+  allocatedBlocksAfter?: number;
+  /** Absent when no trim was asked for (or the agent predates it). */
+  trim?: PythonHeapTrim;
   /** RSS from /proc/<pid>/statm right before and right after. */
   rssBeforeBytes?: number;
   rssAfterBytes?: number;
