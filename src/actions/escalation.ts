@@ -1,5 +1,12 @@
 import type { ProcessIdentity } from '../proc/index.js';
-import { type ActionSpec, ActionSpecError, DESTRUCTIVE_ACTIONS, parseAction } from '../rules/index.js';
+import {
+  type ActionSpec,
+  ActionSpecError,
+  DESTRUCTIVE_ACTIONS,
+  type EscalationStep,
+  parseAction,
+  type WaitStep,
+} from '../rules/index.js';
 import { formatDuration, parseDuration } from '../units/index.js';
 import { checkIdentity, type IdentityCheck } from './identity.js';
 import type { ResultCode } from './spec.js';
@@ -12,13 +19,7 @@ import type { ResultCode } from './spec.js';
  * started it (a rule, the machine guard) supplies the measurement and carries the actions out.
  */
 
-/** A pause between steps; it ends early when the process goes away. */
-export interface WaitStep {
-  kind: 'wait';
-  durationMs: number;
-}
-
-export type EscalationStep = ActionSpec | WaitStep;
+export type { EscalationStep, WaitStep };
 
 /** More steps than anyone can reason about at 3 a.m. */
 export const MAX_ESCALATION_STEPS = 16;
@@ -275,6 +276,7 @@ export async function runEscalation(
   return end('completed', `all ${steps.length} steps ran`, steps.length);
 }
 
+/** A pause between steps; it ends early when the process goes away. */
 async function waitStep(
   step: WaitStep,
   hooks: EscalationHooks,

@@ -1,3 +1,4 @@
+import { stepText } from '../actions/index.js';
 import { MemwardenError } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
 import { redactedArgv } from '../redact.js';
@@ -10,7 +11,8 @@ import type { Command } from './command.js';
 const HELP = `Usage: memwarden check -c memwarden.yaml [--json] [--allow-insecure-config]
 
 Validates the config file (every error with file:line:column) and prints what each target
-matches right now. Exit code 0 when the file is valid, 2 when it is not.
+matches right now, and each rule's escalation chain step by step. Exit code 0 when the file is
+valid, 2 when it is not.
 `;
 
 export const checkCommand: Command = {
@@ -37,6 +39,13 @@ export const checkCommand: Command = {
       return {
         name: t.name,
         rules: t.rules.length,
+        escalations: t.rules
+          .filter((rule) => rule.escalate !== undefined)
+          .map((rule) => ({
+            rule: rule.id,
+            when: rule.when.source,
+            steps: (rule.escalate ?? []).map(stepText),
+          })),
         processes: selection.records.map((r) => ({
           pid: r.pid,
           cmdline: redactedArgv(r.cmdline),
@@ -63,6 +72,11 @@ export const checkCommand: Command = {
       for (const record of selections[i]?.records ?? []) {
         process.stdout.write(
           `  ${record.pid}  ${printable(commandLineOf({ ...record, cmdline: redactedArgv(record.cmdline) }))}\n`,
+        );
+      }
+      for (const chain of t.escalations) {
+        process.stdout.write(
+          `  ${printable(chain.rule)} when '${printable(chain.when)}' escalates: ${printable(chain.steps.join(' → '))}\n`,
         );
       }
     }

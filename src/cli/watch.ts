@@ -1,6 +1,6 @@
 import { MemwardenError } from '../errors.js';
 import { parseListen, printable } from '../ui/index.js';
-import { parseDuration } from '../units/index.js';
+import { formatBytes, parseDuration } from '../units/index.js';
 import {
   checkListenable,
   JsonLinesFile,
@@ -162,6 +162,16 @@ export const watchCommand: Command = {
       if (!values.json)
         process.stdout.write(`${new Date(result.time).toTimeString().slice(0, 8)}  ${printable(line)}\n`);
       const record = { ...result, time: new Date(result.time).toISOString(), kind: 'action' };
+      if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
+      log?.write(record);
+    });
+    watcher.on('escalation', (notice) => {
+      const line = `${notice.target}  ${notice.rule} on pid ${notice.pid}: ${notice.message}${
+        notice.step?.rssBytes === undefined ? '' : ` (RSS now ${formatBytes(notice.step.rssBytes)})`
+      }`;
+      if (!values.json)
+        process.stdout.write(`${new Date(notice.time).toTimeString().slice(0, 8)}  ${printable(line)}\n`);
+      const record = { ...notice, time: new Date(notice.time).toISOString(), kind: 'escalation' };
       if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
       log?.write(record);
     });

@@ -38,6 +38,15 @@ export type ActionSpec =
 
 export type ActionKind = ActionSpec['kind'];
 
+/** An escalation chain's pause between steps (the grammar and runner live in actions/escalation). */
+export interface WaitStep {
+  kind: 'wait';
+  durationMs: number;
+}
+
+/** One step of a rule's `escalate:` chain: an action, or a wait. */
+export type EscalationStep = ActionSpec | WaitStep;
+
 /** Actions that can end or disturb a process; at most one of them reaches a process per cycle. */
 export const DESTRUCTIVE_ACTIONS: ReadonlySet<ActionKind> = new Set(['signal', 'restart', 'exec']);
 

@@ -110,11 +110,17 @@ const DEFAULT_FORGET_AFTER_TICKS = 3;
 const DEFAULT_MAX_IDENTITIES = 50_000;
 
 function fingerprint(rule: RuleSpec): string {
-  return JSON.stringify([rule.target, rule.when.source, rule.actions, rule.cooldownMs]);
+  const parts: unknown[] = [rule.target, rule.when.source, rule.actions, rule.cooldownMs];
+  // Only when present, so that the keys of rules without a chain stay what they were.
+  if (rule.escalate !== undefined) parts.push(rule.escalate);
+  return JSON.stringify(parts);
 }
 
-/** A short stable name for a rule's fingerprint, for the memory that outlives the engine. */
-function ruleKey(rule: RuleSpec): string {
+/**
+ * A short stable name for a rule's fingerprint, for the memory that outlives the engine: it
+ * changes when the rule's target, condition, actions, chain or cooldown do.
+ */
+export function ruleKey(rule: RuleSpec): string {
   return createHash('sha256').update(fingerprint(rule)).digest('hex').slice(0, 16);
 }
 
@@ -547,8 +553,30 @@ export class RuleEngine {
       suppressed: [],
       repeat: false,
     };
+    if (kind === 'fired' && rule.escalate !== undefined) event.escalate = [...rule.escalate];
     if (reason !== undefined) event.reason = reason;
     return event;
+  }
+
+  /**
+   * Whether a rule's condition holds for a process now, on a fresh observation: its clauses at
+   * their plain thresholds, without persistence (`for 1m`), hysteresis or cooldown — the question
+   * an escalation chain asks before each step. Undefined when a value is unknown or there is no
+   * such rule.
+   */
+  conditionHolds(ruleId: string, observation: ProcessObservation, system: SystemSample): boolean | undefined {
+    const rule = this.rules.find((r) => r.id === ruleId);
+    if (rule === undefined) return undefined;
+    const { pid, startTicks, name } = observation.sample;
+    const known = this.identities.get(pid);
+    // A growth clause reads the process's RSS history, which only the same process may lend.
+    const identity: IdentityState =
+      known?.identity.startTicks === startTicks
+        ? known
+        : { identity: { pid, startTicks }, name, lastSeenTick: 0, rules: [] };
+    const values = rule.when.clauses.map((clause) => this.measure(clause, identity, observation, system));
+    const truth = this.truth(rule.when.clauses, values, 0);
+    return truth === 'unknown' ? undefined : truth === 'true';
   }
 
   /** Drops identities that are gone, then the least recently seen beyond the cap. */

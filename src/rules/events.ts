@@ -1,5 +1,5 @@
 import type { ProcessIdentity } from '../proc/index.js';
-import type { ActionSpec } from './actions.js';
+import type { ActionSpec, EscalationStep } from './actions.js';
 import type { Metric } from './condition.js';
 
 export interface SuppressedAction {
@@ -23,6 +23,8 @@ export interface RuleEvent {
   message: string;
   /** For `fired`: what to carry out, after precedence. Empty for `resolved`. */
   actions: ActionSpec[];
+  /** For `fired`: the rule's escalation chain, when it has one. */
+  escalate?: EscalationStep[];
   suppressed: SuppressedAction[];
   /** A `fired` that repeats because the condition still holds after the cooldown. */
   repeat: boolean;

@@ -12,11 +12,13 @@ export {
   DEFAULT_EXEC_TIMEOUT_MS,
   DEFAULT_WEBHOOK_TIMEOUT_MS,
   DESTRUCTIVE_ACTIONS,
+  type EscalationStep,
   EXEC_PLACEHOLDERS,
   type ExecValues,
   parseAction,
   parseActions,
   renderExecArgv,
+  type WaitStep,
 } from './actions.js';
 export { findOverlaps, type RuleOverlap } from './arbitration.js';
 export type {
@@ -36,6 +38,7 @@ export {
   type RuleEngineOptions,
   type RuleEngineStats,
   type RuleMemory,
+  ruleKey,
   type TickInput,
 } from './engine.js';
 export type { RuleEvent, SuppressedAction } from './events.js';

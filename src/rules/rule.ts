@@ -1,4 +1,4 @@
-import type { ActionSpec } from './actions.js';
+import type { ActionSpec, EscalationStep } from './actions.js';
 import { parseActions } from './actions.js';
 import type { Condition } from './condition.js';
 import { type ParseConditionOptions, parseCondition } from './rule-parser.js';
@@ -13,6 +13,11 @@ export interface RuleSpec {
   target: string;
   when: Condition;
   actions: ActionSpec[];
+  /**
+   * Steps run in order after `actions` when the rule fires, each only while the condition still
+   * holds (actions/escalation carries them out).
+   */
+  escalate?: EscalationStep[];
   /** Least time between two `fired` events of this rule for one process. */
   cooldownMs: number;
 }

@@ -140,6 +140,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX actions_started_at ON actions (started_at);
   CREATE INDEX actions_unfinished ON actions (id) WHERE outcome IS NULL;
   `,
+  `
+  -- How far a rule's escalation chain got for its current firing: the index of the next step.
+  -- NULL when the rule has no chain or a new firing starts it afresh; a watcher restarted
+  -- mid-chain resumes there instead of running the chain again from the top.
+  ALTER TABLE rule_firings ADD COLUMN chain_step INTEGER;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -31,6 +31,7 @@ export class StateTables {
   private readonly upsertFiring: Database.Statement;
   private readonly clearFiring: Database.Statement;
   private readonly deleteFirings: Database.Statement;
+  private readonly updateChainStep: Database.Statement;
   private readonly insertAction: Database.Statement;
   private readonly updateAction: Database.Statement;
 
@@ -47,12 +48,16 @@ export class StateTables {
     );
     this.upsertFiring = db.prepare(
       `INSERT INTO rule_firings (rule_key, pid, start_ticks, fired_at, firing) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (rule_key, pid, start_ticks) DO UPDATE SET fired_at = excluded.fired_at, firing = excluded.firing`,
+       ON CONFLICT (rule_key, pid, start_ticks) DO UPDATE SET fired_at = excluded.fired_at,
+         firing = excluded.firing, chain_step = NULL`,
     );
     this.clearFiring = db.prepare(
       'UPDATE rule_firings SET firing = 0 WHERE rule_key = ? AND pid = ? AND start_ticks = ?',
     );
     this.deleteFirings = db.prepare('DELETE FROM rule_firings WHERE pid = ? AND start_ticks = ?');
+    this.updateChainStep = db.prepare(
+      'UPDATE rule_firings SET chain_step = ? WHERE rule_key = ? AND pid = ? AND start_ticks = ?',
+    );
     this.insertAction = db.prepare(
       `INSERT OR IGNORE INTO actions (id, started_at, action, target, rule, pid, start_ticks)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -95,14 +100,22 @@ export class StateTables {
 
   ruleFirings(): RuleFiringRecord[] {
     const rows = this.db
-      .prepare('SELECT rule_key, pid, start_ticks, fired_at, firing FROM rule_firings')
-      .all() as { rule_key: string; pid: number; start_ticks: number; fired_at: number; firing: number }[];
+      .prepare('SELECT rule_key, pid, start_ticks, fired_at, firing, chain_step FROM rule_firings')
+      .all() as {
+      rule_key: string;
+      pid: number;
+      start_ticks: number;
+      fired_at: number;
+      firing: number;
+      chain_step: number | null;
+    }[];
     return rows.map((r) => ({
       ruleKey: r.rule_key,
       pid: r.pid,
       startTicks: r.start_ticks,
       firedAtMs: r.fired_at,
       firing: r.firing !== 0,
+      ...(r.chain_step === null ? {} : { chainStep: r.chain_step }),
     }));
   }
 
@@ -123,6 +136,10 @@ export class StateTables {
 
   forgetRuleFirings(pid: number, startTicks: number): void {
     this.deleteFirings.run(pid, startTicks);
+  }
+
+  saveChainStep(ruleKey: string, pid: number, startTicks: number, nextStep: number): void {
+    this.updateChainStep.run(nextStep, ruleKey, pid, startTicks);
   }
 
   beginAction(id: number, intent: ActionIntentRecord): void {

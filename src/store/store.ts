@@ -578,6 +578,15 @@ export class Store {
   }
 
   /**
+   * Where a rule's escalation chain got for its current firing (the next step's index), committed
+   * at once: a watcher killed between two steps resumes at the next one, not at the top.
+   */
+  saveChainStep(ruleKey: string, pid: number, startTicks: number, nextStep: number): void {
+    this.writeState((t) => t.saveChainStep(ruleKey, pid, startTicks, nextStep));
+    this.commitState();
+  }
+
+  /**
    * Journals an action before it is carried out and returns its id for `endAction`. The row is
    * committed before this returns unless the file is failing; then it waits with the rest, and
    * the action goes ahead all the same: bookkeeping never holds back an action.

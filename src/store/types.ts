@@ -148,6 +148,8 @@ export interface RuleFiringRecord {
   /** Wall-clock ms. */
   firedAtMs: number;
   firing: boolean;
+  /** The next step of the rule's escalation chain for this firing; absent when none ran yet. */
+  chainStep?: number;
 }
 
 /** An action about to be carried out. */

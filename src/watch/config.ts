@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { parseEscalation } from '../actions/index.js';
 import { errnoCode } from '../errors.js';
 import { accountOf, uidOf } from '../proc/index.js';
 import {
@@ -10,6 +11,7 @@ import {
   ActionSpecError,
   type Condition,
   DEFAULT_COOLDOWN_MS,
+  type EscalationStep,
   findOverlaps,
   parseActions,
   parseCondition,
@@ -96,7 +98,7 @@ const LOG_KEYS = ['path', 'max_size'];
 const STORE_KEYS = ['path'];
 const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules', 'user', 'group'];
 const RESTART_KEYS = ['max', 'within', 'backoff', 'startsecs'];
-const RULE_KEYS = ['when', 'do', 'cooldown'];
+const RULE_KEYS = ['when', 'do', 'escalate', 'cooldown'];
 
 type ListKey =
   | 'substrings'
@@ -635,15 +637,94 @@ class ConfigParser {
     if (fields === undefined) return undefined;
     const whenNode = r.required(fields, 'when', node, path, 'a condition such as rss > 500MB for 3m');
     const when = whenNode === undefined ? undefined : this.condition(whenNode, [...path, 'when']);
-    const doNode = r.required(fields, 'do', node, path, 'a list of actions such as [log, gc]');
-    const actions = doNode === undefined ? undefined : this.actions(doNode, [...path, 'do'], hasRun, execAs);
+    const escalateEntry = fields.get('escalate');
+    // A rule may do things at once, escalate step by step, or both; it must do something.
+    const doNode =
+      escalateEntry === undefined || fields.has('do')
+        ? r.required(fields, 'do', node, path, 'a list of actions such as [log, gc], or escalate: [steps]')
+        : undefined;
+    const actions =
+      doNode === undefined
+        ? escalateEntry === undefined
+          ? undefined
+          : []
+        : this.actions(doNode, [...path, 'do'], hasRun, execAs);
+    const escalate =
+      escalateEntry === undefined
+        ? undefined
+        : this.escalation(escalateEntry.value ?? escalateEntry.key, [...path, 'escalate'], hasRun, execAs);
     const cooldown = fields.get('cooldown');
     const cooldownMs =
       cooldown === undefined
         ? DEFAULT_COOLDOWN_MS
         : r.duration(cooldown.value, [...path, 'cooldown'], 0, '5m', cooldown.key);
     if (when === undefined || actions === undefined || cooldownMs === undefined) return undefined;
-    return { id, target, when, actions, cooldownMs };
+    if (escalateEntry !== undefined && escalate === undefined) return undefined;
+    const rule: RuleSpec = { id, target, when, actions, cooldownMs };
+    if (escalate !== undefined) rule.escalate = escalate;
+    return rule;
+  }
+
+  private escalation(
+    node: Node,
+    path: KeyPath,
+    hasRun: boolean,
+    execAs: ExecAs | undefined,
+  ): EscalationStep[] | undefined {
+    let steps: EscalationStep[];
+    try {
+      steps = parseEscalation(this.reader.toJS(node));
+    } catch (err) {
+      if (!(err instanceof ActionSpecError)) throw err;
+      this.reader.report(nodeAt(this.reader, node, err.path), [...path, ...err.path], err.reason);
+      return undefined;
+    }
+    if (!this.execAccounts(steps, node, path, execAs)) return undefined;
+    return this.restartWithoutRun(steps, node, path, hasRun) ? undefined : steps;
+  }
+
+  /**
+   * Gives each exec action the account it runs as (its own user:/group:, else the rule's or
+   * target's), reporting accounts that do not exist; false when one does not.
+   */
+  private execAccounts(
+    list: readonly EscalationStep[],
+    node: Node,
+    path: KeyPath,
+    execAs: ExecAs | undefined,
+  ): boolean {
+    let accountsOk = true;
+    list.forEach((action, index) => {
+      if (action.kind !== 'exec') return;
+      if (action.user === undefined) {
+        if (execAs !== undefined) Object.assign(action, execAs);
+        return;
+      }
+      const account = accountOf(action.user, action.group);
+      if (typeof account !== 'string') return;
+      const at = [...(isSeq(node) ? [index] : []), account.startsWith('unknown group') ? 'group' : 'user'];
+      this.reader.report(nodeAt(this.reader, node, at), [...path, ...at], account);
+      accountsOk = false;
+    });
+    return accountsOk;
+  }
+
+  /** Reports a `restart` among `list` when the target has no run: (nothing to restart it with). */
+  private restartWithoutRun(
+    list: readonly { kind: string }[],
+    node: Node,
+    path: KeyPath,
+    hasRun: boolean,
+  ): boolean {
+    const restartIndex = list.findIndex((action) => action.kind === 'restart');
+    if (restartIndex === -1 || hasRun) return false;
+    const at = isSeq(node) ? [restartIndex] : [];
+    this.reader.report(
+      nodeAt(this.reader, node, at),
+      [...path, ...at],
+      'restart applies only to a target memwarden starts itself (add run: [argv] to the target)',
+    );
+    return true;
   }
 
   private condition(node: Node, path: KeyPath): Condition | undefined {
@@ -673,31 +754,8 @@ class ConfigParser {
       this.reader.report(nodeAt(this.reader, node, err.path), [...path, ...err.path], err.reason);
       return undefined;
     }
-    let accountsOk = true;
-    actions.forEach((action, index) => {
-      if (action.kind !== 'exec') return;
-      if (action.user === undefined) {
-        if (execAs !== undefined) Object.assign(action, execAs);
-        return;
-      }
-      const account = accountOf(action.user, action.group);
-      if (typeof account !== 'string') return;
-      const at = [...(isSeq(node) ? [index] : []), account.startsWith('unknown group') ? 'group' : 'user'];
-      this.reader.report(nodeAt(this.reader, node, at), [...path, ...at], account);
-      accountsOk = false;
-    });
-    if (!accountsOk) return undefined;
-    const restartIndex = actions.findIndex((action) => action.kind === 'restart');
-    if (restartIndex !== -1 && !hasRun) {
-      const at = isSeq(node) ? [restartIndex] : [];
-      this.reader.report(
-        nodeAt(this.reader, node, at),
-        [...path, ...at],
-        'restart applies only to a target memwarden starts itself (add run: [argv] to the target)',
-      );
-      return undefined;
-    }
-    return actions;
+    if (!this.execAccounts(actions, node, path, execAs)) return undefined;
+    return this.restartWithoutRun(actions, node, path, hasRun) ? undefined : actions;
   }
 }
 

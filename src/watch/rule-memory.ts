@@ -12,6 +12,8 @@ function keyOf(pid: number, startTicks: number): string {
  */
 export class StoredRuleMemory implements RuleMemory {
   private readonly remembered = new Map<string, RuleFiringRecord[]>();
+  /** Chains of firings still on that a previous watcher left before their end. */
+  private readonly chains = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -24,10 +26,21 @@ export class StoredRuleMemory implements RuleMemory {
         continue;
       }
       const key = keyOf(record.pid, record.startTicks);
+      if (record.firing && record.chainStep !== undefined) {
+        this.chains.set(`${record.ruleKey}:${key}`, record.chainStep);
+      }
       const list = this.remembered.get(key);
       if (list) list.push(record);
       else this.remembered.set(key, [record]);
     }
+  }
+
+  /**
+   * `${ruleKey}:${pid}:${startTicks}` → the next step, for every escalation chain of a live firing
+   * that a previous watcher saved progress for (a finished chain's next step is its length).
+   */
+  unfinishedChains(): Map<string, number> {
+    return new Map(this.chains);
   }
 
   recall(identity: ProcessIdentity): RememberedFiring[] {

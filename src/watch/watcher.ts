@@ -1,14 +1,27 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult, ActionRunner, Supervisor } from '../actions/index.js';
-import { type ProcessRecord, ProcReader, procVisibility, threadsOnMachine } from '../proc/index.js';
-import { type ProcessObservation, RuleEngine, type RuleEvent, type RuleSpec } from '../rules/index.js';
+import {
+  type ProcessIdentity,
+  type ProcessRecord,
+  ProcReader,
+  procVisibility,
+  threadsOnMachine,
+} from '../proc/index.js';
+import {
+  type ProcessObservation,
+  RuleEngine,
+  type RuleEvent,
+  type RuleSpec,
+  ruleKey,
+} from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { Sampler } from '../sample/index.js';
 import { type CompiledFilter, compileFilter, selectProcesses } from '../select/index.js';
 import type { Store } from '../store/index.js';
 import { carryOut } from './act.js';
 import type { WatchConfig } from './config.js';
+import { type EscalationNotice, Escalations } from './escalate.js';
 import { StoredRuleMemory } from './rule-memory.js';
 import { rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
@@ -63,6 +76,7 @@ export interface WatcherEvents {
   tick: [Tick];
   warning: [string];
   action: [ActionResult];
+  escalation: [EscalationNotice];
 }
 
 /** How far back the history file seeds a process's trend. */
@@ -94,6 +108,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly sampler = new Sampler(this.reader);
   private readonly engine: RuleEngine;
   private targets: Target[];
+  private rules: readonly RuleSpec[];
   private intervalMs: number;
   private trends: TrendTracker | undefined;
   /** Whether a rule reads PSS, so smaps_rollup is read for the selected processes. */
@@ -103,6 +118,15 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly warnedPartial = new Set<string>();
   /** Whether /proc hides other users' processes from this watcher (hidepid). */
   private readonly hidden = procVisibility();
+  /** Escalation chains re-measure on their own reader and sampler, so the tick's CPU deltas stay whole. */
+  private readonly chainReader = new ProcReader();
+  private readonly chainSampler = new Sampler(this.chainReader);
+  private readonly escalations: Escalations | undefined;
+  /** The last tick's samples and trends by pid, kept only while a chain may need them. */
+  private lastSamples = new Map<number, ProcessSample>();
+  private lastTrends = new Map<number, TrendView>();
+  /** Chains a previous watcher left half done: `${ruleKey}:${pid}:${startTicks}` → next step. */
+  private resumable: Map<string, number>;
 
   constructor(
     config: WatchConfig,
@@ -111,12 +135,26 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   ) {
     super();
     this.targets = compileTargets(config, this.reader);
+    this.rules = config.rules;
     this.intervalMs = config.intervalMs;
     this.trends = rulesNeedTrends(config.rules) ? new TrendTracker(this.trendSeed()) : undefined;
     this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
     const store = services.store;
     const memory = store
       ? new StoredRuleMemory(store, (id) => this.reader.identity(id.pid)?.startTicks === id.startTicks)
+      : undefined;
+    this.resumable = memory?.unfinishedChains() ?? new Map();
+    const runner = services.runner;
+    this.escalations = runner
+      ? new Escalations({
+          runner,
+          ...(store ? { store } : {}),
+          reader: this.chainReader,
+          holds: (ruleId, identity, target) => this.holdsNow(ruleId, identity, target),
+          cycle: () => this.counters.cycles,
+          onAction: (result) => this.emit('action', result),
+          onNotice: (notice) => this.emit('escalation', notice),
+        })
       : undefined;
     this.engine = new RuleEngine(config.rules, {
       clock: monotonicMs,
@@ -128,6 +166,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Swaps in a new config; rule state of unchanged rules is kept by the engine. */
   applyConfig(config: WatchConfig): void {
     this.targets = compileTargets(config, this.reader);
+    this.rules = config.rules;
     this.intervalMs = config.intervalMs;
     if (!rulesNeedTrends(config.rules)) this.trends = undefined;
     else this.trends ??= new TrendTracker(this.trendSeed());
@@ -216,6 +255,14 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       this.counters.storageWriteErrors = storage.writeErrors;
       this.counters.samplesDropped = storage.samplesDropped;
     }
+    this.resume(samples);
+    if (this.escalations !== undefined && this.escalations.size > 0) {
+      this.lastSamples = new Map(samples.map((s) => [s.pid, s]));
+      this.lastTrends = trendViews;
+    } else if (this.lastSamples.size > 0) {
+      this.lastSamples = new Map();
+      this.lastTrends = new Map();
+    }
     this.emit('tick', tick);
     return tick;
   }
@@ -254,13 +301,42 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     }
   }
 
+  /** Stops the loop and every escalation chain between its steps (their progress stays saved). */
   stop(): void {
+    this.escalations?.stopAll();
     this.stopping?.abort();
   }
 
   /** Closes the files kept open between ticks, for a watcher driven by `tick()` alone. */
   close(): void {
+    this.escalations?.stopAll();
     this.reader.close();
+    this.chainReader.close();
+  }
+
+  /**
+   * A rule's condition for one process measured now, for an escalation chain: a fresh read of the
+   * process (and the machine), the last tick's CPU % and trend verdict where a fresh read has none.
+   */
+  private holdsNow(ruleId: string, identity: ProcessIdentity, target: string): boolean | undefined {
+    const record = this.chainReader.read(identity.pid);
+    if (record === undefined || record.startTicks !== identity.startTicks) return undefined;
+    const system = this.chainSampler.system();
+    const [sample] = this.chainSampler.processes([record], system.memTotal);
+    if (sample === undefined) return undefined;
+    const last = this.lastSamples.get(identity.pid);
+    if (
+      sample.cpuPercent === undefined &&
+      last?.startTicks === identity.startTicks &&
+      last.cpuPercent !== undefined
+    ) {
+      sample.cpuPercent = last.cpuPercent;
+    }
+    const observation: ProcessObservation = { sample, targets: [target] };
+    const trend = this.lastTrends.get(identity.pid);
+    if (trend && trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
+    if (trend?.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
+    return this.engine.conditionHolds(ruleId, observation, system);
   }
 
   /** A process's RSS from the history file, the last day of it, for a trend not to start from nothing. */
@@ -312,6 +388,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       });
       const sample = byPid?.get(event.identity.pid);
       if (event.kind !== 'fired' || !runner || !sample) continue;
+      const rule = event.escalate ? this.ruleById(event.ruleId) : undefined;
       void carryOut(runner, event, sample, tick.cycle, (result) => {
         store?.appendEvent({
           time: result.time,
@@ -324,6 +401,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
           details: { ok: result.ok, code: result.code, durationMs: result.durationMs, ...result.details },
         });
         this.emit('action', result);
+      }).then(() => {
+        // The chain after the rule's own actions, for the same firing.
+        if (rule) void this.escalations?.start(event, sample, ruleKey(rule));
       });
     }
   }
@@ -339,6 +419,51 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       'warning',
       `/proc is mounted with hidepid=${this.hidden.hidepid}: processes of other users are hidden from this watcher (${count} threads unseen); targets that match nothing show as unknown, not 0. Run as root${group} to see them`,
     );
+  }
+
+  private ruleById(id: string): RuleSpec | undefined {
+    return this.rules.find((r) => r.id === id);
+  }
+
+  /**
+   * Takes up, on the first tick that sees their processes, the chains a previous watcher left
+   * half done for a firing that is still on: from the next step, never from the top.
+   */
+  private resume(samples: readonly ProcessSample[]): void {
+    if (this.resumable.size === 0 || this.escalations === undefined) return;
+    const pending = this.resumable;
+    this.resumable = new Map();
+    const byPid = new Map(samples.map((s) => [s.pid, s]));
+    for (const rule of this.rules) {
+      if (rule.escalate === undefined) continue;
+      const key = ruleKey(rule);
+      for (const [resumeKey, nextStep] of pending) {
+        if (!resumeKey.startsWith(`${key}:`)) continue;
+        const [pid, startTicks] = resumeKey
+          .slice(key.length + 1)
+          .split(':')
+          .map(Number);
+        const sample = pid === undefined ? undefined : byPid.get(pid);
+        if (sample === undefined || sample.startTicks !== startTicks) continue;
+        const identity = { pid: sample.pid, startTicks: sample.startTicks };
+        const event: RuleEvent = {
+          kind: 'fired',
+          ruleId: rule.id,
+          target: rule.target,
+          identity,
+          name: sample.name,
+          metric: 'rss',
+          value: undefined,
+          threshold: 0,
+          message: `${rule.id} '${rule.when.source}' on pid ${sample.pid} (${sample.name}): escalation resumed`,
+          actions: [],
+          escalate: rule.escalate,
+          suppressed: [],
+          repeat: true,
+        };
+        void this.escalations.start(event, sample, key, nextStep);
+      }
+    }
   }
 
   private warnAboutPartialReads(samples: readonly ProcessSample[]): void {

@@ -1,0 +1,168 @@
+/**
+ * Escalation chains in the daemon, end to end: `memwarden watch -c FILE` with a rule that
+ * escalates, against real processes, with a real history file.
+ */
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { BIN, CLI_ENV, runCli } from '../helpers/cli.js';
+import { isAlive, pidOf, start, waitForExec, waitForExit, waitForLines } from '../helpers/processes.js';
+import { readRows } from '../helpers/sqlite.js';
+import { NO_LLDB, startFixture } from '../runtimes/targets.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'memwarden-escalation-watch-'));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
+let files = 0;
+
+function configFile(pid: number, when: string, escalate: string, store: string): string {
+  const path = join(scratch, `chain-${files++}.yaml`);
+  writeFileSync(
+    path,
+    `interval: 200ms\nstore: ${store}\ntargets:\n  - name: victim\n    match: { pid: ${pid} }\n` +
+      `    rules:\n      - when: ${when}\n        escalate: ${escalate}\n`,
+  );
+  return path;
+}
+
+function watch(config: string): ChildProcess {
+  return start(process.execPath, [BIN, 'watch', '-c', config, '--json'], { env: CLI_ENV });
+}
+
+interface Notice {
+  kind: string;
+  message: string;
+  end?: string;
+  step?: { index: number; text: string; ok: boolean; rssBytes?: number };
+}
+
+/** The first record the watcher prints that matches `pattern`. */
+async function notice(watcher: ChildProcess, pattern: RegExp, timeoutMs = 90_000): Promise<Notice> {
+  const [line] = await waitForLines(watcher, pattern, { timeoutMs });
+  assert.ok(line);
+  return JSON.parse(line) as Notice;
+}
+
+async function stopWatcher(watcher: ChildProcess): Promise<void> {
+  watcher.kill('SIGTERM');
+  await waitForExit(watcher);
+}
+
+interface EventRow {
+  kind: string;
+  message: string;
+  details: string;
+}
+
+function chainEvents(store: string): EventRow[] {
+  return readRows<EventRow>(
+    store,
+    "SELECT kind, message, details FROM events WHERE kind = 'escalation' ORDER BY id",
+  );
+}
+
+describe('rules that escalate', () => {
+  it('check prints the chain step by step', async () => {
+    const path = configFile(
+      1,
+      'rss > 1GB for 1m',
+      '[gc, wait 30s, snapshot, signal SIGTERM, wait 20s, signal SIGKILL]',
+      'false',
+    );
+    const { code, stdout, stderr } = await runCli(['check', '-c', path]);
+    assert.equal(code, 0, stderr);
+    assert.match(
+      stdout,
+      /victim#1 when 'rss > 1GB for 1m' escalates: gc → wait 30s → snapshot → signal SIGTERM → wait 20s → signal SIGKILL/,
+    );
+  });
+
+  it('a bad step is reported at its line and column', async () => {
+    const path = configFile(1, 'rss > 1GB', '[gc, wait 30, signal SIGTERM]', 'false');
+    const { code, stderr } = await runCli(['check', '-c', path]);
+    assert.equal(code, 2);
+    assert.match(
+      stderr,
+      /chain-\d+\.yaml:8:\d+: targets\[0\]\.rules\[0\]\.escalate\[1\]: .*a unit is required/,
+    );
+  });
+
+  it('stops after the first step when the gc gave the memory back', { skip: NO_LLDB }, async () => {
+    const target = await startFixture('python3', 'py_page_cycles.py', ['50000']);
+    const store = join(scratch, 'cleared.db');
+    const watcher = watch(configFile(target.pid, 'rss > 100MB', '[gc, wait 30s, signal SIGTERM]', store));
+    try {
+      const end = await notice(watcher, /^(?=.*"kind":"escalation")(?=.*"end":)/);
+      assert.equal(end?.end, 'cleared', end?.message);
+      assert.match(end?.message ?? '', /step 2 \(wait 30s\) not needed/);
+    } finally {
+      await stopWatcher(watcher);
+    }
+    assert.ok(isAlive(target.pid), 'the process was not signalled');
+    const events = chainEvents(store);
+    const steps = events.filter((e) => /^step /.test(e.message));
+    assert.equal(steps.length, 1, JSON.stringify(events));
+    const gc = JSON.parse(steps[0]?.details ?? '{}') as { text: string; ok: boolean; rssBytes: number };
+    assert.equal(gc.text, 'gc');
+    assert.equal(gc.ok, true);
+    assert.ok(gc.rssBytes < 100 * 1024 * 1024, `RSS after the gc step: ${gc.rssBytes}`);
+  });
+
+  it('reaches SIGTERM when the memory does not come back, and never sends SIGKILL to a process that went', async () => {
+    const victim = start('sleep', ['3201']);
+    await waitForExec(pidOf(victim), '3201');
+    const store = join(scratch, 'sigterm.db');
+    const watcher = watch(
+      configFile(
+        pidOf(victim),
+        'rss > 1KB',
+        '[gc, wait 300ms, signal SIGTERM, wait 30s, signal SIGKILL]',
+        store,
+      ),
+    );
+    try {
+      const end = await notice(watcher, /^(?=.*"kind":"escalation")(?=.*"end":)/);
+      assert.equal(end?.end, 'gone', end?.message);
+    } finally {
+      await stopWatcher(watcher);
+    }
+    await waitForExit(victim);
+    assert.equal(victim.signalCode, 'SIGTERM');
+    const texts = chainEvents(store)
+      .filter((e) => /^step /.test(e.message))
+      .map((e) => (JSON.parse(e.details) as { text: string }).text);
+    assert.deepEqual(texts, ['gc', 'wait 300ms', 'signal SIGTERM', 'wait 30s']);
+  });
+
+  it('a watcher restarted mid-chain resumes the same firing at the next step, not from the top', async () => {
+    const victim = start('sleep', ['3202']);
+    await waitForExec(pidOf(victim), '3202');
+    const store = join(scratch, 'resume.db');
+    const config = configFile(pidOf(victim), 'rss > 1KB', '[signal SIGCONT, wait 5s, signal SIGTERM]', store);
+    const first = watch(config);
+    try {
+      await notice(first, /^(?=.*"kind":"escalation")(?=.*step 1 signal SIGCONT: ok)/);
+    } finally {
+      await stopWatcher(first);
+    }
+    assert.ok(isAlive(pidOf(victim)), 'the first watcher stopped before SIGTERM');
+    const second = watch(config);
+    let out = '';
+    second.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    try {
+      const end = await notice(second, /^(?=.*"kind":"escalation")(?=.*"end":)/);
+      assert.equal(end?.end, 'completed', end?.message);
+    } finally {
+      await stopWatcher(second);
+    }
+    assert.match(out, /escalation resumed at step 2/);
+    assert.doesNotMatch(out, /step 1 signal SIGCONT/, 'the first step ran again');
+    assert.doesNotMatch(out, /"kind":"rule-fired"/, 'the same firing fired again');
+    await waitForExit(victim);
+    assert.equal(victim.signalCode, 'SIGTERM');
+  });
+});
