@@ -1,6 +1,7 @@
 /** `npm run bench [NAME…]`: every benchmark (or the named ones), each printing its own table. */
 import { benchHeap } from './heap.js';
 import { benchRegex } from './regex.js';
+import { benchRelease } from './release.js';
 import { benchSweep } from './sweep.js';
 import { benchTrend } from './trend.js';
 import { benchWatch } from './watch.js';
@@ -11,6 +12,7 @@ const benches: [string, () => Promise<void> | void][] = [
   ['watch', benchWatch],
   ['heap', benchHeap],
   ['regex', benchRegex],
+  ['release', benchRelease],
 ];
 const only = process.argv.slice(2);
 for (const [name, run] of benches) {

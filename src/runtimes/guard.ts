@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { detectTrend } from '../analysis/trend/index.js';
 import { MemwardenError } from '../errors.js';
 import { parseSize } from '../units/index.js';
+import { type ReleaseStep, skippedStep } from './probe.js';
 
 export interface LeakOptions {
   /** heapUsed readings kept for the trend (one per check). Default 720: two hours at 10 s. */
@@ -51,6 +52,13 @@ export interface GcEvent {
   before: MemoryReading;
   after: MemoryReading;
   durationMs: number;
+  /**
+   * collect, then trim as `memwarden gc` reports them. The trim never runs in-process: Node has
+   * no way to call malloc_trim from JavaScript without a native addon, so memory the collection
+   * freed outside the V8 heap (Buffers, strings' backing stores) may stay resident; the trim
+   * step says so and what to do.
+   */
+  steps: ReleaseStep[];
 }
 
 export interface LeakEvent {
@@ -103,12 +111,35 @@ export function exposedGc(): () => void {
   return gcFunction;
 }
 
+/** Why guard() cannot trim, in words for its `gc` event. */
+const IN_PROCESS_TRIM =
+  'malloc_trim cannot be called from JavaScript without a native addon; freed memory outside the V8 heap ' +
+  `may stay in this process's malloc until \`memwarden gc ${process.pid}\` trims it from outside (through lldb)`;
+
 /** A full garbage collection in this process, with memory read before and after. */
 export function collectOwnGarbage(): GcEvent {
   const before = reading();
   const started = performance.now();
   exposedGc()();
-  return { before, after: reading(), durationMs: performance.now() - started };
+  const durationMs = performance.now() - started;
+  const after = reading();
+  return {
+    before,
+    after,
+    durationMs,
+    steps: [
+      {
+        step: 'collect',
+        ran: true,
+        via: 'a full V8 GC in-process',
+        rssBefore: before.rss,
+        rssAfter: after.rss,
+        durationMs,
+        details: { heapUsedBefore: before.heapUsed, heapUsedAfter: after.heapUsed },
+      },
+      skippedStep('trim', IN_PROCESS_TRIM),
+    ],
+  };
 }
 
 export class Guard extends EventEmitter<GuardEvents> {

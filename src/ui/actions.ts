@@ -1,5 +1,5 @@
 import { isMemwardenError } from '../errors.js';
-import { collectGarbage, takeSnapshot } from '../runtimes/index.js';
+import { collectGarbage, releaseLine, takeSnapshot } from '../runtimes/index.js';
 import { formatBytes } from '../units/index.js';
 
 /** What the dashboard and `top` may ask of a process's runtime. */
@@ -34,11 +34,9 @@ export const probeActions: ActionHandler = async (request) => {
     request.startTicks === undefined ? request.pid : { pid: request.pid, startTicks: request.startTicks };
   try {
     if (request.action === 'gc') {
+      // The same release as `memwarden gc`: the collection, then the trim.
       const r = await collectGarbage(target);
-      return {
-        ok: true,
-        message: `RSS ${formatBytes(r.rssBefore)} → ${formatBytes(r.rssAfter)} via ${r.via}`,
-      };
+      return { ok: true, message: `${releaseLine(r)} via ${r.via}` };
     }
     const r = await takeSnapshot(target, undefined);
     return { ok: true, message: `wrote ${r.path} (${formatBytes(r.bytes)})` };

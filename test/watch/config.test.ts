@@ -176,7 +176,7 @@ targets:
       `5:8: store: the directory ${join(dir, 'no-such-dir')} for the history database does not exist`,
       '12:21: YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]',
       "13:22: targets[0].rules[1].when: 150% can never be reached: cpu% is at most 100% on this host (1 CPU; 100% = one core) (in 'cpu% > 150%' at column 8)",
-      "15:9: targets[0].rules[1].treshold: unknown key 'treshold'; expected one of when, do, cooldown",
+      "15:9: targets[0].rules[1].treshold: unknown key 'treshold'; expected one of when, do, escalate, cooldown",
       "17:5: targets[1].memory: unknown key 'memory'; expected one of name, match, run, restart, rules, user, group",
       '22:19: targets[1].rules[0].cooldown: expected a duration with a unit such as 5m, found a list',
     ]);
