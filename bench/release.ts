@@ -8,12 +8,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findOnPath } from '../src/runtimes/debugger.js';
 import { collectGarbage, type GcResult, trimMemory } from '../src/runtimes/index.js';
 import { formatBytes } from '../src/units/index.js';
+import { freePort } from '../test/helpers/http.js';
+import { fillAndEmpty } from '../test/helpers/redis.js';
 
 const FIXTURES = new URL('../test/fixtures/', import.meta.url).pathname;
 
@@ -39,41 +40,6 @@ async function started(command: string, args: string[], ready: RegExp): Promise<
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   await waitFor(child, ready);
   return child;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-function pipeline(
-  port: number,
-  count: number,
-  args: (i: number) => string[],
-  replyBytes: number,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    let received = 0;
-    socket.on('data', (c) => {
-      received += c.length;
-      if (received >= count * replyBytes) {
-        socket.end();
-        resolve();
-      }
-    });
-    socket.once('error', reject);
-    const parts: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const a = args(i);
-      parts.push(`*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`);
-      if (parts.length === 1000 || i === count - 1) socket.write(parts.splice(0).join(''));
-    }
-  });
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-bench-release-'));
@@ -111,9 +77,7 @@ if (redis !== undefined) {
         ['--port', String(port), '--bind', '127.0.0.1', '--save', ''],
         /Ready to accept/,
       );
-      const value = 'x'.repeat(4000);
-      await pipeline(port, 60_000, (i) => ['SET', `k:${i}`, value], 5);
-      await pipeline(port, 60_000, (i) => ['DEL', `k:${i}`], 4);
+      await fillAndEmpty(port, 60_000);
       return child;
     },
   });

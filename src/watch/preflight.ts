@@ -9,16 +9,21 @@ import type { WatchConfig } from './config.js';
  * (Node's inspector and the Python agent need neither). memwarden reads ptrace_scope and never
  * changes it.
  */
+/** Everything a rule may carry out: its `do:` actions and its chain's steps. */
+function everyStep(rule: RuleSpec): readonly { kind: string }[] {
+  return [...rule.actions, ...(rule.escalate ?? [])];
+}
+
 function preflightWarnings(rules: readonly RuleSpec[]): string[] {
   const injecting = rules.filter((r) =>
-    r.actions.some((a) => a.kind === 'gc' || a.kind === 'snapshot' || a.kind === 'trim'),
+    everyStep(r).some((a) => a.kind === 'gc' || a.kind === 'snapshot' || a.kind === 'trim'),
   );
   if (injecting.length === 0) return [];
   const ids = injecting.map((r) => r.id).join(', ');
   const warnings: string[] = [];
   if (!findLldb()) {
     warnings.push(
-      `rules ${ids}: lldb is not installed, so gc/snapshot reach Python processes only through their memwarden agent (or sys.remote_exec on 3.14+), and trim cannot run (apt-get install lldb)`,
+      `rules ${ids}: lldb is not installed, so gc/snapshot reach Python processes only through their memwarden agent (or sys.remote_exec on 3.14+), Node.js processes are collected but not trimmed, and trim cannot run (apt-get install lldb)`,
     );
   }
   const ptrace = ptracePreflight(process.geteuid?.() ?? 0);
@@ -42,7 +47,7 @@ function impostorWarnings(
   targets: readonly { name: string; match: ProcessFilter; rules: readonly RuleSpec[] }[],
 ): string[] {
   return targets
-    .filter((t) => nameOnly(t.match) && t.rules.some((r) => r.actions.some((a) => a.kind !== 'log')))
+    .filter((t) => nameOnly(t.match) && t.rules.some((r) => everyStep(r).some((a) => a.kind !== 'log')))
     .map(
       (t) =>
         `target ${t.name} acts on processes matched by name alone, which any local user can imitate; add user: (or a pid file) to its match`,

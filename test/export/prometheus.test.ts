@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN } from '../helpers/cli.js';
+import { freePort } from '../helpers/http.js';
 import { start, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
@@ -12,17 +12,6 @@ const skip = existsSync(PROMETHEUS)
   ? undefined
   : `${PROMETHEUS} is not installed (scripts/setup-system.sh installs it)`;
 if (skip) console.log(`# skipping the Prometheus test: ${skip}`);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 interface QueryResult {
   status: string;

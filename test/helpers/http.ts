@@ -1,5 +1,6 @@
-/** Raw HTTP requests with any headers (fetch will not send a forged Host or Origin). */
+/** Raw HTTP requests with any headers (fetch will not send a forged Host or Origin), and free ports. */
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 
 export interface RawResponse {
   status: number;
@@ -34,5 +35,17 @@ export function rawRequest(
     );
     req.on('error', reject);
     req.end(options.body);
+  });
+}
+
+/** A free TCP port on loopback, for a server that cannot be told to pick one itself. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
   });
 }

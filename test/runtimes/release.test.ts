@@ -7,13 +7,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { findOnPath } from '../../src/runtimes/debugger.js';
 import { BIN, CLI_ENV, runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/http.js';
 import { isAlive, pidOf, start, waitForLine } from '../helpers/processes.js';
+import { fillAndEmpty } from '../helpers/redis.js';
 import { AGENT_PYTHONPATH, FIXTURES, heartbeatAdvances, NO_LLDB, startFixture, tracerOf } from './targets.js';
 
 const MB = 1024 * 1024;
@@ -74,7 +75,7 @@ function step(result: Released, name: Step['step']): Step {
 
 describe('gc gives the memory back to the operating system', { skip: NO_LLDB }, () => {
   it('a Python crawler holding cycles of 4 KiB pages loses at least half its RSS, most of it to the trim', async () => {
-    const target = await startFixture('python3', 'py_page_cycles.py', ['50000']);
+    const target = await startFixture('python3', 'py_cycles.py', ['50000', 'pages']);
     const result = await gcJson([String(target.pid)]);
     assert.ok(result.rssBefore > 150 * MB, `the target held only ${result.rssBefore} bytes`);
     assert.ok(result.rssAfter <= result.rssBefore / 2, `RSS ${result.rssBefore} → ${result.rssAfter}`);
@@ -96,7 +97,7 @@ describe('gc gives the memory back to the operating system', { skip: NO_LLDB }, 
   });
 
   it('--collect-only leaves the freed pages in malloc, and says why little came back', async () => {
-    const target = await startFixture('python3', 'py_page_cycles.py', ['50000']);
+    const target = await startFixture('python3', 'py_cycles.py', ['50000', 'pages']);
     const result = await gcJson([String(target.pid), '--collect-only']);
     assert.equal(step(result, 'trim').ran, false);
     assert.match(step(result, 'trim').skipped ?? '', /not asked for/);
@@ -129,47 +130,6 @@ describe('gc gives the memory back to the operating system', { skip: NO_LLDB }, 
   });
 });
 
-/** A free TCP port on loopback, for a server that cannot be told to pick one itself. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** Sends `count` commands built by `command(i)` down one connection and waits for every reply. */
-function redisPipeline(
-  port: number,
-  count: number,
-  command: (i: number) => string[],
-  replyBytes: number,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    let received = 0;
-    socket.on('data', (chunk) => {
-      received += chunk.length;
-      if (received >= count * replyBytes) {
-        socket.end();
-        resolve();
-      }
-    });
-    socket.once('error', reject);
-    socket.once('connect', () => {
-      const parts: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const args = command(i);
-        parts.push(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
-        if (parts.length === 1000 || i === count - 1) socket.write(parts.splice(0).join(''));
-      }
-    });
-  });
-}
-
 const REDIS = findOnPath(['redis-server']);
 
 describe('gc --trim on a jemalloc process', {
@@ -190,11 +150,7 @@ describe('gc --trim on a jemalloc process', {
     ]);
     await waitForLine(server, /Ready to accept connections/, 30_000);
     const pid = pidOf(server);
-    const value = 'x'.repeat(4000);
-    const keys = 40_000;
-    // +OK\r\n per SET, :1\r\n per DEL.
-    await redisPipeline(port, keys, (i) => ['SET', `page:${i}`, value], 5);
-    await redisPipeline(port, keys, (i) => ['DEL', `page:${i}`], 4);
+    await fillAndEmpty(port, 40_000);
     const inspect = await runCli(['inspect', String(pid)]);
     assert.match(inspect.stdout, /trim\s+yes, lldb \(jemalloc .*mallctl\("arena\.4096\.purge"\)/);
     const result = await gcJson([String(pid), '--trim']);
@@ -256,7 +212,7 @@ describe('ptrace refused', { skip: NO_LLDB }, () => {
     const launcher = noPtraceLauncher();
     if (typeof launcher !== 'string') return t.skip(launcher.skip);
     const env = { ...process.env, PYTHONPATH: AGENT_PYTHONPATH };
-    const target = await startFixture('python3', 'py_page_cycles.py', ['50000'], env, [
+    const target = await startFixture('python3', 'py_cycles.py', ['50000', 'pages'], env, [
       '-m',
       'memwarden_agent',
     ]);

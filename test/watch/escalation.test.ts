@@ -90,7 +90,7 @@ describe('rules that escalate', () => {
   });
 
   it('stops after the first step when the gc gave the memory back', { skip: NO_LLDB }, async () => {
-    const target = await startFixture('python3', 'py_page_cycles.py', ['50000']);
+    const target = await startFixture('python3', 'py_cycles.py', ['50000', 'pages']);
     const store = join(scratch, 'cleared.db');
     const watcher = watch(configFile(target.pid, 'rss > 100MB', '[gc, wait 30s, signal SIGTERM]', store));
     try {
@@ -133,7 +133,9 @@ describe('rules that escalate', () => {
     const texts = chainEvents(store)
       .filter((e) => /^step /.test(e.message))
       .map((e) => (JSON.parse(e.details) as { text: string }).text);
-    assert.deepEqual(texts, ['gc', 'wait 300ms', 'signal SIGTERM', 'wait 30s']);
+    // The process may be gone before the next wait begins, or while it runs; never SIGKILLed.
+    assert.deepEqual(texts.slice(0, 3), ['gc', 'wait 300ms', 'signal SIGTERM']);
+    assert.ok(texts.length === 3 || (texts.length === 4 && texts[3] === 'wait 30s'), JSON.stringify(texts));
   });
 
   it('a watcher restarted mid-chain resumes the same firing at the next step, not from the top', async () => {
