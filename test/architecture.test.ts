@@ -92,6 +92,27 @@ describe('the shape of src/', () => {
     assert.deepEqual(inner, []);
   });
 
+  it('has no import cycle between files', () => {
+    const next = new Map<string, string[]>();
+    for (const { from, to } of edges) next.set(from, [...(next.get(from) ?? []), to]);
+    const state = new Map<string, 'open' | 'done'>();
+    const cycles: string[] = [];
+    const path: string[] = [];
+    const visit = (file: string): void => {
+      state.set(file, 'open');
+      path.push(file);
+      for (const to of next.get(file) ?? []) {
+        if (state.get(to) === 'open') {
+          cycles.push([...path.slice(path.indexOf(to)), to].map((f) => relative(SRC, f)).join(' → '));
+        } else if (state.get(to) === undefined) visit(to);
+      }
+      path.pop();
+      state.set(file, 'done');
+    };
+    for (const file of files) if (state.get(file) === undefined) visit(file);
+    assert.deepEqual(cycles, []);
+  });
+
   it('imports only parts below it on the map', () => {
     const upward = edges
       .filter(({ from, to }) => {
