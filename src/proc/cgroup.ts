@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readText } from './files.js';
 import type { CgroupInfo } from './types.js';
 
@@ -65,4 +66,31 @@ function walk(path: string, mount: string, limitFile: string, usageFile: string)
     dir = dir.slice(0, dir.lastIndexOf('/')) || '/';
   }
   return info;
+}
+
+/** Where cgroup v2 is mounted: the root itself on a v2-only host, `unified/` on a hybrid one. */
+export function unifiedMount(sysfs = '/sys/fs/cgroup'): string {
+  return existsSync(`${sysfs}/unified/cgroup.procs`) ? `${sysfs}/unified` : sysfs;
+}
+
+function counterIn(text: string, key: string): number | undefined {
+  const m = new RegExp(`(?:^|\\n)${key} (\\d+)`).exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * How many processes the kernel's OOM killer has killed in a memory cgroup: the `oom_kill` line
+ * of v1 `memory.oom_control` or of v2 `memory.events` (which counts the cgroup's descendants too).
+ * Undefined when the file is not there (no memory controller) or the kernel is older than 4.13.
+ */
+export function readCgroupOomKills(paths: CgroupPaths, sysfs = '/sys/fs/cgroup'): number | undefined {
+  const file =
+    paths.memoryV1 !== undefined
+      ? `${sysfs}/memory${paths.memoryV1 === '/' ? '' : paths.memoryV1}/memory.oom_control`
+      : paths.unified !== undefined && paths.unified !== '/'
+        ? `${unifiedMount(sysfs)}${paths.unified}/memory.events`
+        : undefined;
+  if (file === undefined) return undefined;
+  const text = readText(file, 1024);
+  return typeof text === 'string' ? counterIn(text, 'oom_kill') : undefined;
 }

@@ -4,9 +4,16 @@
  * policy. A process that vanishes mid-read is a normal result (undefined), never an exception; a permission error
  * leaves a field out and names it in `partial`.
  */
-export { type CgroupPaths, parseCgroupFile, readCgroupMemory } from './cgroup.js';
+export {
+  type CgroupPaths,
+  parseCgroupFile,
+  readCgroupMemory,
+  readCgroupOomKills,
+  unifiedMount,
+} from './cgroup.js';
 export { parseCmdline } from './cmdline.js';
 export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, pageSizeBytes } from './constants.js';
+export { KernelLog, type KernelOomKill, parseKmsgRecord } from './kmsg.js';
 export {
   isLoopback,
   isWildcard,
@@ -17,6 +24,7 @@ export {
   socketInodes,
   type TcpListener,
 } from './net.js';
+export { type Pressure, type PressureLine, parsePressure, readPressure } from './pressure.js';
 export {
   ProcReader,
   type ReadErrorCounts,
