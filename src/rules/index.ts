@@ -19,15 +19,17 @@ export {
   renderExecArgv,
 } from './actions.js';
 export { findOverlaps, type RuleOverlap } from './arbitration.js';
-export type {
-  Clause,
-  CompareClause,
-  CompareOp,
-  Condition,
-  LeakClause,
-  Metric,
-  Persistence,
-  ValueUnit,
+export {
+  type Clause,
+  type CompareClause,
+  type CompareOp,
+  type Condition,
+  type FlagClause,
+  type Metric,
+  type Persistence,
+  PRESSURE_METRICS,
+  type PressureMetric,
+  type ValueUnit,
 } from './condition.js';
 export {
   type ProcessObservation,
