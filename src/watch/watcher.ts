@@ -9,6 +9,7 @@ import { type CompiledFilter, compileFilter, selectProcesses } from '../select/i
 import type { Store } from '../store/index.js';
 import { carryOut } from './act.js';
 import type { WatchConfig } from './config.js';
+import { type OomKillEvent, OomTracker } from './oom.js';
 import { StoredRuleMemory } from './rule-memory.js';
 import { rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
@@ -26,6 +27,8 @@ export interface Tick {
    */
   targets: { name: string; processes: ProcessSample[]; unknown?: true }[];
   events: RuleEvent[];
+  /** The kernel's OOM kills learnt of in this cycle, named where memwarden watched the process. */
+  oomKills: OomKillEvent[];
   /** Trend verdicts by pid, for processes whose rules ask for one. */
   trends: Map<number, TrendView>;
 }
@@ -50,6 +53,10 @@ export interface WatcherCounters {
   /** The history file's failed writes and dropped samples, as of the last cycle. */
   storageWriteErrors: number;
   samplesDropped: number;
+  /** OOM kills seen on the machine (or, without the kernel log, in the watched cgroups). */
+  oomKills: number;
+  /** OOM kills of each target's processes. */
+  oomKillsByTarget: ReadonlyMap<string, number>;
 }
 
 interface Target {
@@ -89,8 +96,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     configLastReloadSuccess: 1,
     storageWriteErrors: 0,
     samplesDropped: 0,
+    oomKills: 0,
+    oomKillsByTarget: new Map(),
   };
   private readonly reader = new ProcReader();
+  private readonly oom: OomTracker;
   private readonly sampler = new Sampler(this.reader);
   private readonly engine: RuleEngine;
   private targets: Target[];
@@ -107,9 +117,15 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   constructor(
     config: WatchConfig,
     private readonly services: WatcherServices = {},
-    private readonly options: { pss?: boolean } = {},
+    private readonly options: { pss?: boolean; kernelLogPath?: string } = {},
   ) {
     super();
+    this.oom = new OomTracker({
+      ...(options.kernelLogPath === undefined ? {} : { kernelLogPath: options.kernelLogPath }),
+      cgroupRoot: this.reader.cgroupRoot,
+      cgroupPaths: (pid) => this.reader.cgroupPaths(pid),
+    });
+    this.counters.oomKillsByTarget = this.oom.killsByTarget;
     this.targets = compileTargets(config, this.reader);
     this.intervalMs = config.intervalMs;
     this.trends = rulesNeedTrends(config.rules) ? new TrendTracker(this.trendSeed()) : undefined;
@@ -190,7 +206,21 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       }
       return observation;
     });
-    const events = this.engine.tick({ system, processes: observations });
+    const oomKills = this.oom.observe(
+      samples.map((sample) => ({ sample, targets: memberOf?.get(sample.pid) ?? onlyTargets })),
+      trendViews,
+      system.time,
+    );
+    this.counters.oomKills = this.oom.machineKills;
+    // A killed process is observed once more, first, for its `oom_killed` rules.
+    const killed: ProcessObservation[] = [];
+    for (const kill of oomKills)
+      if (kill.sample && kill.targets.length > 0)
+        killed.push({ sample: kill.sample, targets: kill.targets, oomKilled: true });
+    const events = this.engine.tick({
+      system,
+      processes: killed.length > 0 ? [...killed, ...observations] : observations,
+    });
     this.counters.cycles++;
     this.counters.procReadDenied = this.reader.errors.denied;
     this.counters.procReadFailed = this.reader.errors.failed;
@@ -208,9 +238,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
           : { name: target.name, processes };
       }),
       events,
+      oomKills,
       trends: trendViews,
     };
-    this.hand(tick, samples);
+    this.hand(tick, killed.length > 0 ? [...samples, ...killed.map((k) => k.sample)] : samples);
     const storage = this.services.store?.stats();
     if (storage) {
       this.counters.storageWriteErrors = storage.writeErrors;
@@ -227,6 +258,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   async run(count?: number): Promise<void> {
     const stopping = new AbortController();
     this.stopping = stopping;
+    const fallback = this.oom.fallbackReason;
+    if (fallback !== undefined) this.emit('warning', fallback);
     try {
       // CPU % needs two reads: a first, silent one lets the first logged cycle have it too.
       this.sampler.system();
@@ -250,7 +283,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         await sleep(slot - now, undefined, { signal: stopping.signal }).catch(() => undefined);
       }
     } finally {
-      this.reader.close();
+      this.close();
     }
   }
 
@@ -261,6 +294,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Closes the files kept open between ticks, for a watcher driven by `tick()` alone. */
   close(): void {
     this.reader.close();
+    this.oom.close();
   }
 
   /** A process's RSS from the history file, the last day of it, for a trend not to start from nothing. */
@@ -294,6 +328,19 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       system: tick.system,
       processes: tick.targets.flatMap((t) => t.processes.map((sample) => ({ target: t.name, sample }))),
     });
+    for (const kill of tick.oomKills) {
+      const { sample: _sample, message, time, pid, startTicks, targets, ...details } = kill;
+      store?.appendEvent({
+        time,
+        kind: 'oom-killed',
+        ...(targets[0] === undefined ? {} : { target: targets[0] }),
+        pid,
+        ...(startTicks === undefined ? {} : { startTicks }),
+        message,
+        details: { targets, ...details },
+      });
+    }
+    // A killed process's last read stands for it in the actions of its `oom_killed` rules.
     const byPid = tick.events.length > 0 ? new Map(samples.map((s) => [s.pid, s])) : undefined;
     for (const event of tick.events) {
       store?.appendEvent({

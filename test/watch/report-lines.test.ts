@@ -82,6 +82,7 @@ describe('TickJsonLines', () => {
         { name: 'other', processes: processes.slice(0, 1) },
       ],
       events: [],
+      oomKills: [],
       trends: new Map(),
     });
     const lines = new TickJsonLines();
