@@ -1,6 +1,7 @@
 /**
  * actions: carrying out what a rule asks — log, exec (an argv, never a shell), signal, webhook,
- * restart of a process memwarden supervises, and gc/snapshot/trim through the runtime probes —
+ * restart of a process memwarden supervises, gc/snapshot/trim through the runtime probes, and
+ * escalation chains of them —
  * beside the sampling loop, never in it. This part owns the safety of acting: the identity check
  * right before touching a pid, the protected pids, one destructive action per process and cycle,
  * time limits, capped output and queues, and a typed result for every action, refusals included.
@@ -8,6 +9,22 @@
  */
 export { backoffDelayMs } from './backoff.js';
 export { type Clock, systemClock } from './clock.js';
+export {
+  checkChainIdentity,
+  describeEscalation,
+  type EscalationEnd,
+  type EscalationHooks,
+  type EscalationResult,
+  type EscalationStep,
+  type EscalationStepOutcome,
+  type EscalationStepRecord,
+  type LiveProcessSource,
+  MAX_ESCALATION_STEPS,
+  parseEscalation,
+  runEscalation,
+  stepText,
+  type WaitStep,
+} from './escalation.js';
 export { type ExecOptions, type ExecOutcome, runCommand } from './exec.js';
 export { checkIdentity, type IdentityCheck, type IdentitySource } from './identity.js';
 export { OverlapGuard } from './overlap.js';

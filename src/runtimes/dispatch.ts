@@ -2,45 +2,18 @@ import { join } from 'node:path';
 import { MemwardenError } from '../errors.js';
 import { type ProcessIdentity, ProcReader } from '../proc/index.js';
 import { detectRuntime, type RuntimeInfo, type RuntimeKind } from './detect.js';
-import { nativeRuntimeProbes, pythonRuntimeProbes } from './foreign-probes.js';
-import { inspectorAvailability } from './node/availability.js';
-import { nodeCollectGarbage, nodeHeapSnapshot, type SnapshotProgress } from './node/probes.js';
+import type {
+  ProbeAvailability,
+  ProbeName,
+  ProbeOptions,
+  RuntimeGcOutcome,
+  RuntimeProbes,
+  RuntimeSnapshotOutcome,
+  SnapshotOptions,
+} from './probe.js';
+import { RUNTIME_PROBES } from './table.js';
 
-export type ProbeName = 'gc' | 'snapshot' | 'trim';
-
-export interface ProbeOptions {
-  /** The whole operation. */
-  timeoutMs?: number;
-  reader?: ProcReader;
-  /** Called when a runtime is woken up from outside (SIGUSR1, an attach), for the audit log. */
-  onActivate?: (pid: number, detail: string) => void;
-}
-
-export interface SnapshotOptions extends ProbeOptions {
-  /** Where a snapshot without a path goes (default: the current directory). */
-  directory?: string;
-  onProgress?: (progress: SnapshotProgress) => void;
-}
-
-/** What a runtime's gc reports beyond the RSS, which the dispatcher reads itself. */
-export interface RuntimeGcOutcome {
-  version?: string;
-  /** How it was done, e.g. `inspector (opened with SIGUSR1, closed)`. */
-  via: string;
-  heapUsedBefore?: number;
-  heapUsedAfter?: number;
-  heapTotalBefore?: number;
-  heapTotalAfter?: number;
-  /** Runtime-specific facts worth a log line (inspector port, objects collected…). */
-  details?: Record<string, unknown>;
-}
-
-export interface RuntimeSnapshotOutcome {
-  version?: string;
-  via: string;
-  bytes: number;
-  details?: Record<string, unknown>;
-}
+/** The public operations: find the target's adapter in the table, run it, measure around it. */
 
 export interface GcResult extends RuntimeGcOutcome {
   pid: number;
@@ -58,105 +31,6 @@ export interface SnapshotResult extends RuntimeSnapshotOutcome {
   path: string;
   durationMs: number;
 }
-
-export interface ProbeAvailability {
-  probe: ProbeName;
-  possible: boolean;
-  via?: string;
-  reason: string;
-}
-
-/**
- * What one runtime can do. The dispatcher has already checked identity, protection and the
- * runtime before calling; each method still re-checks identity right before it acts.
- */
-export interface RuntimeProbes {
-  gc?(target: RuntimeInfo, options: ProbeOptions): Promise<RuntimeGcOutcome>;
-  /** `malloc_trim(0)` or the like: gives the C heap's free pages back; opt-in, it is intrusive. */
-  trim?(target: RuntimeInfo, options: ProbeOptions): Promise<RuntimeGcOutcome>;
-  snapshot?(target: RuntimeInfo, path: string, options: SnapshotOptions): Promise<RuntimeSnapshotOutcome>;
-  /** The file extension of this runtime's snapshots, with the dot. */
-  snapshotExtension?: string;
-  availability(target: RuntimeInfo, reader: ProcReader): ProbeAvailability[];
-}
-
-function inspectorVia(activated: boolean, port: number, closed: boolean): string {
-  if (!activated) return `its open inspector on port ${port} (left open)`;
-  return `inspector on port ${port} (opened with SIGUSR1, ${closed ? 'closed after' : 'COULD NOT BE CLOSED'})`;
-}
-
-const nodeProbes: RuntimeProbes = {
-  async gc(target, options) {
-    const r = await nodeCollectGarbage(target, inspectorOptions(options));
-    const outcome: RuntimeGcOutcome = {
-      via: inspectorVia(r.activated, r.port, r.inspectorClosed),
-      heapUsedBefore: r.heapBefore.heapUsed,
-      heapUsedAfter: r.heapAfter.heapUsed,
-      heapTotalBefore: r.heapBefore.heapTotal,
-      heapTotalAfter: r.heapAfter.heapTotal,
-      details: {
-        port: r.port,
-        activated: r.activated,
-        inspectorClosed: r.inspectorClosed,
-        activationMs: Math.round(r.activationMs),
-        exposureMs: Math.round(r.exposureMs),
-      },
-    };
-    if (r.version) outcome.version = r.version.replace(/^v/, '');
-    return outcome;
-  },
-  async snapshot(target, path, options) {
-    const r = await nodeHeapSnapshot(target, path, {
-      ...inspectorOptions(options),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    });
-    const outcome: RuntimeSnapshotOutcome = {
-      via: inspectorVia(r.activated, r.port, r.inspectorClosed),
-      bytes: r.bytes,
-      details: { port: r.port, activated: r.activated, inspectorClosed: r.inspectorClosed },
-    };
-    if (r.version) outcome.version = r.version.replace(/^v/, '');
-    return outcome;
-  },
-  snapshotExtension: '.heapsnapshot',
-  availability(target, reader) {
-    const a = inspectorAvailability(target, reader);
-    const trim: ProbeAvailability = {
-      probe: 'trim',
-      possible: false,
-      reason: 'malloc_trim is for native processes; use gc for Node.js',
-    };
-    return [{ probe: 'gc', ...a }, { probe: 'snapshot', ...a }, trim];
-  },
-};
-
-function inspectorOptions(options: ProbeOptions) {
-  return {
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    ...(options.reader ? { reader: options.reader } : {}),
-    ...(options.onActivate
-      ? {
-          onActivate: (pid: number, port: number) =>
-            options.onActivate?.(pid, `SIGUSR1, inspector port ${port}`),
-        }
-      : {}),
-  };
-}
-
-/** The one dispatch point from a runtime to its probes. */
-export const RUNTIME_PROBES: Record<RuntimeKind, RuntimeProbes> = {
-  node: nodeProbes,
-  python: pythonRuntimeProbes,
-  native: nativeRuntimeProbes,
-  unknown: {
-    availability: () =>
-      (['gc', 'snapshot', 'trim'] as const).map((probe) => ({
-        probe,
-        possible: false,
-        reason: 'its executable cannot be read, so its runtime is unknown',
-      })),
-  },
-};
 
 function runtimeLabel(info: RuntimeInfo): string {
   const name = info.runtime === 'node' ? 'Node.js' : info.runtime === 'python' ? 'Python' : info.runtime;

@@ -19,15 +19,7 @@ export {
   defaultSnapshotName,
   describeProbes,
   type GcResult,
-  type ProbeAvailability,
-  type ProbeName,
-  type ProbeOptions,
-  RUNTIME_PROBES,
-  type RuntimeGcOutcome,
-  type RuntimeProbes,
-  type RuntimeSnapshotOutcome,
   resolveTarget,
-  type SnapshotOptions,
   type SnapshotResult,
   takeSnapshot,
   trimMemory,
@@ -47,3 +39,13 @@ export {
 } from './guard.js';
 export { type HuntOptions, huntLeaks, type LeakGrowth, type LeakReport } from './leak-hunt.js';
 export type { SnapshotProgress } from './node/index.js';
+export type {
+  ProbeAvailability,
+  ProbeName,
+  ProbeOptions,
+  RuntimeGcOutcome,
+  RuntimeProbes,
+  RuntimeSnapshotOutcome,
+  SnapshotOptions,
+} from './probe.js';
+export { RUNTIME_PROBES } from './table.js';

@@ -7,9 +7,9 @@ import { MemwardenError } from '../errors.js';
 import { type ProcessIdentity, ProcReader } from '../proc/index.js';
 import { detectRuntime } from './detect.js';
 import { resolveTarget } from './dispatch.js';
-import { PYTHON_SNAPSHOT_TYPES } from './foreign-probes.js';
+
 import { nodeHeapSnapshots } from './node/index.js';
-import { pythonSnapshot } from './python/index.js';
+import { PYTHON_SNAPSHOT_TYPES, pythonSnapshot } from './python/index.js';
 
 /** Per snapshot, when the caller gives no timeout. */
 const SNAPSHOT_TIMEOUT_MS = 60_000;

@@ -4,6 +4,8 @@
  * runs code in the target wherever it was stopped; bounded by a timeout, one operation per pid at
  * a time, and the target is left running.
  */
+
+export { nativeRuntimeProbes } from './adapter.js';
 export {
   type NativeProbes,
   type NativeTrimOptions,

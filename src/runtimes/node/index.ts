@@ -3,6 +3,8 @@
  * after the executable is confirmed to be Node, trusted only once the listening socket is the
  * target's own and `process.pid` over it matches, and closed again afterwards.
  */
+
+export { nodeRuntimeProbes } from './adapter.js';
 export { CdpClient, type CdpEvent, evaluate } from './cdp.js';
 export { DEFAULT_INSPECTOR_PORT, inspectorPort, sigusr1Disabled } from './port.js';
 export {

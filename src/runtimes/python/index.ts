@@ -6,6 +6,8 @@
  * runs Python right before acting, is bounded by a timeout, runs alone on its pid, and leaves the
  * target running.
  */
+
+export { PYTHON_SNAPSHOT_TYPES, pythonRuntimeProbes } from './adapter.js';
 export { hasRemoteExec, type PythonInfo, pythonInfo } from './detect.js';
 export { pythonGc, pythonProbes, pythonSnapshot } from './operations.js';
 export type {

@@ -1,14 +1,9 @@
 import { statSync } from 'node:fs';
-import type { ProbeAvailability, RuntimeProbes } from './dispatch.js';
-import { nativeProbes, nativeTrim } from './native/index.js';
-import { pythonGc, pythonProbes, pythonSnapshot } from './python/index.js';
+import { type ProbeAvailability, type RuntimeProbes, timeout } from '../probe.js';
+import { pythonGc, pythonProbes, pythonSnapshot } from './operations.js';
 
 /** Types kept in a Python snapshot: enough for a leaking class to be among them. */
 export const PYTHON_SNAPSHOT_TYPES = 1000;
-
-function timeout(options: { timeoutMs?: number }): { timeoutMs?: number } {
-  return options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
-}
 
 /** Python: the agent's socket, `sys.remote_exec` (3.14+) or an lldb injection, in that order. */
 export const pythonRuntimeProbes: RuntimeProbes = {
@@ -57,29 +52,5 @@ export const pythonRuntimeProbes: RuntimeProbes = {
       reason: 'use gc: the interpreter frees its own memory',
     };
     return [{ probe: 'gc', possible, reason }, { probe: 'snapshot', possible, reason }, trim];
-  },
-};
-
-/** Native (glibc): only `malloc_trim(0)`, through lldb, and only when asked for explicitly. */
-export const nativeRuntimeProbes: RuntimeProbes = {
-  async trim(target, options) {
-    const r = await nativeTrim(target.pid, { intrusive: true, expect: target, ...timeout(options) });
-    return { via: 'malloc_trim(0) through lldb', details: { released: r.released } };
-  },
-  availability(target) {
-    const n = nativeProbes(target.pid);
-    return [
-      {
-        probe: 'gc',
-        possible: false,
-        reason: 'a native process has no garbage collector (trim calls malloc_trim)',
-      },
-      { probe: 'snapshot', possible: false, reason: 'no heap snapshot for native processes' },
-      {
-        probe: 'trim',
-        possible: n.trim.available,
-        reason: n.trim.reason ?? `malloc_trim in ${n.glibc ?? 'glibc'}`,
-      },
-    ];
   },
 };
