@@ -6,9 +6,11 @@
  */
 export {
   type CgroupPaths,
+  type CgroupScope,
   parseCgroupFile,
   readCgroupMemory,
   readCgroupOomKills,
+  readCgroupScope,
   unifiedMount,
 } from './cgroup.js';
 export { parseCmdline } from './cmdline.js';
@@ -24,6 +26,7 @@ export {
   socketInodes,
   type TcpListener,
 } from './net.js';
+export { readOomScoreAdj } from './oom-score.js';
 export { type Pressure, type PressureLine, parsePressure, readPressure } from './pressure.js';
 export {
   ProcReader,

@@ -33,6 +33,7 @@ export {
 } from './condition.js';
 export {
   type ProcessObservation,
+  pressureValue,
   type RememberedFiring,
   RuleEngine,
   type RuleEngineOptions,
@@ -45,3 +46,4 @@ export { compileRule, DEFAULT_COOLDOWN_MS, type RuleSpec, type RuleText } from '
 export { RuleParseError } from './rule-error.js';
 export { MAX_WITHIN_CYCLES, type ParseConditionOptions, parseCondition } from './rule-parser.js';
 export { closestMatch, didYouMean } from './suggest.js';
+export { type ClauseValue, conditionTruth, type Truth } from './truth.js';

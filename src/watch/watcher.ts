@@ -9,6 +9,7 @@ import { type CompiledFilter, compileFilter, selectProcesses } from '../select/i
 import type { Store } from '../store/index.js';
 import { carryOut } from './act.js';
 import type { WatchConfig } from './config.js';
+import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
 import { type OomKillEvent, OomTracker } from './oom.js';
 import { StoredRuleMemory } from './rule-memory.js';
 import { rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
@@ -70,6 +71,8 @@ export interface WatcherEvents {
   tick: [Tick];
   warning: [string];
   action: [ActionResult];
+  /** The guard's decisions (before it acts), each step it took, and how each chain ended. */
+  guard: [GuardDecision | GuardStep | GuardEnd];
 }
 
 /** How far back the history file seeds a process's trend. */
@@ -101,6 +104,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   };
   private readonly reader = new ProcReader();
   private readonly oom: OomTracker;
+  private guard: Guard | undefined;
   private readonly sampler = new Sampler(this.reader);
   private readonly engine: RuleEngine;
   private targets: Target[];
@@ -126,6 +130,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       cgroupPaths: (pid) => this.reader.cgroupPaths(pid),
     });
     this.counters.oomKillsByTarget = this.oom.killsByTarget;
+    this.setGuard(config);
     this.targets = compileTargets(config, this.reader);
     this.intervalMs = config.intervalMs;
     this.trends = rulesNeedTrends(config.rules) ? new TrendTracker(this.trendSeed()) : undefined;
@@ -149,6 +154,44 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     else this.trends ??= new TrendTracker(this.trendSeed());
     this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
     this.engine.setRules(config.rules);
+    this.setGuard(config);
+  }
+
+  /** The guard, as the config has it: its events logged and stored as they come. */
+  private setGuard(config: WatchConfig): void {
+    if (config.guard === undefined) {
+      this.guard = undefined;
+      return;
+    }
+    if (this.guard) {
+      this.guard.setConfig(config.guard);
+      return;
+    }
+    const guard = new Guard(config.guard, {
+      reader: this.reader,
+      ...(this.services.runner ? { runner: this.services.runner } : {}),
+    });
+    const record = (e: GuardDecision | GuardStep | GuardEnd) => {
+      const pid = e.kind === 'guard-decision' ? e.victim?.pid : e.pid;
+      this.services.store?.appendEvent({
+        time: e.time,
+        kind: e.kind,
+        target: 'guard',
+        ...(pid === undefined ? {} : { pid }),
+        message: e.message,
+        details: e,
+      });
+      this.emit('guard', e);
+    };
+    guard.on('decision', record);
+    guard.on('step', record);
+    guard.on('end', record);
+    this.guard = guard;
+  }
+
+  /** What the guard is set to do, for the start of a run; undefined without a guard. */
+  get guardDescription(): string | undefined {
+    return this.guard?.description;
   }
 
   /** One cycle, synchronously: sweep, select, sample, evaluate. */
@@ -157,6 +200,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     // The machine first: its fork count must be read before the sweep to vouch for it.
     const system = this.sampler.system();
     const records = this.reader.sweep({ forks: this.sampler.forks });
+    this.guard?.tick(records);
     const perTarget = this.targets.map((target) => {
       const selection = selectProcesses(records, target.filter, { explain: false });
       const supervisedPid = this.services.supervisors?.get(target.name)?.pid;
@@ -283,6 +327,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         await sleep(slot - now, undefined, { signal: stopping.signal }).catch(() => undefined);
       }
     } finally {
+      await this.guard?.stop();
       this.close();
     }
   }
