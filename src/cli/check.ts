@@ -10,7 +10,8 @@ import type { Command } from './command.js';
 const HELP = `Usage: memwarden check -c memwarden.yaml [--json] [--allow-insecure-config]
 
 Validates the config file (every error with file:line:column) and prints what each target
-matches right now. Exit code 0 when the file is valid, 2 when it is not.
+matches right now; with a guard: section, the guard and today's ranking of its victims. Exit
+code 0 when the file is valid, 2 when it is not.
 `;
 
 export const checkCommand: Command = {

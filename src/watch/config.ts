@@ -238,7 +238,7 @@ class ConfigParser {
     });
     // A file with only a guard watches no targets.
     const targets =
-      guard !== undefined && !top.has('targets')
+      top.has('guard') && !top.has('targets')
         ? []
         : this.targets(r.required(top, 'targets', this.root, [], 'a list of targets'));
     if (r.hasErrors || intervalMs === undefined || retainMs === undefined || targets === undefined)
