@@ -28,6 +28,7 @@ export {
 } from './net.js';
 export { readOomScoreAdj } from './oom-score.js';
 export { type Pressure, type PressureLine, parsePressure, readPressure } from './pressure.js';
+export { DEFAULT_PRESSURE_TRIGGER, PressureTrigger, type PressureTriggerEvents } from './pressure-trigger.js';
 export {
   ProcReader,
   type ReadErrorCounts,

@@ -18,6 +18,7 @@ export function systemRecord(time: string, cycle: number, s: SystemSample): obje
     cpuPercent: round(s.cpuPercent),
     swapTotal: s.swapTotal,
     swapFree: s.swapFree,
+    memoryPressure: s.pressure,
   };
 }
 

@@ -1,7 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult, ActionRunner, Supervisor } from '../actions/index.js';
-import { type ProcessRecord, ProcReader, procVisibility, threadsOnMachine } from '../proc/index.js';
+import {
+  DEFAULT_PRESSURE_TRIGGER,
+  PressureTrigger,
+  type ProcessRecord,
+  ProcReader,
+  procVisibility,
+  threadsOnMachine,
+} from '../proc/index.js';
 import { type ProcessObservation, RuleEngine, type RuleEvent, type RuleSpec } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { Sampler } from '../sample/index.js';
@@ -21,6 +28,8 @@ export interface Tick {
   time: number;
   /** How long the cycle's own work took. */
   durationMs: number;
+  /** What started the cycle: its slot in the interval, or a memory-pressure (PSI) trigger between slots. */
+  wake: 'interval' | 'pressure';
   system: SystemSample;
   /**
    * `unknown` is set on a target that matched nothing while /proc hides other users' processes
@@ -56,6 +65,8 @@ export interface WatcherCounters {
   samplesDropped: number;
   /** OOM kills seen on the machine (or, without the kernel log, in the watched cgroups). */
   oomKills: number;
+  /** Cycles run between slots because a PSI trigger fired. */
+  pressureWakeups: number;
   /** OOM kills of each target's processes. */
   oomKillsByTarget: ReadonlyMap<string, number>;
 }
@@ -100,6 +111,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     storageWriteErrors: 0,
     samplesDropped: 0,
     oomKills: 0,
+    pressureWakeups: 0,
     oomKillsByTarget: new Map(),
   };
   private readonly reader = new ProcReader();
@@ -113,6 +125,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Whether a rule reads PSS, so smaps_rollup is read for the selected processes. */
   private needsSmaps: boolean;
   private stopping: AbortController | undefined;
+  /** Aborted to end the current wait early: stop(), or the pressure trigger. */
+  private wake: AbortController | undefined;
   /** Identities already warned about for partial reads: one warning each, not one per cycle. */
   private readonly warnedPartial = new Set<string>();
   /** Whether /proc hides other users' processes from this watcher (hidepid). */
@@ -121,7 +135,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   constructor(
     config: WatchConfig,
     private readonly services: WatcherServices = {},
-    private readonly options: { pss?: boolean; kernelLogPath?: string } = {},
+    private readonly options: {
+      pss?: boolean;
+      kernelLogPath?: string;
+      /** The PSI trigger that wakes the loop between slots (default `some 500000 2000000`); false for none. */
+      pressureTrigger?: string | false;
+    } = {},
   ) {
     super();
     this.oom = new OomTracker({
@@ -195,7 +214,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** One cycle, synchronously: sweep, select, sample, evaluate. */
-  tick(): Tick {
+  tick(wake: Tick['wake'] = 'interval'): Tick {
+    if (wake === 'pressure') this.counters.pressureWakeups++;
     const started = monotonicMs();
     // The machine first: its fork count must be read before the sweep to vouch for it.
     const system = this.sampler.system();
@@ -272,6 +292,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       cycle: this.counters.cycles,
       time: system.time,
       durationMs: monotonicMs() - started,
+      wake,
       system,
       targets: perTarget.map(({ target, records: selected }) => {
         const processes = (
@@ -304,6 +325,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.stopping = stopping;
     const fallback = this.oom.fallbackReason;
     if (fallback !== undefined) this.emit('warning', fallback);
+    const trigger = await this.armPressureTrigger();
     try {
       // CPU % needs two reads: a first, silent one lets the first logged cycle have it too.
       this.sampler.system();
@@ -314,26 +336,56 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         () => undefined,
       );
       let slot = monotonicMs();
+      let woken = false;
       while (!stopping.signal.aborted) {
-        this.tick();
+        this.tick(woken ? 'pressure' : 'interval');
         if (count !== undefined && this.counters.cycles >= count) break;
-        slot += this.intervalMs;
         const now = monotonicMs();
-        if (now > slot) {
-          const missed = Math.ceil((now - slot) / this.intervalMs);
-          this.counters.cycleOverruns += missed;
-          slot += missed * this.intervalMs;
+        // A cycle woken by pressure comes between slots: the next slot stays where it was.
+        if (!woken) {
+          slot += this.intervalMs;
+          if (now > slot) {
+            const missed = Math.ceil((now - slot) / this.intervalMs);
+            this.counters.cycleOverruns += missed;
+            slot += missed * this.intervalMs;
+          }
         }
-        await sleep(slot - now, undefined, { signal: stopping.signal }).catch(() => undefined);
+        const wake = new AbortController();
+        this.wake = wake;
+        if (!stopping.signal.aborted)
+          await sleep(Math.max(0, slot - now), undefined, { signal: wake.signal }).catch(() => undefined);
+        this.wake = undefined;
+        woken = wake.signal.aborted && !stopping.signal.aborted;
       }
     } finally {
+      trigger?.close();
       await this.guard?.stop();
       this.close();
     }
   }
 
+  /** Arms the PSI trigger if the kernel lets us, and says at start which way pressure is seen. */
+  private async armPressureTrigger(): Promise<PressureTrigger | undefined> {
+    const setting = this.options.pressureTrigger;
+    const path = `${this.reader.root}/pressure/memory`;
+    if (setting === false) return undefined;
+    const trigger = new PressureTrigger(path, setting ?? DEFAULT_PRESSURE_TRIGGER);
+    const armed = await trigger.arm();
+    if (!armed.armed) {
+      this.emit('warning', `memory pressure: read once a cycle (no PSI trigger on ${path}: ${armed.reason})`);
+      return undefined;
+    }
+    this.emit(
+      'warning',
+      `memory pressure: a PSI trigger ('${trigger.trigger}' on ${path}) wakes the watcher between cycles`,
+    );
+    trigger.on('pressure', () => this.wake?.abort());
+    return trigger;
+  }
+
   stop(): void {
     this.stopping?.abort();
+    this.wake?.abort();
   }
 
   /** Closes the files kept open between ticks, for a watcher driven by `tick()` alone. */

@@ -76,6 +76,7 @@ describe('TickJsonLines', () => {
       cycle,
       time: 1_700_000_100_000 + cycle * 1000,
       durationMs: 1,
+      wake: 'interval',
       system: SYSTEM,
       targets: [
         { name: 'a"b', processes },
