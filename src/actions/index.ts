@@ -27,6 +27,7 @@ export {
 } from './escalation.js';
 export { type ExecOptions, type ExecOutcome, runCommand } from './exec.js';
 export { checkIdentity, type IdentityCheck, type IdentitySource } from './identity.js';
+export { type Notice, Notifier, type NotifierCounters, type NotifyConfig, noticeText } from './notifiers.js';
 export { OverlapGuard } from './overlap.js';
 export type { ProbeOptions, ProbeOutcome, RuntimeProbes } from './probes.js';
 export { ownPids, protectionReason } from './protect.js';

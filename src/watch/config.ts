@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { type EscalationStep, parseEscalation } from '../actions/index.js';
+import { type EscalationStep, type NotifyConfig, parseEscalation } from '../actions/index.js';
 import { errnoCode } from '../errors.js';
 import { accountOf, uidOf } from '../proc/index.js';
 import {
@@ -22,6 +22,7 @@ import { ConfigError, type ConfigIssue, type KeyPath } from './config-issues.js'
 import { ConfigReader, type Entry } from './config-reader.js';
 import { configFileInsecurity } from './config-security.js';
 import { type GuardConfig, parseGuardSection } from './guard-config.js';
+import { parseNotifySection } from './notify-config.js';
 
 export { ConfigError, type ConfigIssue, formatIssue } from './config-issues.js';
 
@@ -71,6 +72,8 @@ export interface WatchConfig {
   warnings: ConfigIssue[];
   /** The `guard:` section: acting before the kernel's OOM killer does. */
   guard?: GuardConfig;
+  /** The `notify:` section: Slack, ntfy, e-mail, desktop. */
+  notify?: NotifyConfig;
 }
 
 export interface LoadConfigOptions {
@@ -95,7 +98,17 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
 };
 const DEFAULT_LISTEN_HOST = '127.0.0.1';
 
-const TOP_KEYS = ['interval', 'log', 'store', 'retain', 'listen', 'probe_users', 'targets', 'guard'];
+const TOP_KEYS = [
+  'interval',
+  'log',
+  'store',
+  'retain',
+  'listen',
+  'probe_users',
+  'targets',
+  'guard',
+  'notify',
+];
 const LOG_KEYS = ['path', 'max_size'];
 const STORE_KEYS = ['path'];
 const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules', 'user', 'group'];
@@ -236,6 +249,7 @@ class ConfigParser {
       condition: (node, path) => this.condition(node, path),
       steps: (node, path) => this.steps(node, path),
     });
+    const notify = parseNotifySection(r, top.get('notify'));
     // A file with only a guard watches no targets.
     const targets =
       top.has('guard') && !top.has('targets')
@@ -271,6 +285,7 @@ class ConfigParser {
     if (listen !== undefined) config.listen = listen;
     if (probeUids !== undefined) config.probeUids = probeUids;
     if (guard !== undefined) config.guard = guard;
+    if (notify !== undefined) config.notify = notify;
     return config;
   }
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ActionResult, ActionRunner, Supervisor } from '../actions/index.js';
+import type { ActionResult, ActionRunner, Notifier, Supervisor } from '../actions/index.js';
 import {
   DEFAULT_PRESSURE_TRIGGER,
   PressureTrigger,
@@ -49,7 +49,12 @@ export interface WatcherServices {
   runner?: ActionRunner;
   /** Targets memwarden starts itself (`run:`), by target name. */
   supervisors?: ReadonlyMap<string, Supervisor>;
+  /** The `notify:` senders: fired rules, OOM kills and the guard's decisions go there. */
+  notifier?: Notifier;
 }
+
+/** The longest the guard waits for its notice to go out before a destructive step. */
+const ANNOUNCE_TIMEOUT_MS = 5000;
 
 export interface WatcherCounters {
   cycles: number;
@@ -117,6 +122,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly reader = new ProcReader();
   private readonly oom: OomTracker;
   private guard: Guard | undefined;
+  /** Each rule's cooldown, which is also how often its notices may repeat for one process. */
+  private cooldowns = new Map<string, number>();
   private readonly sampler = new Sampler(this.reader);
   private readonly engine: RuleEngine;
   private targets: Target[];
@@ -149,6 +156,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       cgroupPaths: (pid) => this.reader.cgroupPaths(pid),
     });
     this.counters.oomKillsByTarget = this.oom.killsByTarget;
+    this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
     this.setGuard(config);
     this.targets = compileTargets(config, this.reader);
     this.intervalMs = config.intervalMs;
@@ -173,6 +181,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     else this.trends ??= new TrendTracker(this.trendSeed());
     this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
     this.engine.setRules(config.rules);
+    this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
     this.setGuard(config);
   }
 
@@ -186,9 +195,32 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       this.guard.setConfig(config.guard);
       return;
     }
+    const notifier = this.services.notifier;
     const guard = new Guard(config.guard, {
       reader: this.reader,
       ...(this.services.runner ? { runner: this.services.runner } : {}),
+      ...(notifier
+        ? {
+            // Told before the guard acts, but never waited for past a bound: memory is running out.
+            announce: async (d: GuardDecision) => {
+              const sent = notifier.notify(
+                {
+                  rule: 'guard',
+                  target: 'guard',
+                  ...(d.victim
+                    ? { pid: d.victim.pid, startTicks: d.victim.startTicks, name: d.victim.name }
+                    : {}),
+                  ...(d.victim?.rssBytes === undefined ? {} : { rssBytes: d.victim.rssBytes }),
+                  doing: d.plan,
+                  message: d.message,
+                  urgent: true,
+                },
+                0,
+              );
+              await Promise.race([sent, sleep(ANNOUNCE_TIMEOUT_MS)]);
+            },
+          }
+        : {}),
     });
     const record = (e: GuardDecision | GuardStep | GuardEnd) => {
       const pid = e.kind === 'guard-decision' ? e.victim?.pid : e.pid;
@@ -425,8 +457,28 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       system: tick.system,
       processes: tick.targets.flatMap((t) => t.processes.map((sample) => ({ target: t.name, sample }))),
     });
+    const { notifier } = this.services;
     for (const kill of tick.oomKills) {
       const { sample: _sample, message, time, pid, startTicks, targets, ...details } = kill;
+      if (targets.length > 0)
+        void notifier?.notify(
+          {
+            rule: 'oom-killed',
+            target: targets.join(', '),
+            pid,
+            ...(startTicks === undefined ? {} : { startTicks }),
+            name: kill.name,
+            ...(kill.lastRssBytes === undefined ? {} : { rssBytes: kill.lastRssBytes }),
+            ...(kill.slopeBytesPerSecond === undefined
+              ? {}
+              : { slopeBytesPerSecond: kill.slopeBytesPerSecond }),
+            ...(kill.timeToLimitSeconds === undefined ? {} : { timeToOomSeconds: kill.timeToLimitSeconds }),
+            doing: "nothing more: the kernel's OOM killer already killed it",
+            message,
+            urgent: true,
+          },
+          0,
+        );
       store?.appendEvent({
         time,
         kind: 'oom-killed',
@@ -455,6 +507,29 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         },
       });
       const sample = byPid?.get(event.identity.pid);
+      if (event.kind === 'fired' && notifier) {
+        const trend = tick.trends.get(event.identity.pid);
+        const acting = event.actions.filter((a) => a.kind !== 'log').map((a) => a.kind);
+        void notifier.notify(
+          {
+            rule: event.ruleId,
+            target: event.target,
+            pid: event.identity.pid,
+            startTicks: event.identity.startTicks,
+            name: event.name,
+            ...(sample?.rss === undefined ? {} : { rssBytes: sample.rss }),
+            ...(trend?.slopeBytesPerSecond === undefined
+              ? {}
+              : { slopeBytesPerSecond: trend.slopeBytesPerSecond }),
+            ...(trend?.timeToLimitSeconds === undefined
+              ? {}
+              : { timeToOomSeconds: trend.timeToLimitSeconds }),
+            doing: acting.length > 0 ? `about to ${acting.join(', then ')}` : 'logged it',
+            message: event.message,
+          },
+          this.cooldowns.get(event.ruleId) ?? 0,
+        );
+      }
       if (event.kind !== 'fired' || !runner || !sample) continue;
       void carryOut(runner, event, sample, tick.cycle, (result) => {
         store?.appendEvent({
