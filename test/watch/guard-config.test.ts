@@ -53,6 +53,30 @@ describe('the guard: section', () => {
     assert.equal(issues[1]?.column, 18);
   });
 
+  it('reads the notify: section and points at a topic-less ntfy URL', () => {
+    const { config, issues } = parseConfig(
+      [
+        'guard: { when: available < 5% }',
+        'notify:',
+        '  slack: https://hooks.example.org/T1',
+        '  email: { smtp: 127.0.0.1:2525, from: a@example.org, to: [b@example.org] }',
+        '  desktop: true',
+      ].join('\n'),
+      '/tmp/notify.yaml',
+    );
+    assert.deepEqual(issues, []);
+    assert.deepEqual(config?.notify, {
+      slack: 'https://hooks.example.org/T1',
+      email: { host: '127.0.0.1', port: 2525, from: 'a@example.org', to: ['b@example.org'] },
+      desktop: true,
+    });
+    const bad = parseConfig('guard: {}\nnotify:\n  ntfy: https://ntfy.sh/\n', '/tmp/notify.yaml');
+    assert.deepEqual(
+      bad.issues.map((i) => [i.line, i.path, i.message]),
+      [[3, 'notify.ntfy', 'expected a topic URL such as https://ntfy.sh/my-alerts']],
+    );
+  });
+
   it("check prints the guard and today's ranking: preferred first, memwarden never", async () => {
     const tag = `guard-check-${process.pid}`;
     const child = start('python3', ['-c', 'import sys; print("ready", flush=True); sys.stdin.read()', tag], {
