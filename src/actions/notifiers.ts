@@ -1,6 +1,5 @@
-import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { findOnPath } from '../runtimes/index.js';
 import { formatBytes, formatDuration } from '../units/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { runCommand } from './exec.js';
@@ -67,20 +66,6 @@ export function noticeText(n: Notice): { title: string; body: string } {
   return { title, body: `${n.message}\n${facts.join(', ')}\nmemwarden: ${n.doing}` };
 }
 
-/** Whether an executable is on the PATH (notify-send is absent on most servers). */
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 type Send = (title: string, body: string, n: Notice) => Promise<{ ok: boolean; message: string }>;
 
 /** nodemailer's transport, made only when e-mail is configured (and loaded only then). */
@@ -145,7 +130,7 @@ export class Notifier {
     }
     if (config.email !== undefined) senders.push(mailSender(config.email).then((send) => ['email', send]));
     if (config.desktop) {
-      const notifySend = onPath('notify-send');
+      const notifySend = findOnPath(['notify-send']);
       if (notifySend !== undefined)
         senders.push(
           Promise.resolve([
