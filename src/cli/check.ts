@@ -4,15 +4,15 @@ import { ProcReader } from '../proc/index.js';
 import { redactedArgv } from '../redact.js';
 import { commandLineOf, compileFilter, selectProcesses } from '../select/index.js';
 import { printable } from '../ui/index.js';
-import { formatIssue, loadConfig, loadTimeWarnings } from '../watch/index.js';
+import { candidateText, formatIssue, Guard, loadConfig, loadTimeWarnings } from '../watch/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
 
 const HELP = `Usage: memwarden check -c memwarden.yaml [--json] [--allow-insecure-config]
 
 Validates the config file (every error with file:line:column) and prints what each target
-matches right now, and each rule's escalation chain step by step. Exit code 0 when the file is
-valid, 2 when it is not.
+matches right now, each rule's escalation chain step by step, and with a guard: section, the
+guard and today's ranking of its victims. Exit code 0 when the file is valid, 2 when it is not.
 `;
 
 export const checkCommand: Command = {
@@ -32,7 +32,18 @@ export const checkCommand: Command = {
     });
     const reader = new ProcReader();
     const records = reader.sweep();
+    // Today's ranking: who the guard would pick if its condition held now.
+    const guard = config.guard ? new Guard(config.guard, { reader }) : undefined;
+    const ranking = guard?.rank(records);
     reader.close();
+    const guardReport =
+      guard && ranking
+        ? {
+            description: guard.description,
+            ranking: ranking.ranking.slice(0, 10),
+            excluded: ranking.excluded,
+          }
+        : undefined;
     const selections = config.targets.map((t) => selectProcesses(records, compileFilter(t.match)));
     const targets = config.targets.map((t, i) => {
       const selection = selections[i] ?? { records: [], unmatched: [] };
@@ -59,7 +70,7 @@ export const checkCommand: Command = {
       ...loadTimeWarnings(config).map((w) => `warning: ${w}`),
     ];
     if (values.json) {
-      printJson({ valid: true, warnings, targets });
+      printJson({ valid: true, warnings, targets, ...(guardReport ? { guard: guardReport } : {}) });
       return;
     }
     for (const w of warnings) process.stderr.write(`memwarden check: ${w}\n`);
@@ -79,6 +90,20 @@ export const checkCommand: Command = {
           `  ${printable(chain.rule)} when '${printable(chain.when)}' escalates: ${printable(chain.steps.join(' → '))}\n`,
         );
       }
+    }
+    if (guardReport) {
+      process.stdout.write(`${guardReport.description}\n`);
+      process.stdout.write(
+        guardReport.ranking.length === 0
+          ? '  no process in its scope may be acted on\n'
+          : '  victims in order, if it acted now:\n',
+      );
+      for (const [i, c] of guardReport.ranking.entries())
+        process.stdout.write(
+          `  ${i + 1}. ${printable(candidateText(c))}  ${printable(redactedArgv([...c.cmdline]).join(' '))}\n`,
+        );
+      for (const e of guardReport.excluded)
+        process.stdout.write(`  never: pid ${e.pid} (${printable(e.name)}): ${e.why}\n`);
     }
   },
 };

@@ -3,6 +3,7 @@ import { checkCommand } from './check.js';
 import type { Command } from './command.js';
 import { diffCommand } from './diff.js';
 import { gcCommand } from './gc.js';
+import { guardCommand } from './guard.js';
 import { historyCommand } from './history.js';
 import { inspectCommand } from './inspect.js';
 import { leaksCommand } from './leaks.js';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   systemCommand,
   topCommand,
   watchCommand,
+  guardCommand,
   checkCommand,
   historyCommand,
   gcCommand,

@@ -6,7 +6,8 @@ import type { Command } from './command.js';
 const HELP = `Usage: memwarden system [--json] [--sample DURATION]
 
 The machine: memory total / available / used %, swap, CPU count and CPU % (measured over
---sample, default ${DEFAULT_SAMPLE_MS}ms; 100% = every core busy), load averages and uptime.
+--sample, default ${DEFAULT_SAMPLE_MS}ms; 100% = every core busy), load averages, uptime, and
+memory pressure (PSI: the share of time some / all tasks stalled waiting for memory).
 `;
 
 export const systemCommand: Command = {
@@ -35,6 +36,15 @@ export const systemCommand: Command = {
       ['load', `${s.load1.toFixed(2)} ${s.load5.toFixed(2)} ${s.load15.toFixed(2)}`],
       ['uptime', formatDuration(s.uptimeSeconds * 1000)],
     ];
+    // PSI: the share of time tasks stalled waiting for memory, over 10 s / 60 s / 300 s.
+    for (const kind of ['some', 'full'] as const) {
+      const line = s.pressure?.[kind];
+      if (line)
+        lines.push([
+          `psi ${kind}`,
+          `${formatPercent(line.avg10)} ${formatPercent(line.avg60)} ${formatPercent(line.avg300)} (10s 60s 300s)`,
+        ]);
+    }
     for (const [k, v] of lines) process.stdout.write(`${k.padEnd(10)} ${v}\n`);
   },
 };

@@ -102,114 +102,150 @@ export const watchCommand: Command = {
       listen: { type: 'string' },
       token: { type: 'string' },
     });
-    if (values.store !== undefined && values['no-store']) {
-      throw new MemwardenError('MW_USAGE', 'give either --store PATH or --no-store, not both');
-    }
-    const count = parseCount(values.count);
     const { config, path } = await configFrom(values);
-    // A listen that would fail fails before the log, the history file or any process is made.
-    const listen = values.listen === undefined ? config.listen : parseListen(values.listen);
-    if (listen) await checkListenable(listen.host, listen.port);
-    const logPath = values.log ?? config.log?.path;
-    const log =
-      logPath === undefined ? undefined : new JsonLinesFile(logPath, config.log?.maxSizeBytes ?? 10_000_000);
-    const say = (line: string) => process.stderr.write(`memwarden watch: ${line}\n`);
-    const services = startServices(config, {
-      storePath: values.store,
-      noStore: values['no-store'] ?? false,
-      say,
-      onEvent: (event) => {
-        const record = { ...event, time: new Date(event.time).toISOString() };
-        if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
-        log?.write(record);
-      },
-    });
-    const watcher = new Watcher(config, services);
-    const token = values.token ?? process.env.MEMWARDEN_TOKEN;
-    const server = listen
-      ? await serveWatcher(
-          watcher,
-          { ...listen, ...(token ? { token } : {}) },
-          services,
-          config.intervalMs,
-        ).catch(async (err: unknown) => {
-          await stopServices(services);
-          throw err;
-        })
-      : undefined;
-    if (server) say(`dashboard on ${server.url}, metrics on ${server.url}metrics`);
-    for (const w of config.warnings) say(`${w.file}:${w.line ?? 0}:${w.column ?? 0}: warning: ${w.message}`);
-    for (const w of loadTimeWarnings(config)) say(`warning: ${w}`);
-    const unfinished = services.store?.unfinishedActions;
-    if (unfinished && unfinished.count > 0) {
-      say(
-        `the previous watcher stopped during ${unfinished.count} action(s); their outcome is unknown (marked so in the history):`,
-      );
-      for (const a of unfinished.listed)
-        say(`  ${a.action} on pid ${a.pid} (${printable(a.rule)}), begun ${new Date(a.time).toISOString()}`);
-    }
-
-    // One encoding of each cycle serves the log file and --json alike.
-    const jsonLines = log || values.json ? new TickJsonLines() : undefined;
-    watcher.on('tick', (tick) => {
-      const lines = jsonLines?.encode(tick);
-      if (log && lines) log.writeLines(lines);
-      if (values.json && lines) process.stdout.write(lines);
-      else process.stdout.write(`${tickLines(tick).join('\n')}\n`);
-    });
-    watcher.on('action', (result) => {
-      const line = `${result.target}  ${result.action} on pid ${result.pid}: ${result.ok ? 'ok' : `failed (${result.code ?? 'error'})`}: ${result.message}`;
-      if (!values.json)
-        process.stdout.write(`${new Date(result.time).toTimeString().slice(0, 8)}  ${printable(line)}\n`);
-      const record = { ...result, time: new Date(result.time).toISOString(), kind: 'action' };
-      if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
-      log?.write(record);
-    });
-    watcher.on('escalation', (notice) => {
-      const line = `${notice.target}  ${notice.rule} on pid ${notice.pid}: ${notice.message}${
-        notice.step?.rssBytes === undefined ? '' : ` (RSS now ${formatBytes(notice.step.rssBytes)})`
-      }`;
-      if (!values.json)
-        process.stdout.write(`${new Date(notice.time).toTimeString().slice(0, 8)}  ${printable(line)}\n`);
-      const record = { ...notice, time: new Date(notice.time).toISOString(), kind: 'escalation' };
-      if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
-      log?.write(record);
-    });
-    watcher.on('warning', (message) => {
-      say(message);
-      log?.write({ time: new Date().toISOString(), kind: 'warning', message });
-    });
-
-    const stop = () => watcher.stop();
-    const reload = async () => {
-      if (path === undefined) return;
-      try {
-        watcher.applyConfig(
-          await loadConfig(path, { allowInsecure: values['allow-insecure-config'] === true }),
-        );
-        watcher.counters.configLastReloadSuccess = 1;
-        say(`reloaded ${path}`);
-      } catch (err) {
-        watcher.counters.configLastReloadSuccess = 0;
-        say(`reload of ${path} failed; the previous config stays in force:`);
-        for (const line of (err instanceof Error ? err.message : String(err)).split('\n')) say(`  ${line}`);
-      }
-    };
-    const onHup = () => void reload();
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-    process.on('SIGHUP', onHup);
-    // A SIGHUP held since start-up (it came before this handler) is a reload asked for.
-    if (releaseHangups()) onHup();
-    try {
-      await watcher.run(count);
-    } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      process.off('SIGHUP', onHup);
-      await server?.close();
-      await stopServices(services);
-      log?.close();
-    }
+    await runWatcher(config, path, values, 'watch');
   },
 };
+
+/** The flags `watch` and `guard` share: where output goes, the history, the dashboard. */
+export interface WatcherFlags {
+  log?: string | undefined;
+  json?: boolean | undefined;
+  count?: string | undefined;
+  store?: string | undefined;
+  'no-store'?: boolean | undefined;
+  listen?: string | undefined;
+  token?: string | undefined;
+  'allow-insecure-config'?: boolean | undefined;
+}
+
+/**
+ * Runs a watcher for a loaded config until SIGINT/SIGTERM or --count: its lines on stdout (or
+ * JSON lines), the log, the history, the dashboard; SIGHUP reloads `path` when there is one.
+ */
+export async function runWatcher(
+  config: WatchConfig,
+  path: string | undefined,
+  values: WatcherFlags,
+  command: string,
+): Promise<void> {
+  if (values.store !== undefined && values['no-store']) {
+    throw new MemwardenError('MW_USAGE', 'give either --store PATH or --no-store, not both');
+  }
+  const count = parseCount(values.count);
+  // A listen that would fail fails before the log, the history file or any process is made.
+  const listen = values.listen === undefined ? config.listen : parseListen(values.listen);
+  if (listen) await checkListenable(listen.host, listen.port);
+  const logPath = values.log ?? config.log?.path;
+  const log =
+    logPath === undefined ? undefined : new JsonLinesFile(logPath, config.log?.maxSizeBytes ?? 10_000_000);
+  const say = (line: string) => process.stderr.write(`memwarden ${command}: ${line}\n`);
+  const services = startServices(config, {
+    storePath: values.store,
+    noStore: values['no-store'] ?? false,
+    say,
+    onEvent: (event) => {
+      const record = { ...event, time: new Date(event.time).toISOString() };
+      if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
+      log?.write(record);
+    },
+  });
+  const watcher = new Watcher(config, services);
+  const token = values.token ?? process.env.MEMWARDEN_TOKEN;
+  const server = listen
+    ? await serveWatcher(
+        watcher,
+        { ...listen, ...(token ? { token } : {}) },
+        services,
+        config.intervalMs,
+      ).catch(async (err: unknown) => {
+        await stopServices(services);
+        throw err;
+      })
+    : undefined;
+  if (server) say(`dashboard on ${server.url}, metrics on ${server.url}metrics`);
+  for (const w of config.warnings) say(`${w.file}:${w.line ?? 0}:${w.column ?? 0}: warning: ${w.message}`);
+  for (const w of loadTimeWarnings(config)) say(`warning: ${w}`);
+  const unfinished = services.store?.unfinishedActions;
+  if (unfinished && unfinished.count > 0) {
+    say(
+      `the previous watcher stopped during ${unfinished.count} action(s); their outcome is unknown (marked so in the history):`,
+    );
+    for (const a of unfinished.listed)
+      say(`  ${a.action} on pid ${a.pid} (${printable(a.rule)}), begun ${new Date(a.time).toISOString()}`);
+  }
+
+  // One encoding of each cycle serves the log file and --json alike.
+  const jsonLines = log || values.json ? new TickJsonLines() : undefined;
+  watcher.on('tick', (tick) => {
+    const lines = jsonLines?.encode(tick);
+    if (log && lines) log.writeLines(lines);
+    if (values.json && lines) process.stdout.write(lines);
+    else process.stdout.write(`${tickLines(tick).join('\n')}\n`);
+  });
+  watcher.on('action', (result) => {
+    const line = `${result.target}  ${result.action} on pid ${result.pid}: ${result.ok ? 'ok' : `failed (${result.code ?? 'error'})`}: ${result.message}`;
+    if (!values.json)
+      process.stdout.write(`${new Date(result.time).toTimeString().slice(0, 8)}  ${printable(line)}\n`);
+    const record = { ...result, time: new Date(result.time).toISOString(), kind: 'action' };
+    if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
+    log?.write(record);
+  });
+  watcher.on('escalation', (notice) => {
+    const line = `${notice.target}  ${notice.rule} on pid ${notice.pid}: ${notice.message}${
+      notice.step?.rssBytes === undefined ? '' : ` (RSS now ${formatBytes(notice.step.rssBytes)})`
+    }`;
+    if (!values.json)
+      process.stdout.write(`${new Date(notice.time).toTimeString().slice(0, 8)}  ${printable(line)}\n`);
+    const record = { ...notice, time: new Date(notice.time).toISOString(), kind: 'escalation' };
+    if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
+    log?.write(record);
+  });
+  watcher.on('warning', (message) => {
+    say(message);
+    log?.write({ time: new Date().toISOString(), kind: 'warning', message });
+  });
+  const guard = watcher.guardDescription;
+  if (guard !== undefined) say(guard);
+  watcher.on('guard', (event) => {
+    const record = { ...event, time: new Date(event.time).toISOString() };
+    if (values.json) process.stdout.write(`${JSON.stringify(record)}\n`);
+    else
+      process.stdout.write(
+        `${new Date(event.time).toTimeString().slice(0, 8)}  ${printable(event.message)}\n`,
+      );
+    log?.write(record);
+  });
+
+  const stop = () => watcher.stop();
+  const reload = async () => {
+    if (path === undefined) return;
+    try {
+      watcher.applyConfig(
+        await loadConfig(path, { allowInsecure: values['allow-insecure-config'] === true }),
+      );
+      watcher.counters.configLastReloadSuccess = 1;
+      say(`reloaded ${path}`);
+    } catch (err) {
+      watcher.counters.configLastReloadSuccess = 0;
+      say(`reload of ${path} failed; the previous config stays in force:`);
+      for (const line of (err instanceof Error ? err.message : String(err)).split('\n')) say(`  ${line}`);
+    }
+  };
+  const onHup = () => void reload();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', onHup);
+  // A SIGHUP held since start-up (it came before this handler) is a reload asked for.
+  if (releaseHangups()) onHup();
+  try {
+    await watcher.run(count);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    process.off('SIGHUP', onHup);
+    await server?.close();
+    await stopServices(services);
+    log?.close();
+  }
+}

@@ -131,6 +131,7 @@ function targetSeries(target: TargetTick, memTotalBytes: number): Series[] {
 export function renderMetrics(tick: Tick, errors: { count: number } = { count: 0 }): string {
   const out = new Exposition();
   const s = tick.system;
+  const c = tick.counters;
   const seen = new Set<string>();
   for (const target of tick.targets) {
     if (seen.has(target.name)) {
@@ -148,6 +149,15 @@ export function renderMetrics(tick: Tick, errors: { count: number } = { count: 0
       continue;
     }
     for (const [name, help, value] of series) out.add(name, 'gauge', help, value, { target: target.name });
+    const kills = tick.counters.oomKills;
+    if (kills)
+      out.add(
+        'memwarden_target_oom_kills_total',
+        'counter',
+        "Processes of the target the kernel's OOM killer killed since memwarden started.",
+        kills.byTarget.get(target.name) ?? 0,
+        { target: target.name },
+      );
   }
   out.add('memwarden_system_memory_total_bytes', 'gauge', "The machine's memory (MemTotal).", s.memTotal);
   out.add(
@@ -166,7 +176,38 @@ export function renderMetrics(tick: Tick, errors: { count: number } = { count: 0
       s.cpuPercent / 100,
     );
   out.add('memwarden_system_load1', 'gauge', 'One-minute load average.', s.load1);
-  const c = tick.counters;
+  if (s.pressure) {
+    for (const kind of ['some', 'full'] as const) {
+      const line = s.pressure[kind];
+      if (!line) continue;
+      for (const window of ['10', '60', '300'] as const)
+        out.add(
+          'memwarden_system_memory_pressure_ratio',
+          'gauge',
+          'Share of time some (or all) tasks stalled on memory (PSI), averaged over the window.',
+          line[`avg${window}`] / 100,
+          { kind, window: `${window}s` },
+        );
+    }
+    for (const kind of ['some', 'full'] as const) {
+      const line = s.pressure[kind];
+      if (line)
+        out.add(
+          'memwarden_system_memory_pressure_stalled_seconds_total',
+          'counter',
+          'Time some (or all) tasks stalled on memory since boot (PSI total).',
+          line.totalUs / 1e6,
+          { kind },
+        );
+    }
+  }
+  if (c.oomKills)
+    out.add(
+      'memwarden_oom_kills_total',
+      'counter',
+      "Processes the kernel's OOM killer killed since memwarden started (all the machine's, from the kernel log).",
+      c.oomKills.machine,
+    );
   out.add(
     'memwarden_config_last_reload_success',
     'gauge',

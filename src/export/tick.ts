@@ -31,6 +31,8 @@ export interface DaemonCounters {
   /** Failed writes to the history file, and samples given up on (backlog full); 0 without one. */
   storageWriteErrors: number;
   samplesDropped: number;
+  /** The kernel's OOM kills seen since start: on the machine, and of each target's processes. */
+  oomKills?: { machine: number; byTarget: ReadonlyMap<string, number> };
 }
 
 /** Everything one tick produced: what `/metrics`, the dashboard and `top` show. */

@@ -1,4 +1,6 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { readText } from './files.js';
+import { type Pressure, readPressure } from './pressure.js';
 import type { CgroupInfo } from './types.js';
 
 /** cgroup v1 writes "no limit" as the largest page-aligned signed 64-bit value. */
@@ -65,4 +67,78 @@ function walk(path: string, mount: string, limitFile: string, usageFile: string)
     dir = dir.slice(0, dir.lastIndexOf('/')) || '/';
   }
   return info;
+}
+
+/** Where cgroup v2 is mounted: the root itself on a v2-only host, `unified/` on a hybrid one. */
+export function unifiedMount(sysfs = '/sys/fs/cgroup'): string {
+  return existsSync(`${sysfs}/unified/cgroup.procs`) ? `${sysfs}/unified` : sysfs;
+}
+
+function counterIn(text: string, key: string): number | undefined {
+  const m = new RegExp(`(?:^|\\n)${key} (\\d+)`).exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * How many processes the kernel's OOM killer has killed in a memory cgroup: the `oom_kill` line
+ * of v1 `memory.oom_control` or of v2 `memory.events` (which counts the cgroup's descendants too).
+ * Undefined when the file is not there (no memory controller) or the kernel is older than 4.13.
+ */
+export function readCgroupOomKills(paths: CgroupPaths, sysfs = '/sys/fs/cgroup'): number | undefined {
+  const file =
+    paths.memoryV1 !== undefined
+      ? `${sysfs}/memory${paths.memoryV1 === '/' ? '' : paths.memoryV1}/memory.oom_control`
+      : paths.unified !== undefined && paths.unified !== '/'
+        ? `${unifiedMount(sysfs)}${paths.unified}/memory.events`
+        : undefined;
+  if (file === undefined) return undefined;
+  const text = readText(file, 1024);
+  return typeof text === 'string' ? counterIn(text, 'oom_kill') : undefined;
+}
+
+/** A memory cgroup as the guard sees it: its limit, what it uses, its pressure and its processes. */
+export interface CgroupScope {
+  /** `v1` (memory.limit_in_bytes) or `v2` (memory.max). */
+  version: 'v1' | 'v2';
+  limitBytes?: number;
+  usageBytes?: number;
+  /** The cgroup's own `memory.pressure` (cgroup v2 only). */
+  pressure?: Pressure;
+  /** The processes of the cgroup and of its descendants. */
+  pids: number[];
+}
+
+/** Descendant cgroups read at most, so that a deep or huge tree cannot stall a tick. */
+const MAX_CGROUP_DIRS = 256;
+
+/**
+ * Reads a memory cgroup given by its directory (`/sys/fs/cgroup/memory/app` on v1,
+ * `/sys/fs/cgroup/app.slice` on v2). Undefined when the directory is not a memory cgroup.
+ */
+export function readCgroupScope(dir: string): CgroupScope | undefined {
+  const v1 = existsSync(`${dir}/memory.limit_in_bytes`);
+  if (!v1 && !existsSync(`${dir}/memory.max`)) return undefined;
+  const scope: CgroupScope = { version: v1 ? 'v1' : 'v2', pids: [] };
+  const limit = readNumber(`${dir}/${v1 ? 'memory.limit_in_bytes' : 'memory.max'}`);
+  if (limit !== undefined && limit < V1_UNLIMITED) scope.limitBytes = limit;
+  const usage = readNumber(`${dir}/${v1 ? 'memory.usage_in_bytes' : 'memory.current'}`);
+  if (usage !== undefined) scope.usageBytes = usage;
+  if (!v1) {
+    const pressure = readPressure(`${dir}/memory.pressure`);
+    if (pressure) scope.pressure = pressure;
+  }
+  const dirs = [dir];
+  for (let i = 0; i < dirs.length && i < MAX_CGROUP_DIRS; i++) {
+    const current = dirs[i] as string;
+    const procs = readText(`${current}/cgroup.procs`, 256 * 1024);
+    if (typeof procs === 'string')
+      for (const line of procs.split('\n')) if (line !== '') scope.pids.push(Number(line));
+    try {
+      for (const entry of readdirSync(current, { withFileTypes: true }))
+        if (entry.isDirectory()) dirs.push(`${current}/${entry.name}`);
+    } catch {
+      // removed while being read
+    }
+  }
+  return scope;
 }

@@ -4,9 +4,18 @@
  * policy. A process that vanishes mid-read is a normal result (undefined), never an exception; a permission error
  * leaves a field out and names it in `partial`.
  */
-export { type CgroupPaths, parseCgroupFile, readCgroupMemory } from './cgroup.js';
+export {
+  type CgroupPaths,
+  type CgroupScope,
+  parseCgroupFile,
+  readCgroupMemory,
+  readCgroupOomKills,
+  readCgroupScope,
+  unifiedMount,
+} from './cgroup.js';
 export { parseCmdline } from './cmdline.js';
 export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, pageSizeBytes } from './constants.js';
+export { KernelLog, type KernelOomKill, parseKmsgRecord } from './kmsg.js';
 export {
   isLoopback,
   isWildcard,
@@ -17,6 +26,9 @@ export {
   socketInodes,
   type TcpListener,
 } from './net.js';
+export { readOomScoreAdj } from './oom-score.js';
+export { type Pressure, type PressureLine, parsePressure, readPressure } from './pressure.js';
+export { DEFAULT_PRESSURE_TRIGGER, PressureTrigger, type PressureTriggerEvents } from './pressure-trigger.js';
 export {
   ProcReader,
   type ReadErrorCounts,

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { ProcessIdentity } from '../proc/index.js';
+import type { Pressure, ProcessIdentity } from '../proc/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { formatBytes, formatDuration, formatPercent } from '../units/index.js';
 import { type Arbitrated, arbitrate } from './arbitration.js';
-import { type Clause, type CompareClause, DEFAULT_GROWTH_WINDOW_MS } from './condition.js';
+import { type Clause, DEFAULT_GROWTH_WINDOW_MS } from './condition.js';
 import type { RuleEvent } from './events.js';
 import { GrowthHistory } from './growth.js';
 import type { RuleSpec } from './rule.js';
+import { conditionTruth } from './truth.js';
 
 /** One process as the engine sees it in a tick. */
 export interface ProcessObservation {
@@ -17,6 +18,11 @@ export interface ProcessObservation {
   leak?: boolean;
   /** From the trend detector: time until the process reaches its limit at the current trend. */
   oomInSeconds?: number;
+  /**
+   * The kernel's OOM killer killed it: `sample` is the last read of it, and only rules with an
+   * `oom_killed` clause are evaluated (its other values are from before the kill).
+   */
+  oomKilled?: boolean;
 }
 
 export interface TickInput {
@@ -102,8 +108,6 @@ interface IdentityState {
   history?: GrowthHistory;
 }
 
-type Truth = 'true' | 'false' | 'unknown';
-
 const DEFAULT_RESOLVE_AFTER_CYCLES = 3;
 const DEFAULT_HYSTERESIS_FRACTION = 0.05;
 const DEFAULT_FORGET_AFTER_TICKS = 3;
@@ -124,25 +128,10 @@ export function ruleKey(rule: RuleSpec): string {
   return createHash('sha256').update(fingerprint(rule)).digest('hex').slice(0, 16);
 }
 
-function compare(value: number, op: CompareClause['op'], threshold: number): boolean {
-  switch (op) {
-    case '>':
-      return value > threshold;
-    case '>=':
-      return value >= threshold;
-    case '<':
-      return value < threshold;
-    case '<=':
-      return value <= threshold;
-    case '==':
-      return value === threshold;
-  }
-}
-
 function formatValue(clause: Clause, value: number | boolean | undefined): string {
   if (value === undefined) return 'unknown';
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
-  if (clause.kind === 'leak') return String(value);
+  if (clause.kind !== 'compare') return String(value);
   switch (clause.unit) {
     case 'bytes':
       return formatBytes(value);
@@ -172,6 +161,8 @@ export class RuleEngine {
   private growthWindowMs = 0;
   /** Targets with a growth rule: only their processes need an RSS history. */
   private growthTargets = new Set<string>();
+  /** Indexes of rules with an `oom_killed` clause: the only ones a killed process is evaluated for. */
+  private oomRules = new Set<number>();
   /** By pid; the entry's start time tells whether it is still the same process. */
   private readonly identities = new Map<number, IdentityState>();
   private tickNumber = 0;
@@ -217,6 +208,11 @@ export class RuleEngine {
     this.rules.forEach((rule, index) => {
       this.rulesByTarget.set(rule.target, [...(this.rulesByTarget.get(rule.target) ?? []), index]);
     });
+    this.oomRules = new Set(
+      this.rules.flatMap((rule, index) =>
+        rule.when.clauses.some((c) => c.kind === 'oom_killed') ? [index] : [],
+      ),
+    );
     const previousWindowMs = this.growthWindowMs;
     this.growthWindowMs = 0;
     this.growthTargets = new Set();
@@ -293,6 +289,7 @@ export class RuleEngine {
       }
       let fired: Arbitrated[] | undefined;
       for (const index of this.applicableRules(observation.targets)) {
+        if (observation.oomKilled && !this.oomRules.has(index)) continue;
         const event = this.evaluate(index, identity, observation, input.system);
         if (event === undefined) continue;
         this.remember(index, event);
@@ -358,7 +355,7 @@ export class RuleEngine {
     if (rule === undefined) return undefined;
     let state = identity.rules[index];
     const values = rule.when.clauses.map((clause) => this.measure(clause, identity, observation, system));
-    const truth = this.truth(rule.when.clauses, values, 0);
+    const truth = conditionTruth(rule.when, values);
     if (state === undefined) {
       // Nothing to remember for a rule that has never been near its threshold.
       if (truth !== 'true') return undefined;
@@ -377,7 +374,7 @@ export class RuleEngine {
     const persistence = rule.when.persistence;
 
     if (state.status === 'firing') {
-      const relaxed = this.truth(rule.when.clauses, values, this.hysteresisFraction);
+      const relaxed = conditionTruth(rule.when, values, this.hysteresisFraction);
       if (relaxed === 'false') {
         state.clearStreak++;
         if (state.clearStreak < this.resolveAfterCycles) return undefined;
@@ -461,6 +458,7 @@ export class RuleEngine {
     system: SystemSample,
   ): number | boolean | undefined {
     if (clause.kind === 'leak') return observation.leak;
+    if (clause.kind !== 'compare') return observation.oomKilled === true;
     const sample = observation.sample;
     switch (clause.metric) {
       case 'rss':
@@ -478,6 +476,8 @@ export class RuleEngine {
       case 'threads':
         return sample.threads;
       case 'available':
+        if (clause.unit === 'percent')
+          return system.memTotal > 0 ? (system.memAvailable / system.memTotal) * 100 : undefined;
         return system.memAvailable;
       case 'oom_in':
         return observation.oomInSeconds;
@@ -488,40 +488,11 @@ export class RuleEngine {
           sample.rss,
           clause.overMs ?? DEFAULT_GROWTH_WINDOW_MS,
         );
+      default:
+        return clause.metric.startsWith('cgroup.')
+          ? pressureValue(sample.cgroupPressure, clause.metric)
+          : pressureValue(system.pressure, clause.metric);
     }
-  }
-
-  /**
-   * Whether all clauses hold. With a margin, thresholds are moved back by that fraction: the
-   * test a firing rule must fail before it counts as clear. An unknown value is never a reason
-   * to fire nor to resolve.
-   */
-  private truth(
-    clauses: readonly Clause[],
-    values: readonly (number | boolean | undefined)[],
-    margin: number,
-  ): Truth {
-    let unknown = false;
-    for (let i = 0; i < clauses.length; i++) {
-      const clause = clauses[i];
-      const value = values[i];
-      if (clause === undefined || value === undefined) {
-        unknown = true;
-        continue;
-      }
-      let holds: boolean;
-      if (clause.kind === 'leak' || typeof value === 'boolean') {
-        holds = value === true;
-      } else if (clause.op === '>' || clause.op === '>=') {
-        holds = compare(value, clause.op, clause.threshold * (1 - margin));
-      } else if (clause.op === '<' || clause.op === '<=') {
-        holds = compare(value, clause.op, clause.threshold * (1 + margin));
-      } else {
-        holds = compare(value, clause.op, clause.threshold);
-      }
-      if (!holds) return 'false';
-    }
-    return unknown ? 'unknown' : 'true';
   }
 
   private event(
@@ -534,7 +505,7 @@ export class RuleEngine {
     const first = rule.when.clauses[0];
     const readings = rule.when.clauses
       .map((clause, i) => {
-        const label = clause.kind === 'leak' ? 'leak' : clause.metric;
+        const label = clause.kind === 'compare' ? clause.metric : clause.kind;
         return `${label} ${formatValue(clause, values[i])}`;
       })
       .join(', ');
@@ -545,9 +516,9 @@ export class RuleEngine {
       target: rule.target,
       identity: { ...identity.identity },
       name: identity.name,
-      metric: first === undefined || first.kind === 'leak' ? 'leak' : first.metric,
+      metric: first === undefined ? 'leak' : first.kind === 'compare' ? first.metric : first.kind,
       value: values[0],
-      threshold: first === undefined || first.kind === 'leak' ? true : first.threshold,
+      threshold: first === undefined || first.kind !== 'compare' ? true : first.threshold,
       message: `${rule.id} ${kind} '${rule.when.source}' on pid ${identity.identity.pid} (${identity.name}): ${what}`,
       actions: kind === 'fired' ? [...rule.actions] : [],
       suppressed: [],
@@ -575,7 +546,7 @@ export class RuleEngine {
         ? known
         : { identity: { pid, startTicks }, name, lastSeenTick: 0, rules: [] };
     const values = rule.when.clauses.map((clause) => this.measure(clause, identity, observation, system));
-    const truth = this.truth(rule.when.clauses, values, 0);
+    const truth = conditionTruth(rule.when, values);
     return truth === 'unknown' ? undefined : truth === 'true';
   }
 
@@ -605,4 +576,13 @@ export class RuleEngine {
       }
     });
   }
+}
+
+/** A PSI metric's value (`psi.full60`, `cgroup.psi.some`: avg10 unless a window is named). */
+export function pressureValue(pressure: Pressure | undefined, metric: string): number | undefined {
+  const m = /psi\.(some|full)(10|60|300)?$/.exec(metric);
+  if (!m || pressure === undefined) return undefined;
+  const line = m[1] === 'full' ? pressure.full : pressure.some;
+  if (line === undefined) return undefined;
+  return m[2] === '60' ? line.avg60 : m[2] === '300' ? line.avg300 : line.avg10;
 }

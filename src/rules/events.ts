@@ -1,6 +1,6 @@
 import type { ProcessIdentity } from '../proc/index.js';
 import type { ActionSpec, EscalationStep } from './actions.js';
-import type { Metric } from './condition.js';
+import type { FlagClause, Metric } from './condition.js';
 
 export interface SuppressedAction {
   action: ActionSpec;
@@ -17,7 +17,7 @@ export interface RuleEvent {
   /** The process's name (comm) when the event was made. */
   name: string;
   /** The first clause's metric, its current value (undefined if unknown) and its threshold. */
-  metric: Metric | 'leak';
+  metric: Metric | FlagClause['kind'];
   value: number | boolean | undefined;
   threshold: number | boolean;
   message: string;

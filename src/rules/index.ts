@@ -21,18 +21,21 @@ export {
   type WaitStep,
 } from './actions.js';
 export { findOverlaps, type RuleOverlap } from './arbitration.js';
-export type {
-  Clause,
-  CompareClause,
-  CompareOp,
-  Condition,
-  LeakClause,
-  Metric,
-  Persistence,
-  ValueUnit,
+export {
+  type Clause,
+  type CompareClause,
+  type CompareOp,
+  type Condition,
+  type FlagClause,
+  type Metric,
+  type Persistence,
+  PRESSURE_METRICS,
+  type PressureMetric,
+  type ValueUnit,
 } from './condition.js';
 export {
   type ProcessObservation,
+  pressureValue,
   type RememberedFiring,
   RuleEngine,
   type RuleEngineOptions,
@@ -46,3 +49,4 @@ export { compileRule, DEFAULT_COOLDOWN_MS, type RuleSpec, type RuleText } from '
 export { RuleParseError } from './rule-error.js';
 export { MAX_WITHIN_CYCLES, type ParseConditionOptions, parseCondition } from './rule-parser.js';
 export { closestMatch, didYouMean } from './suggest.js';
+export { type ClauseValue, conditionTruth, type Truth } from './truth.js';

@@ -8,6 +8,8 @@ import {
   METRIC_UNITS,
   type Metric,
   type Persistence,
+  type PressureMetric,
+  type ValueUnit,
 } from './condition.js';
 import { RuleParseError } from './rule-error.js';
 import { didYouMean } from './suggest.js';
@@ -22,17 +24,24 @@ export interface ParseConditionOptions {
 export const MAX_WITHIN_CYCLES = 1000;
 
 const METRICS = Object.keys(METRIC_UNITS) as Metric[];
-const WORDS = [...METRICS, 'leak'];
+const FLAGS = ['leak', 'oom_killed'] as const;
+const WORDS = [...METRICS, ...FLAGS];
 
 function isMetric(word: string): word is Metric {
   return Object.hasOwn(METRIC_UNITS, word);
 }
 
-const EXAMPLES: Readonly<Record<Metric, string>> = {
+function example(metric: Metric): string {
+  return metric.includes('psi.')
+    ? 'a percentage such as 20%'
+    : (EXAMPLES[metric as keyof typeof EXAMPLES] ?? '');
+}
+
+const EXAMPLES: Readonly<Record<Exclude<Metric, PressureMetric>, string>> = {
   rss: 'a size with a unit such as 500MB',
   pss: 'a size with a unit such as 500MB',
   vms: 'a size with a unit such as 2GiB',
-  available: 'a size with a unit such as 1GiB',
+  available: 'a size with a unit such as 1GiB, or a percentage such as 5%',
   'mem%': 'a percentage such as 40%',
   'limit%': 'a percentage such as 90%',
   'cpu%': 'a percentage such as 80%',
@@ -44,12 +53,13 @@ const EXAMPLES: Readonly<Record<Metric, string>> = {
 /**
  * Recursive descent over the grammar
  *
- *   condition   := clause ('and' clause)* persistence? END
- *   clause      := 'leak' | METRIC OP quantity ('over' DURATION)?
+ *   condition   := all ('or' all)* persistence? END
+ *   all         := clause ('and' clause)*
+ *   clause      := 'leak' | 'oom_killed' | METRIC OP quantity ('over' DURATION)?
  *   persistence := 'for' DURATION | INT 'times' 'within' INT 'cycles'
  *
- * `over` belongs to `growth` alone; `for` and `times within` apply to the whole condition, so
- * they come last.
+ * `and` binds tighter than `or`, as everywhere. `over` belongs to `growth` alone; `for` and
+ * `times within` apply to the whole condition, so they come last.
  */
 class Parser {
   private position = 0;
@@ -85,19 +95,31 @@ class Parser {
   parse(): Condition {
     if (this.peek().kind === 'end') this.fail(this.peek(), 'expected a condition such as rss > 500MB');
     const clauses: Clause[] = [this.clause()];
-    while (this.isWord(this.peek(), 'and')) {
-      this.next();
-      clauses.push(this.clause());
+    const or: number[] = [];
+    for (;;) {
+      if (this.isWord(this.peek(), 'and')) {
+        this.next();
+        clauses.push(this.clause());
+      } else if (this.isWord(this.peek(), 'or')) {
+        this.next();
+        or.push(clauses.length);
+        clauses.push(this.clause());
+      } else break;
     }
     const persistence = this.persistence();
     const end = this.peek();
     if (end.kind !== 'end') {
       const expected =
-        persistence.kind === 'immediate' ? "'and', 'for', 'N times within M cycles'" : 'the end of the rule';
-      const hint = this.isWord(end, 'and') ? " ('for' and 'times within' go at the end)" : '';
+        persistence.kind === 'immediate'
+          ? "'and', 'or', 'for', 'N times within M cycles'"
+          : 'the end of the rule';
+      const hint =
+        this.isWord(end, 'and') || this.isWord(end, 'or') ? " ('for' and 'times within' go at the end)" : '';
       this.fail(end, `expected ${expected}, found ${this.found(end)}${hint}`);
     }
-    return { source: this.source, clauses, persistence };
+    return or.length > 0
+      ? { source: this.source, clauses, or, persistence }
+      : { source: this.source, clauses, persistence };
   }
 
   private clause(): Clause {
@@ -105,7 +127,7 @@ class Parser {
     if (start.kind !== 'word') {
       this.fail(start, `expected a metric (${WORDS.join(', ')}), found ${this.found(start)}`);
     }
-    if (start.text === 'leak') return { kind: 'leak', text: 'leak' };
+    if (start.text === 'leak' || start.text === 'oom_killed') return { kind: start.text, text: start.text };
     if (!isMetric(start.text)) {
       this.fail(
         start,
@@ -119,15 +141,17 @@ class Parser {
     const op: CompareOp = opToken.text;
     const valueToken = this.next();
     if (valueToken.kind !== 'quantity')
-      this.fail(valueToken, `expected ${EXAMPLES[metric]}, found ${this.found(valueToken)}`);
-    const threshold = this.value(metric, valueToken);
+      this.fail(valueToken, `expected ${example(metric)}, found ${this.found(valueToken)}`);
+    // `available < 5%`: a share of the memory there is, not a size.
+    const unit = metric === 'available' && valueToken.unit === '%' ? 'percent' : METRIC_UNITS[metric];
+    const threshold = this.value(metric, valueToken, unit);
     let last: Token = valueToken;
     const clause: CompareClause = {
       kind: 'compare',
       metric,
       op,
       threshold,
-      unit: METRIC_UNITS[metric],
+      unit,
       text: '',
     };
     if (this.isWord(this.peek(), 'over')) {
@@ -141,9 +165,8 @@ class Parser {
     return clause;
   }
 
-  private value(metric: Metric, token: QuantityToken): number {
-    const expected = `expected ${EXAMPLES[metric]}`;
-    const unit = METRIC_UNITS[metric];
+  private value(metric: Metric, token: QuantityToken, unit: ValueUnit): number {
+    const expected = `expected ${example(metric)}`;
     if (unit === 'bytesPerSecond') {
       if (token.per === undefined) this.fail(token, expected);
       const bytes = this.convert(token, () => parseSize(`${token.number}${token.unit}`), expected);
@@ -186,7 +209,7 @@ class Parser {
     if (clause.op !== '>' && clause.op !== '>=' && clause.op !== '==') return;
     let max: number | undefined;
     let why = '';
-    if (clause.metric === 'mem%' || clause.metric === 'limit%') {
+    if (clause.unit === 'percent' && clause.metric !== 'cpu%') {
       max = 100;
       why = `${clause.metric} is at most 100%`;
     } else if (clause.metric === 'cpu%' && this.options.cpuCount !== undefined) {

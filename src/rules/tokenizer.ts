@@ -91,7 +91,12 @@ export function tokenize(source: string): Token[] {
     }
     if (isLetter(c)) {
       const start = i;
-      readWhile((ch) => isLetter(ch) || isDigit(ch));
+      // A dot joins the parts of a dotted name (`psi.full60`, `cgroup.psi.some`).
+      while (
+        i < source.length &&
+        (isLetter(at(i)) || isDigit(at(i)) || (at(i) === '.' && isLetter(at(i + 1))))
+      )
+        i++;
       if (at(i) === '%') i++;
       tokens.push({ kind: 'word', text: source.slice(start, i), column });
       continue;

@@ -6,7 +6,7 @@
  */
 
 export { Deadline } from './deadline.js';
-export { findLldb, ptracePreflight } from './debugger.js';
+export { findLldb, findOnPath, ptracePreflight } from './debugger.js';
 export {
   assertSameProcess,
   detectRuntime,

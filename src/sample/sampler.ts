@@ -3,11 +3,14 @@ import {
   CLOCK_TICKS_PER_SECOND,
   cpuBusyPercent,
   cpuCount,
+  type Pressure,
   readCgroupMemory,
   readKernelStat,
   readLoadAverage,
   readMemInfo,
+  readPressure,
   readUptimeSeconds,
+  unifiedMount,
 } from '../proc/index.js';
 import { redactedArgv } from '../redact.js';
 import type { ProcessSample, SystemSample } from './types.js';
@@ -39,7 +42,12 @@ export class Sampler {
    */
   forks: number | undefined;
 
-  constructor(private readonly reader: ProcReader) {}
+  /** Where cgroup v2 is mounted, found once. */
+  private readonly unifiedRoot: string;
+
+  constructor(private readonly reader: ProcReader) {
+    this.unifiedRoot = unifiedMount(reader.cgroupRoot);
+  }
 
   system(): SystemSample {
     const root = this.reader.root;
@@ -65,6 +73,8 @@ export class Sampler {
       uptimeSeconds: readUptimeSeconds(root),
     };
     if (cpuPercent !== undefined) sample.cpuPercent = cpuPercent;
+    const pressure = readPressure(`${root}/pressure/memory`);
+    if (pressure) sample.pressure = pressure;
     return sample;
   }
 
@@ -79,6 +89,7 @@ export class Sampler {
     const time = Date.now();
     const generation = ++this.generation;
     const cgroups = new Map<string, CgroupInfo | undefined>();
+    const pressures = new Map<string, Pressure | undefined>();
     const samples: ProcessSample[] = [];
     for (const record of records) {
       const sample = record as ProcessSample;
@@ -106,7 +117,7 @@ export class Sampler {
       }
       if (record.rss !== undefined && memTotalBytes > 0)
         sample.memPercent = (record.rss / memTotalBytes) * 100;
-      if (withCgroup && !record.kernelThread) this.addCgroup(sample, cgroups);
+      if (withCgroup && !record.kernelThread) this.addCgroup(sample, cgroups, pressures);
       samples.push(sample);
     }
     // Forget processes that were not in this round, so the map never outgrows the selection.
@@ -117,10 +128,22 @@ export class Sampler {
     return samples;
   }
 
-  private addCgroup(sample: ProcessSample, cache: Map<string, CgroupInfo | undefined>): void {
+  private addCgroup(
+    sample: ProcessSample,
+    cache: Map<string, CgroupInfo | undefined>,
+    pressures: Map<string, Pressure | undefined>,
+  ): void {
     const paths = this.reader.cgroupPaths(sample.pid);
     const key = paths?.memoryV1 ?? paths?.unified;
     if (!paths || key === undefined) return;
+    // Pressure is kept by cgroup v2 alone (hybrid hosts too); the root's is the machine's.
+    const unified = paths.unified;
+    if (unified !== undefined && unified !== '/') {
+      if (!pressures.has(unified))
+        pressures.set(unified, readPressure(`${this.unifiedRoot}${unified}/memory.pressure`));
+      const pressure = pressures.get(unified);
+      if (pressure) sample.cgroupPressure = pressure;
+    }
     let info = cache.get(key);
     if (!cache.has(key)) {
       info = readCgroupMemory(paths, this.reader.cgroupRoot);

@@ -1,4 +1,4 @@
-import type { ProcessRecord } from '../proc/index.js';
+import type { Pressure, ProcessRecord } from '../proc/index.js';
 
 /** A process at one tick: the raw record plus what needs a previous read or the machine. */
 export interface ProcessSample extends ProcessRecord {
@@ -12,6 +12,8 @@ export interface ProcessSample extends ProcessRecord {
   memLimitPercent?: number;
   cgroup?: string;
   cgroupLimitBytes?: number;
+  /** The process's cgroup v2 `memory.pressure`, where the kernel keeps one for it. */
+  cgroupPressure?: Pressure;
 }
 
 export interface SystemSample {
@@ -29,4 +31,6 @@ export interface SystemSample {
   load5: number;
   load15: number;
   uptimeSeconds: number;
+  /** `/proc/pressure/memory`; absent on a kernel without PSI. */
+  pressure?: Pressure;
 }

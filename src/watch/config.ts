@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { parseEscalation } from '../actions/index.js';
+import { type NotifyConfig, parseEscalation } from '../actions/index.js';
 import { errnoCode } from '../errors.js';
 import { accountOf, uidOf } from '../proc/index.js';
 import {
@@ -22,6 +22,8 @@ import { compileRegex, type ProcessFilter } from '../select/index.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-issues.js';
 import { ConfigReader, type Entry } from './config-reader.js';
 import { configFileInsecurity } from './config-security.js';
+import { type GuardConfig, parseGuardSection } from './guard-config.js';
+import { parseNotifySection } from './notify-config.js';
 
 export { ConfigError, type ConfigIssue, formatIssue } from './config-issues.js';
 
@@ -69,6 +71,10 @@ export interface WatchConfig {
   rules: RuleSpec[];
   /** Things worth saying that do not stop the config from loading (overlapping rules). */
   warnings: ConfigIssue[];
+  /** The `guard:` section: acting before the kernel's OOM killer does. */
+  guard?: GuardConfig;
+  /** The `notify:` section: Slack, ntfy, e-mail, desktop. */
+  notify?: NotifyConfig;
 }
 
 export interface LoadConfigOptions {
@@ -93,7 +99,17 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
 };
 const DEFAULT_LISTEN_HOST = '127.0.0.1';
 
-const TOP_KEYS = ['interval', 'log', 'store', 'retain', 'listen', 'probe_users', 'targets'];
+const TOP_KEYS = [
+  'interval',
+  'log',
+  'store',
+  'retain',
+  'listen',
+  'probe_users',
+  'targets',
+  'guard',
+  'notify',
+];
 const LOG_KEYS = ['path', 'max_size'];
 const STORE_KEYS = ['path'];
 const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules', 'user', 'group'];
@@ -229,7 +245,17 @@ class ConfigParser {
     const store = this.store(top.get('store'));
     const listen = this.listen(top.get('listen'));
     const probeUids = this.probeUsers(top.get('probe_users'));
-    const targets = this.targets(r.required(top, 'targets', this.root, [], 'a list of targets'));
+    const guard = parseGuardSection(r, top.get('guard'), {
+      match: (node, path) => this.match(node, path),
+      condition: (node, path) => this.condition(node, path),
+      steps: (node, path) => this.steps(node, path),
+    });
+    const notify = parseNotifySection(r, top.get('notify'));
+    // A file with only a guard watches no targets.
+    const targets =
+      top.has('guard') && !top.has('targets')
+        ? []
+        : this.targets(r.required(top, 'targets', this.root, [], 'a list of targets'));
     if (r.hasErrors || intervalMs === undefined || retainMs === undefined || targets === undefined)
       return undefined;
 
@@ -259,6 +285,8 @@ class ConfigParser {
     if (log !== undefined) config.log = log;
     if (listen !== undefined) config.listen = listen;
     if (probeUids !== undefined) config.probeUids = probeUids;
+    if (guard !== undefined) config.guard = guard;
+    if (notify !== undefined) config.notify = notify;
     return config;
   }
 
@@ -736,6 +764,16 @@ class ConfigParser {
       if (!(err instanceof RuleParseError)) throw err;
       const offset = ruleOffset(this.text, node, source, err.column);
       this.reader.reportAt(offset, path, `${err.reason} (in '${source}' at column ${err.column})`);
+      return undefined;
+    }
+  }
+
+  private steps(node: Node, path: KeyPath): EscalationStep[] | undefined {
+    try {
+      return parseEscalation(this.reader.toJS(node));
+    } catch (err) {
+      if (!(err instanceof ActionSpecError)) throw err;
+      this.reader.report(nodeAt(this.reader, node, err.path), [...path, ...err.path], err.reason);
       return undefined;
     }
   }

@@ -61,6 +61,15 @@ export async function serveWatcher(
     const exported: ExportTick = toExportTick(tick, watcher.counters);
     if (live) {
       live.push(exported);
+      for (const k of tick.oomKills) {
+        live.addEvent({
+          time: k.time,
+          kind: 'oom-killed',
+          target: k.targets[0] ?? '',
+          pid: k.pid,
+          message: k.message,
+        });
+      }
       for (const e of tick.events) {
         live.addEvent({
           time: tick.time,

@@ -47,6 +47,7 @@ export function toExportTick(tick: Tick, counters: WatcherCounters): ExportTick 
       lastCycleDurationMs: tick.durationMs,
       storageWriteErrors: counters.storageWriteErrors,
       samplesDropped: counters.samplesDropped,
+      oomKills: { machine: counters.oomKills, byTarget: counters.oomKillsByTarget },
     },
   };
 }

@@ -4,8 +4,30 @@
  * on SIGHUP and stops cleanly; `Ticker` is the same sweep → select → sample path without rules,
  * store or actions, for `top` and `serve`.
  */
-export { ConfigError, formatIssue, loadConfig, type TargetConfig, type WatchConfig } from './config.js';
+export {
+  ConfigError,
+  DEFAULT_INTERVAL_MS,
+  DEFAULT_RETAIN_MS,
+  formatIssue,
+  loadConfig,
+  MIN_INTERVAL_MS,
+  type TargetConfig,
+  type WatchConfig,
+} from './config.js';
 export { checkListenable, serveWatcher } from './dashboard.js';
+export {
+  candidateText,
+  Guard,
+  type GuardDecision,
+  type GuardEnd,
+  type GuardStep,
+} from './guard.js';
+export {
+  DEFAULT_GUARD_ESCALATE,
+  DEFAULT_GUARD_WHEN,
+  type GuardConfig,
+  guardFromOptions,
+} from './guard-config.js';
 export { JsonLinesFile } from './log.js';
 export { loadTimeWarnings } from './preflight.js';
 export { quickConfig } from './quick.js';

@@ -2,6 +2,7 @@ import type { RuleEvent } from '../rules/index.js';
 import type { SystemSample } from '../sample/index.js';
 import { printable } from '../ui/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
+import type { OomKillEvent } from './oom.js';
 import type { Tick } from './watcher.js';
 
 /** The machine's JSON-lines record of one cycle. */
@@ -17,6 +18,7 @@ export function systemRecord(time: string, cycle: number, s: SystemSample): obje
     cpuPercent: round(s.cpuPercent),
     swapTotal: s.swapTotal,
     swapFree: s.swapFree,
+    memoryPressure: s.pressure,
   };
 }
 
@@ -95,6 +97,7 @@ export class TickJsonLines {
         out += start + line.body;
       }
     }
+    for (const k of tick.oomKills) out += `${JSON.stringify(oomKillRecord(time, tick.cycle, k))}\n`;
     for (const e of tick.events) out += `${JSON.stringify(eventRecord(time, e))}\n`;
     for (const [name, lines] of this.kept) {
       for (const [pid, line] of lines) if (line.seen !== seen) lines.delete(pid);
@@ -119,6 +122,29 @@ export function eventRecord(time: string, e: RuleEvent): object {
     pid: e.identity.pid,
     message: e.message,
     actions: e.actions.map((a) => a.kind),
+  };
+}
+
+/** An OOM kill's JSON line: who, of which target, how it stood, what the kernel said. */
+export function oomKillRecord(time: string, cycle: number, k: OomKillEvent): object {
+  return {
+    time,
+    kind: 'oom-killed',
+    cycle,
+    target: k.targets[0],
+    targets: k.targets,
+    pid: k.pid,
+    name: k.name,
+    startTicks: k.startTicks,
+    lastRss: k.lastRssBytes,
+    anonRss: k.anonRssBytes,
+    trend: k.trend,
+    slopeBytesPerSecond: k.slopeBytesPerSecond,
+    timeToLimitSeconds: k.timeToLimitSeconds,
+    cgroup: k.cgroup,
+    constraint: k.constraint,
+    source: k.source,
+    message: k.message,
   };
 }
 
@@ -149,6 +175,7 @@ export function tickLines(tick: Tick): string[] {
       );
     }
   }
+  for (const k of tick.oomKills) lines.push(`${at}  oom-killed: ${printable(k.message)}`);
   for (const e of tick.events)
     lines.push(`${at}  ${printable(e.target)}  ${e.kind}: ${printable(e.message)}`);
   return lines;

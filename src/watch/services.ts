@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { ActionRunner, Supervisor } from '../actions/index.js';
+import { ActionRunner, Notifier, Supervisor } from '../actions/index.js';
 import { MemwardenError } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
 import { defaultStorePath, openStore, type Store } from '../store/index.js';
@@ -120,6 +120,7 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
   });
   const services: WatcherServices = { runner, supervisors };
   if (store) services.store = store;
+  if (config.notify) services.notifier = new Notifier(config.notify, runner.webhooks);
   return services;
 }
 

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ActionResult, ActionRunner, Supervisor } from '../actions/index.js';
+import type { ActionResult, ActionRunner, Notifier, Supervisor } from '../actions/index.js';
 import {
+  DEFAULT_PRESSURE_TRIGGER,
+  PressureTrigger,
   type ProcessIdentity,
   type ProcessRecord,
   ProcReader,
@@ -22,6 +24,8 @@ import type { Store } from '../store/index.js';
 import { carryOut } from './act.js';
 import type { WatchConfig } from './config.js';
 import { type EscalationNotice, Escalations } from './escalate.js';
+import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
+import { type OomKillEvent, OomTracker } from './oom.js';
 import { StoredRuleMemory } from './rule-memory.js';
 import { rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
@@ -32,6 +36,8 @@ export interface Tick {
   time: number;
   /** How long the cycle's own work took. */
   durationMs: number;
+  /** What started the cycle: its slot in the interval, or a memory-pressure (PSI) trigger between slots. */
+  wake: 'interval' | 'pressure';
   system: SystemSample;
   /**
    * `unknown` is set on a target that matched nothing while /proc hides other users' processes
@@ -39,6 +45,8 @@ export interface Tick {
    */
   targets: { name: string; processes: ProcessSample[]; unknown?: true }[];
   events: RuleEvent[];
+  /** The kernel's OOM kills learnt of in this cycle, named where memwarden watched the process. */
+  oomKills: OomKillEvent[];
   /** Trend verdicts by pid, for processes whose rules ask for one. */
   trends: Map<number, TrendView>;
 }
@@ -49,7 +57,12 @@ export interface WatcherServices {
   runner?: ActionRunner;
   /** Targets memwarden starts itself (`run:`), by target name. */
   supervisors?: ReadonlyMap<string, Supervisor>;
+  /** The `notify:` senders: fired rules, OOM kills and the guard's decisions go there. */
+  notifier?: Notifier;
 }
+
+/** The longest the guard waits for its notice to go out before a destructive step. */
+const ANNOUNCE_TIMEOUT_MS = 5000;
 
 export interface WatcherCounters {
   cycles: number;
@@ -63,6 +76,12 @@ export interface WatcherCounters {
   /** The history file's failed writes and dropped samples, as of the last cycle. */
   storageWriteErrors: number;
   samplesDropped: number;
+  /** OOM kills seen on the machine (or, without the kernel log, in the watched cgroups). */
+  oomKills: number;
+  /** Cycles run between slots because a PSI trigger fired. */
+  pressureWakeups: number;
+  /** OOM kills of each target's processes. */
+  oomKillsByTarget: ReadonlyMap<string, number>;
 }
 
 interface Target {
@@ -77,6 +96,8 @@ export interface WatcherEvents {
   warning: [string];
   action: [ActionResult];
   escalation: [EscalationNotice];
+  /** The guard's decisions (before it acts), each step it took, and how each chain ended. */
+  guard: [GuardDecision | GuardStep | GuardEnd];
 }
 
 /** How far back the history file seeds a process's trend. */
@@ -103,8 +124,15 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     configLastReloadSuccess: 1,
     storageWriteErrors: 0,
     samplesDropped: 0,
+    oomKills: 0,
+    pressureWakeups: 0,
+    oomKillsByTarget: new Map(),
   };
   private readonly reader = new ProcReader();
+  private readonly oom: OomTracker;
+  private guard: Guard | undefined;
+  /** Each rule's cooldown, which is also how often its notices may repeat for one process. */
+  private cooldowns = new Map<string, number>();
   private readonly sampler = new Sampler(this.reader);
   private readonly engine: RuleEngine;
   private targets: Target[];
@@ -114,6 +142,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Whether a rule reads PSS, so smaps_rollup is read for the selected processes. */
   private needsSmaps: boolean;
   private stopping: AbortController | undefined;
+  /** Aborted to end the current wait early: stop(), or the pressure trigger. */
+  private wake: AbortController | undefined;
   /** Identities already warned about for partial reads: one warning each, not one per cycle. */
   private readonly warnedPartial = new Set<string>();
   /** Whether /proc hides other users' processes from this watcher (hidepid). */
@@ -131,9 +161,22 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   constructor(
     config: WatchConfig,
     private readonly services: WatcherServices = {},
-    private readonly options: { pss?: boolean } = {},
+    private readonly options: {
+      pss?: boolean;
+      kernelLogPath?: string;
+      /** The PSI trigger that wakes the loop between slots (default `some 500000 2000000`); false for none. */
+      pressureTrigger?: string | false;
+    } = {},
   ) {
     super();
+    this.oom = new OomTracker({
+      ...(options.kernelLogPath === undefined ? {} : { kernelLogPath: options.kernelLogPath }),
+      cgroupRoot: this.reader.cgroupRoot,
+      cgroupPaths: (pid) => this.reader.cgroupPaths(pid),
+    });
+    this.counters.oomKillsByTarget = this.oom.killsByTarget;
+    this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
+    this.setGuard(config);
     this.targets = compileTargets(config, this.reader);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
@@ -172,14 +215,78 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     else this.trends ??= new TrendTracker(this.trendSeed());
     this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
     this.engine.setRules(config.rules);
+    this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
+    this.setGuard(config);
+  }
+
+  /** The guard, as the config has it: its events logged and stored as they come. */
+  private setGuard(config: WatchConfig): void {
+    if (config.guard === undefined) {
+      this.guard = undefined;
+      return;
+    }
+    if (this.guard) {
+      this.guard.setConfig(config.guard);
+      return;
+    }
+    const notifier = this.services.notifier;
+    const guard = new Guard(config.guard, {
+      reader: this.reader,
+      ...(this.services.runner ? { runner: this.services.runner } : {}),
+      ...(notifier
+        ? {
+            // Told before the guard acts, but never waited for past a bound: memory is running out.
+            announce: async (d: GuardDecision) => {
+              const sent = notifier.notify(
+                {
+                  rule: 'guard',
+                  target: 'guard',
+                  ...(d.victim
+                    ? { pid: d.victim.pid, startTicks: d.victim.startTicks, name: d.victim.name }
+                    : {}),
+                  ...(d.victim?.rssBytes === undefined ? {} : { rssBytes: d.victim.rssBytes }),
+                  doing: d.plan,
+                  message: d.message,
+                  urgent: true,
+                },
+                0,
+              );
+              await Promise.race([sent, sleep(ANNOUNCE_TIMEOUT_MS)]);
+            },
+          }
+        : {}),
+    });
+    const record = (e: GuardDecision | GuardStep | GuardEnd) => {
+      const pid = e.kind === 'guard-decision' ? e.victim?.pid : e.pid;
+      this.services.store?.appendEvent({
+        time: e.time,
+        kind: e.kind,
+        target: 'guard',
+        ...(pid === undefined ? {} : { pid }),
+        message: e.message,
+        details: e,
+      });
+      this.emit('guard', e);
+    };
+    guard.on('decision', record);
+    guard.on('step', record);
+    guard.on('end', record);
+    this.guard = guard;
+  }
+
+  /** What the guard is set to do, for the start of a run; undefined without a guard. */
+  get guardDescription(): string | undefined {
+    return this.guard?.description;
   }
 
   /** One cycle, synchronously: sweep, select, sample, evaluate. */
-  tick(): Tick {
+  tick(wake: Tick['wake'] = 'interval'): Tick {
+    if (wake === 'pressure') this.counters.pressureWakeups++;
     const started = monotonicMs();
     // The machine first: its fork count must be read before the sweep to vouch for it.
     const system = this.sampler.system();
     const records = this.reader.sweep({ forks: this.sampler.forks });
+    this.guard?.tick(records);
     const perTarget = this.targets.map((target) => {
       const selection = selectProcesses(records, target.filter, { explain: false });
       const supervisedPid = this.services.supervisors?.get(target.name)?.pid;
@@ -229,7 +336,21 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       }
       return observation;
     });
-    const events = this.engine.tick({ system, processes: observations });
+    const oomKills = this.oom.observe(
+      samples.map((sample) => ({ sample, targets: memberOf?.get(sample.pid) ?? onlyTargets })),
+      trendViews,
+      system.time,
+    );
+    this.counters.oomKills = this.oom.machineKills;
+    // A killed process is observed once more, first, for its `oom_killed` rules.
+    const killed: ProcessObservation[] = [];
+    for (const kill of oomKills)
+      if (kill.sample && kill.targets.length > 0)
+        killed.push({ sample: kill.sample, targets: kill.targets, oomKilled: true });
+    const events = this.engine.tick({
+      system,
+      processes: killed.length > 0 ? [...killed, ...observations] : observations,
+    });
     this.counters.cycles++;
     this.counters.procReadDenied = this.reader.errors.denied;
     this.counters.procReadFailed = this.reader.errors.failed;
@@ -237,6 +358,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       cycle: this.counters.cycles,
       time: system.time,
       durationMs: monotonicMs() - started,
+      wake,
       system,
       targets: perTarget.map(({ target, records: selected }) => {
         const processes = (
@@ -247,9 +369,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
           : { name: target.name, processes };
       }),
       events,
+      oomKills,
       trends: trendViews,
     };
-    this.hand(tick, samples);
+    this.hand(tick, killed.length > 0 ? [...samples, ...killed.map((k) => k.sample)] : samples);
     const storage = this.services.store?.stats();
     if (storage) {
       this.counters.storageWriteErrors = storage.writeErrors;
@@ -274,6 +397,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   async run(count?: number): Promise<void> {
     const stopping = new AbortController();
     this.stopping = stopping;
+    const fallback = this.oom.fallbackReason;
+    if (fallback !== undefined) this.emit('warning', fallback);
+    const trigger = await this.armPressureTrigger();
     try {
       // CPU % needs two reads: a first, silent one lets the first logged cycle have it too.
       this.sampler.system();
@@ -284,27 +410,58 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         () => undefined,
       );
       let slot = monotonicMs();
+      let woken = false;
       while (!stopping.signal.aborted) {
-        this.tick();
+        this.tick(woken ? 'pressure' : 'interval');
         if (count !== undefined && this.counters.cycles >= count) break;
-        slot += this.intervalMs;
         const now = monotonicMs();
-        if (now > slot) {
-          const missed = Math.ceil((now - slot) / this.intervalMs);
-          this.counters.cycleOverruns += missed;
-          slot += missed * this.intervalMs;
+        // A cycle woken by pressure comes between slots: the next slot stays where it was.
+        if (!woken) {
+          slot += this.intervalMs;
+          if (now > slot) {
+            const missed = Math.ceil((now - slot) / this.intervalMs);
+            this.counters.cycleOverruns += missed;
+            slot += missed * this.intervalMs;
+          }
         }
-        await sleep(slot - now, undefined, { signal: stopping.signal }).catch(() => undefined);
+        const wake = new AbortController();
+        this.wake = wake;
+        if (!stopping.signal.aborted)
+          await sleep(Math.max(0, slot - now), undefined, { signal: wake.signal }).catch(() => undefined);
+        this.wake = undefined;
+        woken = wake.signal.aborted && !stopping.signal.aborted;
       }
     } finally {
-      this.reader.close();
+      trigger?.close();
+      await this.guard?.stop();
+      this.close();
     }
+  }
+
+  /** Arms the PSI trigger if the kernel lets us, and says at start which way pressure is seen. */
+  private async armPressureTrigger(): Promise<PressureTrigger | undefined> {
+    const setting = this.options.pressureTrigger;
+    const path = `${this.reader.root}/pressure/memory`;
+    if (setting === false) return undefined;
+    const trigger = new PressureTrigger(path, setting ?? DEFAULT_PRESSURE_TRIGGER);
+    const armed = await trigger.arm();
+    if (!armed.armed) {
+      this.emit('warning', `memory pressure: read once a cycle (no PSI trigger on ${path}: ${armed.reason})`);
+      return undefined;
+    }
+    this.emit(
+      'warning',
+      `memory pressure: a PSI trigger ('${trigger.trigger}' on ${path}) wakes the watcher between cycles`,
+    );
+    trigger.on('pressure', () => this.wake?.abort());
+    return trigger;
   }
 
   /** Stops the loop and every escalation chain between its steps (their progress stays saved). */
   stop(): void {
     this.escalations?.stopAll();
     this.stopping?.abort();
+    this.wake?.abort();
   }
 
   /** Closes the files kept open between ticks, for a watcher driven by `tick()` alone. */
@@ -312,6 +469,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.escalations?.stopAll();
     this.reader.close();
     this.chainReader.close();
+    this.oom.close();
   }
 
   /**
@@ -370,6 +528,39 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       system: tick.system,
       processes: tick.targets.flatMap((t) => t.processes.map((sample) => ({ target: t.name, sample }))),
     });
+    const { notifier } = this.services;
+    for (const kill of tick.oomKills) {
+      const { sample: _sample, message, time, pid, startTicks, targets, ...details } = kill;
+      if (targets.length > 0)
+        void notifier?.notify(
+          {
+            rule: 'oom-killed',
+            target: targets.join(', '),
+            pid,
+            ...(startTicks === undefined ? {} : { startTicks }),
+            name: kill.name,
+            ...(kill.lastRssBytes === undefined ? {} : { rssBytes: kill.lastRssBytes }),
+            ...(kill.slopeBytesPerSecond === undefined
+              ? {}
+              : { slopeBytesPerSecond: kill.slopeBytesPerSecond }),
+            ...(kill.timeToLimitSeconds === undefined ? {} : { timeToOomSeconds: kill.timeToLimitSeconds }),
+            doing: "nothing more: the kernel's OOM killer already killed it",
+            message,
+            urgent: true,
+          },
+          0,
+        );
+      store?.appendEvent({
+        time,
+        kind: 'oom-killed',
+        ...(targets[0] === undefined ? {} : { target: targets[0] }),
+        pid,
+        ...(startTicks === undefined ? {} : { startTicks }),
+        message,
+        details: { targets, ...details },
+      });
+    }
+    // A killed process's last read stands for it in the actions of its `oom_killed` rules.
     const byPid = tick.events.length > 0 ? new Map(samples.map((s) => [s.pid, s])) : undefined;
     for (const event of tick.events) {
       store?.appendEvent({
@@ -387,6 +578,29 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         },
       });
       const sample = byPid?.get(event.identity.pid);
+      if (event.kind === 'fired' && notifier) {
+        const trend = tick.trends.get(event.identity.pid);
+        const acting = event.actions.filter((a) => a.kind !== 'log').map((a) => a.kind);
+        void notifier.notify(
+          {
+            rule: event.ruleId,
+            target: event.target,
+            pid: event.identity.pid,
+            startTicks: event.identity.startTicks,
+            name: event.name,
+            ...(sample?.rss === undefined ? {} : { rssBytes: sample.rss }),
+            ...(trend?.slopeBytesPerSecond === undefined
+              ? {}
+              : { slopeBytesPerSecond: trend.slopeBytesPerSecond }),
+            ...(trend?.timeToLimitSeconds === undefined
+              ? {}
+              : { timeToOomSeconds: trend.timeToLimitSeconds }),
+            doing: acting.length > 0 ? `about to ${acting.join(', then ')}` : 'logged it',
+            message: event.message,
+          },
+          this.cooldowns.get(event.ruleId) ?? 0,
+        );
+      }
       if (event.kind !== 'fired' || !runner || !sample) continue;
       const rule = event.escalate ? this.ruleById(event.ruleId) : undefined;
       void carryOut(runner, event, sample, tick.cycle, (result) => {

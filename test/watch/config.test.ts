@@ -194,7 +194,7 @@ targets:
       "1:11: interval: invalid duration '-5s': expected e.g. 250ms, 10s, 5m or 2h",
     ]);
     assert.deepEqual(await errorsOf(`intervl: 10s\n${target}`), [
-      "1:1: intervl: unknown key 'intervl' (did you mean 'interval'?); expected one of interval, log, store, retain, listen, probe_users, targets",
+      "1:1: intervl: unknown key 'intervl' (did you mean 'interval'?); expected one of interval, log, store, retain, listen, probe_users, targets, guard, notify",
     ]);
   });
 

@@ -76,12 +76,14 @@ describe('TickJsonLines', () => {
       cycle,
       time: 1_700_000_100_000 + cycle * 1000,
       durationMs: 1,
+      wake: 'interval',
       system: SYSTEM,
       targets: [
         { name: 'a"b', processes },
         { name: 'other', processes: processes.slice(0, 1) },
       ],
       events: [],
+      oomKills: [],
       trends: new Map(),
     });
     const lines = new TickJsonLines();

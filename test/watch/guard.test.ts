@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { ActionRunner } from '../../src/actions/index.js';
+import { ProcReader } from '../../src/proc/index.js';
+import type { WatchConfig } from '../../src/watch/config.js';
+import type { GuardDecision, GuardEnd, GuardStep } from '../../src/watch/guard.js';
+import { guardFromOptions } from '../../src/watch/guard-config.js';
+import { Watcher } from '../../src/watch/watcher.js';
+import { canMakeMemoryCgroups, makeMemoryCgroup, oomKillCount } from '../helpers/cgroups.js';
+import { jsonRecords, runCli } from '../helpers/cli.js';
+import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
+
+const HOG = new URL('../fixtures/cgroup-hog.py', import.meta.url).pathname;
+const MiB = 1024 * 1024;
+const skip = canMakeMemoryCgroups() ? false : 'needs root and a cgroup v1 memory controller';
+
+interface Hog {
+  child: ChildProcess;
+  pid: number;
+  grow(mib: number): Promise<void>;
+}
+
+async function hog(dir: string, tag: string, mib: number): Promise<Hog> {
+  const child = start('python3', [HOG, dir, tag], { stdio: ['pipe', 'pipe', 'pipe'] });
+  await waitForLine(child, /ready/);
+  let total = 0;
+  const grow = async (n: number) => {
+    total += n;
+    child.stdin?.write(`grow ${n}\n`);
+    await waitForLine(child, new RegExp(`grown ${total}\\b`));
+  };
+  await grow(mib);
+  return { child, pid: pidOf(child), grow };
+}
+
+/** A 300 MiB cgroup with a big neutral process, an avoided one and a preferred one that will grow. */
+async function scene(tag: string) {
+  const cgroup = makeMemoryCgroup(300 * MiB);
+  const neutral = await hog(cgroup.dir, `${tag}-neutral`, 90);
+  const avoided = await hog(cgroup.dir, `${tag}-avoided`, 40);
+  const preferred = await hog(cgroup.dir, `${tag}-preferred`, 20);
+  return { cgroup, neutral, avoided, preferred };
+}
+
+describe('the guard', () => {
+  it('acts on the preferred process before the kernel does, only as far as needed, never on the avoided one', {
+    skip,
+  }, async () => {
+    const tag = `guard-real-${process.pid}`;
+    const { cgroup, neutral, avoided, preferred } = await scene(tag);
+    const guard = guardFromOptions({
+      scope: cgroup.dir,
+      when: 'limit% > 70%',
+      prefer: { substrings: [`${tag}-preferred`] },
+      avoid: { substrings: [`${tag}-avoided`] },
+      escalate: ['signal SIGTERM', 'wait 30s', 'signal SIGKILL'],
+    });
+    const config: WatchConfig = {
+      file: '(test)',
+      intervalMs: 200,
+      retainMs: 86_400_000,
+      store: { enabled: false },
+      targets: [],
+      rules: [],
+      warnings: [],
+      guard,
+    };
+    const runner = new ActionRunner({ identities: new ProcReader() });
+    const watcher = new Watcher(config, { runner });
+    const events: (GuardDecision | GuardStep | GuardEnd)[] = [];
+    const ended = new Promise<GuardEnd>((resolve) =>
+      watcher.on('guard', (e) => {
+        events.push(e);
+        if (e.kind === 'guard-end') resolve(e);
+      }),
+    );
+    // The preferred process grows by 10 MiB a cycle until the guard acts.
+    let growing = Promise.resolve();
+    watcher.on('tick', () => {
+      if (events.length === 0 && isAlive(preferred.pid))
+        growing = growing.then(() => preferred.grow(10)).catch(() => undefined);
+    });
+    const running = watcher.run();
+    try {
+      const end = await ended;
+      const decision = events.find((e): e is GuardDecision => e.kind === 'guard-decision');
+      assert.equal(decision?.victim?.pid, preferred.pid);
+      assert.equal(decision?.victim?.preferred, true);
+      // Preferred first although the neutral process holds more; the avoided one is never ranked.
+      assert.equal(decision?.ranking[1]?.pid, neutral.pid);
+      assert.ok(!decision?.ranking.some((c) => c.pid === avoided.pid));
+      assert.ok(decision?.excluded.some((e) => e.pid === avoided.pid && e.why === 'matched by avoid'));
+      assert.equal(end.pid, preferred.pid);
+      assert.equal(end.result.end, 'gone');
+      // SIGTERM was enough: the chain went no further.
+      assert.deepEqual(
+        end.result.steps.filter((s) => s.text.startsWith('signal')).map((s) => s.text),
+        ['signal SIGTERM'],
+      );
+      await waitForExit(preferred.child);
+      assert.equal(preferred.child.signalCode, 'SIGTERM');
+      assert.equal(oomKillCount(cgroup.dir), 0, 'the kernel never had to kill');
+      assert.ok(isAlive(avoided.pid) && isAlive(neutral.pid));
+    } finally {
+      watcher.stop();
+      await running;
+      await runner.close();
+    }
+  });
+
+  it('--dry-run names the same victim and the ranking, and touches nothing', { skip }, async () => {
+    const tag = `guard-dry-${process.pid}`;
+    const { cgroup, neutral, avoided, preferred } = await scene(tag);
+    const { code, stdout, stderr } = await runCli([
+      'guard',
+      '--scope',
+      cgroup.dir,
+      '--when',
+      'limit% > 10%',
+      '--prefer',
+      `${tag}-preferred`,
+      '--avoid',
+      `${tag}-avoided`,
+      '--dry-run',
+      '--interval',
+      '200ms',
+      '--count',
+      '3',
+      '--json',
+      '--no-store',
+    ]);
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /dry run: acts on nothing/);
+    const decisions = jsonRecords<GuardDecision>(stdout, 'guard-decision');
+    // Said once for the episode, not once per cycle.
+    assert.equal(decisions.length, 1, stdout);
+    const decision = decisions[0];
+    assert.equal(decision?.victim?.pid, preferred.pid);
+    assert.equal(decision?.dryRun, true);
+    assert.deepEqual(
+      decision?.ranking.map((c) => c.pid),
+      [preferred.pid, neutral.pid],
+    );
+    assert.match(decision?.plan ?? '', /dry run/);
+    assert.equal(jsonRecords(stdout, 'guard-step').length, 0);
+    for (const p of [neutral, avoided, preferred]) assert.ok(isAlive(p.pid), `pid ${p.pid} untouched`);
+  });
+
+  it('refuses a condition about one process, with exit code 2', async () => {
+    const { code, stderr } = await runCli(['guard', '--when', 'rss > 1GB', '--count', '1']);
+    assert.equal(code, 2);
+    assert.match(stderr, /--when: 'rss' is not a measure of the guard's scope/);
+  });
+});
