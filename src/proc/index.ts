@@ -6,7 +6,8 @@
  */
 export { type CgroupPaths, parseCgroupFile, readCgroupMemory } from './cgroup.js';
 export { parseCmdline } from './cmdline.js';
-export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, pageSizeBytes } from './constants.js';
+export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
+export { type ProcessCredentials, readCredentials } from './credentials.js';
 export {
   isLoopback,
   isWildcard,
@@ -36,5 +37,6 @@ export {
   readUptimeSeconds,
 } from './system.js';
 export type { CgroupInfo, ProcessIdentity, ProcessRecord, SystemMemory } from './types.js';
+export { type ConnectionEnds, connectionPeerUid } from './tcp-peer.js';
 export { accountOf, gidOf, uidOf, userName } from './users.js';
 export { type HidePid, type ProcVisibility, procVisibility, threadsOnMachine } from './visibility.js';

@@ -19,7 +19,7 @@ const NET_FILE_CAP_BYTES = 4 * 1024 * 1024;
  * The kernel prints each 32-bit word of the address in host byte order; on the little-endian
  * machines memwarden runs on, that reverses the bytes of every word.
  */
-function decodeAddress(hex: string): { address: string; family: 4 | 6 } | undefined {
+export function decodeAddress(hex: string): { address: string; family: 4 | 6 } | undefined {
   if (hex.length === 8) {
     const bytes = [6, 4, 2, 0].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
     return { address: bytes.join('.'), family: 4 };

@@ -41,7 +41,7 @@ export async function serveWatcher(
         target: match.target,
         sample: match.sample,
         rule: 'dashboard',
-        message: `${request.action} asked from the dashboard`,
+        message: `${request.action} asked from the dashboard by ${request.askedBy ?? 'an unknown caller'}`,
         cycle: latest?.cycle ?? 0,
       },
     );
