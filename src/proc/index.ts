@@ -36,7 +36,7 @@ export {
   readMemInfo,
   readUptimeSeconds,
 } from './system.js';
+export { type ConnectionEnds, canonicalAddress, connectionPeerUid } from './tcp-peer.js';
 export type { CgroupInfo, ProcessIdentity, ProcessRecord, SystemMemory } from './types.js';
-export { type ConnectionEnds, connectionPeerUid } from './tcp-peer.js';
 export { accountOf, gidOf, uidOf, userName } from './users.js';
 export { type HidePid, type ProcVisibility, procVisibility, threadsOnMachine } from './visibility.js';

@@ -1,5 +1,5 @@
 import { readdirSync, readlinkSync } from 'node:fs';
-import { classify, readText } from './files.js';
+import { classify, readAllText } from './files.js';
 
 /** One TCP socket in the LISTEN state, from /proc/net/tcp or tcp6. */
 export interface TcpListener {
@@ -60,7 +60,7 @@ export function readTcpListeners(options: { root?: string; pid?: number } = {}):
   const base = `${options.root ?? '/proc'}${options.pid === undefined ? '' : `/${options.pid}`}/net`;
   const out: TcpListener[] = [];
   for (const name of ['tcp', 'tcp6']) {
-    const text = readText(`${base}/${name}`, NET_FILE_CAP_BYTES);
+    const text = readAllText(`${base}/${name}`, NET_FILE_CAP_BYTES);
     if (typeof text === 'string') out.push(...parseTcpListeners(text));
   }
   return out;

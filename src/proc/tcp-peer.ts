@@ -1,5 +1,5 @@
+import { readAllText } from './files.js';
 import { decodeAddress } from './net.js';
-import { readText } from './files.js';
 
 /** The two ends of an accepted TCP connection, as Node's socket names them. */
 export interface ConnectionEnds {
@@ -44,7 +44,10 @@ const MAPPED_PREFIX = '0000:0000:0000:0000:0000:ffff:';
  */
 function unmapped(address: string): string {
   if (!address.startsWith(MAPPED_PREFIX)) return address;
-  const [hi = 0, lo = 0] = address.slice(MAPPED_PREFIX.length).split(':').map((g) => Number.parseInt(g, 16));
+  const [hi = 0, lo = 0] = address
+    .slice(MAPPED_PREFIX.length)
+    .split(':')
+    .map((g) => Number.parseInt(g, 16));
   return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
 }
 
@@ -69,14 +72,17 @@ export function connectionPeerUid(ends: ConnectionEnds, root = '/proc'): number 
   if (ours === undefined || theirs === undefined) return undefined;
   const uids = new Set<number>();
   for (const name of ['tcp', 'tcp6']) {
-    const text = readText(`${root}/self/net/${name}`, NET_FILE_CAP_BYTES);
+    const text = readAllText(`${root}/self/net/${name}`, NET_FILE_CAP_BYTES);
     if (typeof text !== 'string') continue;
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || f[3] !== TCP_ESTABLISHED || f[9] === '0') continue;
       const [localHex = '', localPortHex = ''] = (f[1] ?? '').split(':');
       const [remoteHex = '', remotePortHex = ''] = (f[2] ?? '').split(':');
-      if (Number.parseInt(localPortHex, 16) !== remotePort || Number.parseInt(remotePortHex, 16) !== localPort)
+      if (
+        Number.parseInt(localPortHex, 16) !== remotePort ||
+        Number.parseInt(remotePortHex, 16) !== localPort
+      )
         continue;
       if (decoded(localHex) !== theirs || decoded(remoteHex) !== ours) continue;
       const uid = Number(f[7]);

@@ -32,10 +32,7 @@ describe('dashboard server, safe by default (scenario 38)', () => {
   });
   after(() => server.close());
 
-  function post(
-    headers: Record<string, string>,
-    body = JSON.stringify({ ...target, action: 'gc' }),
-  ) {
+  function post(headers: Record<string, string>, body = JSON.stringify({ ...target, action: 'gc' })) {
     return rawRequest(server.port, {
       method: 'POST',
       path: '/api/action',
