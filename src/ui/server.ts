@@ -190,9 +190,10 @@ export class DashboardServer {
     return this.csrfToken;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.options.history.close?.();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
