@@ -36,6 +36,8 @@ export interface HistoryRows {
     limit?: number;
   }): Awaitable<StoredEvent[]>;
   targets(): Awaitable<TargetSummary[]>;
+  /** Whatever the rows' source holds (a reader's thread), released when the source is done with. */
+  close?(): Awaitable<unknown>;
 }
 
 /**
@@ -44,6 +46,9 @@ export interface HistoryRows {
  */
 export function storeHistory(store: HistoryRows): HistorySource {
   return {
+    close: async () => {
+      await store.close?.();
+    },
     targets: async () => (await store.targets()).map((t) => t.target),
     series: async (q: SeriesQuery): Promise<SeriesPoint[]> =>
       (await store.history(rangeOf(q, { target: q.target }))).map((p) => {

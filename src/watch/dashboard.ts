@@ -34,9 +34,8 @@ export async function serveWatcher(
   const live = services.store ? undefined : new LiveHistory(Math.max(2, Math.ceil(3_600_000 / intervalMs)));
   // The charts read the history file from their own thread and connection: a query over
   // millions of rows must not hold up the cycles that share this one.
-  const reader = services.store ? new HistoryReader(services.store.path) : undefined;
-  const history: HistorySource = reader
-    ? { ...storeHistory(reader), close: () => reader.close() }
+  const history: HistorySource = services.store
+    ? storeHistory(new HistoryReader(services.store.path))
     : (live as LiveHistory);
   let latest: Tick | undefined;
   const actions: ActionHandler = async (request) => {
