@@ -124,6 +124,8 @@ export class DashboardServer {
   private queuedQueries = 0;
   /** Requests turned away because `maxConcurrent` were being served. */
   rejected = 0;
+  /** Connections the kernel could not hand over (EMFILE, ENFILE on accept); the server goes on. */
+  acceptErrors = 0;
 
   private constructor(private readonly options: DashboardOptions & { host: string }) {
     this.metrics = new MetricsCache((options.refreshMs ?? 5000) * 3);
@@ -146,8 +148,6 @@ export class DashboardServer {
       (req, res) => this.handle(req, res),
     );
     this.server.maxConnections = connectionCap(options.maxConnections);
-    // A socket that goes quiet mid-response (a reader that stops reading) is dropped too.
-    this.server.setTimeout(REQUEST_TIMEOUT_MS, (socket) => socket.destroy());
   }
 
   static async start(options: DashboardOptions): Promise<DashboardServer> {
@@ -167,6 +167,12 @@ export class DashboardServer {
         ),
       );
       dashboard.server.listen(options.port ?? 9464, host, () => resolve());
+    });
+    // Once listening, an error is a failed accept (out of descriptors): without a listener Node
+    // would throw it and end the watcher; the client was turned away, and that is all.
+    dashboard.server.removeAllListeners('error');
+    dashboard.server.on('error', () => {
+      dashboard.acceptErrors++;
     });
     return dashboard;
   }

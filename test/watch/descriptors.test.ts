@@ -92,6 +92,8 @@ describe('descriptors: clients cannot starve the watcher (issue 10, point 4)', (
     execFileSync('prlimit', ['--pid', String(pid), `--nofile=${open}:`]);
     try {
       await failed;
+      // A client meanwhile cannot be accepted (EMFILE on accept): it is turned away, no more.
+      for (let i = 0; i < 3; i++) await rawRequest(watcher.port, { path: '/metrics' }).catch(() => undefined);
     } finally {
       execFileSync('prlimit', ['--pid', String(pid), '--nofile=1024:']);
     }
