@@ -50,3 +50,13 @@ export async function waitForOutput(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The highest cycle number the watcher has printed so far (its `--json` system records). */
+export function lastCycle(watcher: ServedWatcher): number {
+  let last = 0;
+  for (const line of watcher.lines) {
+    const m = /"kind":"system","cycle":(\d+)/.exec(line);
+    if (m) last = Math.max(last, Number(m[1]));
+  }
+  return last;
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { BIG_TARGET, writeBigHistory } from '../helpers/big-history.js';
 import { rawRequest } from '../helpers/http.js';
-import { type ServedWatcher, startServedWatcher, waitForOutput } from '../helpers/watcher.js';
+import { lastCycle, startServedWatcher, waitForOutput } from '../helpers/watcher.js';
 import { tempDir } from './temp.js';
 
 /** Worker threads cannot load TypeScript sources: the reader is taken from the build. */
@@ -12,15 +12,6 @@ type StoreModule = typeof import('../../src/store/index.js');
 
 /** Enough rows for a query to take several cycles of 100 ms, few enough to finish inside its 5 s. */
 const ROWS = 200_000;
-
-function lastCycle(watcher: ServedWatcher): number {
-  let last = 0;
-  for (const line of watcher.lines) {
-    const m = /"kind":"system","cycle":(\d+)/.exec(line);
-    if (m) last = Math.max(last, Number(m[1]));
-  }
-  return last;
-}
 
 describe('history reads off the sampling thread (issue 10, point 6; scenario 36)', () => {
   let path: string;

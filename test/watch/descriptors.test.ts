@@ -5,17 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { rawRequest } from '../helpers/http.js';
 import { pidOf, waitForLines } from '../helpers/processes.js';
-import { type ServedWatcher, startServedWatcher, waitForOutput } from '../helpers/watcher.js';
-
-/** The highest cycle number the watcher has printed so far. */
-function lastCycle(watcher: ServedWatcher): number {
-  let last = 0;
-  for (const line of watcher.lines) {
-    const m = /"kind":"system","cycle":(\d+)/.exec(line);
-    if (m) last = Math.max(last, Number(m[1]));
-  }
-  return last;
-}
+import { lastCycle, startServedWatcher, waitForOutput } from '../helpers/watcher.js';
 
 function metricValue(text: string, name: string): number | undefined {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
