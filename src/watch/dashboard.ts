@@ -51,7 +51,8 @@ export async function serveWatcher(
       {
         target: match.target,
         sample: match.sample,
-        rule: 'dashboard',
+        // The rule's name is what the action journal keeps: it says who asked.
+        rule: `dashboard, asked by ${request.askedBy ?? 'an unknown caller'}`,
         message: `${request.action} asked from the dashboard by ${request.askedBy ?? 'an unknown caller'}`,
         cycle: latest?.cycle ?? 0,
       },

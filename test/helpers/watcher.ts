@@ -36,16 +36,27 @@ export async function startServedWatcher(
 }
 
 /** Resolves once `test` holds for the watcher's output, polling; rejects after `timeoutMs`. */
-export async function waitForOutput(
+export function waitForOutput(
   watcher: ServedWatcher,
   test: (lines: readonly string[]) => boolean,
   what: string,
   timeoutMs = 20_000,
 ): Promise<void> {
+  return waitForCondition(
+    () => {
+      if (watcher.child.exitCode !== null || watcher.child.signalCode !== null)
+        throw new Error(`the watcher exited before ${what}`);
+      return test(watcher.lines);
+    },
+    what,
+    timeoutMs,
+  );
+}
+
+/** Resolves once `test` holds, polling; rejects after `timeoutMs` or when `test` throws. */
+export async function waitForCondition(test: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!test(watcher.lines)) {
-    if (watcher.child.exitCode !== null || watcher.child.signalCode !== null)
-      throw new Error(`the watcher exited before ${what}`);
+  while (!test()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listenersOf, readCredentials } from '../../src/proc/index.js';
 import { type ActionRequest, DashboardServer, LiveHistory } from '../../src/ui/index.js';
 import { rawRequest } from '../helpers/http.js';
 import { NOBODY, runAsNobodyAsync } from '../helpers/nobody.js';
-import { pidOf, start, waitForLine } from '../helpers/processes.js';
-import { startServedWatcher, waitForOutput } from '../helpers/watcher.js';
+import { pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
+import { readRows } from '../helpers/sqlite.js';
+import { startServedWatcher, waitForCondition, waitForOutput } from '../helpers/watcher.js';
 
 /**
  * What any local user can do against the dashboard: read the page (and the CSRF token in it),
@@ -144,18 +148,26 @@ for (const host of ['127.0.0.1', '::1']) {
 describe('a real watcher as root, asked by nobody to gc a root Node process (scenario 40a)', {
   skip: !isRoot && 'needs root',
 }, () => {
-  it('refuses with 403 and never opens the target; root still can', async () => {
+  it('refuses with 403 and never opens the target; root still can', async (t) => {
     const marker = `mw-sec-web-40a-${process.pid}`;
     const target = start(process.execPath, ['-e', 'setInterval(() => {}, 1000)', marker]);
     const targetPid = pidOf(target);
+    const store = join(mkdtempSync(join(tmpdir(), 'memwarden-40a-')), 'history.db');
     const watcher = await startServedWatcher([
       '--match',
       marker,
       '--interval',
       '200ms',
       '--json',
-      '--no-store',
+      '--store',
+      store,
     ]);
+    // The watcher goes before its history file does.
+    t.after(async () => {
+      watcher.child.kill('SIGKILL');
+      await waitForExit(watcher.child);
+      rmSync(dirname(store), { recursive: true, force: true });
+    });
     const seen = (lines: readonly string[]) => lines.some((l) => l.includes(`"pid":${targetPid},`));
     await waitForOutput(watcher, seen, 'the target in a cycle');
     const result = await runAsNobodyAsync<AttackResult>(ATTACK, [
@@ -184,5 +196,13 @@ describe('a real watcher as root, asked by nobody to gc a root Node process (sce
     const answer = JSON.parse(res.body) as { ok: unknown; message: unknown };
     assert.equal(typeof answer.ok, 'boolean');
     assert.doesNotMatch(String(answer.message), /not a process this watcher matches|not available/);
+    // The journal keeps who asked; nobody's refused request never reached it.
+    await waitForCondition(
+      () => readRows<{ rule: string }>(store, 'SELECT rule FROM actions').length > 0,
+      'the journal entry',
+    );
+    assert.deepEqual(readRows<{ rule: string; pid: number }>(store, 'SELECT rule, pid FROM actions'), [
+      { rule: 'dashboard, asked by uid 0 (root)', pid: targetPid },
+    ]);
   });
 });
