@@ -57,6 +57,24 @@ function decoded(hex: string): string | undefined {
 }
 
 /**
+ * The lines that may have `port` as their local port (`:PORT ` in upper-case hex, as the kernel
+ * prints it), found by searching the text: a machine with tens of thousands of sockets would
+ * otherwise cost a split of every line on each lookup.
+ */
+function* linesWithLocalPort(text: string, port: number): Generator<string> {
+  const needle = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  let from = 0;
+  for (;;) {
+    const at = text.indexOf(needle, from);
+    if (at < 0) return;
+    const start = text.lastIndexOf('\n', at) + 1;
+    const end = text.indexOf('\n', at);
+    yield text.slice(start, end < 0 ? text.length : end);
+    from = end < 0 ? text.length : end;
+  }
+}
+
+/**
  * The uid that owns the client end of a TCP connection made to this machine, from the
  * client socket's own line in /proc/net/tcp{,6}: the one whose local end is the connection's
  * remote end and whose remote end is ours. The kernel sets that uid when the socket is created,
@@ -74,7 +92,7 @@ export function connectionPeerUid(ends: ConnectionEnds, root = '/proc'): number 
   for (const name of ['tcp', 'tcp6']) {
     const text = readAllText(`${root}/self/net/${name}`, NET_FILE_CAP_BYTES);
     if (typeof text !== 'string') continue;
-    for (const line of text.split('\n').slice(1)) {
+    for (const line of linesWithLocalPort(text, remotePort)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || f[3] !== TCP_ESTABLISHED || f[9] === '0') continue;
       const [localHex = '', localPortHex = ''] = (f[1] ?? '').split(':');

@@ -52,6 +52,13 @@ const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 /** How often Node looks for connections past those timeouts (its default is 30 s). */
 const TIMEOUT_CHECK_MS = 1_000;
 
+/**
+ * Finding a caller reads /proc/net/tcp, which on a machine with tens of thousands of sockets
+ * takes the kernel about 100 ms: only this many a second, so that a flood of POSTs cannot hold
+ * the sampling loop.
+ */
+const CALLER_LOOKUPS_PER_SECOND = 5;
+
 /** The connection cap: what was asked, within a quarter of the open-file limit. */
 function connectionCap(asked: number | undefined): number {
   return Math.max(8, Math.min(asked ?? DEFAULT_MAX_CONNECTIONS, Math.floor(openFileSoftLimit() / 4)));
@@ -126,6 +133,7 @@ export class DashboardServer {
   rejected = 0;
   /** Connections the kernel could not hand over (EMFILE, ENFILE on accept); the server goes on. */
   acceptErrors = 0;
+  private lookups = { windowStartMs: 0, count: 0 };
 
   private constructor(private readonly options: DashboardOptions & { host: string }) {
     this.metrics = new MetricsCache((options.refreshMs ?? 5000) * 3);
@@ -388,7 +396,7 @@ export class DashboardServer {
     if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
       throw new HttpError(415, 'expected application/json');
     // With a token every request was checked against it already (see route).
-    const caller: Caller | undefined = this.tokenDigest ? { kind: 'token' } : localCaller(req.socket);
+    const caller: Caller | undefined = this.tokenDigest ? { kind: 'token' } : this.localCaller(req, res);
     if (!caller)
       throw new HttpError(403, 'cannot tell which local user is asking; set a token to act from elsewhere');
     const body = await readBody(req);
@@ -433,6 +441,17 @@ export class DashboardServer {
         ...(identity === undefined ? {} : { startTicks: identity }),
       }),
     );
+  }
+
+  /** The local user behind the request, within the lookups allowed per second (503 beyond). */
+  private localCaller(req: IncomingMessage, res: ServerResponse): Caller | undefined {
+    const now = performance.now();
+    if (now - this.lookups.windowStartMs >= 1000) this.lookups = { windowStartMs: now, count: 0 };
+    if (++this.lookups.count > CALLER_LOOKUPS_PER_SECOND) {
+      res.setHeader('retry-after', '1');
+      throw new HttpError(503, 'too many actions asked at once; retry in a second');
+    }
+    return localCaller(req.socket);
   }
 
   /**

@@ -206,3 +206,36 @@ describe('a real watcher as root, asked by nobody to gc a root Node process (sce
     ]);
   });
 });
+
+describe('finding callers is bounded', () => {
+  it('looks up at most 5 callers a second, and answers the rest 503 with Retry-After', async () => {
+    const calls: ActionRequest[] = [];
+    const server = await DashboardServer.start({
+      port: 0,
+      history: new LiveHistory(2),
+      actions: async (request) => {
+        calls.push(request);
+        return { ok: true, message: 'done' };
+      },
+    });
+    try {
+      const origin = `http://127.0.0.1:${server.port}`;
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () =>
+          rawRequest(server.port, {
+            method: 'POST',
+            path: '/api/action',
+            headers: { origin, 'x-csrf-token': server.csrf, 'content-type': 'application/json' },
+            body: JSON.stringify({ pid: process.pid, action: 'gc' }),
+          }),
+        ),
+      );
+      const busy = answers.filter((a) => a.status === 503);
+      assert.ok(busy.length >= 12 - 5 * 2, answers.map((a) => a.status).join(' '));
+      assert.ok(busy.every((a) => a.headers['retry-after'] === '1'));
+      assert.equal(calls.length, 12 - busy.length);
+    } finally {
+      await server.close();
+    }
+  });
+});
