@@ -1,5 +1,5 @@
 import { MemwardenError } from '../errors.js';
-import { openStore } from '../store/index.js';
+import { HistoryReader, openStore } from '../store/index.js';
 import { DashboardServer, isLoopbackHost, LiveHistory, parseListen, storeHistory } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import { Ticker } from '../watch/index.js';
@@ -50,11 +50,14 @@ export const serveCommand: Command = {
       positionals.map((p) => ({ name: p, filter: { substrings: [p] } })),
       { pss: values.pss ?? false, intervalMs },
     );
-    const store = values.store === undefined ? undefined : openStore(values.store, { readonly: true });
+    // Opened here only to refuse a missing or foreign file at once; the charts read it from
+    // their own thread, so that a long query does not hold up the sampling.
+    if (values.store !== undefined) openStore(values.store, { readonly: true }).close();
+    const reader = values.store === undefined ? undefined : new HistoryReader(values.store);
     const server = await DashboardServer.start({
       host,
       port,
-      history: store ? storeHistory(store) : history,
+      history: reader ? storeHistory(reader) : history,
       refreshMs: intervalMs,
       allowedHosts: values['allow-host'] ?? [],
       ...(token ? { token } : {}),
@@ -78,7 +81,6 @@ export const serveCommand: Command = {
     });
     clearInterval(timer);
     sampler.close();
-    store?.close();
     await server.close();
   },
 };

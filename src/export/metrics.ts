@@ -241,6 +241,12 @@ export function renderMetrics(tick: Tick, errors: { count: number } = { count: 0
     c.samplesDropped,
   );
   out.add(
+    'memwarden_cycle_errors_total',
+    'counter',
+    'Cycles lost to a failed system call, such as too many open files.',
+    c.cycleErrors,
+  );
+  out.add(
     'memwarden_last_cycle_duration_seconds',
     'gauge',
     'How long the last tick took.',

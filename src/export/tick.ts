@@ -24,6 +24,8 @@ export interface DaemonCounters {
   procReadErrors: { denied: number; failed: number };
   /** Ticks skipped because the previous one was still running. */
   cycleOverruns: number;
+  /** Cycles lost to a failed system call (EMFILE, ENFILE…): counted, never fatal. */
+  cycleErrors: number;
   /** Whether the last config (re)load succeeded. */
   configLastReloadSuccess: boolean;
   /** How long the last tick took, from start of the sweep to the last consumer. */

@@ -62,3 +62,32 @@ export function readText(path: string, maxBytes = 64 * 1024): string | ReadOutco
   if (!outcome.ok) return outcome;
   return buffer.toString('latin1', 0, outcome.bytes);
 }
+
+/**
+ * Reads a file to its end, up to `maxBytes`. For the /proc files that the kernel hands out a
+ * page at a time (/proc/net/tcp and other seq files): one read would see only the first page.
+ */
+export function readAllText(path: string, maxBytes: number): string | ReadOutcome {
+  let fd: number;
+  try {
+    fd = openSync(path, PROC_OPEN_FLAGS);
+  } catch (err) {
+    return classify(err);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    while (total < maxBytes) {
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+    }
+  } catch (err) {
+    return classify(err);
+  } finally {
+    closeSync(fd);
+  }
+  return Buffer.concat(chunks, total).toString('latin1');
+}

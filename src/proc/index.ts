@@ -14,7 +14,8 @@ export {
   unifiedMount,
 } from './cgroup.js';
 export { parseCmdline } from './cmdline.js';
-export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, pageSizeBytes } from './constants.js';
+export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
+export { type ProcessCredentials, readCredentials } from './credentials.js';
 export { KernelLog, type KernelOomKill, parseKmsgRecord } from './kmsg.js';
 export {
   isLoopback,
@@ -47,6 +48,7 @@ export {
   readMemInfo,
   readUptimeSeconds,
 } from './system.js';
+export { type ConnectionEnds, canonicalAddress, connectionPeerUid } from './tcp-peer.js';
 export type { CgroupInfo, ProcessIdentity, ProcessRecord, SystemMemory } from './types.js';
 export { accountOf, gidOf, uidOf, userName } from './users.js';
 export { type HidePid, type ProcVisibility, procVisibility, threadsOnMachine } from './visibility.js';

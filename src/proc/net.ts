@@ -1,5 +1,5 @@
 import { readdirSync, readlinkSync } from 'node:fs';
-import { classify, readText } from './files.js';
+import { classify, readAllText } from './files.js';
 
 /** One TCP socket in the LISTEN state, from /proc/net/tcp or tcp6. */
 export interface TcpListener {
@@ -19,7 +19,7 @@ const NET_FILE_CAP_BYTES = 4 * 1024 * 1024;
  * The kernel prints each 32-bit word of the address in host byte order; on the little-endian
  * machines memwarden runs on, that reverses the bytes of every word.
  */
-function decodeAddress(hex: string): { address: string; family: 4 | 6 } | undefined {
+export function decodeAddress(hex: string): { address: string; family: 4 | 6 } | undefined {
   if (hex.length === 8) {
     const bytes = [6, 4, 2, 0].map((i) => Number.parseInt(hex.slice(i, i + 2), 16));
     return { address: bytes.join('.'), family: 4 };
@@ -60,7 +60,7 @@ export function readTcpListeners(options: { root?: string; pid?: number } = {}):
   const base = `${options.root ?? '/proc'}${options.pid === undefined ? '' : `/${options.pid}`}/net`;
   const out: TcpListener[] = [];
   for (const name of ['tcp', 'tcp6']) {
-    const text = readText(`${base}/${name}`, NET_FILE_CAP_BYTES);
+    const text = readAllText(`${base}/${name}`, NET_FILE_CAP_BYTES);
     if (typeof text === 'string') out.push(...parseTcpListeners(text));
   }
   return out;

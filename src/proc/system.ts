@@ -1,11 +1,17 @@
 import { availableParallelism } from 'node:os';
-import { readText } from './files.js';
+import { type ReadOutcome, readText } from './files.js';
 import type { SystemMemory } from './types.js';
+
+/** A machine-wide file that could not be read, with the errno name as its `code`, as Node's own errors. */
+function unreadable(path: string, outcome: ReadOutcome): Error {
+  const code = outcome.ok ? 'EIO' : outcome.code;
+  return Object.assign(new Error(`cannot read ${path}: ${code}`), { code });
+}
 
 /** `/proc/meminfo` in bytes. MemAvailable is the kernel's own estimate (since 3.14). */
 export function readMemInfo(root = '/proc'): SystemMemory {
   const text = readText(`${root}/meminfo`);
-  if (typeof text !== 'string') throw new Error(`cannot read ${root}/meminfo: ${text.ok ? '' : text.code}`);
+  if (typeof text !== 'string') throw unreadable(`${root}/meminfo`, text);
   const kib = (key: string): number => {
     const at = text.indexOf(`\n${key}:`);
     const start = at < 0 ? (text.startsWith(`${key}:`) ? 0 : -1) : at + 1;
@@ -41,7 +47,7 @@ export interface KernelStat {
 
 export function readKernelStat(root = '/proc'): KernelStat {
   const text = readText(`${root}/stat`, 256 * 1024);
-  if (typeof text !== 'string') throw new Error(`cannot read ${root}/stat`);
+  if (typeof text !== 'string') throw unreadable(`${root}/stat`, text);
   const firstLine = text.slice(0, text.indexOf('\n'));
   const fields = firstLine.trim().split(/\s+/).slice(1).map(Number);
   // user nice system idle iowait irq softirq steal [guest guest_nice — already inside user/nice]

@@ -6,6 +6,8 @@
  * loop for long, retention and downsampling, recovery from a corrupt or replaced file, and the
  * bounded queries the CLI, the dashboard and reports read through. It knows nothing of who asks.
  */
+
+export { HistoryReader, type HistoryReaderOptions } from './history-reader.js';
 export { DEFAULT_TIERS } from './maintenance.js';
 export { defaultStorePath } from './paths.js';
 export { DEFAULT_MAX_POINTS, ROW_LIMIT } from './queries.js';

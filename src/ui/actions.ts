@@ -10,6 +10,8 @@ export interface ActionRequest {
   /** The start time (clock ticks since boot) the asker saw: a pid reused since then is not it. */
   startTicks?: number;
   action: ActionKind;
+  /** Who asked, for the record: `uid 1000 (alice)`, `the token holder`. */
+  askedBy?: string;
 }
 
 export interface ActionResult {

@@ -73,6 +73,8 @@ export interface HistorySource {
   events(q: EventQuery): Awaitable<HistoryEvent[]>;
   /** The detector's latest answer for a target, where the source keeps one. */
   trend?(target: string): Awaitable<TrendSummary | undefined>;
+  /** Releases what the source holds (a reader's thread); the server calls it when it closes. */
+  close?(): Awaitable<void>;
 }
 
 interface Bucket {

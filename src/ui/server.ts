@@ -4,7 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { MemwardenError } from '../errors.js';
 import { METRICS_CONTENT_TYPE, MetricsCache, type Tick } from '../export/index.js';
+import { openFileSoftLimit, readCredentials } from '../proc/index.js';
 import { type ActionHandler, isActionKind } from './actions.js';
+import { type Caller, describeCaller, localCaller, mayActOn } from './caller.js';
 import { type HistorySource, totalsByTime } from './history.js';
 import { HostAllowlist, hostForUrl, isLoopbackHost } from './host-check.js';
 import { liveView } from './view-model.js';
@@ -25,6 +27,12 @@ export interface DashboardOptions {
   refreshMs?: number;
   /** Requests served at once; more get 503. Default 64. */
   maxConcurrent?: number;
+  /**
+   * Connections open at once; more are closed as they arrive. Default 256, and never more than
+   * a quarter of the open-file limit, so that idle clients cannot take the descriptors the
+   * sampling loop needs.
+   */
+  maxConnections?: number;
   /** A history query that takes longer gets 503. Default 5 s. */
   queryTimeoutMs?: number;
 }
@@ -36,6 +44,25 @@ const MAX_PROCESSES_PER_TARGET = 200;
 const MAX_BODY_BYTES = 4096;
 const MAX_QUEUED_QUERIES = 32;
 const COOKIE = 'memwarden_session';
+const DEFAULT_MAX_CONNECTIONS = 256;
+/** A client gets this long to send its headers, and a whole request; idle keep-alive closes sooner. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 15_000;
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/** How often Node looks for connections past those timeouts (its default is 30 s). */
+const TIMEOUT_CHECK_MS = 1_000;
+
+/**
+ * Finding a caller reads /proc/net/tcp, which on a machine with tens of thousands of sockets
+ * takes the kernel about 100 ms: only this many a second, so that a flood of POSTs cannot hold
+ * the sampling loop.
+ */
+const CALLER_LOOKUPS_PER_SECOND = 5;
+
+/** The connection cap: what was asked, within a quarter of the open-file limit. */
+function connectionCap(asked: number | undefined): number {
+  return Math.max(8, Math.min(asked ?? DEFAULT_MAX_CONNECTIONS, Math.floor(openFileSoftLimit() / 4)));
+}
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
@@ -104,6 +131,9 @@ export class DashboardServer {
   private queuedQueries = 0;
   /** Requests turned away because `maxConcurrent` were being served. */
   rejected = 0;
+  /** Connections the kernel could not hand over (EMFILE, ENFILE on accept); the server goes on. */
+  acceptErrors = 0;
+  private lookups = { windowStartMs: 0, count: 0 };
 
   private constructor(private readonly options: DashboardOptions & { host: string }) {
     this.metrics = new MetricsCache((options.refreshMs ?? 5000) * 3);
@@ -116,9 +146,16 @@ export class DashboardServer {
     this.page = readFileSync(webAsset('dashboard.html'), 'utf8')
       .replace('{{csrf}}', this.csrfToken)
       .replace('{{refreshMs}}', String(options.refreshMs ?? 5000));
-    this.server = createServer((req, res) => this.handle(req, res));
-    this.server.requestTimeout = 30_000;
-    this.server.headersTimeout = 10_000;
+    this.server = createServer(
+      {
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+      },
+      (req, res) => this.handle(req, res),
+    );
+    this.server.maxConnections = connectionCap(options.maxConnections);
   }
 
   static async start(options: DashboardOptions): Promise<DashboardServer> {
@@ -138,6 +175,12 @@ export class DashboardServer {
         ),
       );
       dashboard.server.listen(options.port ?? 9464, host, () => resolve());
+    });
+    // Once listening, an error is a failed accept (out of descriptors): without a listener Node
+    // would throw it and end the watcher; the client was turned away, and that is all.
+    dashboard.server.removeAllListeners('error');
+    dashboard.server.on('error', () => {
+      dashboard.acceptErrors++;
     });
     return dashboard;
   }
@@ -161,9 +204,10 @@ export class DashboardServer {
     return this.csrfToken;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.options.history.close?.();
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -337,6 +381,9 @@ export class DashboardServer {
   /**
    * Only a page this server served can POST here: it must show the CSRF token that page
    * carries, and the browser's Origin (and Sec-Fetch-Site, where sent) must say same origin.
+   * That keeps other web pages out, not other local users: any of them can read the page. So
+   * the caller must also prove who they are — by the configured token, or else as the local
+   * user who owns the client socket — and a local user may act only on their own processes.
    */
   private async action(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origin = req.headers.origin;
@@ -348,6 +395,10 @@ export class DashboardServer {
       throw new HttpError(403, 'missing or wrong CSRF token');
     if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
       throw new HttpError(415, 'expected application/json');
+    // With a token every request was checked against it already (see route).
+    const caller: Caller | undefined = this.tokenDigest ? { kind: 'token' } : this.localCaller(req, res);
+    if (!caller)
+      throw new HttpError(403, 'cannot tell which local user is asking; set a token to act from elsewhere');
     const body = await readBody(req);
     let parsed: unknown;
     try {
@@ -380,10 +431,43 @@ export class DashboardServer {
       );
       return;
     }
+    const identity = caller.kind === 'user' ? this.mayAct(caller.uid, pid, startTicks) : startTicks;
     this.json(
       res,
-      await this.options.actions({ pid, action, ...(startTicks === undefined ? {} : { startTicks }) }),
+      await this.options.actions({
+        pid,
+        action,
+        askedBy: describeCaller(caller),
+        ...(identity === undefined ? {} : { startTicks: identity }),
+      }),
     );
+  }
+
+  /** The local user behind the request, within the lookups allowed per second (503 beyond). */
+  private localCaller(req: IncomingMessage, res: ServerResponse): Caller | undefined {
+    const now = performance.now();
+    if (now - this.lookups.windowStartMs >= 1000) this.lookups = { windowStartMs: now, count: 0 };
+    if (++this.lookups.count > CALLER_LOOKUPS_PER_SECOND) {
+      res.setHeader('retry-after', '1');
+      throw new HttpError(503, 'too many actions asked at once; retry in a second');
+    }
+    return localCaller(req.socket);
+  }
+
+  /**
+   * Refuses unless `uid` may act on the process at `pid` now; returns that process's start time,
+   * so that the action is carried out on the very process that was checked, never a successor.
+   */
+  private mayAct(uid: number, pid: number, startTicks: number | undefined): number {
+    const target = readCredentials(pid);
+    if (!target || (startTicks !== undefined && target.startTicks !== startTicks))
+      throw new HttpError(403, `pid ${pid} is not a process uid ${uid} may act on`);
+    if (!mayActOn(uid, target))
+      throw new HttpError(
+        403,
+        `uid ${uid} may not act on pid ${pid} (uid ${target.uids[1]}): only root or the process's owner may`,
+      );
+    return target.startTicks;
   }
 }
 

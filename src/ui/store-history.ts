@@ -1,7 +1,14 @@
 import { detectTrend } from '../analysis/trend/index.js';
 import type { TrendSummary } from '../export/index.js';
-import type { Store } from '../store/index.js';
+import type {
+  HistoryPoint,
+  HistoryQuery,
+  StoredEvent,
+  SystemPoint as StoredSystemPoint,
+  TargetSummary,
+} from '../store/index.js';
 import {
+  type Awaitable,
   type EventQuery,
   type HistoryEvent,
   type HistorySource,
@@ -16,14 +23,35 @@ import {
 const TREND_WINDOW_MS = 24 * 3_600_000;
 
 /**
+ * The queries of a history file: the store itself (answering at once, for the report and
+ * `serve --store`) or a `HistoryReader` (answering from its own thread, for a watcher).
+ */
+export interface HistoryRows {
+  history(query: HistoryQuery): Awaitable<HistoryPoint[]>;
+  system(query: { sinceMs: number; untilMs?: number; maxPoints?: number }): Awaitable<StoredSystemPoint[]>;
+  events(query: {
+    sinceMs: number;
+    untilMs?: number;
+    target?: string;
+    limit?: number;
+  }): Awaitable<StoredEvent[]>;
+  targets(): Awaitable<TargetSummary[]>;
+  /** Whatever the rows' source holds (a reader's thread), released when the source is done with. */
+  close?(): Awaitable<unknown>;
+}
+
+/**
  * The history file as the dashboard and the report read it. The trend of a target is its
  * largest process's RSS over the last day through the leak detector.
  */
-export function storeHistory(store: Store): HistorySource {
+export function storeHistory(store: HistoryRows): HistorySource {
   return {
-    targets: () => store.targets().map((t) => t.target),
-    series: (q: SeriesQuery): SeriesPoint[] =>
-      store.history(rangeOf(q, { target: q.target })).map((p) => {
+    close: async () => {
+      await store.close?.();
+    },
+    targets: async () => (await store.targets()).map((t) => t.target),
+    series: async (q: SeriesQuery): Promise<SeriesPoint[]> =>
+      (await store.history(rangeOf(q, { target: q.target }))).map((p) => {
         const point: SeriesPoint = { time: p.time, pid: p.pid };
         if (p.rss !== undefined) point.rss = p.rss;
         if (p.pss !== undefined) point.pss = p.pss;
@@ -31,16 +59,16 @@ export function storeHistory(store: Store): HistorySource {
         if (p.memPercent !== undefined) point.memPercent = p.memPercent;
         return point;
       }),
-    system: (q: RangeQuery): SystemPoint[] => store.system(rangeOf(q, {})).map(systemPoint),
-    events: (q: EventQuery): HistoryEvent[] => {
+    system: async (q: RangeQuery): Promise<SystemPoint[]> =>
+      (await store.system(rangeOf(q, {}))).map(systemPoint),
+    events: async (q: EventQuery): Promise<HistoryEvent[]> => {
       const query: { sinceMs: number; untilMs?: number; target?: string; limit: number } = {
         sinceMs: q.sinceMs,
         limit: q.limit,
       };
       if (q.untilMs !== undefined) query.untilMs = q.untilMs;
       if (q.target !== undefined) query.target = q.target;
-      return store
-        .events(query)
+      return (await store.events(query))
         .sort((a, b) => b.time - a.time)
         .map((e) => {
           const event: HistoryEvent = {
@@ -54,8 +82,8 @@ export function storeHistory(store: Store): HistorySource {
           return event;
         });
     },
-    trend: (target: string): TrendSummary | undefined => {
-      const points = store.history({ target, sinceMs: Date.now() - TREND_WINDOW_MS, maxPoints: 2000 });
+    trend: async (target: string): Promise<TrendSummary | undefined> => {
+      const points = await store.history({ target, sinceMs: Date.now() - TREND_WINDOW_MS, maxPoints: 2000 });
       const byPid = new Map<number, { t: number[]; rss: number[] }>();
       for (const p of points) {
         if (p.rss === undefined) continue;

@@ -2,8 +2,14 @@ import { createServer } from 'node:net';
 import type { ActionRunner } from '../actions/index.js';
 import { MemwardenError } from '../errors.js';
 import type { Tick as ExportTick } from '../export/index.js';
-import type { Store } from '../store/index.js';
-import { type ActionHandler, DashboardServer, LiveHistory, storeHistory } from '../ui/index.js';
+import { HistoryReader, type Store } from '../store/index.js';
+import {
+  type ActionHandler,
+  DashboardServer,
+  type HistorySource,
+  LiveHistory,
+  storeHistory,
+} from '../ui/index.js';
 import { toExportTick } from './export-tick.js';
 import type { Tick, Watcher } from './watcher.js';
 
@@ -16,7 +22,7 @@ export interface DashboardWiring {
 
 /**
  * Serves a running watcher: /metrics and the live values from its ticks, the charts from its
- * history file (or, without one, from memory), and gc/snapshot on request — but only for a
+ * history file (read off the sampling thread) or, without one, from memory, and gc/snapshot on request — but only for a
  * process the watcher matches right now, as it saw it (same pid and start time).
  */
 export async function serveWatcher(
@@ -26,6 +32,11 @@ export async function serveWatcher(
   intervalMs: number,
 ): Promise<DashboardServer> {
   const live = services.store ? undefined : new LiveHistory(Math.max(2, Math.ceil(3_600_000 / intervalMs)));
+  // The charts read the history file from their own thread and connection: a query over
+  // millions of rows must not hold up the cycles that share this one.
+  const history: HistorySource = services.store
+    ? storeHistory(new HistoryReader(services.store.path))
+    : (live as LiveHistory);
   let latest: Tick | undefined;
   const actions: ActionHandler = async (request) => {
     const match = latest?.targets
@@ -40,8 +51,9 @@ export async function serveWatcher(
       {
         target: match.target,
         sample: match.sample,
-        rule: 'dashboard',
-        message: `${request.action} asked from the dashboard`,
+        // The rule's name is what the action journal keeps: it says who asked.
+        rule: `dashboard, asked by ${request.askedBy ?? 'an unknown caller'}`,
+        message: `${request.action} asked from the dashboard by ${request.askedBy ?? 'an unknown caller'}`,
         cycle: latest?.cycle ?? 0,
       },
     );
@@ -50,7 +62,7 @@ export async function serveWatcher(
   const server = await DashboardServer.start({
     host: wiring.host,
     port: wiring.port,
-    history: services.store ? storeHistory(services.store) : (live as LiveHistory),
+    history,
     refreshMs: intervalMs,
     actions,
     allowedHosts: wiring.allowedHosts ?? [],

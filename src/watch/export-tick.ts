@@ -43,6 +43,7 @@ export function toExportTick(tick: Tick, counters: WatcherCounters): ExportTick 
     counters: {
       procReadErrors: { denied: counters.procReadDenied, failed: counters.procReadFailed },
       cycleOverruns: counters.cycleOverruns,
+      cycleErrors: counters.cycleErrors,
       configLastReloadSuccess: counters.configLastReloadSuccess === 1,
       lastCycleDurationMs: tick.durationMs,
       storageWriteErrors: counters.storageWriteErrors,

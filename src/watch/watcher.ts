@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult, ActionRunner, Notifier, Supervisor } from '../actions/index.js';
+import { errnoCode } from '../errors.js';
 import {
   DEFAULT_PRESSURE_TRIGGER,
   PressureTrigger,
@@ -68,6 +69,8 @@ export interface WatcherCounters {
   cycles: number;
   /** Cycles skipped because the previous one ran past its slot. */
   cycleOverruns: number;
+  /** Cycles lost to a failed system call (EMFILE, ENFILE…); the watcher goes on. */
+  cycleErrors: number;
   /** Reads under /proc refused (EACCES/EPERM) or failed (EIO…); vanished processes are not errors. */
   procReadDenied: number;
   procReadFailed: number;
@@ -119,6 +122,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   readonly counters: WatcherCounters = {
     cycles: 0,
     cycleOverruns: 0,
+    cycleErrors: 0,
     procReadDenied: 0,
     procReadFailed: 0,
     configLastReloadSuccess: 1,
@@ -157,6 +161,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private lastTrends = new Map<number, TrendView>();
   /** Chains a previous watcher left half done: `${ruleKey}:${pid}:${startTicks}` → next step. */
   private resumable: Map<string, number>;
+  /** Cycles failed in a row: warned about when the run begins and when it ends. */
+  private failedInARow = 0;
 
   constructor(
     config: WatchConfig,
@@ -412,7 +418,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       let slot = monotonicMs();
       let woken = false;
       while (!stopping.signal.aborted) {
-        this.tick(woken ? 'pressure' : 'interval');
+        this.scheduledTick(woken ? 'pressure' : 'interval');
         if (count !== undefined && this.counters.cycles >= count) break;
         const now = monotonicMs();
         // A cycle woken by pressure comes between slots: the next slot stays where it was.
@@ -462,6 +468,31 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.escalations?.stopAll();
     this.stopping?.abort();
     this.wake?.abort();
+  }
+
+  /**
+   * A cycle of the loop. One whose system calls fail (too many open files, when clients hold
+   * the descriptors) is lost, counted and warned about once per run of failures; the loop
+   * goes on and recovers when the descriptors come back. Any other error is a bug and stops it.
+   */
+  private scheduledTick(wake: Tick['wake']): void {
+    try {
+      this.tick(wake);
+    } catch (err) {
+      const code = systemErrorCode(err);
+      if (code === undefined) throw err;
+      this.counters.cycleErrors++;
+      if (this.failedInARow++ === 0)
+        this.emit(
+          'warning',
+          `cycle ${this.counters.cycles + 1} failed (${code}): ${err instanceof Error ? err.message : String(err)}; retrying every interval`,
+        );
+      return;
+    }
+    if (this.failedInARow > 0) {
+      this.emit('warning', `cycles work again after ${this.failedInARow} failed`);
+      this.failedInARow = 0;
+    }
   }
 
   /** Closes the files kept open between ticks, for a watcher driven by `tick()` alone. */
@@ -695,6 +726,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     }
     for (const key of this.warnedPartial) if (!live.has(key)) this.warnedPartial.delete(key);
   }
+}
+
+/** The errno name of a failed system call (`EMFILE`), or undefined for any other error. */
+function systemErrorCode(err: unknown): string | undefined {
+  const code = errnoCode(err);
+  return code !== undefined && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
 }
 
 function rulesUsePss(rules: readonly RuleSpec[]): boolean {

@@ -10,12 +10,19 @@ export interface RawResponse {
 
 export function rawRequest(
   port: number,
-  options: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {},
+  options: {
+    method?: string;
+    path?: string;
+    /** Where to connect; 127.0.0.1 unless told. */
+    host?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
-        host: '127.0.0.1',
+        host: options.host ?? '127.0.0.1',
         port,
         method: options.method ?? 'GET',
         path: options.path ?? '/',

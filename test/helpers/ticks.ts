@@ -48,6 +48,7 @@ export function fakeTick(targets: Tick['targets'], time = Date.now()): Tick {
     counters: {
       procReadErrors: { denied: 2, failed: 0 },
       cycleOverruns: 1,
+      cycleErrors: 0,
       configLastReloadSuccess: true,
       lastCycleDurationMs: 12.5,
       storageWriteErrors: 0,

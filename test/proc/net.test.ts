@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import {
+  canonicalAddress,
+  connectionPeerUid,
   isLoopback,
   isWildcard,
   listenersOf,
@@ -82,4 +84,57 @@ describe('listening TCP sockets', () => {
     await waitForExit(child);
     assert.equal(socketInodes(pidOf(child)), 'gone');
   });
+
+  it('finds every listener, also those past the first page the kernel hands out', async () => {
+    const servers = Array.from({ length: 60 }, () => createServer());
+    try {
+      const ports = await Promise.all(servers.map((server) => listen(server, '127.0.0.1')));
+      const mine = listenersOf(process.pid);
+      assert.ok(Array.isArray(mine));
+      const found = new Set(mine.map((l) => l.port));
+      assert.deepEqual(
+        ports.filter((p) => !found.has(p)),
+        [],
+      );
+    } finally {
+      await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
+    }
+  });
+});
+
+describe('the user behind a loopback connection', () => {
+  it('writes addresses as the kernel files decode them', () => {
+    assert.equal(canonicalAddress('127.0.0.1'), '127.0.0.1');
+    assert.equal(canonicalAddress('::ffff:127.0.0.1'), '127.0.0.1');
+    assert.equal(canonicalAddress('::1'), '0000:0000:0000:0000:0000:0000:0000:0001');
+    assert.equal(canonicalAddress('fe80::1%eth0'), 'fe80:0000:0000:0000:0000:0000:0000:0001');
+    assert.equal(canonicalAddress('1::2::3'), undefined);
+    assert.equal(canonicalAddress('localhost'), undefined);
+  });
+
+  for (const host of ['127.0.0.1', '::1']) {
+    it(`names this process's uid for its own connection over ${host}, and nobody's for none`, async () => {
+      const server = createServer();
+      const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+      const port = await listen(server, host);
+      const client = connect(port, host);
+      try {
+        const socket = await accepted;
+        assert.equal(connectionPeerUid(socket), process.getuid?.());
+        // The far end of our own outgoing socket is the server, which is not a client here.
+        assert.equal(
+          connectionPeerUid({
+            localAddress: socket.localAddress,
+            localPort: socket.localPort,
+            remoteAddress: socket.remoteAddress,
+            remotePort: (socket.remotePort ?? 0) + 1,
+          }),
+          undefined,
+        );
+      } finally {
+        client.destroy();
+        await new Promise((r) => server.close(r));
+      }
+    });
+  }
 });

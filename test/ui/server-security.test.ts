@@ -2,15 +2,21 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { isMemwardenError } from '../../src/errors.js';
+import { readCredentials } from '../../src/proc/index.js';
 import { type ActionRequest, DashboardServer, LiveHistory } from '../../src/ui/index.js';
 import { rawRequest } from '../helpers/http.js';
+import { pidOf, start } from '../helpers/processes.js';
 import { fakeProcess, fakeTick } from '../helpers/ticks.js';
 
 describe('dashboard server, safe by default (scenario 38)', () => {
   let server: DashboardServer;
   const calls: ActionRequest[] = [];
+  // The action's target is a real process: the server checks who owns it.
+  let target: { pid: number; startTicks: number };
 
   before(async () => {
+    const pid = pidOf(start('sleep', ['1000']));
+    target = { pid, startTicks: readCredentials(pid)?.startTicks ?? -1 };
     const history = new LiveHistory(10);
     server = await DashboardServer.start({
       port: 0,
@@ -26,10 +32,7 @@ describe('dashboard server, safe by default (scenario 38)', () => {
   });
   after(() => server.close());
 
-  function post(
-    headers: Record<string, string>,
-    body = JSON.stringify({ pid: 4242, startTicks: 5242, action: 'gc' }),
-  ) {
+  function post(headers: Record<string, string>, body = JSON.stringify({ ...target, action: 'gc' })) {
     return rawRequest(server.port, {
       method: 'POST',
       path: '/api/action',
@@ -101,7 +104,7 @@ describe('dashboard server, safe by default (scenario 38)', () => {
     const res = await post({ origin: `http://127.0.0.1:${server.port}`, 'x-csrf-token': server.csrf });
     assert.equal(res.status, 200, res.body);
     assert.deepEqual(JSON.parse(res.body), { ok: true, message: 'gc done' });
-    assert.deepEqual(calls, [{ pid: 4242, startTicks: 5242, action: 'gc' }]);
+    assert.deepEqual(calls, [{ ...target, action: 'gc', askedBy: 'uid 0 (root)' }]);
     calls.length = 0;
   });
 
