@@ -17,10 +17,9 @@ valid, 2 when it is not.
 
 export const checkCommand: Command = {
   name: 'check',
-  summary: 'validate a config file and show what each target matches now',
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs('check', args, {
+    const { values } = parseCommandArgs(args, {
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean' },
       'allow-insecure-config': { type: 'boolean' },

@@ -28,10 +28,9 @@ Options:
 
 export const diffCommand: Command = {
   name: 'diff',
-  summary: 'objects that grew between heap snapshots, with what holds them',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('diff', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       json: { type: 'boolean' },
       'min-count': { type: 'string' },
       'min-size': { type: 'string' },

@@ -65,10 +65,9 @@ function rounded(r: GcResult): GcResult {
 
 export const gcCommand: Command = {
   name: 'gc',
-  summary: 'make a process give memory back to the OS now: collect, then trim (native: --trim)',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('gc', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       json: { type: 'boolean' },
       timeout: { type: 'string' },
       trim: { type: 'boolean' },

@@ -90,10 +90,9 @@ function table(points: readonly HistoryPoint[]): string {
 
 export const historyCommand: Command = {
   name: 'history',
-  summary: 'print the stored memory and CPU history of a target or pid',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('history', args, OPTIONS);
+    const { values, positionals } = parseCommandArgs(args, OPTIONS);
     if (positionals.length !== 1) {
       throw new MemwardenError('MW_USAGE', 'expected exactly one TARGET or PID (see --help)');
     }

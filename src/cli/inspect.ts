@@ -18,10 +18,9 @@ Nothing is sent to the process: this only reads /proc.
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: "a process's runtime and which probes (gc, snapshot, trim) can run on it",
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('inspect', args, { json: { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1 || positionals[0] === undefined) {
       throw new MemwardenError('MW_USAGE', 'inspect: exactly one PID is required');
     }

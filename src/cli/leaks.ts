@@ -39,10 +39,9 @@ function table(report: LeakReport): string {
 
 export const leaksCommand: Command = {
   name: 'leaks',
-  summary: "watch a Node.js or Python process's heap and name what grows",
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('leaks', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       duration: { type: 'string' },
       json: { type: 'boolean' },
       keep: { type: 'string' },

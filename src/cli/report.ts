@@ -21,10 +21,9 @@ Options:
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'write a self-contained HTML report of the history',
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs('report', args, {
+    const { values } = parseCommandArgs(args, {
       since: { type: 'string' },
       output: { type: 'string', short: 'o' },
       store: { type: 'string' },

@@ -28,10 +28,9 @@ Options:
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'serve the dashboard and /metrics for processes matching patterns',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('serve', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       listen: { type: 'string' },
       token: { type: 'string' },
       'allow-host': { type: 'string', multiple: true },

@@ -46,10 +46,9 @@ function progressPrinter(): { update(p: SnapshotProgress): void; end(): void } {
 
 export const snapshotCommand: Command = {
   name: 'snapshot',
-  summary: 'capture a heap snapshot of a running process (Node.js .heapsnapshot, Python JSON)',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('snapshot', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
       timeout: { type: 'string' },

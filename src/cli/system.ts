@@ -11,10 +11,9 @@ The machine: memory total / available / used %, swap, CPU count and CPU % (measu
 
 export const systemCommand: Command = {
   name: 'system',
-  summary: "the machine's memory, swap, CPU and load",
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs('system', args, {
+    const { values } = parseCommandArgs(args, {
       json: { type: 'boolean' },
       sample: { type: 'string' },
     });

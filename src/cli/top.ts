@@ -27,10 +27,9 @@ Options:
 
 export const topCommand: Command = {
   name: 'top',
-  summary: 'live full-screen view of processes by memory',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('top', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       interval: { type: 'string' },
       window: { type: 'string' },
       count: { type: 'string' },

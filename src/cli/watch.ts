@@ -18,6 +18,7 @@ import {
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 import { releaseHangups } from './hangup.js';
+import { onStdoutClosed } from './output.js';
 
 const HELP = `Usage: memwarden watch -c memwarden.yaml [options]
        memwarden watch --match PATTERN [--match PATTERN…] [options]
@@ -85,10 +86,9 @@ function parseCount(text: string | undefined): number | undefined {
 
 export const watchCommand: Command = {
   name: 'watch',
-  summary: 'watch processes on an interval: log, keep history, evaluate rules, act',
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs('watch', args, {
+    const { values } = parseCommandArgs(args, {
       config: { type: 'string', short: 'c' },
       'allow-insecure-config': { type: 'boolean' },
       match: { type: 'string', multiple: true },
@@ -196,6 +196,8 @@ export const watchCommand: Command = {
       }
     };
     const onHup = () => void reload();
+    // A reader that stopped reading (`watch --json | head -1`) ends the watch as SIGTERM would.
+    const unwatchStdout = onStdoutClosed(stop);
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
     process.on('SIGHUP', onHup);
@@ -204,6 +206,7 @@ export const watchCommand: Command = {
     try {
       await watcher.run(count);
     } finally {
+      unwatchStdout();
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.off('SIGHUP', onHup);

@@ -118,7 +118,17 @@ describe('memwarden ps', () => {
   });
 
   for (const [what, args, message] of [
-    ['an unknown flag', ['ps', '--bogus'], /Unknown option '--bogus'/],
+    ['an unknown flag', ['ps', '--bogus'], /^memwarden ps: unknown option '--bogus' \(see --help\)\n/],
+    [
+      'a misspelt flag',
+      ['ps', '--jsno'],
+      /^memwarden ps: unknown option '--jsno' \(did you mean '--json'\?\)/,
+    ],
+    [
+      'a flag without its value',
+      ['ps', '--sort'],
+      /^memwarden ps: option '--sort <value>' argument missing\n/,
+    ],
     ['an invalid regex', ['ps', '--regex', '(unclosed'], /invalid regex '\(unclosed'/],
     [
       'a backreference regex',
@@ -132,7 +142,7 @@ describe('memwarden ps', () => {
     ],
     ['a bad duration', ['ps', '--sample', '5'], /invalid duration '5'/],
     ['a bad pid', ['ps', '--pid', 'abc'], /'abc' is not a pid/],
-    ['an unknown command', ['pss'], /unknown command 'pss'/],
+    ['an unknown command', ['pss'], /unknown command 'pss' \(did you mean 'ps'\?\)/],
   ] as const) {
     it(`answers ${what} with one line and exit code 2`, async () => {
       const { code, stdout, stderr } = await runCli(args);
