@@ -189,6 +189,12 @@ export const watchCommand: Command = {
         );
         watcher.counters.configLastReloadSuccess = 1;
         say(`reloaded ${path}`);
+        // A reload is also how an operator starts again what gave up restarting.
+        for (const supervisor of services.supervisors?.values() ?? []) {
+          if (supervisor.status !== 'gave-up') continue;
+          supervisor.reenable();
+          say(`${supervisor.name}: re-enabled by the reload`);
+        }
       } catch (err) {
         watcher.counters.configLastReloadSuccess = 0;
         say(`reload of ${path} failed; the previous config stays in force:`);

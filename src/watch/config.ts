@@ -44,6 +44,12 @@ interface ExecAs {
 export interface TargetConfig {
   name: string;
   match: ProcessFilter;
+  /**
+   * The directory its `run:` process and its rules' exec commands run in, where their relative
+   * paths are found: `cwd:` from the config file's directory, by default that directory
+   * (memwarden's own when absent, as in quick mode).
+   */
+  cwd?: string;
   /** argv of a process memwarden starts and supervises itself. */
   run?: string[];
   restart?: RestartPolicy;
@@ -96,7 +102,7 @@ const DEFAULT_LISTEN_HOST = '127.0.0.1';
 const TOP_KEYS = ['interval', 'log', 'store', 'retain', 'listen', 'probe_users', 'targets'];
 const LOG_KEYS = ['path', 'max_size'];
 const STORE_KEYS = ['path'];
-const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules', 'user', 'group'];
+const TARGET_KEYS = ['name', 'match', 'run', 'cwd', 'restart', 'rules', 'user', 'group'];
 const RESTART_KEYS = ['max', 'within', 'backoff', 'startsecs'];
 const RULE_KEYS = ['when', 'do', 'escalate', 'cooldown'];
 
@@ -280,19 +286,27 @@ class ConfigParser {
     const written = this.reader.string(node, path, `a file path for the ${what}`, at);
     if (written === undefined) return undefined;
     const absolute = resolve(this.dir, written);
-    const parent = dirname(absolute);
+    return this.existingDirectory(dirname(absolute), node, path, ` for the ${what}`) ? absolute : undefined;
+  }
+
+  /** A directory relative to the config file's, which must exist. */
+  private directory(entry: Entry, path: KeyPath): string | undefined {
+    const written = this.reader.string(entry.value, path, 'a directory', entry.key);
+    if (written === undefined) return undefined;
+    const absolute = resolve(this.dir, written);
+    return this.existingDirectory(absolute, entry.value, path, '') ? absolute : undefined;
+  }
+
+  private existingDirectory(dir: string, node: Node | undefined, path: KeyPath, purpose: string): boolean {
     try {
-      if (!statSync(parent).isDirectory()) {
-        this.reader.report(node, path, `${parent} is not a directory`);
-        return undefined;
-      }
+      if (statSync(dir).isDirectory()) return true;
+      this.reader.report(node, path, `${dir} is not a directory`);
     } catch (err) {
       const code = errnoCode(err);
       const why = code === 'ENOENT' ? 'does not exist' : `cannot be used (${code ?? String(err)})`;
-      this.reader.report(node, path, `the directory ${parent} for the ${what} ${why}`);
-      return undefined;
+      this.reader.report(node, path, `the directory ${dir}${purpose} ${why}`);
     }
-    return absolute;
+    return false;
   }
 
   private log(entry: Entry | undefined): WatchConfig['log'] {
@@ -421,7 +435,12 @@ class ConfigParser {
     ) {
       return undefined;
     }
-    const target: TargetConfig = { name, match, rules };
+    const cwdEntry = fields.get('cwd');
+    const cwd = cwdEntry === undefined ? this.dir : this.directory(cwdEntry, [...path, 'cwd']);
+    if (cwd === undefined) return undefined;
+    // Relative paths in exec: are the target's, as those in run: are.
+    for (const rule of rules) for (const action of rule.actions) if (action.kind === 'exec') action.cwd = cwd;
+    const target: TargetConfig = { name, match, cwd, rules };
     if (run !== undefined) {
       target.run = run;
       target.restart = restart ?? { ...DEFAULT_RESTART_POLICY };
