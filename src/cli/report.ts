@@ -1,5 +1,6 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { errnoCode, MemwardenError } from '../errors.js';
+import { requireParentDirectory } from '../output-path.js';
 import { defaultStorePath, openStore } from '../store/index.js';
 import { renderReport, storeHistory } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
@@ -14,7 +15,7 @@ the leak verdict, and the events of the range.
 
 Options:
   --since DURATION   how far back (default 24h)
-  -o, --output FILE  where to write (default memwarden-report.html)
+  -o, --output FILE  where to write, in a directory that exists (default memwarden-report.html)
   --store PATH       the history file written by 'memwarden watch'
   --title TEXT       the report's title
 `;
@@ -31,6 +32,7 @@ export const reportCommand: Command = {
     });
     const sinceMs = Date.now() - parseDuration(values.since ?? '24h');
     const output = values.output ?? 'memwarden-report.html';
+    requireParentDirectory(output, 'report');
     const store = openStore(values.store ?? defaultStorePath(), { readonly: true });
     let html: string;
     try {

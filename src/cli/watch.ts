@@ -42,13 +42,14 @@ Dashboard and Prometheus:
   --token TOKEN              the token (prefer env MEMWARDEN_TOKEN: a flag shows in ps)
 
 History:
-  --store PATH               the SQLite history file (default $XDG_STATE_HOME/memwarden/history.db);
+  --store PATH               the SQLite history file, in a directory that exists (default
+                             $XDG_STATE_HOME/memwarden/history.db, its directory made if missing);
                              also what a restarted watcher remembers: cooldowns, restart counts,
                              the processes it started, actions it never saw finish
   --no-store                 keep no history and remember nothing (not with targets that have run:)
 
 Output:
-  --log FILE                 JSON lines, one object per line, rotated by size
+  --log FILE                 JSON lines, one object per line, rotated by size (its directory must exist)
   --json                     JSON lines on stdout instead of the readable lines
   --count N                  stop after N cycles
 `;

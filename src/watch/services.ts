@@ -45,6 +45,7 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
   }
   if (storeWanted) {
     store = openStore(storePath, {
+      createDirectory: options.storePath === undefined && config.store.path === undefined,
       retainMs: config.retainMs,
       onWriteError: (err) =>
         options.say(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -95,4 +95,21 @@ describe('a reader that stops reading ends the command quietly', () => {
     assert.match(result.err, /rc=0\n$/, result.err);
     assertQuiet(result.err.replace(/rc=0\n$/, ''));
   });
+});
+
+describe('every output path follows one rule: its directory must exist', () => {
+  const missing = join(scratch, 'no-such-dir', 'deeper');
+  for (const [what, args] of [
+    ['--store', ['watch', '--match', 'x', '--count', '1', '--store', join(missing, 'h.db')]],
+    ['--log', ['watch', '--match', 'x', '--count', '1', '--no-store', '--log', join(missing, 'w.log')]],
+    ['report -o', ['report', '--store', store, '-o', join(missing, 'r.html')]],
+  ] as const) {
+    it(`${what} into a missing directory is refused in one line, and nothing is created`, async () => {
+      const { code, stderr } = await runCli(args);
+      assert.equal(code, 2, stderr);
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+      assert.match(stderr, /cannot write the .* the directory .*no-such-dir\/deeper does not exist/);
+      assert.equal(existsSync(join(scratch, 'no-such-dir')), false);
+    });
+  }
 });
