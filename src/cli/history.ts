@@ -1,24 +1,19 @@
 import { MemwardenError } from '../errors.js';
-import {
-  defaultStorePath,
-  type HistoryPoint,
-  type HistoryQuery,
-  openStore,
-  ROW_LIMIT,
-} from '../store/index.js';
+import { type HistoryPoint, type HistoryQuery, openStore, ROW_LIMIT } from '../store/index.js';
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
+import { STORE_HELP, STORE_OPTIONS, storePathFor } from './store-path.js';
 
 const OPTIONS = {
   since: { type: 'string' },
   until: { type: 'string' },
-  store: { type: 'string' },
+  ...STORE_OPTIONS,
   json: { type: 'boolean' },
   'max-points': { type: 'string' },
 } as const;
 
-const HELP = `Usage: memwarden history TARGET|PID [--since 1h] [--until TIME] [--store PATH] [--json]
+const HELP = `Usage: memwarden history TARGET|PID [--since 1h] [--until TIME] [--store PATH | -c FILE] [--json]
 
 Prints the stored samples of a watched target (its name in the watcher's config) or of a pid.
 
@@ -26,7 +21,7 @@ Options:
   --since TIME      start of the range: a duration ago (30m, 2h, 7d) or a date (2026-01-31T12:00);
                     default 1h
   --until TIME      end of the range, same forms; default now
-  --store PATH      the history file; default $XDG_STATE_HOME/memwarden/history.db
+${STORE_HELP}
   --max-points N    average longer ranges down to N points per process; default 1000
   --json            a JSON array of {time (ms epoch), target, pid, startTicks, rss, pss, uss,
                     swap, vms, cpuPercent, memPercent, memLimitPercent, threads}; a value that
@@ -105,7 +100,7 @@ export const historyCommand: Command = {
       ? { pid: Number(subject), sinceMs, untilMs, maxPoints }
       : { target: subject, sinceMs, untilMs, maxPoints };
 
-    const store = openStore(values.store ?? defaultStorePath(), { readonly: true });
+    const store = openStore(await storePathFor(values), { readonly: true });
     let points: HistoryPoint[];
     try {
       if (query.target !== undefined && !store.targets().some((t) => t.target === query.target)) {

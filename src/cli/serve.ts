@@ -5,6 +5,7 @@ import { parseDuration } from '../units/index.js';
 import { Ticker } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
+import { STORE_OPTIONS, storePathFor } from './store-path.js';
 
 const HELP = `Usage: memwarden serve [PATTERN…] [options]
 
@@ -24,6 +25,7 @@ Options:
   --pss                also read PSS (slower; others' processes need root)
   --store PATH         chart the history file a 'memwarden watch' keeps (read only) instead of
                        the in-memory history; the PATTERNs still give the live values
+  -c, --config FILE    chart the history file that config names (its store:)
 `;
 
 export const serveCommand: Command = {
@@ -37,7 +39,7 @@ export const serveCommand: Command = {
       interval: { type: 'string' },
       retain: { type: 'string' },
       pss: { type: 'boolean' },
-      store: { type: 'string' },
+      ...STORE_OPTIONS,
     });
     const { host, port } = parseListen(values.listen ?? '127.0.0.1:9464');
     const intervalMs = parseDuration(values.interval ?? '5s');
@@ -49,7 +51,10 @@ export const serveCommand: Command = {
       positionals.map((p) => ({ name: p, filter: { substrings: [p] } })),
       { pss: values.pss ?? false, intervalMs },
     );
-    const store = values.store === undefined ? undefined : openStore(values.store, { readonly: true });
+    const store =
+      values.store === undefined && values.config === undefined
+        ? undefined
+        : openStore(await storePathFor(values), { readonly: true });
     const server = await DashboardServer.start({
       host,
       port,
