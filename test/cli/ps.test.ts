@@ -108,6 +108,19 @@ describe('memwarden ps', () => {
     );
   });
 
+  it('never lists itself or what launched it, whatever the kind of match', async () => {
+    const { code, stdout, stderr } = await runCli(['ps', '--name', 'node', '--json']);
+    assert.equal(code, 0, stderr);
+    const rows = JSON.parse(stdout) as { pid: number; cmdline: string[] }[];
+    assert.ok(
+      rows.some((r) => r.pid === spinner),
+      'another node process is listed',
+    );
+    // This test process launched it: neither it nor memwarden itself may appear.
+    assert.ok(!rows.some((r) => r.pid === process.pid), stdout);
+    assert.ok(!rows.some((r) => r.cmdline.includes('--name') && r.cmdline.includes('node')), stdout);
+  });
+
   it('lists every process with --all --json', async () => {
     const sleeper = start('sleep', ['4242']);
     await waitForExec(pidOf(sleeper), '4242');
