@@ -3,6 +3,7 @@ import { type HistoryPoint, type HistoryQuery, openStore, ROW_LIMIT } from '../s
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
+import { parseCountFlag } from './flags.js';
 import { STORE_HELP, STORE_OPTIONS, storePathFor } from './store-path.js';
 
 const OPTIONS = {
@@ -46,15 +47,6 @@ function parseTime(flag: string, text: string, nowMs: number): number {
   return nowMs - parseDuration(text);
 }
 
-function parseMaxPoints(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new MemwardenError('MW_BAD_VALUE', `invalid --max-points '${text}': expected a whole number ≥ 1`);
-  }
-  return n;
-}
-
 function pad(n: number): string {
   return String(n).padStart(2, '0');
 }
@@ -95,7 +87,7 @@ export const historyCommand: Command = {
     const nowMs = Date.now();
     const sinceMs = parseTime('--since', values.since ?? '1h', nowMs);
     const untilMs = values.until === undefined ? undefined : parseTime('--until', values.until, nowMs);
-    const maxPoints = parseMaxPoints(values['max-points']);
+    const maxPoints = parseCountFlag('--max-points', values['max-points']);
     const query: HistoryQuery = /^\d+$/.test(subject)
       ? { pid: Number(subject), sinceMs, untilMs, maxPoints }
       : { target: subject, sinceMs, untilMs, maxPoints };

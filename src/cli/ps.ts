@@ -1,4 +1,5 @@
 import { MemwardenError } from '../errors.js';
+import { trimArgv } from '../proc/index.js';
 import {
   DEFAULT_SAMPLE_MS,
   familyKeys,
@@ -78,7 +79,7 @@ function toJson(p: ProcessSample, matchedBy?: string[]): Record<string, unknown>
     pid: p.pid,
     ppid: p.ppid,
     name: p.name,
-    cmdline: p.cmdline,
+    cmdline: trimArgv(p.cmdline),
     user: p.user,
     uid: p.uid,
     state: p.state,

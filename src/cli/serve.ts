@@ -1,10 +1,10 @@
-import { MemwardenError } from '../errors.js';
 import { openStore } from '../store/index.js';
-import { DashboardServer, isLoopbackHost, LiveHistory, parseListen, storeHistory } from '../ui/index.js';
-import { parseDuration } from '../units/index.js';
+import { DashboardServer, isLoopbackHost, LiveHistory, storeHistory } from '../ui/index.js';
+import { parseDuration, parseListen } from '../units/index.js';
 import { Ticker } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
+import { parseIntervalFlag } from './flags.js';
 import { STORE_OPTIONS, storePathFor } from './store-path.js';
 
 const HELP = `Usage: memwarden serve [PATTERN…] [options]
@@ -42,9 +42,8 @@ export const serveCommand: Command = {
       ...STORE_OPTIONS,
     });
     const { host, port } = parseListen(values.listen ?? '127.0.0.1:9464');
-    const intervalMs = parseDuration(values.interval ?? '5s');
+    const intervalMs = parseIntervalFlag(values.interval, 5000);
     const retainMs = parseDuration(values.retain ?? '1h');
-    if (intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
     const token = values.token ?? process.env.MEMWARDEN_TOKEN;
     const history = new LiveHistory(Math.max(2, Math.ceil(retainMs / intervalMs)));
     const sampler = new Ticker(

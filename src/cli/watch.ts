@@ -1,8 +1,9 @@
 import { MemwardenError } from '../errors.js';
-import { parseListen, printable } from '../ui/index.js';
-import { formatBytes, parseDuration } from '../units/index.js';
+import { printable } from '../ui/index.js';
+import { formatBytes, parseListen } from '../units/index.js';
 import {
   checkListenable,
+  DEFAULT_INTERVAL_MS,
   JsonLinesFile,
   loadConfig,
   loadTimeWarnings,
@@ -17,6 +18,7 @@ import {
 } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
+import { parseCountFlag, parseIntervalFlag } from './flags.js';
 import { releaseHangups } from './hangup.js';
 import { onStdoutClosed } from './output.js';
 
@@ -62,7 +64,8 @@ async function configFrom(values: Record<string, unknown>): Promise<{ config: Wa
   }
   if (configPath !== undefined) {
     const config = await loadConfig(configPath, { allowInsecure: values['allow-insecure-config'] === true });
-    if (values.interval !== undefined) config.intervalMs = parseDuration(values.interval as string);
+    // The flag overrides the file's interval, held to the same floor.
+    if (values.interval !== undefined) config.intervalMs = parseIntervalFlag(values.interval as string, 0);
     return { config, path: configPath };
   }
   if (matches.length === 0)
@@ -70,19 +73,10 @@ async function configFrom(values: Record<string, unknown>): Promise<{ config: Wa
   const interval = values.interval as string | undefined;
   const config = quickConfig({
     patterns: matches,
-    intervalMs: interval === undefined ? 10_000 : parseDuration(interval),
+    intervalMs: parseIntervalFlag(interval, DEFAULT_INTERVAL_MS),
     ...(values['gc-above'] === undefined ? {} : { gcAbove: values['gc-above'] as string }),
   });
-  if (config.intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
   return { config };
-}
-
-function parseCount(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new MemwardenError('MW_USAGE', `--count: '${text}' is not a positive whole number`);
-  return n;
 }
 
 export const watchCommand: Command = {
@@ -106,7 +100,7 @@ export const watchCommand: Command = {
     if (values.store !== undefined && values['no-store']) {
       throw new MemwardenError('MW_USAGE', 'give either --store PATH or --no-store, not both');
     }
-    const count = parseCount(values.count);
+    const count = parseCountFlag('--count', values.count);
     const { config, path } = await configFrom(values);
     // A listen that would fail fails before the log, the history file or any process is made.
     const listen = values.listen === undefined ? config.listen : parseListen(values.listen);

@@ -5,7 +5,7 @@
  * leaves a field out and names it in `partial`.
  */
 export { type CgroupPaths, parseCgroupFile, readCgroupMemory } from './cgroup.js';
-export { parseCmdline } from './cmdline.js';
+export { parseCmdline, trimArgv } from './cmdline.js';
 export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, pageSizeBytes } from './constants.js';
 export {
   isLoopback,

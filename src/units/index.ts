@@ -4,4 +4,5 @@
  * `MB` and `MiB` differ) and formatted back for display.
  */
 export { formatBytes, formatDuration, formatDurationWords, formatPercent } from './format.js';
+export { DEFAULT_LISTEN_HOST, parseListen } from './listen.js';
 export { parseDuration, parsePercent, parseSize, parseSizeOrPercent, type SizeOrPercent } from './parse.js';

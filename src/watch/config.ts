@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { parseEscalation } from '../actions/index.js';
-import { errnoCode } from '../errors.js';
+import { errnoCode, MemwardenError } from '../errors.js';
 import { accountOf, uidOf } from '../proc/index.js';
 import {
   type ActionSpec,
@@ -19,6 +19,7 @@ import {
   type RuleSpec,
 } from '../rules/index.js';
 import { compileRegex, type ProcessFilter } from '../select/index.js';
+import { parseListen } from '../units/index.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-issues.js';
 import { ConfigReader, type Entry } from './config-reader.js';
 import { configFileInsecurity } from './config-security.js';
@@ -97,7 +98,6 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   backoffMs: 1000,
   startSecsMs: 1000,
 };
-const DEFAULT_LISTEN_HOST = '127.0.0.1';
 
 const TOP_KEYS = ['interval', 'log', 'store', 'retain', 'listen', 'probe_users', 'targets'];
 const LOG_KEYS = ['path', 'max_size'];
@@ -353,20 +353,13 @@ class ConfigParser {
       this.reader.report(node ?? entry.key, ['listen'], `expected ${expected}`);
       return undefined;
     }
-    const written = String(node.value);
-    const colon = written.lastIndexOf(':');
-    const host = colon === -1 ? DEFAULT_LISTEN_HOST : written.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-    const portText = colon === -1 ? written : written.slice(colon + 1);
-    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-    if (!(port >= 1 && port <= 65535)) {
-      this.reader.report(
-        node,
-        ['listen'],
-        `expected ${expected}: the port must be 1–65535, found '${portText}'`,
-      );
+    try {
+      return parseListen(String(node.value));
+    } catch (err) {
+      if (!(err instanceof MemwardenError)) throw err;
+      this.reader.report(node, ['listen'], err.message);
       return undefined;
     }
-    return { host: host === '' ? DEFAULT_LISTEN_HOST : host, port };
   }
 
   private targets(node: Node | undefined): TargetConfig[] | undefined {

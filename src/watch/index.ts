@@ -4,7 +4,15 @@
  * on SIGHUP and stops cleanly; `Ticker` is the same sweep → select → sample path without rules,
  * store or actions, for `top` and `serve`.
  */
-export { ConfigError, formatIssue, loadConfig, type TargetConfig, type WatchConfig } from './config.js';
+export {
+  ConfigError,
+  DEFAULT_INTERVAL_MS,
+  formatIssue,
+  loadConfig,
+  MIN_INTERVAL_MS,
+  type TargetConfig,
+  type WatchConfig,
+} from './config.js';
 export { checkListenable, serveWatcher } from './dashboard.js';
 export { JsonLinesFile } from './log.js';
 export { loadTimeWarnings } from './preflight.js';
