@@ -74,9 +74,9 @@ export const gcCommand: Command = {
       'collect-only': { type: 'boolean' },
     });
     if (values.trim && values['collect-only']) {
-      throw new MemwardenError('MW_USAGE', 'gc: --trim and --collect-only exclude each other');
+      throw new MemwardenError('MW_USAGE', '--trim and --collect-only exclude each other');
     }
-    if (positionals.length === 0) throw new MemwardenError('MW_USAGE', 'gc: a PID or PATTERN is required');
+    if (positionals.length === 0) throw new MemwardenError('MW_USAGE', 'a PID or PATTERN is required');
     const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout);
     const targets = resolveTargets(positionals);
     const outcomes: Outcome[] = [];
