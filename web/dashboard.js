@@ -157,7 +157,12 @@
         `${C.formatBytes(s.memAvailable)} available · CPU ${C.formatPercent(s.cpuPercent)} of ${s.cpuCount} cores · ` +
         `load ${s.load1.toFixed(2)}`;
     }
-    systemChart.update(system.points, events.events, r);
+    // The machine's chart marks the machine's events; each target's chart marks its own.
+    systemChart.update(
+      system.points,
+      events.events.filter((e) => !e.target),
+      r,
+    );
 
     const container = document.getElementById('targets');
     const names = new Set(targets.map((t) => t.name));
