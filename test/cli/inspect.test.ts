@@ -78,6 +78,6 @@ describe('Python texts of inspect and gc', () => {
     assert.doesNotMatch(inspect.stdout, /, {2}|, \(|yes, $/m);
     const gc = await runCli(['gc', 'mw-py-text-target', '--timeout', '60s'], { timeoutMs: 90_000 });
     assert.equal(gc.code, 0, gc.stderr);
-    assert.match(gc.stdout, /^pid \d+ python[^]*\b\d+ objects? collected/m);
+    assert.match(gc.stdout, /^pid \d+ python[\s\S]*\b\d+ objects? collected/m);
   });
 });
