@@ -1,4 +1,5 @@
 /** `npm run bench [NAME…]`: every benchmark (or the named ones), each printing its own table. */
+import { benchCli } from './cli.js';
 import { benchHeap } from './heap.js';
 import { benchRegex } from './regex.js';
 import { benchRelease } from './release.js';
@@ -13,6 +14,7 @@ const benches: [string, () => Promise<void> | void][] = [
   ['heap', benchHeap],
   ['regex', benchRegex],
   ['release', benchRelease],
+  ['cli', benchCli],
 ];
 const only = process.argv.slice(2);
 for (const [name, run] of benches) {

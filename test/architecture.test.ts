@@ -6,9 +6,9 @@ import { describe, it } from 'node:test';
 /**
  * The shape of src/ as docs/architecture.md draws it: parts listed bottom-up, each importing
  * only parts below it, and only through their face (`index.ts`). The shared leaves (errors,
- * redaction, units) may be imported by every part.
+ * redaction, output paths, units) may be imported by every part.
  */
-const LEAVES = ['errors.ts', 'redact.ts', 'units'];
+const LEAVES = ['errors.ts', 'output-path.ts', 'redact.ts', 'units'];
 const PARTS = [
   'proc',
   'select',

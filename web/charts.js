@@ -50,26 +50,65 @@
 
   const EVENT_COLOUR = '#c0392b';
 
-  /** Draws each event as a vertical line at its time; the list lives on the chart so updates can swap it. */
+  /** Events closer than this on the chart (CSS pixels) are drawn as one marker. */
+  const EVENT_GROUP_PX = 6;
+
+  /** The events of the chart grouped by where they fall on it: [{ x, events }], left to right. */
+  function eventGroups(u) {
+    const { left, width } = u.bbox;
+    const groups = [];
+    const sorted = [...(u.memwardenEvents || [])].sort((a, b) => a.time - b.time);
+    for (const e of sorted) {
+      const x = u.valToPos(e.time / 1000, 'x', true);
+      if (x < left || x > left + width) continue;
+      const last = groups[groups.length - 1];
+      if (last && x - last.x < EVENT_GROUP_PX * devicePixelRatio) last.events.push(e);
+      else groups.push({ x, events: [e] });
+    }
+    return groups;
+  }
+
+  /**
+   * Marks the chart's events as dashed lines, those close together as one line with their
+   * count; hovering near one names them (the chart's title) instead of a legend full of lines.
+   */
   const eventMarkers = {
     hooks: {
       draw: [
         (u) => {
           const { ctx } = u;
-          const { left, top, width, height } = u.bbox;
+          const { top, height } = u.bbox;
           ctx.save();
           ctx.strokeStyle = EVENT_COLOUR;
+          ctx.fillStyle = EVENT_COLOUR;
           ctx.lineWidth = 1;
-          ctx.setLineDash([4, 3]);
-          for (const e of u.memwardenEvents || []) {
-            const x = u.valToPos(e.time / 1000, 'x', true);
-            if (x < left || x > left + width) continue;
+          ctx.font = `${10 * devicePixelRatio}px sans-serif`;
+          for (const g of eventGroups(u)) {
+            ctx.setLineDash([4, 3]);
             ctx.beginPath();
-            ctx.moveTo(x, top);
-            ctx.lineTo(x, top + height);
+            ctx.moveTo(g.x, top);
+            ctx.lineTo(g.x, top + height);
             ctx.stroke();
+            if (g.events.length > 1)
+              ctx.fillText(`×${g.events.length}`, g.x + 3, top + 10 * devicePixelRatio);
           }
           ctx.restore();
+        },
+      ],
+      setCursor: [
+        (u) => {
+          const left = u.cursor.left;
+          if (left == null || left < 0) {
+            u.over.title = '';
+            return;
+          }
+          const x = left * devicePixelRatio + u.bbox.left;
+          const near = eventGroups(u).find((g) => Math.abs(g.x - x) <= EVENT_GROUP_PX * devicePixelRatio);
+          u.over.title = near
+            ? near.events
+                .map((e) => `${new Date(e.time).toLocaleTimeString()} ${e.kind}: ${e.message}`)
+                .join('\n')
+            : '';
         },
       ],
     },
@@ -106,27 +145,50 @@
   }
 
   /**
-   * A chart that can be fed again: same series → new data in place; otherwise rebuilt. The x
-   * axis spans the chosen time range (seconds), not just the data, so a gap shows as a gap.
+   * The x axis in seconds: the chosen range, so a gap shows as a gap; but when the data begin
+   * later than the range does (a fresh serve, a short run), from a little before the first
+   * point, so that new data fill the chart instead of a sliver at its right edge.
    */
+  function xAxisRange(xs, range) {
+    const since = range.since / 1000;
+    const until = range.until / 1000;
+    const first = xs.length > 0 ? xs[0] : undefined;
+    if (first === undefined || first <= since) return [since, until];
+    return [Math.max(since, first - Math.max(1, (until - first) * 0.05)), until];
+  }
+
+  /** Legends show the latest values while the cursor is off the chart, not a dash. */
+  function showLatest(u) {
+    const n = u.data[0].length;
+    if (u.cursor.idx == null && n > 0) u.setLegend({ idx: n - 1 });
+  }
+
+  /** A chart that can be fed again: same series → new data in place; otherwise rebuilt. */
   function liveChart(container, build) {
     let chart;
     let shape = '';
     let xRange;
     const scales = { ...build.scales, x: { time: true, range: (_, min, max) => xRange ?? [min, max] } };
+    const hooks = { setCursor: [showLatest] };
     return {
       update(options, data, events, range) {
-        xRange = range ? [range.since / 1000, range.until / 1000] : undefined;
+        xRange = range ? xAxisRange(data[0], range) : undefined;
         const next = options.series.map((s) => s.label || '').join('|');
         if (!chart || next !== shape) {
           chart?.destroy();
           container.replaceChildren();
-          chart = new uPlot({ ...build, ...options, scales, width: chartWidth(container) }, data, container);
+          chart = new uPlot(
+            { ...build, ...options, scales, hooks, width: chartWidth(container) },
+            data,
+            container,
+          );
           shape = next;
         } else chart.setData(data);
         chart.memwardenEvents = events || [];
         chart.redraw(false, false);
+        showLatest(chart);
         container.dataset.points = String(data[0].length);
+        container.dataset.xMin = String(xRange?.[0] ?? '');
       },
       resize() {
         chart?.setSize({ width: chartWidth(container), height: build.height });

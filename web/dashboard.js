@@ -108,13 +108,16 @@
   }
 
   function fillSummary(summary, target) {
+    const count = target.processes.length;
     const parts = [
       C.el(
         'span',
         null,
         target.unknown
           ? "processes unknown: /proc hides other users' processes (hidepid)"
-          : `${target.processes.length} process(es), RSS ${C.formatBytes(target.rssBytes)}` +
+          : target.storedOnly
+            ? 'in the history only: not sampled by this server'
+            : `${count} ${count === 1 ? 'process' : 'processes'}, RSS ${C.formatBytes(target.rssBytes)}` +
               (target.pssBytes === undefined ? '' : `, PSS ${C.formatBytes(target.pssBytes)}`),
       ),
     ];
@@ -127,12 +130,22 @@
 
   async function refresh() {
     const r = range();
-    const [live, system, events] = await Promise.all([
+    const [live, system, events, stored] = await Promise.all([
       getJson('/api/live'),
       getJson(`/api/system?${query(r)}`),
       getJson(`/api/events?${query({ since: r.since, until: r.until, limit: 200 })}`),
+      getJson('/api/targets'),
     ]);
-    const targets = live ? live.targets : [];
+    // The live targets first, then those only the history knows (serve --store with no
+    // pattern for them): their charts come from the history alone.
+    const liveTargets = live ? live.targets : [];
+    const liveNames = new Set(liveTargets.map((t) => t.name));
+    const targets = [
+      ...liveTargets,
+      ...stored
+        .filter((t) => !liveNames.has(t.name))
+        .map((t) => ({ name: t.name, processes: [], trend: t.trend ?? undefined, storedOnly: true })),
+    ];
     const series = await Promise.all(
       targets.map((t) => getJson(`/api/series?${query({ target: t.name, ...r })}`)),
     );
@@ -144,7 +157,12 @@
         `${C.formatBytes(s.memAvailable)} available · CPU ${C.formatPercent(s.cpuPercent)} of ${s.cpuCount} cores · ` +
         `load ${s.load1.toFixed(2)}`;
     }
-    systemChart.update(system.points, events.events, r);
+    // The machine's chart marks the machine's events; each target's chart marks its own.
+    systemChart.update(
+      system.points,
+      events.events.filter((e) => !e.target),
+      r,
+    );
 
     const container = document.getElementById('targets');
     const names = new Set(targets.map((t) => t.name));
@@ -162,7 +180,8 @@
       // Appending an element already in place moves it: the order follows the API's.
       container.appendChild(view.section);
       fillSummary(view.summary, target);
-      view.tableBox.replaceChildren(processTable(target.processes));
+      if (target.storedOnly) view.tableBox.replaceChildren();
+      else view.tableBox.replaceChildren(processTable(target.processes));
       view.chart.update(
         series[i].points,
         target.trend,

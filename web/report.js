@@ -22,22 +22,38 @@
   const systemChart = C.el('div', 'chart');
   machine.appendChild(systemChart);
   root.appendChild(machine);
-  pending.push(() => C.systemChart(systemChart).update(data.system, data.events, range));
+  // The machine's chart marks the machine's events; each target's chart marks its own.
+  pending.push(() =>
+    C.systemChart(systemChart).update(
+      data.system,
+      data.events.filter((e) => !e.target),
+      range,
+    ),
+  );
 
   function summaryTable(t) {
     const table = C.el('table', 'summary');
     const rows = [
-      ['processes (last)', t.processes ?? '-'],
+      [
+        'processes',
+        t.goneSinceMs === undefined
+          ? (t.processes ?? '-')
+          : `none since ${new Date(t.goneSinceMs).toLocaleString()}`,
+      ],
       ['peak RSS', C.formatBytes(t.peakRssBytes)],
       ['last RSS', C.formatBytes(t.lastRssBytes)],
-      ['growth over the range', C.formatBytes(t.growthBytes)],
-      ['growth per hour', C.formatBytes(t.growthBytesPerHour)],
-      ['leak verdict', t.trend ? C.trendText(t.trend) : 'none recorded'],
+      // The raw change is last minus first, gc dips and all; the verdict is the trend of the
+      // floor under them, which is what a leak moves: both are said as what they are.
+      ['raw change over the range (last − first)', C.formatBytes(t.growthBytes)],
+      ['raw change per hour', C.formatBytes(t.growthBytesPerHour)],
+      ['leak verdict (trend of the floor)', t.trend ? C.trendText(t.trend) : 'none recorded'],
     ];
     for (const [k, v] of rows) {
       const row = C.el('tr');
       row.appendChild(C.el('th', null, k));
-      row.appendChild(C.el('td', k === 'leak verdict' && t.trend?.verdict === 'leak' ? 'leak' : null, v));
+      row.appendChild(
+        C.el('td', k.startsWith('leak verdict') && t.trend?.verdict === 'leak' ? 'leak' : null, v),
+      );
       table.appendChild(row);
     }
     return table;

@@ -11,6 +11,8 @@ export interface ExecOptions {
   killGraceMs: number;
   /** The user to run as; memwarden's own when absent. */
   user?: { uid: number; gid: number };
+  /** The directory to run in; a relative program (`./notify.sh`) is found from there. */
+  cwd?: string;
 }
 
 export interface ExecOutcome {
@@ -50,6 +52,7 @@ export function runCommand(options: ExecOptions): Promise<ExecOutcome> {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: options.env,
+      cwd: options.cwd,
       uid: options.user?.uid,
       gid: options.user?.gid,
     });

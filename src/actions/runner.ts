@@ -291,6 +291,7 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
           maxOutputBytes: spec.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES,
           killGraceMs: this.killGraceMs,
           ...(account === undefined ? {} : { user: account }),
+          ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
         });
       }
       case 'restart':

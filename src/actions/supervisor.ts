@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { closeSync, copyFileSync, openSync, statSync, truncateSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { CLOCK_TICKS_PER_SECOND, ProcReader, readUptimeSeconds } from '../proc/index.js';
+import { formatDurationWords } from '../units/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ResultCode } from './spec.js';
@@ -29,6 +31,15 @@ export interface SupervisorOptions {
   startSecsMs?: number;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /**
+   * Where the process's stdout and stderr go (appended; nothing is kept without it). The file
+   * is the process's own open file, so it keeps writing there when the watcher stops.
+   */
+  outputPath?: string;
+  /** Above this the output file is copied to `<path>.1` and emptied: at most twice this on disk. */
+  outputMaxBytes?: number;
+  /** What to tell the operator to do to start it again after giving up. */
+  reenableHint?: string;
   clock?: Clock;
 }
 
@@ -68,6 +79,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly stopGraceMs: number;
   private readonly env: NodeJS.ProcessEnv | undefined;
   private readonly cwd: string | undefined;
+  private readonly outputPath: string | undefined;
+  private readonly outputMaxBytes: number;
+  private outputTimer: NodeJS.Timeout | undefined;
+  private readonly reenableHint: string;
   private readonly clock: Clock;
   /** Monotonic ms of each restart, oldest first. */
   private restarts: number[] = [];
@@ -106,6 +121,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.startSecsMs = options.startSecsMs ?? 1000;
     this.env = options.env;
     this.cwd = options.cwd;
+    this.outputPath = options.outputPath;
+    this.outputMaxBytes = options.outputMaxBytes ?? DEFAULT_OUTPUT_MAX_BYTES;
+    this.reenableHint = options.reenableHint ?? 're-enable it';
     this.clock = options.clock ?? systemClock;
 
     let saved: ReturnType<SupervisorStateStore['supervisor']>;
@@ -147,6 +165,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Starts the process unless it runs already or the supervisor gave up. */
   start(): void {
     this.stopped = false;
+    if (this.outputPath !== undefined && this.outputTimer === undefined) {
+      this.outputTimer = setInterval(() => this.capOutput(), OUTPUT_CHECK_MS);
+      this.outputTimer.unref();
+    }
     if (this.gaveUp || this.child || this.followed || this.backoffTimer) return;
     const left = this.running;
     if (left && this.runsAs(left)) {
@@ -163,6 +185,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    */
   async detach(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.outputTimer);
+    this.outputTimer = undefined;
     clearTimeout(this.backoffTimer);
     this.backoffTimer = undefined;
     clearInterval(this.followTimer);
@@ -228,6 +252,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Stops supervising: the child gets SIGTERM, then SIGKILL after the grace, and is reaped. */
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.outputTimer);
+    this.outputTimer = undefined;
     clearTimeout(this.backoffTimer);
     this.backoffTimer = undefined;
     await this.stopChild();
@@ -241,14 +267,47 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.start();
   }
 
+  /** Keeps the output file under its cap: the last cap's worth is kept in `<path>.1`. */
+  private capOutput(): void {
+    if (this.outputPath === undefined) return;
+    try {
+      if (statSync(this.outputPath).size <= this.outputMaxBytes) return;
+      copyFileSync(this.outputPath, `${this.outputPath}.1`);
+      // The process appends (O_APPEND): after the truncation it goes on writing from the start.
+      truncateSync(this.outputPath, 0);
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT')
+        this.emit('problem', {
+          name: this.name,
+          message: `cannot cap ${this.outputPath}: ${errnoCode(err) ?? String(err)}`,
+        });
+    }
+  }
+
+  /** The output file opened for the child to append to, or 'ignore' without one. */
+  private openOutput(): number | 'ignore' {
+    if (this.outputPath === undefined) return 'ignore';
+    this.capOutput();
+    try {
+      return openSync(this.outputPath, 'a', 0o640);
+    } catch (err) {
+      this.emit('problem', {
+        name: this.name,
+        message: `cannot open ${this.outputPath} for its output (${errnoCode(err) ?? String(err)}); its output is dropped`,
+      });
+      return 'ignore';
+    }
+  }
+
   private spawnChild(): number | undefined {
     const [program, ...args] = this.argv;
     let child: ChildProcess;
+    const output = this.openOutput();
     try {
       child = spawn(program ?? '', args, {
         shell: false,
         detached: true,
-        stdio: 'ignore',
+        stdio: ['ignore', output, output],
         env: this.env,
         cwd: this.cwd,
       });
@@ -257,6 +316,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.emit('problem', { name: this.name, message: `cannot start: ${String(err)}` });
       this.giveUp();
       return undefined;
+    } finally {
+      // The child holds its own copy of the descriptor.
+      if (output !== 'ignore') closeSync(output);
     }
     this.child = child;
     this.spawnedAtMs = this.clock.monotonicMs();
@@ -384,8 +446,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return {
       ok: false,
       code: 'GAVE_UP',
-      message: `${this.name} gave up after ${this.maxRestarts} restarts within ${this.windowMs} ms; re-enable it to restart`,
+      message: `${this.name} ${this.gaveUpReason()}`,
     };
+  }
+
+  /** `gave up after 5 restarts within 10 minutes; …`: what happened and how to undo it. */
+  gaveUpReason(): string {
+    return `gave up after ${this.maxRestarts} restart${this.maxRestarts === 1 ? '' : 's'} within ${formatDurationWords(this.windowMs)} and stays stopped; ${this.reenableHint} to start it again`;
   }
 
   private persist(): void {
@@ -400,6 +467,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
   }
 }
+
+const DEFAULT_OUTPUT_MAX_BYTES = 10_000_000;
+/** How often the output file's size is checked against its cap. */
+const OUTPUT_CHECK_MS = 10_000;
 
 /** How often a followed process (not our child) is checked for having exited. */
 const FOLLOW_POLL_MS = 500;

@@ -75,10 +75,9 @@ function describe(result: TrendResult): string {
 
 export const analyzeCommand: Command = {
   name: 'analyze',
-  summary: 'tell a leak from normal memory patterns in a recorded series; time to a limit',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('analyze', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       limit: { type: 'string' },
       json: { type: 'boolean' },
     });

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { MemwardenError } from '../errors.js';
+import { errnoCode, MemwardenError } from '../errors.js';
+import { didYouMean } from '../rules/index.js';
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 
@@ -18,10 +19,10 @@ export interface ParsedArgs<O extends Record<string, OptionSpec>> {
 
 /**
  * Strict flag parsing for one command: an unknown flag or a missing value becomes a MW_USAGE
- * error naming the flag, which the CLI prints as one line and exit code 2.
+ * error naming the flag (and the flag it most likely meant, as the config's keys do), which the
+ * CLI prints as one line, prefixed with the command's name, and exit code 2.
  */
 export function parseCommandArgs<O extends Record<string, OptionSpec>>(
-  command: string,
   args: readonly string[],
   options: O,
 ): ParsedArgs<O> {
@@ -34,16 +35,17 @@ export function parseCommandArgs<O extends Record<string, OptionSpec>>(
     });
     return parsed as unknown as ParsedArgs<O>;
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new MemwardenError(
-      'MW_USAGE',
-      `${command}: ${message?.replace(/\. To specify a positional.*$/, '')}`,
-    );
+    const message = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+    const unknown = /^Unknown option '([^']*)'/.exec(message)?.[1];
+    if (errnoCode(err) === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== undefined) {
+      const flags = Object.keys(options).map((name) => `--${name}`);
+      throw new MemwardenError(
+        'MW_USAGE',
+        `unknown option '${unknown}'${didYouMean(unknown.replace(/=.*$/, ''), flags)} (see --help)`,
+      );
+    }
+    throw new MemwardenError('MW_USAGE', message.replace(/^Option/, 'option'));
   }
-}
-
-export function wantsHelp(args: readonly string[]): boolean {
-  return args.includes('--help') || args.includes('-h');
 }
 
 /** Writes a JSON document with a trailing newline. */

@@ -17,10 +17,9 @@ guard and today's ranking of its victims. Exit code 0 when the file is valid, 2 
 
 export const checkCommand: Command = {
   name: 'check',
-  summary: 'validate a config file and show what each target matches now',
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs('check', args, {
+    const { values } = parseCommandArgs(args, {
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean' },
       'allow-insecure-config': { type: 'boolean' },

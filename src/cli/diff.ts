@@ -10,6 +10,7 @@ import { MemwardenError } from '../errors.js';
 import { formatBytes, parseSize } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
+import { parseCountFlag } from './flags.js';
 
 const HELP = `Usage: memwarden diff <a.heapsnapshot> <b.heapsnapshot> [c.heapsnapshot] [options]
 
@@ -28,10 +29,9 @@ Options:
 
 export const diffCommand: Command = {
   name: 'diff',
-  summary: 'objects that grew between heap snapshots, with what holds them',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('diff', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       json: { type: 'boolean' },
       'min-count': { type: 'string' },
       'min-size': { type: 'string' },
@@ -40,10 +40,9 @@ export const diffCommand: Command = {
     if (positionals.length !== 2 && positionals.length !== 3) {
       throw new MemwardenError('MW_USAGE', `expected 2 or 3 snapshot files, got ${positionals.length}`);
     }
-    const minCountDelta =
-      values['min-count'] === undefined ? undefined : parseCount('--min-count', values['min-count']);
+    const minCountDelta = parseCountFlag('--min-count', values['min-count'], 0);
     const minSizeDeltaBytes = values['min-size'] === undefined ? undefined : parseSize(values['min-size']);
-    const limit = values.limit === undefined ? undefined : parseCount('--limit', values.limit);
+    const limit = parseCountFlag('--limit', values.limit, 0);
     const progress = process.stderr.isTTY ? new ProgressLine() : undefined;
     let diff: HeapDiff;
     try {
@@ -60,14 +59,6 @@ export const diffCommand: Command = {
     else process.stdout.write(renderDiff(diff, minCountDelta, minSizeDeltaBytes));
   },
 };
-
-function parseCount(flag: string, text: string): number {
-  const count = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(count) || count < 0) {
-    throw new MemwardenError('MW_BAD_VALUE', `invalid ${flag} '${text}': expected a whole number`);
-  }
-  return count;
-}
 
 /** One line on a terminal, rewritten in place at most every 100 ms. */
 class ProgressLine {

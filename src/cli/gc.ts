@@ -65,19 +65,18 @@ function rounded(r: GcResult): GcResult {
 
 export const gcCommand: Command = {
   name: 'gc',
-  summary: 'make a process give memory back to the OS now: collect, then trim (native: --trim)',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('gc', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       json: { type: 'boolean' },
       timeout: { type: 'string' },
       trim: { type: 'boolean' },
       'collect-only': { type: 'boolean' },
     });
     if (values.trim && values['collect-only']) {
-      throw new MemwardenError('MW_USAGE', 'gc: --trim and --collect-only exclude each other');
+      throw new MemwardenError('MW_USAGE', '--trim and --collect-only exclude each other');
     }
-    if (positionals.length === 0) throw new MemwardenError('MW_USAGE', 'gc: a PID or PATTERN is required');
+    if (positionals.length === 0) throw new MemwardenError('MW_USAGE', 'a PID or PATTERN is required');
     const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout);
     const targets = resolveTargets(positionals);
     const outcomes: Outcome[] = [];

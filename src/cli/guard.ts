@@ -55,10 +55,9 @@ function filter(substrings: string[] | undefined, names: string[] | undefined): 
 
 export const guardCommand: Command = {
   name: 'guard',
-  summary: 'act before the kernel OOM killer does: pick one victim, escalate, re-measure',
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs('guard', args, {
+    const { values } = parseCommandArgs(args, {
       config: { type: 'string', short: 'c' },
       'allow-insecure-config': { type: 'boolean' },
       scope: { type: 'string' },

@@ -1,24 +1,20 @@
 import { MemwardenError } from '../errors.js';
-import {
-  defaultStorePath,
-  type HistoryPoint,
-  type HistoryQuery,
-  openStore,
-  ROW_LIMIT,
-} from '../store/index.js';
+import { type HistoryPoint, type HistoryQuery, openStore, ROW_LIMIT } from '../store/index.js';
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
+import { parseCountFlag } from './flags.js';
+import { STORE_HELP, STORE_OPTIONS, storePathFor } from './store-path.js';
 
 const OPTIONS = {
   since: { type: 'string' },
   until: { type: 'string' },
-  store: { type: 'string' },
+  ...STORE_OPTIONS,
   json: { type: 'boolean' },
   'max-points': { type: 'string' },
 } as const;
 
-const HELP = `Usage: memwarden history TARGET|PID [--since 1h] [--until TIME] [--store PATH] [--json]
+const HELP = `Usage: memwarden history TARGET|PID [--since 1h] [--until TIME] [--store PATH | -c FILE] [--json]
 
 Prints the stored samples of a watched target (its name in the watcher's config) or of a pid.
 
@@ -26,7 +22,7 @@ Options:
   --since TIME      start of the range: a duration ago (30m, 2h, 7d) or a date (2026-01-31T12:00);
                     default 1h
   --until TIME      end of the range, same forms; default now
-  --store PATH      the history file; default $XDG_STATE_HOME/memwarden/history.db
+${STORE_HELP}
   --max-points N    average longer ranges down to N points per process; default 1000
   --json            a JSON array of {time (ms epoch), target, pid, startTicks, rss, pss, uss,
                     swap, vms, cpuPercent, memPercent, memLimitPercent, threads}; a value that
@@ -49,15 +45,6 @@ function parseTime(flag: string, text: string, nowMs: number): number {
     return ms;
   }
   return nowMs - parseDuration(text);
-}
-
-function parseMaxPoints(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new MemwardenError('MW_BAD_VALUE', `invalid --max-points '${text}': expected a whole number ≥ 1`);
-  }
-  return n;
 }
 
 function pad(n: number): string {
@@ -90,10 +77,9 @@ function table(points: readonly HistoryPoint[]): string {
 
 export const historyCommand: Command = {
   name: 'history',
-  summary: 'print the stored memory and CPU history of a target or pid',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('history', args, OPTIONS);
+    const { values, positionals } = parseCommandArgs(args, OPTIONS);
     if (positionals.length !== 1) {
       throw new MemwardenError('MW_USAGE', 'expected exactly one TARGET or PID (see --help)');
     }
@@ -101,12 +87,12 @@ export const historyCommand: Command = {
     const nowMs = Date.now();
     const sinceMs = parseTime('--since', values.since ?? '1h', nowMs);
     const untilMs = values.until === undefined ? undefined : parseTime('--until', values.until, nowMs);
-    const maxPoints = parseMaxPoints(values['max-points']);
+    const maxPoints = parseCountFlag('--max-points', values['max-points']);
     const query: HistoryQuery = /^\d+$/.test(subject)
       ? { pid: Number(subject), sinceMs, untilMs, maxPoints }
       : { target: subject, sinceMs, untilMs, maxPoints };
 
-    const store = openStore(values.store ?? defaultStorePath(), { readonly: true });
+    const store = openStore(await storePathFor(values), { readonly: true });
     let points: HistoryPoint[];
     try {
       if (query.target !== undefined && !store.targets().some((t) => t.target === query.target)) {

@@ -18,12 +18,11 @@ Nothing is sent to the process: this only reads /proc.
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  summary: "a process's runtime and which probes (gc, snapshot, trim) can run on it",
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('inspect', args, { json: { type: 'boolean' } });
+    const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean' } });
     if (positionals.length !== 1 || positionals[0] === undefined) {
-      throw new MemwardenError('MW_USAGE', 'inspect: exactly one PID is required');
+      throw new MemwardenError('MW_USAGE', 'exactly one PID is required');
     }
     const pid = parsePid(positionals[0], 'inspect');
     const reader = new ProcReader();
@@ -59,7 +58,8 @@ export const inspectCommand: Command = {
       ];
       if (info.protectedReason) rows.push(['protected', info.protectedReason]);
       for (const p of probes) {
-        rows.push([p.probe, p.possible ? `yes, ${printable(p.via ?? '')} (${p.reason})` : `no: ${p.reason}`]);
+        const via = p.via ? `, ${printable(p.via)}` : '';
+        rows.push([p.probe, p.possible ? `yes${via} (${p.reason})` : `no: ${p.reason}`]);
       }
       release.forEach((line, i) => {
         rows.push([i === 0 ? 'release' : '', printable(line)]);

@@ -18,11 +18,17 @@ sys.remote_exec or lldb, as 'memwarden gc'); the types that grew and the allocat
 (file:line) whose memory grew. tracemalloc starts with the first snapshot.
 
 Options:
-  --duration DURATION   how long to watch (default 30s)
+  --duration DURATION   how long to watch (default 30s, at least 2s)
   --json                one JSON object: runtime, pid, growing [{name, countDelta, sizeDelta, retainers}]
   --keep DIR            keep the Node snapshots in DIR (default: deleted)
   --timeout DURATION    for each snapshot
 `;
+
+/**
+ * Below this the snapshots are a moment apart: what "grew" is what the program was doing just
+ * then (a request in flight, the stack's roots), not what accumulates.
+ */
+const MIN_DURATION_MS = 2000;
 
 function table(report: LeakReport): string {
   const columns: Column<LeakReport['growing'][number]>[] = [
@@ -39,10 +45,9 @@ function table(report: LeakReport): string {
 
 export const leaksCommand: Command = {
   name: 'leaks',
-  summary: "watch a Node.js or Python process's heap and name what grows",
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('leaks', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       duration: { type: 'string' },
       json: { type: 'boolean' },
       keep: { type: 'string' },
@@ -52,8 +57,14 @@ export const leaksCommand: Command = {
     if (pidText === undefined || extra.length > 0 || !/^\d+$/.test(pidText)) {
       throw new MemwardenError('MW_USAGE', 'give exactly one PID');
     }
+    const durationMs = parseDuration(values.duration ?? '30s');
+    if (durationMs < MIN_DURATION_MS)
+      throw new MemwardenError(
+        'MW_USAGE',
+        `invalid --duration '${values.duration}': at least ${MIN_DURATION_MS / 1000}s, or what grows cannot be told from what the program does that moment`,
+      );
     const report = await huntLeaks(Number(pidText), {
-      durationMs: parseDuration(values.duration ?? '30s'),
+      durationMs,
       ...(values.timeout === undefined ? {} : { timeoutMs: parseDuration(values.timeout) }),
       ...(values.keep === undefined ? {} : { keepDir: values.keep }),
       onProgress: (message) => process.stderr.write(`memwarden leaks: ${message}\n`),

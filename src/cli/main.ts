@@ -1,6 +1,6 @@
 import { isMemwardenError } from '../errors.js';
-import { wantsHelp } from './args.js';
 import { COMMANDS } from './commands.js';
+import { guardOutput } from './output.js';
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length), 8);
@@ -19,6 +19,7 @@ Exit codes: 0 ok, 1 a failure while working, 2 a usage or config error.
 
 /** The CLI entry: the only place that decides exit codes. */
 export async function main(argv: readonly string[]): Promise<void> {
+  guardOutput((code) => process.exit(code));
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
@@ -30,13 +31,19 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${pkg.version}\n`);
     return;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    process.stderr.write(`memwarden: unknown command '${name}' (see 'memwarden --help')\n`);
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    const { didYouMean } = await import('../rules/index.js');
+    const hint = didYouMean(
+      name,
+      COMMANDS.map((c) => c.name),
+    );
+    process.stderr.write(`memwarden: unknown command '${name}'${hint} (see 'memwarden --help')\n`);
     process.exitCode = 2;
     return;
   }
-  if (wantsHelp(rest)) {
+  const command = await entry.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
     return;
   }

@@ -1,4 +1,5 @@
 import { MemwardenError } from '../errors.js';
+import { trimArgv } from '../proc/index.js';
 import {
   DEFAULT_SAMPLE_MS,
   familyKeys,
@@ -9,7 +10,7 @@ import {
   type ProcessSample,
 } from '../sample/index.js';
 import { type ProcessFilter, unitOf } from '../select/index.js';
-import { type Column, printable, renderTable } from '../ui/index.js';
+import type { Column } from '../ui/index.js';
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
@@ -78,7 +79,7 @@ function toJson(p: ProcessSample, matchedBy?: string[]): Record<string, unknown>
     pid: p.pid,
     ppid: p.ppid,
     name: p.name,
-    cmdline: p.cmdline,
+    cmdline: trimArgv(p.cmdline),
     user: p.user,
     uid: p.uid,
     state: p.state,
@@ -99,7 +100,11 @@ function toJson(p: ProcessSample, matchedBy?: string[]): Record<string, unknown>
   };
 }
 
-function columns(withPss: boolean, withLimit: boolean): Column<ProcessSample>[] {
+function columns(
+  printable: (text: string) => string,
+  withPss: boolean,
+  withLimit: boolean,
+): Column<ProcessSample>[] {
   const cols: Column<ProcessSample>[] = [
     { header: 'PID', value: (p) => String(p.pid), align: 'right' },
     { header: 'USER', value: (p) => printable(p.user) },
@@ -129,10 +134,9 @@ function columns(withPss: boolean, withLimit: boolean): Column<ProcessSample>[] 
 
 export const psCommand: Command = {
   name: 'ps',
-  summary: 'list processes by pattern, name, pid, pid file or user, with memory and CPU',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('ps', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       regex: { type: 'string', multiple: true },
       glob: { type: 'string', multiple: true },
       name: { type: 'string', multiple: true },
@@ -185,7 +189,7 @@ export const psCommand: Command = {
       smaps: (values.pss ?? false) || groupBy !== undefined,
     });
     if (groupBy !== undefined) {
-      printGroups(groupBy, list, values.json ?? false);
+      await printGroups(groupBy, list, values.json ?? false);
       return;
     }
     const processes = list.processes.sort(sort);
@@ -196,9 +200,12 @@ export const psCommand: Command = {
       printJson(processes.map((p) => toJson(p, values.explain ? list.reasons.get(p.pid) : undefined)));
       return;
     }
+    // The table code comes with the rest of ui (the dashboard server among it): loaded only here,
+    // so `ps --json` and `ps --help` do not wait for it.
+    const { printable, renderTable } = await import('../ui/index.js');
     const withLimit = processes.some((p) => p.memLimitPercent !== undefined);
     const width = process.stdout.isTTY ? process.stdout.columns : undefined;
-    process.stdout.write(renderTable(processes, columns(values.pss ?? false, withLimit), width));
+    process.stdout.write(renderTable(processes, columns(printable, values.pss ?? false, withLimit), width));
     if (values.explain) {
       for (const p of processes) {
         process.stdout.write(
@@ -234,7 +241,7 @@ const GROUPINGS: Record<string, (list: ProcessList) => (s: ProcessSample) => str
   },
 };
 
-function printGroups(by: string, list: ProcessList, json: boolean): void {
+async function printGroups(by: string, list: ProcessList, json: boolean): Promise<void> {
   const keysOf = (GROUPINGS[by] as (l: ProcessList) => (s: ProcessSample) => string[])(list);
   const groups = groupTotals(list.processes, keysOf, true).sort((a, b) => (b.pss ?? 0) - (a.pss ?? 0));
   if (json) {
@@ -254,6 +261,7 @@ function printGroups(by: string, list: ProcessList, json: boolean): void {
     );
     return;
   }
+  const { printable, renderTable } = await import('../ui/index.js');
   const cols: Column<GroupTotal>[] = [
     { header: by.toUpperCase(), value: (g) => printable(g.key) },
     { header: 'PROCS', value: (g) => String(g.processes), align: 'right' },

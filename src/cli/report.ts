@@ -1,12 +1,14 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { errnoCode, MemwardenError } from '../errors.js';
-import { defaultStorePath, openStore } from '../store/index.js';
+import { requireParentDirectory } from '../output-path.js';
+import { openStore } from '../store/index.js';
 import { renderReport, storeHistory } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
+import { STORE_HELP, STORE_OPTIONS, storePathFor } from './store-path.js';
 
-const HELP = `Usage: memwarden report [--since DURATION] [-o FILE] [--store PATH]
+const HELP = `Usage: memwarden report [--since DURATION] [-o FILE] [--store PATH | -c FILE]
 
 Writes one self-contained HTML file (charts and data inlined, nothing fetched when opened) with
 the machine's memory and CPU, each target's memory over time, its peak, last value and growth,
@@ -14,25 +16,25 @@ the leak verdict, and the events of the range.
 
 Options:
   --since DURATION   how far back (default 24h)
-  -o, --output FILE  where to write (default memwarden-report.html)
-  --store PATH       the history file written by 'memwarden watch'
+  -o, --output FILE  where to write, in a directory that exists (default memwarden-report.html)
+${STORE_HELP}
   --title TEXT       the report's title
 `;
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'write a self-contained HTML report of the history',
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs('report', args, {
+    const { values } = parseCommandArgs(args, {
       since: { type: 'string' },
       output: { type: 'string', short: 'o' },
-      store: { type: 'string' },
+      ...STORE_OPTIONS,
       title: { type: 'string' },
     });
     const sinceMs = Date.now() - parseDuration(values.since ?? '24h');
     const output = values.output ?? 'memwarden-report.html';
-    const store = openStore(values.store ?? defaultStorePath(), { readonly: true });
+    requireParentDirectory(output, 'report');
+    const store = openStore(await storePathFor(values), { readonly: true });
     let html: string;
     try {
       html = await renderReport(storeHistory(store), {

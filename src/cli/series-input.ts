@@ -13,7 +13,32 @@ export interface SeriesInput {
  */
 export function parseSeriesText(text: string, fileName: string): SeriesInput {
   const body = text.replace(/^\uFEFF/, '');
+  if (looksBinary(body))
+    throw inputError(
+      fileName,
+      'a binary file, not a series: expected a CSV with header t,rss or history JSON',
+    );
   return body.trimStart().startsWith('[') ? parseHistoryJson(body, fileName) : parseCsv(body, fileName);
+}
+
+/**
+ * A piece of the file as a message may show it: cut to 40 characters and quoted with every
+ * control character and undecodable byte escaped, so that a binary file does not write raw
+ * bytes to the terminal.
+ */
+function excerpt(text: string): string {
+  const cut = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return JSON.stringify(cut).replace(
+    /[\u007f-\u009f\ufffd]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** A file that is no text at all (NUL bytes, or mostly bytes that are not UTF-8). */
+function looksBinary(text: string): boolean {
+  const sample = text.slice(0, 4096);
+  const odd = sample.match(/[\u0000-\u0008\u000e-\u001f\ufffd]/g)?.length ?? 0;
+  return sample.includes('\u0000') || odd > sample.length / 10;
 }
 
 function inputError(where: string, message: string): MemwardenError {
@@ -28,8 +53,8 @@ function parseCsv(text: string, fileName: string): SeriesInput {
   const tColumn = header.indexOf('t');
   const rssColumn = header.indexOf('rss');
   if (tColumn < 0 || rssColumn < 0) {
-    const got = (lines[headerIndex] as string).trim().slice(0, 60);
-    throw inputError(`${fileName}:${headerIndex + 1}`, `expected a header with columns t,rss, got '${got}'`);
+    const got = excerpt((lines[headerIndex] as string).trim());
+    throw inputError(`${fileName}:${headerIndex + 1}`, `expected a header with columns t,rss, got ${got}`);
   }
   const series: SeriesInput = { timeSeconds: [], bytes: [] };
   for (let i = headerIndex + 1; i < lines.length; i++) {
@@ -49,8 +74,7 @@ function parseCsv(text: string, fileName: string): SeriesInput {
 function csvNumber(field: string | undefined, column: string, where: string): number {
   const text = (field ?? '').trim();
   const value = text === '' ? Number.NaN : Number(text);
-  if (!Number.isFinite(value))
-    throw inputError(where, `${column} value '${text.slice(0, 40)}' is not a number`);
+  if (!Number.isFinite(value)) throw inputError(where, `${column} value ${excerpt(text)} is not a number`);
   return value;
 }
 
@@ -59,7 +83,9 @@ function parseHistoryJson(text: string, fileName: string): SeriesInput {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw inputError(fileName, `not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    // The parser's message quotes the text itself: only its first clause, then our excerpt.
+    const reason = err instanceof Error ? (err.message.split(/[,(]/)[0] ?? '').trim() : String(err);
+    throw inputError(fileName, `not valid JSON (${reason}) in ${excerpt(text.trimStart())}`);
   }
   if (!Array.isArray(parsed)) throw inputError(fileName, 'expected a JSON array of samples');
   const series: SeriesInput = { timeSeconds: [], bytes: [] };

@@ -1,10 +1,11 @@
-import { MemwardenError } from '../errors.js';
 import { HistoryReader, openStore } from '../store/index.js';
-import { DashboardServer, isLoopbackHost, LiveHistory, parseListen, storeHistory } from '../ui/index.js';
-import { parseDuration } from '../units/index.js';
+import { DashboardServer, isLoopbackHost, LiveHistory, storeHistory } from '../ui/index.js';
+import { parseDuration, parseListen } from '../units/index.js';
 import { Ticker } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
+import { parseIntervalFlag } from './flags.js';
+import { STORE_OPTIONS, storePathFor } from './store-path.js';
 
 const HELP = `Usage: memwarden serve [PATTERN…] [options]
 
@@ -24,36 +25,37 @@ Options:
   --pss                also read PSS (slower; others' processes need root)
   --store PATH         chart the history file a 'memwarden watch' keeps (read only) instead of
                        the in-memory history; the PATTERNs still give the live values
+  -c, --config FILE    chart the history file that config names (its store:)
 `;
 
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'serve the dashboard and /metrics for processes matching patterns',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('serve', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       listen: { type: 'string' },
       token: { type: 'string' },
       'allow-host': { type: 'string', multiple: true },
       interval: { type: 'string' },
       retain: { type: 'string' },
       pss: { type: 'boolean' },
-      store: { type: 'string' },
+      ...STORE_OPTIONS,
     });
     const { host, port } = parseListen(values.listen ?? '127.0.0.1:9464');
-    const intervalMs = parseDuration(values.interval ?? '5s');
+    const intervalMs = parseIntervalFlag(values.interval, 5000);
     const retainMs = parseDuration(values.retain ?? '1h');
-    if (intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
     const token = values.token ?? process.env.MEMWARDEN_TOKEN;
     const history = new LiveHistory(Math.max(2, Math.ceil(retainMs / intervalMs)));
     const sampler = new Ticker(
       positionals.map((p) => ({ name: p, filter: { substrings: [p] } })),
       { pss: values.pss ?? false, intervalMs },
     );
+    const storePath =
+      values.store === undefined && values.config === undefined ? undefined : await storePathFor(values);
     // Opened here only to refuse a missing or foreign file at once; the charts read it from
     // their own thread, so that a long query does not hold up the sampling.
-    if (values.store !== undefined) openStore(values.store, { readonly: true }).close();
-    const reader = values.store === undefined ? undefined : new HistoryReader(values.store);
+    if (storePath !== undefined) openStore(storePath, { readonly: true }).close();
+    const reader = storePath === undefined ? undefined : new HistoryReader(storePath);
     const server = await DashboardServer.start({
       host,
       port,

@@ -18,11 +18,15 @@ Options:
   -o, --output FILE    where to write (default memwarden-<pid>-<time>.heapsnapshot or .json here)
   --json               print the result as JSON
   --timeout DURATION   activation to close (default 2m)
-Progress goes to stderr.
+  --progress           report progress on stderr even when it is not a terminal
+On a terminal, progress is one line on stderr that rewrites itself and is gone at the end.
 `;
 
-/** Progress on stderr: a rewritten line on a terminal, a line per tenth elsewhere. */
-function progressPrinter(): { update(p: SnapshotProgress): void; end(): void } {
+/**
+ * Progress on stderr: on a terminal one line rewritten in place and erased at the end; elsewhere
+ * nothing (a log or a pipe wants no percentages), unless asked for, then a line per tenth.
+ */
+function progressPrinter(asked: boolean): { update(p: SnapshotProgress): void; end(): void } {
   const tty = process.stderr.isTTY;
   let lastTenth = -1;
   let drawn = false;
@@ -31,35 +35,35 @@ function progressPrinter(): { update(p: SnapshotProgress): void; end(): void } {
       if (total <= 0) return;
       const percent = Math.min(100, Math.floor((done / total) * 100));
       if (tty) {
-        process.stderr.write(`\rsnapshot: ${percent}%`);
+        process.stderr.write(`\r\x1b[Ksnapshot: ${percent}%`);
         drawn = true;
-      } else if (Math.floor(percent / 10) > lastTenth) {
+      } else if (asked && Math.floor(percent / 10) > lastTenth) {
         lastTenth = Math.floor(percent / 10);
         process.stderr.write(`snapshot: ${percent}%\n`);
       }
     },
     end() {
-      if (drawn) process.stderr.write('\n');
+      if (drawn) process.stderr.write('\r\x1b[K');
     },
   };
 }
 
 export const snapshotCommand: Command = {
   name: 'snapshot',
-  summary: 'capture a heap snapshot of a running process (Node.js .heapsnapshot, Python JSON)',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('snapshot', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean' },
       timeout: { type: 'string' },
+      progress: { type: 'boolean' },
     });
     if (positionals.length !== 1 || positionals[0] === undefined) {
-      throw new MemwardenError('MW_USAGE', 'snapshot: exactly one PID is required');
+      throw new MemwardenError('MW_USAGE', 'exactly one PID is required');
     }
     const pid = parsePid(positionals[0], 'snapshot');
     const timeoutMs = values.timeout === undefined ? 120_000 : parseDuration(values.timeout);
-    const progress = progressPrinter();
+    const progress = progressPrinter(values.progress ?? false);
     let result: Awaited<ReturnType<typeof takeSnapshot>>;
     try {
       result = await takeSnapshot(pid, values.output, { timeoutMs, onProgress: progress.update });

@@ -12,10 +12,9 @@ memory pressure (PSI: the share of time some / all tasks stalled waiting for mem
 
 export const systemCommand: Command = {
   name: 'system',
-  summary: "the machine's memory, swap, CPU and load",
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs('system', args, {
+    const { values } = parseCommandArgs(args, {
       json: { type: 'boolean' },
       sample: { type: 'string' },
     });

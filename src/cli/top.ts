@@ -1,9 +1,9 @@
-import { MemwardenError } from '../errors.js';
 import { probeActions, runTopInteractive, runTopPlain } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import { Ticker } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
+import { parseCountFlag, parseIntervalFlag } from './flags.js';
 
 const HELP = `Usage: memwarden top [PATTERN…] [options]
 
@@ -27,25 +27,18 @@ Options:
 
 export const topCommand: Command = {
   name: 'top',
-  summary: 'live full-screen view of processes by memory',
   help: HELP,
   async run(args) {
-    const { values, positionals } = parseCommandArgs('top', args, {
+    const { values, positionals } = parseCommandArgs(args, {
       interval: { type: 'string' },
       window: { type: 'string' },
       count: { type: 'string' },
       pss: { type: 'boolean' },
       json: { type: 'boolean' },
     });
-    const intervalMs = parseDuration(values.interval ?? '2s');
-    if (intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
+    const intervalMs = parseIntervalFlag(values.interval, 2000);
     const windowMs = parseDuration(values.window ?? '5m');
-    let count: number | undefined;
-    if (values.count !== undefined) {
-      count = Number(values.count);
-      if (!/^\d+$/.test(values.count) || count < 1)
-        throw new MemwardenError('MW_USAGE', `--count: '${values.count}' is not a positive integer`);
-    }
+    const count = parseCountFlag('--count', values.count);
     const targets =
       positionals.length > 0
         ? positionals.map((p) => ({ name: p, filter: { substrings: [p] } }))

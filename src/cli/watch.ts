@@ -1,8 +1,9 @@
 import { MemwardenError } from '../errors.js';
-import { parseListen, printable } from '../ui/index.js';
-import { formatBytes, parseDuration } from '../units/index.js';
+import { printable } from '../ui/index.js';
+import { formatBytes, parseListen } from '../units/index.js';
 import {
   checkListenable,
+  DEFAULT_INTERVAL_MS,
   JsonLinesFile,
   loadConfig,
   loadTimeWarnings,
@@ -17,7 +18,9 @@ import {
 } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
+import { parseCountFlag, parseIntervalFlag } from './flags.js';
 import { releaseHangups } from './hangup.js';
+import { onStdoutClosed } from './output.js';
 
 const HELP = `Usage: memwarden watch -c memwarden.yaml [options]
        memwarden watch --match PATTERN [--match PATTERN…] [options]
@@ -41,13 +44,14 @@ Dashboard and Prometheus:
   --token TOKEN              the token (prefer env MEMWARDEN_TOKEN: a flag shows in ps)
 
 History:
-  --store PATH               the SQLite history file (default $XDG_STATE_HOME/memwarden/history.db);
+  --store PATH               the SQLite history file, in a directory that exists (default
+                             $XDG_STATE_HOME/memwarden/history.db, its directory made if missing);
                              also what a restarted watcher remembers: cooldowns, restart counts,
                              the processes it started, actions it never saw finish
   --no-store                 keep no history and remember nothing (not with targets that have run:)
 
 Output:
-  --log FILE                 JSON lines, one object per line, rotated by size
+  --log FILE                 JSON lines, one object per line, rotated by size (its directory must exist)
   --json                     JSON lines on stdout instead of the readable lines
   --count N                  stop after N cycles
 `;
@@ -60,7 +64,8 @@ async function configFrom(values: Record<string, unknown>): Promise<{ config: Wa
   }
   if (configPath !== undefined) {
     const config = await loadConfig(configPath, { allowInsecure: values['allow-insecure-config'] === true });
-    if (values.interval !== undefined) config.intervalMs = parseDuration(values.interval as string);
+    // The flag overrides the file's interval, held to the same floor.
+    if (values.interval !== undefined) config.intervalMs = parseIntervalFlag(values.interval as string, 0);
     return { config, path: configPath };
   }
   if (matches.length === 0)
@@ -68,27 +73,17 @@ async function configFrom(values: Record<string, unknown>): Promise<{ config: Wa
   const interval = values.interval as string | undefined;
   const config = quickConfig({
     patterns: matches,
-    intervalMs: interval === undefined ? 10_000 : parseDuration(interval),
+    intervalMs: parseIntervalFlag(interval, DEFAULT_INTERVAL_MS),
     ...(values['gc-above'] === undefined ? {} : { gcAbove: values['gc-above'] as string }),
   });
-  if (config.intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
   return { config };
-}
-
-function parseCount(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new MemwardenError('MW_USAGE', `--count: '${text}' is not a positive whole number`);
-  return n;
 }
 
 export const watchCommand: Command = {
   name: 'watch',
-  summary: 'watch processes on an interval: log, keep history, evaluate rules, act',
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs('watch', args, {
+    const { values } = parseCommandArgs(args, {
       config: { type: 'string', short: 'c' },
       'allow-insecure-config': { type: 'boolean' },
       match: { type: 'string', multiple: true },
@@ -132,7 +127,7 @@ export async function runWatcher(
   if (values.store !== undefined && values['no-store']) {
     throw new MemwardenError('MW_USAGE', 'give either --store PATH or --no-store, not both');
   }
-  const count = parseCount(values.count);
+  const count = parseCountFlag('--count', values.count);
   // A listen that would fail fails before the log, the history file or any process is made.
   const listen = values.listen === undefined ? config.listen : parseListen(values.listen);
   if (listen) await checkListenable(listen.host, listen.port);
@@ -226,6 +221,12 @@ export async function runWatcher(
       );
       watcher.counters.configLastReloadSuccess = 1;
       say(`reloaded ${path}`);
+      // A reload is also how an operator starts again what gave up restarting.
+      for (const supervisor of services.supervisors?.values() ?? []) {
+        if (supervisor.status !== 'gave-up') continue;
+        supervisor.reenable();
+        say(`${supervisor.name}: re-enabled by the reload`);
+      }
     } catch (err) {
       watcher.counters.configLastReloadSuccess = 0;
       say(`reload of ${path} failed; the previous config stays in force:`);
@@ -233,6 +234,8 @@ export async function runWatcher(
     }
   };
   const onHup = () => void reload();
+  // A reader that stopped reading (`watch --json | head -1`) ends the watch as SIGTERM would.
+  const unwatchStdout = onStdoutClosed(stop);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', onHup);
@@ -241,6 +244,7 @@ export async function runWatcher(
   try {
     await watcher.run(count);
   } finally {
+    unwatchStdout();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     process.off('SIGHUP', onHup);

@@ -15,3 +15,14 @@ export function parseCmdline(bytes: Buffer, length: number): string[] {
   if (separator === '\0' && args.length === 1 && body.includes(' ')) return body.split(' ');
   return args;
 }
+
+/**
+ * argv without the empty arguments at its end: a process that rewrote its title over its
+ * argv (redis-server, which blanks the rest) leaves dozens of them, which say nothing and
+ * `ps` does not show. Returns the same array when there is nothing to trim.
+ */
+export function trimArgv(argv: readonly string[]): readonly string[] {
+  let end = argv.length;
+  while (end > 1 && argv[end - 1] === '') end--;
+  return end === argv.length ? argv : argv.slice(0, end);
+}

@@ -13,7 +13,7 @@ export {
   readCgroupScope,
   unifiedMount,
 } from './cgroup.js';
-export { parseCmdline } from './cmdline.js';
+export { parseCmdline, trimArgv } from './cmdline.js';
 export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
 export { type ProcessCredentials, readCredentials } from './credentials.js';
 export { KernelLog, type KernelOomKill, parseKmsgRecord } from './kmsg.js';

@@ -24,6 +24,8 @@ export type ActionSpec =
        */
       user?: string;
       group?: string;
+      /** The directory it runs in, where a relative argv[0] is found: its target's `cwd`. */
+      cwd?: string;
     }
   | {
       kind: 'webhook';

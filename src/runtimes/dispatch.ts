@@ -12,6 +12,7 @@ import type {
   SnapshotOptions,
 } from './probe.js';
 import { type ReleaseFigures, releaseFigures } from './release.js';
+import { defaultSnapshotName } from './snapshot-name.js';
 import { RUNTIME_PROBES } from './table.js';
 
 /** The public operations: find the target's adapter in the table, run it, measure around it. */
@@ -126,15 +127,6 @@ export function collectGarbage(
  */
 export function trimMemory(target: number | ProcessIdentity, options: ProbeOptions = {}): Promise<GcResult> {
   return release(target, 'trim', options);
-}
-
-/** The default snapshot file name: `memwarden-<pid>-<time>.<ext>`. */
-export function defaultSnapshotName(pid: number, extension: string, now = new Date()): string {
-  const time = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  return `memwarden-${pid}-${time}${extension}`;
 }
 
 /** Captures a heap snapshot of a process into `path` (or the default name when undefined). */

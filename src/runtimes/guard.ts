@@ -6,6 +6,7 @@ import { detectTrend } from '../analysis/trend/index.js';
 import { MemwardenError } from '../errors.js';
 import { parseSize } from '../units/index.js';
 import { type ReleaseStep, skippedStep } from './probe.js';
+import { defaultSnapshotName } from './snapshot-name.js';
 
 export interface LeakOptions {
   /** heapUsed readings kept for the trend (one per check). Default 720: two hours at 10 s. */
@@ -223,7 +224,7 @@ export class Guard extends EventEmitter<GuardEvents> {
     this.lastActionAt = now;
     if (this.options.gc) this.emit('gc', collectOwnGarbage());
     if (this.options.snapshotDir) {
-      const path = join(this.options.snapshotDir, `memwarden-${process.pid}-${Date.now()}.heapsnapshot`);
+      const path = join(this.options.snapshotDir, defaultSnapshotName(process.pid, '.heapsnapshot'));
       this.emit('snapshot', { path: writeHeapSnapshot(path) });
     }
   }

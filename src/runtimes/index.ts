@@ -16,7 +16,6 @@ export {
 } from './detect.js';
 export {
   collectGarbage,
-  defaultSnapshotName,
   describeProbes,
   type GcResult,
   resolveTarget,
@@ -51,4 +50,5 @@ export type {
   SnapshotOptions,
 } from './probe.js';
 export { type ReleaseFigures, releaseLine, stepFreed, stepLine } from './release.js';
+export { defaultSnapshotName } from './snapshot-name.js';
 export { RUNTIME_PROBES } from './table.js';

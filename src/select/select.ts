@@ -17,8 +17,14 @@ interface Test {
 export interface CompiledFilter {
   /** Each inner list is one kind; a record must pass one test of every kind. */
   kinds: Test[][];
-  /** Whether any kind tests the command line (those never select memwarden or its launchers). */
+  /** Whether any kind tests the command line. */
   hasCommandPatterns: boolean;
+  /**
+   * Whether memwarden and its launchers are left out: by every kind of match (a pattern, a
+   * name, a user, `all`), since memwarden's own argv holds the pattern and runs as the user;
+   * only a pid named outright (`--pid`, a pid file) still selects it.
+   */
+  excludesSelf: boolean;
   children: boolean;
   includeStopped: boolean;
 }
@@ -163,6 +169,7 @@ export function compileFilter(filter: ProcessFilter, options: CompileOptions = {
   return {
     kinds,
     hasCommandPatterns: commandTests.length > 0 && !filter.all,
+    excludesSelf: pidTests.length === 0,
     children: filter.children ?? false,
     includeStopped: filter.includeStopped ?? false,
   };
@@ -181,13 +188,14 @@ function isStoppedOrDead(record: ProcessRecord): boolean {
 }
 
 /**
- * The pids of `pid` and all its ancestors in this sweep. A chain is a handful of processes, so
- * each parent is looked up by a scan: cheaper than indexing every process on every sweep.
+ * The pids of `pid` and all its ancestors in this sweep but init, which launches everything. A
+ * chain is a handful of processes, so each parent is looked up by a scan: cheaper than
+ * indexing every process on every sweep.
  */
 function lineage(records: readonly ProcessRecord[], pid: number): Set<number> {
   const out = new Set<number>();
   let current: number | undefined = pid;
-  while (current !== undefined && current > 0 && !out.has(current)) {
+  while (current !== undefined && current > 1 && !out.has(current)) {
     out.add(current);
     const pidNow: number = current;
     current = records.find((r) => r.pid === pidNow)?.ppid;
@@ -196,8 +204,9 @@ function lineage(records: readonly ProcessRecord[], pid: number): Set<number> {
 }
 
 /**
- * Applies a compiled filter to one sweep. Command-line patterns never select memwarden itself
- * or the processes that launched it (`npx`, a shell): their argv holds the very pattern.
+ * Applies a compiled filter to one sweep. No kind of match selects memwarden itself or the
+ * processes that launched it (`npx`, a shell): their argv holds the very pattern, and they are
+ * `node` and the user's own. Only a pid named outright still selects one of them.
  */
 export function selectProcesses(
   records: readonly ProcessRecord[],
@@ -209,9 +218,7 @@ export function selectProcesses(
   } = {},
 ): Selection {
   const explain = options.explain ?? true;
-  const excluded = filter.hasCommandPatterns
-    ? lineage(records, options.selfPid ?? process.pid)
-    : new Set<number>();
+  const excluded = filter.excludesSelf ? lineage(records, options.selfPid ?? process.pid) : new Set<number>();
   const reasons = new Map<number, string[]>();
   const hits = new Set<string>();
   const selected: ProcessRecord[] = [];

@@ -2,10 +2,13 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync } from
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { errnoCode, MemwardenError } from '../errors.js';
+import { requireParentDirectory } from '../output-path.js';
 import { checkSchema, migrate } from './schema.js';
 
 export interface OpenDatabaseOptions {
   readonly: boolean;
+  /** Make the file's directory when it is missing; otherwise a missing one is a usage error. */
+  createDirectory: boolean;
   recreateCorrupt: boolean;
   busyTimeoutMs: number;
   nowMs: number;
@@ -67,8 +70,9 @@ function moveAside(path: string, nowMs: number): string {
   return moved;
 }
 
-function createPrivateFile(path: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+function createPrivateFile(path: string, createDirectory: boolean): void {
+  if (createDirectory) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  else requireParentDirectory(path, 'history file');
   try {
     // SQLite gives the -wal and -shm files the main file's mode, so 0600 here covers all three.
     closeSync(openSync(path, 'wx', 0o600));
@@ -127,7 +131,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Databa
     );
   }
   try {
-    if (!options.readonly) createPrivateFile(path);
+    if (!options.readonly) createPrivateFile(path, options.createDirectory);
     return openChecked(path, options);
   } catch (err) {
     if (err instanceof MemwardenError) throw err;
@@ -137,7 +141,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Databa
       }
       const moved = moveAside(path, options.nowMs);
       if (options.recreateCorrupt) {
-        createPrivateFile(path);
+        createPrivateFile(path, options.createDirectory);
         return openChecked(path, options);
       }
       throw new MemwardenError(

@@ -32,7 +32,9 @@ const MAX_RETRY_DELAY_MS = 5000;
 /** Identity cache entries; beyond this the cache starts over (ids are then looked up again). */
 const MAX_CACHED_PROCESSES = 20_000;
 
-type ResolvedOptions = Required<Omit<StoreOptions, 'onWriteError' | 'now' | 'readonly' | 'recreateCorrupt'>> &
+type ResolvedOptions = Required<
+  Omit<StoreOptions, 'onWriteError' | 'now' | 'readonly' | 'recreateCorrupt' | 'createDirectory'>
+> &
   Pick<StoreOptions, 'onWriteError'>;
 
 interface PendingBatch {
@@ -129,6 +131,7 @@ export class Store {
   private readonly readonly: boolean;
   private readonly now: () => number;
   private readonly recreateCorrupt: boolean;
+  private readonly createDirectory: boolean;
   private maintenance: Maintenance;
   private fileIdentity: { dev: number; ino: number } | undefined;
 
@@ -192,6 +195,7 @@ export class Store {
     checkOptions(this.options);
     this.retryDelayMs = this.options.flushIntervalMs;
     this.recreateCorrupt = options.recreateCorrupt ?? false;
+    this.createDirectory = options.createDirectory ?? false;
     this.db = this.openFile();
     this.maintenance = new Maintenance(this.db, this.options.downsample);
     this.nextBatchId = this.readonly
@@ -218,6 +222,7 @@ export class Store {
     return openDatabase(this.path, {
       readonly: this.readonly,
       recreateCorrupt: this.recreateCorrupt,
+      createDirectory: this.createDirectory,
       busyTimeoutMs: this.options.busyTimeoutMs,
       nowMs: this.now(),
     });

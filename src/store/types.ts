@@ -75,6 +75,11 @@ export interface StoreOptions {
   readonly?: boolean;
   /** Move a corrupt file aside and start a new one instead of failing. */
   recreateCorrupt?: boolean;
+  /**
+   * Make the file's directory when it is missing: only for memwarden's own default location.
+   * Otherwise a missing directory is refused, as for every path a user gives.
+   */
+  createDirectory?: boolean;
   /** Rows older than this are deleted (default 7 days). */
   retainMs?: number;
   /** Default: after 1 h, 1-minute averages; after 1 day, 10-minute averages. `[]` keeps raw rows. */

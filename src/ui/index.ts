@@ -22,7 +22,6 @@ export type {
 } from './history.js';
 export { downsampleSystem, SeriesDownsampler } from './history.js';
 export { isLoopbackHost } from './host-check.js';
-export { parseListen } from './listen.js';
 export { LiveHistory } from './live-history.js';
 export {
   collectReport,

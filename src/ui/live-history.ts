@@ -71,7 +71,17 @@ export class LiveHistory implements HistorySource {
     return this.latest()?.targets.map((t) => t.name) ?? [];
   }
 
-  series(q: SeriesQuery): SeriesPoint[] {
+  /**
+   * The range as far as there are ticks in it: buckets are then cut from the data's own span,
+   * so a history minutes old asked for over an hour is drawn with all its points, not one.
+   */
+  private spanned<Q extends RangeQuery>(q: Q): Q {
+    const oldest = this.ticks[Math.max(0, this.tickNext - this.ticks.length) % this.ticks.length];
+    return oldest && oldest.time > q.sinceMs ? { ...q, sinceMs: oldest.time } : q;
+  }
+
+  series(query: SeriesQuery): SeriesPoint[] {
+    const q = this.spanned(query);
     const out = new SeriesDownsampler(q, Date.now());
     for (const tick of this.allTicks()) {
       if (tick.time < q.sinceMs || tick.time >= out.until) continue;
@@ -85,7 +95,7 @@ export class LiveHistory implements HistorySource {
   system(q: RangeQuery): SystemPoint[] {
     const points: SystemPoint[] = [];
     for (const { system: s } of this.allTicks()) points.push(systemPoint(s));
-    return downsampleSystem(points, q, Date.now());
+    return downsampleSystem(points, this.spanned(q), Date.now());
   }
 
   events(q: EventQuery): HistoryEvent[] {

@@ -25,6 +25,8 @@ export interface TargetSummary {
   growthBytesPerHour?: number;
   /** Processes at the last point. */
   processes?: number;
+  /** Set when the target has no sample near the end of the range: its processes are gone since. */
+  goneSinceMs?: number;
   trend?: TrendSummary;
 }
 
@@ -38,7 +40,18 @@ export interface ReportData {
   events: HistoryEvent[];
 }
 
-export function summarise(name: string, points: readonly TargetPoint[], trend?: TrendSummary): TargetSummary {
+/**
+ * A target whose last sample lies this many of its usual gaps (and at least a minute) before
+ * the end of the range has no process any more, whatever the last sample counted.
+ */
+const GONE_AFTER_GAPS = 3;
+
+export function summarise(
+  name: string,
+  points: readonly TargetPoint[],
+  trend?: TrendSummary,
+  untilMs?: number,
+): TargetSummary {
   const summary: TargetSummary = { name };
   const first = points[0];
   const last = points[points.length - 1];
@@ -50,6 +63,9 @@ export function summarise(name: string, points: readonly TargetPoint[], trend?: 
     summary.processes = last.processes;
     const hours = (last.time - first.time) / 3_600_000;
     if (hours > 0) summary.growthBytesPerHour = summary.growthBytes / hours;
+    const gapMs = points.length > 1 ? (last.time - first.time) / (points.length - 1) : 0;
+    if (untilMs !== undefined && untilMs - last.time > Math.max(60_000, GONE_AFTER_GAPS * gapMs))
+      summary.goneSinceMs = last.time;
   }
   if (trend) summary.trend = trend;
   return summary;
@@ -62,7 +78,7 @@ export async function collectReport(source: HistorySource, options: ReportOption
   const targets = await Promise.all(
     names.map(async (name) => {
       const points = totalsByTime(await source.series({ ...range, target: name }));
-      return { ...summarise(name, points, await source.trend?.(name)), points };
+      return { ...summarise(name, points, await source.trend?.(name), untilMs), points };
     }),
   );
   return {

@@ -35,3 +35,23 @@ export function formatDuration(ms: number): string {
   if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`;
   return `${s}s`;
 }
+
+/** A span in words, for sentences: `10 minutes`, `1 hour 30 minutes`, `45 seconds`. */
+export function formatDurationWords(ms: number): string {
+  if (!Number.isFinite(ms)) return 'ever';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const units: [number, string][] = [
+    [86_400_000, 'day'],
+    [3_600_000, 'hour'],
+    [60_000, 'minute'],
+    [1000, 'second'],
+  ];
+  const parts: string[] = [];
+  let left = Math.round(ms / 1000) * 1000;
+  for (const [size, name] of units) {
+    const n = Math.floor(left / size);
+    left -= n * size;
+    if (n > 0 && parts.length < 2) parts.push(`${n} ${name}${n === 1 ? '' : 's'}`);
+  }
+  return parts.join(' ');
+}

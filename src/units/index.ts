@@ -3,5 +3,6 @@
  * (`10s`, `5m`, `250ms`) and percentages (`40%`), parsed strictly (a bare number is an error,
  * `MB` and `MiB` differ) and formatted back for display.
  */
-export { formatBytes, formatDuration, formatPercent } from './format.js';
+export { formatBytes, formatDuration, formatDurationWords, formatPercent } from './format.js';
+export { DEFAULT_LISTEN_HOST, parseListen } from './listen.js';
 export { parseDuration, parsePercent, parseSize, parseSizeOrPercent, type SizeOrPercent } from './parse.js';

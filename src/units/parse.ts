@@ -69,5 +69,11 @@ export type SizeOrPercent = { kind: 'bytes'; bytes: number } | { kind: 'percent'
 /** A threshold written either way: `40%` or `500MB`. */
 export function parseSizeOrPercent(text: string): SizeOrPercent {
   if (text.trim().endsWith('%')) return { kind: 'percent', percent: parsePercent(text) };
+  // A bare number could be either: say both forms rather than only the size's units.
+  if (/^\s*\d+(\.\d+)?\s*$/.test(text))
+    throw new MemwardenError(
+      'MW_BAD_VALUE',
+      `invalid threshold '${text}': a unit is required, a percentage of memory (${text.trim()}%) or a size (${text.trim()}MB)`,
+    );
   return { kind: 'bytes', bytes: parseSize(text) };
 }

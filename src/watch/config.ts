@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { type NotifyConfig, parseEscalation } from '../actions/index.js';
-import { errnoCode } from '../errors.js';
+import { errnoCode, MemwardenError } from '../errors.js';
 import { accountOf, uidOf } from '../proc/index.js';
 import {
   type ActionSpec,
@@ -19,6 +19,7 @@ import {
   type RuleSpec,
 } from '../rules/index.js';
 import { compileRegex, type ProcessFilter } from '../select/index.js';
+import { parseListen } from '../units/index.js';
 import { ConfigError, type ConfigIssue, type KeyPath } from './config-issues.js';
 import { ConfigReader, type Entry } from './config-reader.js';
 import { configFileInsecurity } from './config-security.js';
@@ -46,6 +47,12 @@ interface ExecAs {
 export interface TargetConfig {
   name: string;
   match: ProcessFilter;
+  /**
+   * The directory its `run:` process and its rules' exec commands run in, where their relative
+   * paths are found: `cwd:` from the config file's directory, by default that directory
+   * (memwarden's own when absent, as in quick mode).
+   */
+  cwd?: string;
   /** argv of a process memwarden starts and supervises itself. */
   run?: string[];
   restart?: RestartPolicy;
@@ -97,7 +104,6 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   backoffMs: 1000,
   startSecsMs: 1000,
 };
-const DEFAULT_LISTEN_HOST = '127.0.0.1';
 
 const TOP_KEYS = [
   'interval',
@@ -112,7 +118,7 @@ const TOP_KEYS = [
 ];
 const LOG_KEYS = ['path', 'max_size'];
 const STORE_KEYS = ['path'];
-const TARGET_KEYS = ['name', 'match', 'run', 'restart', 'rules', 'user', 'group'];
+const TARGET_KEYS = ['name', 'match', 'run', 'cwd', 'restart', 'rules', 'user', 'group'];
 const RESTART_KEYS = ['max', 'within', 'backoff', 'startsecs'];
 const RULE_KEYS = ['when', 'do', 'escalate', 'cooldown'];
 
@@ -308,19 +314,27 @@ class ConfigParser {
     const written = this.reader.string(node, path, `a file path for the ${what}`, at);
     if (written === undefined) return undefined;
     const absolute = resolve(this.dir, written);
-    const parent = dirname(absolute);
+    return this.existingDirectory(dirname(absolute), node, path, ` for the ${what}`) ? absolute : undefined;
+  }
+
+  /** A directory relative to the config file's, which must exist. */
+  private directory(entry: Entry, path: KeyPath): string | undefined {
+    const written = this.reader.string(entry.value, path, 'a directory', entry.key);
+    if (written === undefined) return undefined;
+    const absolute = resolve(this.dir, written);
+    return this.existingDirectory(absolute, entry.value, path, '') ? absolute : undefined;
+  }
+
+  private existingDirectory(dir: string, node: Node | undefined, path: KeyPath, purpose: string): boolean {
     try {
-      if (!statSync(parent).isDirectory()) {
-        this.reader.report(node, path, `${parent} is not a directory`);
-        return undefined;
-      }
+      if (statSync(dir).isDirectory()) return true;
+      this.reader.report(node, path, `${dir} is not a directory`);
     } catch (err) {
       const code = errnoCode(err);
       const why = code === 'ENOENT' ? 'does not exist' : `cannot be used (${code ?? String(err)})`;
-      this.reader.report(node, path, `the directory ${parent} for the ${what} ${why}`);
-      return undefined;
+      this.reader.report(node, path, `the directory ${dir}${purpose} ${why}`);
     }
-    return absolute;
+    return false;
   }
 
   private log(entry: Entry | undefined): WatchConfig['log'] {
@@ -367,20 +381,13 @@ class ConfigParser {
       this.reader.report(node ?? entry.key, ['listen'], `expected ${expected}`);
       return undefined;
     }
-    const written = String(node.value);
-    const colon = written.lastIndexOf(':');
-    const host = colon === -1 ? DEFAULT_LISTEN_HOST : written.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-    const portText = colon === -1 ? written : written.slice(colon + 1);
-    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-    if (!(port >= 1 && port <= 65535)) {
-      this.reader.report(
-        node,
-        ['listen'],
-        `expected ${expected}: the port must be 1–65535, found '${portText}'`,
-      );
+    try {
+      return parseListen(String(node.value));
+    } catch (err) {
+      if (!(err instanceof MemwardenError)) throw err;
+      this.reader.report(node, ['listen'], err.message);
       return undefined;
     }
-    return { host: host === '' ? DEFAULT_LISTEN_HOST : host, port };
   }
 
   private targets(node: Node | undefined): TargetConfig[] | undefined {
@@ -449,7 +456,12 @@ class ConfigParser {
     ) {
       return undefined;
     }
-    const target: TargetConfig = { name, match, rules };
+    const cwdEntry = fields.get('cwd');
+    const cwd = cwdEntry === undefined ? this.dir : this.directory(cwdEntry, [...path, 'cwd']);
+    if (cwd === undefined) return undefined;
+    // Relative paths in exec: are the target's, as those in run: are.
+    for (const rule of rules) for (const action of rule.actions) if (action.kind === 'exec') action.cwd = cwd;
+    const target: TargetConfig = { name, match, cwd, rules };
     if (run !== undefined) {
       target.run = run;
       target.restart = restart ?? { ...DEFAULT_RESTART_POLICY };

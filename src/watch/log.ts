@@ -1,5 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, renameSync, writeSync } from 'node:fs';
 import { errnoCode, MemwardenError } from '../errors.js';
+import { requireParentDirectory } from '../output-path.js';
 
 /** Rotated files kept beside the live one: `memwarden.log.1` … `.KEEP`. */
 const KEEP = 5;
@@ -38,6 +39,7 @@ export class JsonLinesFile {
   }
 
   private open(): number {
+    requireParentDirectory(this.path, 'log file');
     try {
       return openSync(
         this.path,

@@ -1,3 +1,4 @@
+import { trimArgv } from '../proc/index.js';
 import type { RuleEvent } from '../rules/index.js';
 import type { SystemSample } from '../sample/index.js';
 import { printable } from '../ui/index.js';
@@ -71,7 +72,7 @@ export class TickJsonLines {
           line = {
             startTicks: p.startTicks,
             cmdline: p.cmdline,
-            head: `,"target":${JSON.stringify(target.name)},"pid":${p.pid},"cmdline":${JSON.stringify(p.cmdline)}`,
+            head: `,"target":${JSON.stringify(target.name)},"pid":${p.pid},"cmdline":${JSON.stringify(trimArgv(p.cmdline))}`,
             tail: `"startTime":"${new Date(p.startTime).toISOString()}"}`,
             values: [],
             seen,

@@ -21,7 +21,7 @@ export interface ServiceOptions {
 export interface SupervisorEvent {
   time: number;
   kind: 'supervisor';
-  event: 'started' | 'restart-scheduled' | 'gave-up' | 'problem';
+  event: 'started' | 'exited' | 'restart-scheduled' | 'gave-up' | 'problem';
   target: string;
   pid?: number;
   message: string;
@@ -45,6 +45,7 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
   }
   if (storeWanted) {
     store = openStore(storePath, {
+      createDirectory: options.storePath === undefined && config.store.path === undefined,
       retainMs: config.retainMs,
       onWriteError: (err) =>
         options.say(
@@ -63,6 +64,9 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
       windowMs: target.restart?.withinMs,
       backoffBaseMs: target.restart?.backoffMs,
       startSecsMs: target.restart?.startSecsMs,
+      ...(target.cwd === undefined ? {} : { cwd: target.cwd }),
+      outputPath: supervisedOutputPath(storePath, target.name),
+      reenableHint: `reload the watcher (kill -HUP ${process.pid}) once it is fixed`,
     });
     // Restarts and give-ups are history, not only console lines: stored, and on --json/--log.
     const note = (
@@ -90,15 +94,21 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
       options.onEvent?.(record);
     };
     supervisor.on('started', ({ pid }) => note('started', `started pid ${pid}`, { pid }));
+    supervisor.on('exited', ({ pid, code, signal }) =>
+      note('exited', `pid ${pid ?? '?'} ${exitDescription(code, signal)}`, {
+        ...(pid === undefined ? {} : { pid }),
+        details: { code, signal },
+      }),
+    );
     supervisor.on('backoff', ({ delayMs, restartsInWindow }) =>
       note(
         'restart-scheduled',
-        `exited; restart ${restartsInWindow + 1} of ${supervisor.maxRestarts} in ${formatDuration(delayMs)}`,
+        `restart ${restartsInWindow + 1} of ${supervisor.maxRestarts} in ${formatDuration(delayMs)}`,
         { details: { delayMs, restart: restartsInWindow + 1, maxRestarts: supervisor.maxRestarts } },
       ),
     );
     supervisor.on('gave-up', ({ restarts, windowMs }) =>
-      note('gave-up', 'restarted too often; gave up (it stays stopped)', { details: { restarts, windowMs } }),
+      note('gave-up', supervisor.gaveUpReason(), { details: { restarts, windowMs } }),
     );
     supervisor.on('problem', ({ message }) => note('problem', message));
     if (supervisor.stateLoadError) note('problem', supervisor.stateLoadError);
@@ -122,6 +132,19 @@ export function startServices(config: WatchConfig, options: ServiceOptions): Wat
   if (store) services.store = store;
   if (config.notify) services.notifier = new Notifier(config.notify, runner.webhooks);
   return services;
+}
+
+/**
+ * Where a supervised process's stdout and stderr go: beside the history, one file per target
+ * (`api.output.log`), so that a process that will not start says why somewhere.
+ */
+export function supervisedOutputPath(storePath: string, target: string): string {
+  return join(dirname(storePath), `${target}.output.log`);
+}
+
+function exitDescription(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal !== null) return `was killed by ${signal}`;
+  return code === null ? 'exited' : `exited with code ${code}`;
 }
 
 /** Waits for running actions, lets go of supervised processes, flushes and closes the store. */

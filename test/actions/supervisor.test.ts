@@ -76,7 +76,8 @@ describe('Supervisor', () => {
     assert.deepEqual(await supervisor.restart(), {
       ok: false,
       code: 'GAVE_UP',
-      message: 'crashy gave up after 3 restarts within 60000 ms; re-enable it to restart',
+      message:
+        'crashy gave up after 3 restarts within 1 minute and stays stopped; re-enable it to start it again',
     });
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(started.length, 4, 'no restart after giving up');

@@ -118,7 +118,26 @@ describe('memwarden analyze', () => {
     await writeFile(path, 't,rss\n1,1000\n2,1000\n3,12kb\n');
     const { code, stderr } = await runCli(['analyze', path]);
     assert.equal(code, 1);
-    assertOneLineError(stderr, /bad-value\.csv:4: rss value '12kb' is not a number/);
+    assertOneLineError(stderr, /bad-value\.csv:4: rss value "12kb" is not a number/);
+  });
+
+  it('says a binary file is not a series, without echoing its bytes', async () => {
+    const path = join(dir, 'garbage.bin');
+    const bytes = Buffer.alloc(3000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 151 + 7) % 256;
+    await writeFile(path, bytes);
+    const { code, stderr } = await runCli(['analyze', path]);
+    assert.equal(code, 1);
+    assertOneLineError(stderr, /garbage\.bin: a binary file, not a series/);
+    assert.doesNotMatch(stderr.trimEnd(), /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/);
+  });
+
+  it('quotes and cuts a long header line with control characters in it', async () => {
+    const path = join(dir, 'escaped-header.csv');
+    await writeFile(path, `time\u001b[31m,${'x'.repeat(200)}\n1,2\n`);
+    const { code, stderr } = await runCli(['analyze', path]);
+    assert.equal(code, 1);
+    assertOneLineError(stderr, /expected a header with columns t,rss, got "time\\u001b\[31m,x{30}…"/);
   });
 
   it('names the file and line of a wrong header', async () => {

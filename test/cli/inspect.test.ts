@@ -63,3 +63,21 @@ describe('memwarden gc arguments', () => {
     assert.equal((await runCli(['gc'])).code, 2);
   });
 });
+
+describe('Python texts of inspect and gc', () => {
+  it('inspect leaves no empty field and gc says how many objects it collected', async () => {
+    const child = start('python3', [
+      '-c',
+      'import time; print("ready", flush=True); time.sleep(120)',
+      'mw-py-text-target',
+    ]);
+    await waitForLine(child, /ready/);
+    const inspect = await runCli(['inspect', String(pidOf(child))]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.match(inspect.stdout, /^gc\s+yes\b/m);
+    assert.doesNotMatch(inspect.stdout, /, {2}|, \(|yes, $/m);
+    const gc = await runCli(['gc', 'mw-py-text-target', '--timeout', '60s'], { timeoutMs: 90_000 });
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stdout, /^pid \d+ python[\s\S]*\b\d+ objects? collected/m);
+  });
+});

@@ -108,6 +108,19 @@ describe('memwarden ps', () => {
     );
   });
 
+  it('never lists itself or what launched it, whatever the kind of match', async () => {
+    const { code, stdout, stderr } = await runCli(['ps', '--name', 'node', '--json']);
+    assert.equal(code, 0, stderr);
+    const rows = JSON.parse(stdout) as { pid: number; cmdline: string[] }[];
+    assert.ok(
+      rows.some((r) => r.pid === spinner),
+      'another node process is listed',
+    );
+    // This test process launched it: neither it nor memwarden itself may appear.
+    assert.ok(!rows.some((r) => r.pid === process.pid), stdout);
+    assert.ok(!rows.some((r) => r.cmdline.includes('--name') && r.cmdline.includes('node')), stdout);
+  });
+
   it('lists every process with --all --json', async () => {
     const sleeper = start('sleep', ['4242']);
     await waitForExec(pidOf(sleeper), '4242');
@@ -118,7 +131,17 @@ describe('memwarden ps', () => {
   });
 
   for (const [what, args, message] of [
-    ['an unknown flag', ['ps', '--bogus'], /Unknown option '--bogus'/],
+    ['an unknown flag', ['ps', '--bogus'], /^memwarden ps: unknown option '--bogus' \(see --help\)\n/],
+    [
+      'a misspelt flag',
+      ['ps', '--jsno'],
+      /^memwarden ps: unknown option '--jsno' \(did you mean '--json'\?\)/,
+    ],
+    [
+      'a flag without its value',
+      ['ps', '--sort'],
+      /^memwarden ps: option '--sort <value>' argument missing\n/,
+    ],
     ['an invalid regex', ['ps', '--regex', '(unclosed'], /invalid regex '\(unclosed'/],
     [
       'a backreference regex',
@@ -132,7 +155,7 @@ describe('memwarden ps', () => {
     ],
     ['a bad duration', ['ps', '--sample', '5'], /invalid duration '5'/],
     ['a bad pid', ['ps', '--pid', 'abc'], /'abc' is not a pid/],
-    ['an unknown command', ['pss'], /unknown command 'pss'/],
+    ['an unknown command', ['pss'], /unknown command 'pss' \(did you mean 'ps'\?\)/],
   ] as const) {
     it(`answers ${what} with one line and exit code 2`, async () => {
       const { code, stdout, stderr } = await runCli(args);

@@ -1,6 +1,6 @@
 /** Runs the built `memwarden` bin as a user would, capturing its output and exit code. */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -24,20 +24,20 @@ export interface CliResult {
 
 export function runCli(
   args: readonly string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; stdoutFd?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'],
       env: options.env ?? CLI_ENV,
       cwd: options.cwd,
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout?.on('data', (c: Buffer) => {
       stdout += c.toString();
     });
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
     const timer = setTimeout(() => {
@@ -59,4 +59,30 @@ export function jsonRecords<T = Record<string, unknown>>(stdout: string, kind?: 
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((r) => kind === undefined || r.kind === kind) as T[];
+}
+
+/**
+ * Runs the CLI with a stdout whose reader has already gone, as after `| head` has read its
+ * fill: a FIFO opened for reading, then for writing, then closed on the reading side. The
+ * first write fails with EPIPE, every time, however fast or slow the command is.
+ */
+export async function runCliIntoClosedPipe(
+  args: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<CliResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'memwarden-pipe-'));
+  try {
+    const fifo = join(dir, 'stdout');
+    execFileSync('mkfifo', [fifo]);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo, constants.O_WRONLY);
+    closeSync(reader);
+    try {
+      return await runCli(args, { ...options, stdoutFd: writer });
+    } finally {
+      closeSync(writer);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

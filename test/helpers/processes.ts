@@ -116,3 +116,12 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Polls `condition` until it holds; throws with `what` if it never does within the time. */
+export async function waitUntil(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

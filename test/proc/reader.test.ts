@@ -5,23 +5,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ProcReader, pageSizeBytes, parseCmdline, parseStat, readKernelStat } from '../../src/proc/index.js';
-import { pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
+import { pidOf, start, waitForExec, waitForExit, waitForLine, waitUntil } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-proc-'));
 after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 
 describe('ProcReader on the real /proc', () => {
-  it('reads a sleep: identity, command line, state, memory', () => {
+  it('reads a sleep: identity, command line, state, memory', async () => {
     const before = Date.now();
     const child = start('sleep', ['1000']);
     const reader = new ProcReader();
+    // Right after spawn the child may not have exec'd yet, or not reached its sleep: on a busy
+    // machine it can sit runnable (or be caught mid-exec) for a while. Wait until it sleeps.
+    await waitForExec(pidOf(child), '1000');
+    await waitUntil('the sleep sleeps', () => reader.read(pidOf(child))?.state === 'S');
     const record = reader.read(pidOf(child));
     assert.ok(record);
     assert.equal(record.ppid, process.pid);
-    // Right after spawn the child may not have exec'd yet; it is then still a node fork.
-    if (record.name === 'sleep') assert.deepEqual(record.cmdline, ['sleep', '1000']);
-    assert.ok(['S', 'R', 'D'].includes(record.state));
+    assert.deepEqual(record.cmdline, ['sleep', '1000']);
+    assert.equal(record.name, 'sleep');
     assert.equal(record.threads, 1);
     assert.ok(record.rss !== undefined && record.rss > 0);
     assert.ok(record.vms !== undefined && record.vms >= record.rss);
@@ -132,13 +135,14 @@ describe('ProcReader on the real /proc', () => {
   });
 
   it('sees a single-threaded process that ran since the last read, to the tick (schedstat)', async () => {
-    // Busy for a quarter second whenever it reads a line: its CPU time moves only then.
+    // Busy for a quarter second of its own CPU time whenever it reads a line: its CPU time
+    // moves only then, and by that much however busy the machine is (process_time, not time).
     const child = start(
       'python3',
       [
         '-u',
         '-c',
-        'import sys, time\nprint("ready")\nfor _ in sys.stdin:\n    t = time.time()\n    while time.time() - t < 0.25: pass\n    print("done")',
+        'import sys, time\nprint("ready")\nfor _ in sys.stdin:\n    t = time.process_time()\n    while time.process_time() - t < 0.25: pass\n    print("done")',
       ],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
@@ -213,7 +217,8 @@ describe('ProcReader on the real /proc', () => {
       listed.filter((pid) => again.includes(pid)),
       'the listing order is kept',
     );
-    assert.equal(reader.keptProcesses, kept - 1);
+    // Others' processes may exit meanwhile too (a shared, busy machine): at least ours went.
+    assert.ok(reader.keptProcesses <= kept - 1, `${reader.keptProcesses} kept of ${kept}`);
     assert.ok(!pidsOf().includes(first));
     reader.close();
   });

@@ -73,10 +73,17 @@ describe('memwarden leaks', { concurrency: 1 }, () => {
     assert.ok(top.retainers.includes(`${fixture}:${line}`), top.retainers.join(', '));
   });
 
+  it('refuses a duration too short to tell growth from noise, before touching the process', async () => {
+    const { code, stderr } = await runCli(['leaks', String(process.pid), '--duration', '0s']);
+    assert.equal(code, 2);
+    assert.match(stderr, /^memwarden leaks: invalid --duration '0s': at least 2s/);
+    assert.equal(stderr.trim().split('\n').length, 1);
+  });
+
   it('refuses a process with no heap to hunt in, in one line', async () => {
     const sleeper = start('sleep', ['60']);
     await new Promise((r) => setTimeout(r, 200));
-    const { code, stderr } = await runCli(['leaks', String(pidOf(sleeper)), '--duration', '1s']);
+    const { code, stderr } = await runCli(['leaks', String(pidOf(sleeper)), '--duration', '2s']);
     assert.equal(code, 1);
     assert.match(stderr, /leak hunts need a Node\.js or Python heap/);
     assert.equal(stderr.trim().split('\n').length, 1);

@@ -93,6 +93,19 @@ describe('selecting processes', () => {
     assert.ok(pidsOf({ pids: [process.pid] }).has(process.pid), 'an explicit pid still selects');
   });
 
+  it('never selects itself or its launchers by name, user or all either', () => {
+    for (const filter of [
+      { names: ['node'] },
+      { users: [String(process.getuid?.() ?? 0)] },
+      { all: true },
+    ] satisfies ProcessFilter[]) {
+      const pids = pidsOf(filter);
+      assert.ok(pids.size > 0, JSON.stringify(filter));
+      assert.ok(!pids.has(process.pid), JSON.stringify(filter));
+      assert.ok(!pids.has(process.ppid), JSON.stringify(filter));
+    }
+  });
+
   it('explains matches and names patterns that matched nothing', () => {
     const selection = select({ substrings: ['touna0627.py select-test', 'no-such-thing-anywhere'] });
     assert.deepEqual(selection.reasons.get(crawler), ["pattern 'touna0627.py select-test'"]);

@@ -15,7 +15,11 @@ const T0 = 1_700_000_000_000;
 describe('store', () => {
   it('round-trips process samples, system samples, events and targets', () => {
     const path = join(tempDir(), 'state', 'memwarden', 'history.db');
-    const store = openStore(path, { maintenanceIntervalMs: 0, now: () => T0 + 60_000 });
+    const store = openStore(path, {
+      createDirectory: true,
+      maintenanceIntervalMs: 0,
+      now: () => T0 + 60_000,
+    });
     try {
       store.append({
         time: T0,
@@ -81,10 +85,10 @@ describe('store', () => {
     }
   });
 
-  it('creates its directory 0700 and its files 0600', () => {
+  it('creates its default directory 0700 and its files 0600', () => {
     const dir = join(tempDir(), 'memwarden');
     const path = join(dir, 'history.db');
-    const store = openStore(path, { maintenanceIntervalMs: 0 });
+    const store = openStore(path, { createDirectory: true, maintenanceIntervalMs: 0 });
     try {
       store.append(batchAt(T0));
       store.flush();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MemwardenError } from '../../src/errors.js';
 import { ConfigError, loadConfig, parseConfig } from '../../src/watch/config.js';
@@ -116,7 +116,10 @@ targets:
       kind: 'exec',
       argv: ['/usr/local/bin/notify', '{name}', '{pid}', '{rss}'],
       timeoutMs: 3000,
+      cwd: dirname(config.file),
     });
+    // Without cwd: a target's commands run in the config file's directory.
+    assert.equal(api?.cwd, dirname(config.file));
     // crawler and api could share a process (`node api.js touna0627.py` run by uid 1000).
     assert.deepEqual(
       config.warnings.map((w) => [w.line, w.message.split(' can act')[0]]),
@@ -177,7 +180,7 @@ targets:
       '12:21: YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]',
       "13:22: targets[0].rules[1].when: 150% can never be reached: cpu% is at most 100% on this host (1 CPU; 100% = one core) (in 'cpu% > 150%' at column 8)",
       "15:9: targets[0].rules[1].treshold: unknown key 'treshold'; expected one of when, do, escalate, cooldown",
-      "17:5: targets[1].memory: unknown key 'memory'; expected one of name, match, run, restart, rules, user, group",
+      "17:5: targets[1].memory: unknown key 'memory'; expected one of name, match, run, cwd, restart, rules, user, group",
       '22:19: targets[1].rules[0].cooldown: expected a duration with a unit such as 5m, found a list',
     ]);
   });

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,6 +22,7 @@ import {
   waitForExit,
   waitForLine,
   waitForLines,
+  waitUntil,
 } from '../helpers/processes.js';
 import { readRows } from '../helpers/sqlite.js';
 
@@ -220,7 +230,7 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     const config = join(scratch, 'crash.yaml');
     writeFileSync(
       config,
-      `interval: 100ms\nstore: ${join(scratch, 'crash.db')}\ntargets:\n  - name: crasher\n    match: memwarden-crash-loop\n    run: [sh, -c, 'exit 3', memwarden-crash-loop]\n    restart: { max: 2, within: 1m, backoff: 50ms }\n`,
+      `interval: 100ms\nstore: ${join(scratch, 'crash.db')}\ntargets:\n  - name: crasher\n    match: memwarden-crash-loop\n    run: [sh, -c, 'echo crashing on purpose >&2; exit 3', memwarden-crash-loop]\n    restart: { max: 2, within: 1m, backoff: 50ms }\n`,
     );
     const watcher = spawn(process.execPath, [BIN, 'watch', '-c', config, '--count', '30'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -231,7 +241,14 @@ describe('the watch daemon with its history, actions and supervised targets', ()
       stderr += c.toString();
     });
     assert.equal(await waitForExit(watcher), 0, stderr);
-    assert.match(stderr, /crasher: restarted too often; gave up/);
+    assert.match(stderr, /crasher: pid \d+ exited with code 3\n/);
+    assert.match(
+      stderr,
+      /crasher: gave up after 2 restarts within 1 minute and stays stopped; reload the watcher \(kill -HUP \d+\) once it is fixed to start it again/,
+    );
+    // What it said before dying is beside the history, once per start.
+    const output = readFileSync(join(scratch, 'crasher.output.log'), 'utf8');
+    assert.equal(output, 'crashing on purpose\n'.repeat(3));
     const saved = supervisorRow(join(scratch, 'crash.db'), 'crasher');
     assert.equal(saved?.gave_up, 1);
     assert.equal(JSON.parse(saved?.restart_times ?? '[]').length, 2);
@@ -239,6 +256,69 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     const again = await runCli(['watch', '-c', config, '--count', '3']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /crasher {2}no process matches/);
+  });
+
+  it("takes run:, exec: and the store from the config file's directory, wherever it is started", async () => {
+    const dir = join(scratch, 'elsewhere');
+    const appDir = join(dir, 'app');
+    mkdirSync(appDir, { recursive: true });
+    writeFileSync(join(appDir, 'api.js'), 'console.log("api up"); setInterval(() => {}, 1000);\n');
+    writeFileSync(join(dir, 'notify.sh'), '#!/bin/sh\necho "$1" > notified.txt\n');
+    chmodSync(join(dir, 'notify.sh'), 0o755);
+    const config = join(dir, 'memwarden.yaml');
+    writeFileSync(
+      config,
+      [
+        'interval: 100ms',
+        'store: history.db',
+        'targets:',
+        '  - name: api',
+        '    match: memwarden-relative-api',
+        '    run: [node, api.js, memwarden-relative-api]',
+        '    cwd: app',
+        '    rules:',
+        '      - when: rss > 1MB',
+        "        do: [{ exec: ['../notify.sh', '{pid}'] }]",
+        '',
+      ].join('\n'),
+    );
+    try {
+      const watcher = spawn(process.execPath, [BIN, 'watch', '-c', config], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: CLI_ENV,
+        cwd: tmpdir(),
+      });
+      let out = '';
+      watcher.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+      });
+      let stderr = '';
+      watcher.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const notified = join(appDir, 'notified.txt');
+      await waitUntil(`the exec action ran (${stderr}${out})`, () => existsSync(notified));
+      watcher.kill('SIGTERM');
+      assert.equal(await waitForExit(watcher), 0, stderr);
+      const [api] = pidsRunning('memwarden-relative-api');
+      assert.ok(api !== undefined, stderr);
+      assert.equal(readFileSync(notified, 'utf8').trim(), String(api));
+      assert.match(out, /api {2}exec on pid \d+: ok/);
+      assert.ok(existsSync(join(dir, 'history.db')), 'the store is beside the config');
+      await waitUntil('the supervised process wrote its output', () =>
+        readFileSync(join(dir, 'api.output.log'), 'utf8').includes('api up'),
+      );
+    } finally {
+      for (const pid of pidsRunning('memwarden-relative-api')) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('refuses a cwd: that does not exist, at its line', async () => {
+    const config = join(scratch, 'badcwd.yaml');
+    writeFileSync(config, 'store: false\ntargets:\n  - name: api\n    match: x\n    cwd: no-such-dir\n');
+    const { code, stderr } = await runCli(['check', '-c', config]);
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /badcwd\.yaml:5:\d+: .*the directory .*no-such-dir does not exist/);
   });
 
   it('leaves the processes it started running when it stops, and the next watcher follows them (scenario 24)', async () => {
@@ -303,7 +383,7 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     second.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
-    await waitForLines(second, /crasher: restarted too often; gave up/, {
+    await waitForLines(second, /crasher: gave up after 3 restarts/, {
       stream: 'stderr',
       timeoutMs: 15_000,
     });

@@ -19,6 +19,36 @@ describe('memwarden watch', () => {
     crawler = pidOf(py);
   });
 
+  it('leaves out the empty arguments a process that rewrote its argv leaves at the end', async () => {
+    const blank = start(process.execPath, [
+      '-e',
+      'console.log("ready"); setInterval(() => {}, 1000)',
+      'memwarden-blanked-argv',
+      ...Array<string>(28).fill(''),
+    ]);
+    await waitForLine(blank, /ready/);
+    const { code, stdout, stderr } = await runCli([
+      'watch',
+      '--match',
+      'memwarden-blanked-argv',
+      '--interval',
+      '100ms',
+      '--count',
+      '1',
+      '--json',
+      '--no-store',
+    ]);
+    assert.equal(code, 0, stderr);
+    const [record] = jsonRecords<{ cmdline: string[] }>(stdout, 'process');
+    assert.equal(record?.cmdline.at(-1), 'memwarden-blanked-argv', stdout);
+    const ps = await runCli(['ps', 'memwarden-blanked-argv', '--json']);
+    assert.equal(
+      (JSON.parse(ps.stdout) as { cmdline: string[] }[])[0]?.cmdline.at(-1),
+      'memwarden-blanked-argv',
+    );
+    blank.kill('SIGKILL');
+  });
+
   it('logs every cycle in quick mode: each process and the machine', async () => {
     const log = join(scratch, 'quick.log');
     const { code, stdout, stderr } = await runCli([

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { browserSkipReason, launchChromium, waitInPage } from '../helpers/browser.js';
+import { BIN, runCli } from '../helpers/cli.js';
+import { start, waitForExit, waitForLine } from '../helpers/processes.js';
+
+const scratch = mkdtempSync(join(tmpdir(), 'memwarden-serve-store-'));
+after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
+const config = join(scratch, 'memwarden.yaml');
+
+/** Starts `memwarden serve ARGS` and resolves with its URL once it listens. */
+async function serve(args: string[]) {
+  const child = start(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args]);
+  const url = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      text += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(text);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', () => reject(new Error(`serve exited: ${text}`)));
+  });
+  return { child, url };
+}
+
+describe('the history a config names, read by history, report and serve', () => {
+  before(async () => {
+    const target = start(process.execPath, [
+      '-e',
+      'console.log("ready"); setInterval(() => {}, 1000)',
+      'memwarden-serve-store-target',
+    ]);
+    await waitForLine(target, /ready/);
+    // A relative store: taken from the config's directory, by the watcher and the readers alike.
+    writeFileSync(
+      config,
+      'interval: 100ms\nstore: kept.db\ntargets:\n  - name: crawler\n    match: memwarden-serve-store-target\n',
+    );
+    const watch = await runCli(['watch', '-c', config, '--count', '5'], { cwd: tmpdir() });
+    assert.equal(watch.code, 0, watch.stderr);
+  });
+
+  it('history -c FILE reads the store that config names', async () => {
+    const { code, stdout, stderr } = await runCli(['history', 'crawler', '-c', config, '--json']);
+    assert.equal(code, 0, stderr);
+    assert.equal((JSON.parse(stdout) as unknown[]).length, 5);
+  });
+
+  it('report -c FILE reads it too; -c and --store together are refused', async () => {
+    const out = join(scratch, 'r.html');
+    const report = await runCli(['report', '-c', config, '-o', out]);
+    assert.equal(report.code, 0, report.stderr);
+    const both = await runCli(['report', '-c', config, '--store', join(scratch, 'kept.db')]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /either --store PATH or -c FILE, not both/);
+  });
+
+  it('serve -c FILE lists and charts the stored targets without a pattern for them', async () => {
+    const { child, url } = await serve(['-c', config]);
+    try {
+      const targets = (await (await fetch(`${url}api/targets`)).json()) as { name: string }[];
+      assert.deepEqual(
+        targets.map((t) => t.name),
+        ['crawler'],
+      );
+      const skip = browserSkipReason();
+      if (skip) return;
+      const { browser, close } = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        await page.goto(url);
+        await waitInPage(
+          page,
+          `(() => {
+            const section = document.querySelector('section.target[data-target="crawler"]');
+            return Number(section?.querySelector('.chart')?.dataset.points) >= 2 &&
+              /in the history only/.test(section.querySelector('.summary').textContent);
+          })()`,
+        );
+      } finally {
+        await close();
+      }
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await waitForExit(child), 0);
+    }
+  });
+});
