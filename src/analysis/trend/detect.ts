@@ -1,5 +1,6 @@
 import { formatDuration } from '../../units/index.js';
 import { findRhythm } from './cycle.js';
+import { evidenceSpanSeconds, neededText, weighEvidence } from './evidence.js';
 import { slidingFloor } from './floor.js';
 import { mannKendall } from './mann-kendall.js';
 import { seasonalTrend } from './seasonal.js';
@@ -107,12 +108,39 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
   const threshold = regimeIndex === 0 ? significance : significance / REGIME_SELECTION_PENALTY;
   const grows = growth.pValueGrowth < threshold && growth.slopeLow > 0;
   const material = growthFraction >= minGrowthFraction;
-  const verdict = grows && material && !levelsOff ? 'leak' : 'no-leak';
+  const rising = grows && material && !levelsOff;
+  let verdict: TrendResult['verdict'] = rising ? 'leak' : 'no-leak';
+  let reason = explain({ verdict: rising ? 'leak' : 'no-leak', grows, material, growthFraction, regimeSeconds });
+  let evidenceSeconds = evidenceSpanSeconds(rhythm.cycleSeconds);
+  let neededSeconds: number | undefined;
+  if (rising) {
+    const evidence = weighEvidence({
+      durationSeconds: duration,
+      cycleSeconds: rhythm.cycleSeconds,
+      slope: growth.slope,
+      slopeLow: growth.slopeLow,
+      slopeHigh: growth.slopeHigh,
+      levelBytes: level,
+      ageSeconds: options.startSeconds === undefined ? undefined : lastTime + origin - options.startSeconds,
+      conservativeSecondsToLimit:
+        options.limitBytes === undefined
+          ? undefined
+          : Math.max(0, options.limitBytes - peakBytes) / growth.slopeLow,
+      slowing: recent.slopeHigh < growth.slope,
+    });
+    evidenceSeconds = evidence.requiredSeconds;
+    if (evidence.missing) {
+      verdict = 'insufficient';
+      neededSeconds = evidence.missing.neededSeconds;
+      reason = `${evidence.missing.reason}; ${neededText(neededSeconds)}`;
+    } else if (evidence.sinceStart) reason = `${evidence.sinceStart}; ${reason}`;
+  }
 
   const result: TrendResult = {
     ...base,
     verdict,
-    reason: explain({ verdict, grows, material, growthFraction, regimeSeconds }),
+    reason,
+    evidenceSeconds,
     slopeBytesPerSecond: growth.slope,
     slopeLowBytesPerSecond: growth.slopeLow,
     slopeHighBytesPerSecond: growth.slopeHigh,
@@ -123,6 +151,7 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
     floorBytes,
     peakBytes,
   };
+  if (neededSeconds !== undefined) result.neededSeconds = neededSeconds;
   if (verdict === 'leak' && options.limitBytes !== undefined) {
     result.timeToLimitSeconds = Math.max(0, (options.limitBytes - peakBytes) / growth.slope);
   }
@@ -169,6 +198,7 @@ function emptyResult(points: number, limitBytes: number | undefined): TrendResul
     regimeStartSeconds: null,
     floorBytes: null,
     peakBytes: null,
+    evidenceSeconds: null,
   };
   if (limitBytes !== undefined) result.limitBytes = limitBytes;
   return result;
