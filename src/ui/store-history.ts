@@ -67,7 +67,8 @@ export function storeHistory(store: Store): HistorySource {
       const largest = [...byPid.values()].sort((a, b) => (b.rss.at(-1) ?? 0) - (a.rss.at(-1) ?? 0))[0];
       if (!largest) return undefined;
       const result = detectTrend({ timeSeconds: largest.t, bytes: largest.rss });
-      const summary: TrendSummary = { verdict: result.verdict };
+      const summary: TrendSummary = { verdict: result.verdict, reason: result.reason };
+      if (result.neededSeconds !== undefined) summary.neededSeconds = result.neededSeconds;
       if (result.slopeBytesPerSecond !== null) summary.slopeBytesPerSecond = result.slopeBytesPerSecond;
       return summary;
     },

@@ -131,13 +131,14 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   constructor(
     config: WatchConfig,
     private readonly services: WatcherServices = {},
-    private readonly options: { pss?: boolean } = {},
+    /** `trendTimeScale`: see TrendTrackerOptions.timeScale; for tests that compress a process's life. */
+    private readonly options: { pss?: boolean; trendTimeScale?: number } = {},
   ) {
     super();
     this.targets = compileTargets(config, this.reader);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
-    this.trends = rulesNeedTrends(config.rules) ? new TrendTracker(this.trendSeed()) : undefined;
+    this.trends = rulesNeedTrends(config.rules) ? this.trendTracker() : undefined;
     this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
     const store = services.store;
     const memory = store
@@ -169,7 +170,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
     if (!rulesNeedTrends(config.rules)) this.trends = undefined;
-    else this.trends ??= new TrendTracker(this.trendSeed());
+    else this.trends ??= this.trendTracker();
     this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
     this.engine.setRules(config.rules);
   }
@@ -337,6 +338,14 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (trend && trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
     if (trend?.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
     return this.engine.conditionHolds(ruleId, observation, system);
+  }
+
+  private trendTracker(): TrendTracker {
+    const seed = this.trendSeed();
+    return new TrendTracker({
+      ...(seed ? { seed } : {}),
+      ...(this.options.trendTimeScale ? { timeScale: this.options.trendTimeScale } : {}),
+    });
   }
 
   /** A process's RSS from the history file, the last day of it, for a trend not to start from nothing. */

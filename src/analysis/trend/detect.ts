@@ -110,7 +110,13 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
   const material = growthFraction >= minGrowthFraction;
   const rising = grows && material && !levelsOff;
   let verdict: TrendResult['verdict'] = rising ? 'leak' : 'no-leak';
-  let reason = explain({ verdict: rising ? 'leak' : 'no-leak', grows, material, growthFraction, regimeSeconds });
+  let reason = explain({
+    verdict: rising ? 'leak' : 'no-leak',
+    grows,
+    material,
+    growthFraction,
+    regimeSeconds,
+  });
   let evidenceSeconds = evidenceSpanSeconds(rhythm.cycleSeconds);
   let neededSeconds: number | undefined;
   if (rising) {

@@ -72,7 +72,9 @@ export function weighEvidence(facts: EvidenceFacts): Evidence {
   const age = facts.ageSeconds;
   if (age === undefined || age >= WARMUP_SECONDS) return evidence;
   const fast =
-    !facts.slowing && facts.levelBytes > 0 && (facts.slopeLow * 60) / facts.levelBytes >= FAST_SHARE_PER_MINUTE;
+    !facts.slowing &&
+    facts.levelBytes > 0 &&
+    (facts.slopeLow * 60) / facts.levelBytes >= FAST_SHARE_PER_MINUTE;
   const meetsLimitInWarmup =
     facts.conservativeSecondsToLimit !== undefined && facts.conservativeSecondsToLimit < WARMUP_SECONDS;
   if (fast || meetsLimitInWarmup) {
@@ -91,8 +93,13 @@ export function evidenceSpanSeconds(cycleSeconds: number | undefined): number {
   return Math.max(MIN_EVIDENCE_SECONDS, MIN_EVIDENCE_CYCLES * (cycleSeconds ?? 0));
 }
 
-/** "needs ~N more minutes", rounded up so that it is never promised too early. */
+/** Whole minutes, rounded up so that a verdict is never promised too early. */
+export function neededMinutes(seconds: number): number {
+  return Math.max(1, Math.ceil(seconds / 60));
+}
+
+/** "needs ~N more minutes". */
 export function neededText(seconds: number): string {
-  const minutes = Math.max(1, Math.ceil(seconds / 60));
+  const minutes = neededMinutes(seconds);
   return `needs ~${minutes} more minute${minutes === 1 ? '' : 's'}`;
 }
