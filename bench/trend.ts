@@ -15,6 +15,7 @@ import {
   SHAPES,
   TUNING_SEEDS,
 } from '../test/fixtures/trend-corpus.js';
+import { benchTrendLive } from './trend-live.js';
 
 /** Same minimum sample count as the detector, so that the baseline is not faulted for it. */
 const BASELINE_MIN_SAMPLES = 16;
@@ -99,6 +100,7 @@ export function benchTrend(tuning = process.argv.includes('--tuning')): void {
   durationsMs.sort((a, b) => a - b);
   const medianMs = durationsMs[durationsMs.length >> 1] ?? Number.NaN;
   console.log(`\ntime per ${points}-point series: ${medianMs.toFixed(1)} ms (median of ${runs})`);
+  benchTrendLive();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) benchTrend();

@@ -1,5 +1,5 @@
 import { detectTrend, type TrendResult } from '../analysis/trend/index.js';
-import type { RuleSpec } from '../rules/index.js';
+import type { ProcessObservation, RuleSpec } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 
 /** Points kept per process; when full, every other one is dropped so the span keeps growing. */
@@ -8,6 +8,11 @@ const MAX_POINTS = 2048;
 const MIN_ANALYSIS_GAP_MS = 30_000;
 /** Up to this many points a series is analysed on every tick. */
 const CHEAP_POINTS = 256;
+/**
+ * A live series is tested again and again as it grows, and a chance rise that passes once is
+ * then held: each test is made ten times stricter than the detector's default.
+ */
+const LIVE_SIGNIFICANCE = 0.001;
 
 interface Series {
   startTicks: number;
@@ -34,6 +39,15 @@ export interface TrendView {
   limitBytes?: number;
   /** For `insufficient` on a rising floor: about how much longer until a verdict. */
   neededSeconds?: number;
+}
+
+/**
+ * What the rule engine sees of a verdict: `leak` true or false, unknown while insufficient (so
+ * that it neither fires nor resolves a rule), and `oom_in` only where a leak gives a time.
+ */
+export function observeTrend(observation: ProcessObservation, trend: TrendView): void {
+  if (trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
+  if (trend.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
 }
 
 /** Whether any rule needs a trend (`leak`, `oom_in`), so the watcher keeps series only then. */
@@ -120,7 +134,7 @@ export class TrendTracker {
       const limitBytes = sample.cgroupLimitBytes ?? (sample.rss ?? 0) + system.memAvailable;
       const result = detectTrend(
         { timeSeconds: series.timeSeconds, bytes: series.bytes },
-        { limitBytes, startSeconds: series.startSeconds },
+        { limitBytes, startSeconds: series.startSeconds, significance: LIVE_SIGNIFICANCE },
       );
       series.result = result;
       series.lastAnalysisMs = nowMs;

@@ -23,7 +23,7 @@ import { carryOut } from './act.js';
 import type { WatchConfig } from './config.js';
 import { type EscalationNotice, Escalations } from './escalate.js';
 import { StoredRuleMemory } from './rule-memory.js';
-import { rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
+import { observeTrend, rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
 export interface Tick {
@@ -225,8 +225,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       const trend = this.trends?.view(sample, system, system.time);
       if (trend) {
         trendViews.set(sample.pid, trend);
-        if (trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
-        if (trend.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
+        observeTrend(observation, trend);
       }
       return observation;
     });

@@ -117,12 +117,12 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
     growthFraction,
     regimeSeconds,
   });
-  let evidenceSeconds = evidenceSpanSeconds(rhythm.cycleSeconds);
+  let evidenceSeconds = evidenceSpanSeconds(rhythm);
   let neededSeconds: number | undefined;
   if (rising) {
     const evidence = weighEvidence({
       durationSeconds: duration,
-      cycleSeconds: rhythm.cycleSeconds,
+      rhythm,
       slope: growth.slope,
       slopeLow: growth.slopeLow,
       slopeHigh: growth.slopeHigh,
@@ -133,6 +133,8 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
           ? undefined
           : Math.max(0, options.limitBytes - peakBytes) / growth.slopeLow,
       slowing: recent.slopeHigh < growth.slope,
+      ...paceOfThirds(regimeTimes, regimeFloors, floor.overlap, seasonal === undefined ? undefined : growth),
+      regimeSeconds,
     });
     evidenceSeconds = evidence.requiredSeconds;
     if (evidence.missing) {
@@ -162,6 +164,24 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
     result.timeToLimitSeconds = Math.max(0, (options.limitBytes - peakBytes) / growth.slope);
   }
   return result;
+}
+
+/**
+ * The slope of the regime's newest third (with its lower bound) and of its oldest: a warm-up
+ * shows as the newer growing slower. A seasonal trend already compares whole cycles.
+ */
+function paceOfThirds(
+  times: Float64Array,
+  floors: Float64Array,
+  overlap: number,
+  seasonal: Growth | undefined,
+): { recentSlope: number; recentSlopeLow: number; olderSlope: number } {
+  if (seasonal !== undefined)
+    return { recentSlope: seasonal.slope, recentSlopeLow: seasonal.slopeLow, olderSlope: seasonal.slope };
+  const third = Math.max(2, Math.floor(floors.length / 3));
+  const newer = floorGrowth(times.subarray(-third), floors.subarray(-third), overlap);
+  const older = theilSen(times.subarray(0, third), floors.subarray(0, third), 0);
+  return { recentSlope: newer.slope, recentSlopeLow: newer.slopeLow, olderSlope: older.slope };
 }
 
 function floorGrowth(timeSeconds: Float64Array, floors: Float64Array, overlap: number): Growth {
