@@ -142,6 +142,12 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
       neededSeconds = evidence.missing.neededSeconds;
       reason = `${evidence.missing.reason}; ${neededText(neededSeconds)}`;
     } else if (evidence.sinceStart) reason = `${evidence.sinceStart}; ${reason}`;
+  } else if (duration < evidenceSeconds) {
+    // Too short a series cannot show a rise at the required significance either: "no leak"
+    // would only mean "not enough data yet".
+    verdict = 'insufficient';
+    neededSeconds = evidenceSeconds - duration;
+    reason = `only ${formatDuration(duration * 1000)} of samples; ${neededText(neededSeconds)}`;
   }
 
   const result: TrendResult = {
