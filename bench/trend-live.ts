@@ -10,10 +10,9 @@ import type { ProcessSample } from '../src/sample/index.js';
 import { observeTrend, TrendTracker, type TrendView } from '../src/watch/trends.js';
 import { LIVE_SHAPES, type LiveSeries, liveSeries } from '../test/fixtures/trend-live.js';
 import { processSample, SYSTEM } from '../test/helpers/samples.js';
+import { BASELINE_MIN_SAMPLES, leastSquaresSlope } from './least-squares.js';
 
 const SEEDS = Array.from({ length: Number(process.env.LIVE_SEEDS ?? 12) }, (_, i) => 70_001 + i);
-/** The baseline says nothing below this many samples, like the detector. */
-const BASELINE_MIN_SAMPLES = 16;
 
 interface Replay {
   /** Seconds from the leak's start (or the watch's, if later) to the first `fired`. */
@@ -24,27 +23,6 @@ interface Replay {
 
 /** The verdict after the first `upTo` samples, the last of which is `sample`. */
 type Judge = (sample: ProcessSample, upTo: number, nowMs: number) => TrendView | undefined;
-
-function leastSquaresSlope(series: LiveSeries, from: number, upTo: number): number {
-  const n = upTo - from;
-  const t0 = series.timeSeconds[from] as number;
-  let meanT = 0;
-  let meanY = 0;
-  for (let i = from; i < upTo; i++) {
-    meanT += (series.timeSeconds[i] as number) - t0;
-    meanY += series.bytes[i] as number;
-  }
-  meanT /= n;
-  meanY /= n;
-  let covariance = 0;
-  let variance = 0;
-  for (let i = from; i < upTo; i++) {
-    const dt = (series.timeSeconds[i] as number) - t0 - meanT;
-    covariance += dt * ((series.bytes[i] as number) - meanY);
-    variance += dt * dt;
-  }
-  return variance > 0 ? covariance / variance : 0;
-}
 
 /** Replays one series through a judge and the rule engine, as the watcher's tick does. */
 function replay(series: LiveSeries, judge: Judge): Replay {
@@ -87,7 +65,7 @@ function memwarden(series: LiveSeries): Replay {
 function predictLinear(series: LiveSeries): Replay {
   return replay(series, (_sample, upTo) => {
     if (upTo < BASELINE_MIN_SAMPLES) return { verdict: 'insufficient', reason: '', points: upTo };
-    const slope = leastSquaresSlope(series, 0, upTo);
+    const slope = leastSquaresSlope(series, upTo);
     return { verdict: slope > 0 ? 'leak' : 'no-leak', reason: '', points: upTo, slopeBytesPerSecond: slope };
   });
 }
