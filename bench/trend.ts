@@ -15,30 +15,12 @@ import {
   SHAPES,
   TUNING_SEEDS,
 } from '../test/fixtures/trend-corpus.js';
-
-/** Same minimum sample count as the detector, so that the baseline is not faulted for it. */
-const BASELINE_MIN_SAMPLES = 16;
+import { BASELINE_MIN_SAMPLES, leastSquaresSlope } from './least-squares.js';
+import { benchTrendLive } from './trend-live.js';
 
 function leastSquaresVerdict(series: LabelledSeries): TrendVerdict {
-  const n = series.timeSeconds.length;
-  if (n < BASELINE_MIN_SAMPLES) return 'insufficient';
-  const t0 = series.timeSeconds[0] as number;
-  let meanT = 0;
-  let meanY = 0;
-  for (let i = 0; i < n; i++) {
-    meanT += (series.timeSeconds[i] as number) - t0;
-    meanY += series.bytes[i] as number;
-  }
-  meanT /= n;
-  meanY /= n;
-  let covariance = 0;
-  let variance = 0;
-  for (let i = 0; i < n; i++) {
-    const dt = (series.timeSeconds[i] as number) - t0 - meanT;
-    covariance += dt * ((series.bytes[i] as number) - meanY);
-    variance += dt * dt;
-  }
-  return variance > 0 && covariance / variance > 0 ? 'leak' : 'no-leak';
+  if (series.timeSeconds.length < BASELINE_MIN_SAMPLES) return 'insufficient';
+  return leastSquaresSlope(series) > 0 ? 'leak' : 'no-leak';
 }
 
 function percent(right: number, total: number): string {
@@ -99,6 +81,7 @@ export function benchTrend(tuning = process.argv.includes('--tuning')): void {
   durationsMs.sort((a, b) => a - b);
   const medianMs = durationsMs[durationsMs.length >> 1] ?? Number.NaN;
   console.log(`\ntime per ${points}-point series: ${medianMs.toFixed(1)} ms (median of ${runs})`);
+  benchTrendLive();
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) benchTrend();

@@ -39,7 +39,8 @@
 
   function trendText(trend) {
     if (!trend) return '';
-    if (trend.verdict === 'insufficient') return 'trend: not enough data yet';
+    if (trend.verdict === 'insufficient')
+      return trend.reason ? `trend: not enough data yet (${trend.reason})` : 'trend: not enough data yet';
     let text = trend.verdict === 'leak' ? 'leak suspected' : 'no leak';
     if (Number.isFinite(trend.slopeBytesPerSecond))
       text += `, ${formatBytes(trend.slopeBytesPerSecond * 3600)}/h`;

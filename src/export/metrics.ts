@@ -108,6 +108,12 @@ function targetSeries(target: TargetTick, memTotalBytes: number): Series[] {
       '1 when the leak detector judges the target to be leaking, 0 when it judges it not to be.',
       trend.verdict === 'leak' ? 1 : 0,
     ]);
+  if (trend?.verdict === 'insufficient' && trend.neededSeconds !== undefined)
+    series.push([
+      'memwarden_target_leak_evidence_needed_seconds',
+      'While the leak detector has too little data for a verdict: about how much longer it needs.',
+      trend.neededSeconds,
+    ]);
   if (trend?.slopeBytesPerSecond !== undefined && Number.isFinite(trend.slopeBytesPerSecond))
     series.push([
       'memwarden_target_leak_slope_bytes_per_second',

@@ -7,6 +7,10 @@ export interface TrendSummary {
   slopeBytesPerSecond?: number;
   /** Until the configured or cgroup limit at this slope; absent when there is no limit or no growth. */
   timeToLimitSeconds?: number;
+  /** Why this verdict; for `insufficient`, what is missing. */
+  reason?: string;
+  /** For `insufficient` on a rising floor: about how much longer until a verdict. */
+  neededSeconds?: number;
 }
 
 export interface TargetTick {

@@ -95,7 +95,8 @@ export function storeHistory(store: HistoryRows): HistorySource {
       const largest = [...byPid.values()].sort((a, b) => (b.rss.at(-1) ?? 0) - (a.rss.at(-1) ?? 0))[0];
       if (!largest) return undefined;
       const result = detectTrend({ timeSeconds: largest.t, bytes: largest.rss });
-      const summary: TrendSummary = { verdict: result.verdict };
+      const summary: TrendSummary = { verdict: result.verdict, reason: result.reason };
+      if (result.neededSeconds !== undefined) summary.neededSeconds = result.neededSeconds;
       if (result.slopeBytesPerSecond !== null) summary.slopeBytesPerSecond = result.slopeBytesPerSecond;
       return summary;
     },

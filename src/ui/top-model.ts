@@ -1,3 +1,4 @@
+import { neededMinutes } from '../analysis/trend/index.js';
 import type { Tick, TrendSummary } from '../export/index.js';
 import type { ProcessSample } from '../sample/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
@@ -263,13 +264,7 @@ export class TopModel {
       if (!r) continue;
       const p = r.sample;
       const growth = r.growthPerHour === undefined ? '-' : formatBytes(r.growthPerHour);
-      const leak = r.trend
-        ? r.trend.verdict === 'leak'
-          ? 'LEAK'
-          : r.trend.verdict === 'no-leak'
-            ? 'no'
-            : '?'
-        : '-';
+      const leak = r.trend ? leakCell(r.trend) : '-';
       if (i === index && interactive) selectedLine = lines.length;
       lines.push(
         `${String(p.pid).padStart(7)} ${printable(r.target).slice(0, 12).padEnd(12)} ${formatBytes(p.rss).padStart(10)} ${formatBytes(p.pss).padStart(10)} ${formatPercent(p.memPercent).padStart(6)} ${formatPercent(p.memLimitPercent).padStart(6)} ${formatPercent(p.cpuPercent).padStart(6)} ${growth.padStart(10)} ${r.spark.padEnd(16)} ${leak.padEnd(6)} ${printable(commandOf(p))}`,
@@ -282,4 +277,11 @@ export class TopModel {
       selectedLine,
     };
   }
+}
+
+/** The LEAK column: the verdict, or while there is none yet, about how many minutes it needs. */
+function leakCell(trend: TrendSummary): string {
+  if (trend.verdict === 'leak') return 'LEAK';
+  if (trend.verdict === 'no-leak') return 'no';
+  return trend.neededSeconds === undefined ? '?' : `?${neededMinutes(trend.neededSeconds)}m`;
 }

@@ -17,7 +17,15 @@ function targetTrend(
     : views.some((v) => v.verdict === 'no-leak')
       ? 'no-leak'
       : 'insufficient';
+  // The reason shown is that of the process that decided the verdict; while none has one, the
+  // one closest to a verdict says what is missing.
+  const deciding =
+    verdict === 'insufficient'
+      ? views.reduce((a, b) => ((b.neededSeconds ?? Infinity) < (a.neededSeconds ?? Infinity) ? b : a))
+      : views.find((v) => v.verdict === verdict);
   const summary: TrendSummary = { verdict };
+  if (deciding) summary.reason = deciding.reason;
+  if (deciding?.neededSeconds !== undefined) summary.neededSeconds = deciding.neededSeconds;
   const slopes = views.map((v) => v.slopeBytesPerSecond).filter((x): x is number => x !== undefined);
   if (slopes.length > 0) summary.slopeBytesPerSecond = Math.max(...slopes);
   const times = views.map((v) => v.timeToLimitSeconds).filter((x): x is number => x !== undefined);

@@ -1,9 +1,11 @@
+import { neededText } from '../analysis/trend/index.js';
 import { trimArgv } from '../proc/index.js';
 import type { RuleEvent } from '../rules/index.js';
 import type { SystemSample } from '../sample/index.js';
 import { printable } from '../ui/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
 import type { OomKillEvent } from './oom.js';
+import type { TrendView } from './trends.js';
 import type { Tick } from './watcher.js';
 
 /** The machine's JSON-lines record of one cycle. */
@@ -29,7 +31,7 @@ interface KeptLine {
   cmdline: readonly string[];
   /** `,"target":…,"pid":…,"cmdline":[…]` */
   head: string;
-  /** `"startTime":"…"}` */
+  /** `"startTime":"…"` */
   tail: string;
   /** The line after the cycle, and the values it was made of: most processes repeat them. */
   body?: string;
@@ -73,7 +75,7 @@ export class TickJsonLines {
             startTicks: p.startTicks,
             cmdline: p.cmdline,
             head: `,"target":${JSON.stringify(target.name)},"pid":${p.pid},"cmdline":${JSON.stringify(trimArgv(p.cmdline))}`,
-            tail: `"startTime":"${new Date(p.startTime).toISOString()}"}`,
+            tail: `"startTime":"${new Date(p.startTime).toISOString()}"`,
             values: [],
             seen,
           };
@@ -92,10 +94,11 @@ export class TickJsonLines {
           v[3] !== p.pss ||
           v[4] !== limit
         ) {
-          line.body = `${line.head}${field('cpuPercent', cpu)}${field('memPercent', mem)}${field('rss', p.rss)}${field('pss', p.pss)}${field('memLimitPercent', limit)},${line.tail}\n`;
+          line.body = `${line.head}${field('cpuPercent', cpu)}${field('memPercent', mem)}${field('rss', p.rss)}${field('pss', p.pss)}${field('memLimitPercent', limit)},${line.tail}`;
           line.values = [cpu, mem, p.rss, p.pss, limit];
         }
-        out += start + line.body;
+        const trend = tick.trends.get(p.pid);
+        out += `${start}${line.body}${trend ? `,"trend":${JSON.stringify(trend)}` : ''}}\n`;
       }
     }
     for (const k of tick.oomKills) out += `${JSON.stringify(oomKillRecord(time, tick.cycle, k))}\n`;
@@ -157,6 +160,17 @@ function clock(ms: number): string {
   return new Date(ms).toTimeString().slice(0, 8);
 }
 
+/** A process's leak verdict in a few words; while there is none, what it waits for. */
+function trendText(trend: TrendView): string {
+  if (trend.verdict === 'leak') {
+    const rate =
+      trend.slopeBytesPerSecond === undefined ? '' : ` +${formatBytes(trend.slopeBytesPerSecond * 60)}/min`;
+    return `leak${rate}`;
+  }
+  if (trend.verdict === 'no-leak') return 'no leak';
+  return `leak: ${trend.neededSeconds === undefined ? 'not enough data yet' : neededText(trend.neededSeconds)}`;
+}
+
 /** The same cycle for a person at a terminal. */
 export function tickLines(tick: Tick): string[] {
   const at = clock(tick.time);
@@ -171,8 +185,9 @@ export function tickLines(tick: Tick): string[] {
       lines.push(`${at}  ${printable(target.name)}  no process matches`);
     for (const p of target.processes) {
       const command = printable(p.cmdline.length > 0 ? p.cmdline.join(' ') : `[${p.name}]`);
+      const trend = tick.trends.get(p.pid);
       lines.push(
-        `${at}  ${printable(target.name)}  pid ${p.pid}  cpu ${formatPercent(p.cpuPercent)}  mem ${formatPercent(p.memPercent)} (${formatBytes(p.rss)})  started ${new Date(p.startTime).toLocaleString('sv')}  ${command}`,
+        `${at}  ${printable(target.name)}  pid ${p.pid}  cpu ${formatPercent(p.cpuPercent)}  mem ${formatPercent(p.memPercent)} (${formatBytes(p.rss)})${trend ? `  ${trendText(trend)}` : ''}  started ${new Date(p.startTime).toLocaleString('sv')}  ${command}`,
       );
     }
   }

@@ -1,5 +1,5 @@
 import { detectTrend, type TrendResult } from '../analysis/trend/index.js';
-import type { RuleSpec } from '../rules/index.js';
+import type { ProcessObservation, RuleSpec } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 
 /** Points kept per process; when full, every other one is dropped so the span keeps growing. */
@@ -8,20 +8,46 @@ const MAX_POINTS = 2048;
 const MIN_ANALYSIS_GAP_MS = 30_000;
 /** Up to this many points a series is analysed on every tick. */
 const CHEAP_POINTS = 256;
+/**
+ * A live series is tested again and again as it grows, and a chance rise that passes once is
+ * then held: each test is made ten times stricter than the detector's default.
+ */
+const LIVE_SIGNIFICANCE = 0.001;
 
 interface Series {
   startTicks: number;
+  /** The process's start on the series' clock, seconds. */
+  startSeconds: number;
   timeSeconds: number[];
   bytes: number[];
   lastAnalysisMs: number;
   result?: TrendResult;
+  /** The last `leak` verdict while it holds: a firing leak is not let go on one sawtooth fall. */
+  leak?: TrendResult;
+  /** Since when (series clock) every verdict has been `no-leak` while a leak was held. */
+  clearSinceSeconds?: number;
 }
 
 export interface TrendView {
   verdict: TrendResult['verdict'];
+  /** Why: for `insufficient`, what is missing. */
+  reason: string;
+  /** Samples the verdict is based on (seeded ones included). */
+  points: number;
   slopeBytesPerSecond?: number;
   timeToLimitSeconds?: number;
   limitBytes?: number;
+  /** For `insufficient` on a rising floor: about how much longer until a verdict. */
+  neededSeconds?: number;
+}
+
+/**
+ * What the rule engine sees of a verdict: `leak` true or false, unknown while insufficient (so
+ * that it neither fires nor resolves a rule), and `oom_in` only where a leak gives a time.
+ */
+export function observeTrend(observation: ProcessObservation, trend: TrendView): void {
+  if (trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
+  if (trend.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
 }
 
 /** Whether any rule needs a trend (`leak`, `oom_in`), so the watcher keeps series only then. */
@@ -31,24 +57,43 @@ export function rulesNeedTrends(rules: readonly RuleSpec[]): boolean {
   );
 }
 
-/**
- * The RSS series of each watched process, kept in memory for the trend detector behind the
- * `leak` and `oom_in` rules, and started from the history file where it has the process. The limit is the process's cgroup limit, else what the machine has
- * available on top of what the process holds now.
- */
 /** Earlier points of a process, from the history file, so a restarted watcher need not start over. */
 export type TrendSeed = (
   pid: number,
   startTicks: number,
 ) => { timeSeconds: number[]; bytes: number[] } | undefined;
 
+export interface TrendTrackerOptions {
+  /** Earlier points of a process, asked once when the tracker first sees it. */
+  seed?: TrendSeed;
+  minAnalysisGapMs?: number;
+  /**
+   * How many times faster than the wall clock a process's life is taken to run: its samples are
+   * placed at `start + (time − start) × timeScale`. 1 in use; larger in tests and benchmarks, so a
+   * process that does in seconds what a real one does in minutes is judged at the real scale.
+   */
+  timeScale?: number;
+}
+
+/**
+ * The RSS series of each watched process, kept in memory for the trend detector behind the
+ * `leak` and `oom_in` rules, and started from the history file where it has the process. The
+ * limit is the process's cgroup limit, else what the machine has available on top of what the
+ * process holds now. A `leak` verdict, once given, is held until the floor has been judged flat
+ * for as long as a verdict needs (several of its cycles): one fall of a sawtooth, or a regime
+ * bend that leaves too little series for a verdict, does not let it go.
+ */
 export class TrendTracker {
   private readonly series = new Map<number, Series>();
+  private readonly seed: TrendSeed | undefined;
+  private readonly minAnalysisGapMs: number;
+  private readonly timeScale: number;
 
-  constructor(
-    private readonly seed?: TrendSeed,
-    private readonly minAnalysisGapMs = MIN_ANALYSIS_GAP_MS,
-  ) {}
+  constructor(options: TrendTrackerOptions = {}) {
+    this.seed = options.seed;
+    this.minAnalysisGapMs = options.minAnalysisGapMs ?? MIN_ANALYSIS_GAP_MS;
+    this.timeScale = options.timeScale ?? 1;
+  }
 
   /** Adds this tick's samples and forgets processes that are gone. */
   record(samples: readonly ProcessSample[], nowMs: number): void {
@@ -59,15 +104,17 @@ export class TrendTracker {
       let series = this.series.get(s.pid);
       if (!series || series.startTicks !== s.startTicks) {
         const earlier = this.seed?.(s.pid, s.startTicks);
+        const startSeconds = s.startTime / 1000;
         series = {
           startTicks: s.startTicks,
-          timeSeconds: earlier?.timeSeconds.slice(-MAX_POINTS) ?? [],
+          startSeconds,
+          timeSeconds: earlier?.timeSeconds.slice(-MAX_POINTS).map((t) => this.scaled(startSeconds, t)) ?? [],
           bytes: earlier?.bytes.slice(-MAX_POINTS) ?? [],
           lastAnalysisMs: -Infinity,
         };
         this.series.set(s.pid, series);
       }
-      series.timeSeconds.push(nowMs / 1000);
+      series.timeSeconds.push(this.scaled(series.startSeconds, nowMs / 1000));
       series.bytes.push(s.rss);
       if (series.bytes.length > MAX_POINTS) {
         series.timeSeconds = series.timeSeconds.filter((_, i) => i % 2 === 0);
@@ -85,19 +132,57 @@ export class TrendTracker {
     // most from one sample to the next; a long one is analysed at most every gap.
     if (series.bytes.length <= CHEAP_POINTS || nowMs - series.lastAnalysisMs >= this.minAnalysisGapMs) {
       const limitBytes = sample.cgroupLimitBytes ?? (sample.rss ?? 0) + system.memAvailable;
-      series.result = detectTrend({ timeSeconds: series.timeSeconds, bytes: series.bytes }, { limitBytes });
+      const result = detectTrend(
+        { timeSeconds: series.timeSeconds, bytes: series.bytes },
+        { limitBytes, startSeconds: series.startSeconds, significance: LIVE_SIGNIFICANCE },
+      );
+      series.result = result;
       series.lastAnalysisMs = nowMs;
+      this.hold(series, result);
     }
-    const r = series.result;
+    const r = series.leak ?? series.result;
     if (!r) return undefined;
-    const view: TrendView = { verdict: r.verdict };
+    const held = r !== series.result;
+    const view: TrendView = {
+      verdict: r.verdict,
+      reason: held ? `${r.reason}; held until the floor is seen flat across several cycles` : r.reason,
+      points: series.bytes.length,
+    };
     if (r.slopeBytesPerSecond !== null) view.slopeBytesPerSecond = r.slopeBytesPerSecond;
     if (r.timeToLimitSeconds !== undefined) view.timeToLimitSeconds = r.timeToLimitSeconds;
     if (r.limitBytes !== undefined) view.limitBytes = r.limitBytes;
+    if (r.neededSeconds !== undefined) view.neededSeconds = r.neededSeconds;
     return view;
   }
 
   get size(): number {
     return this.series.size;
+  }
+
+  private scaled(startSeconds: number, seconds: number): number {
+    return this.timeScale === 1 ? seconds : startSeconds + (seconds - startSeconds) * this.timeScale;
+  }
+
+  /**
+   * Takes a leak as held, or lets it go once every verdict for the span a verdict needs has been
+   * `no-leak`: evidence that the floor stopped rising, not one fall of its sawtooth.
+   */
+  private hold(series: Series, result: TrendResult): void {
+    const now = series.timeSeconds[series.timeSeconds.length - 1] ?? 0;
+    if (result.verdict === 'leak') {
+      series.leak = result;
+      delete series.clearSinceSeconds;
+      return;
+    }
+    if (series.leak === undefined) return;
+    if (result.verdict !== 'no-leak') {
+      delete series.clearSinceSeconds;
+      return;
+    }
+    series.clearSinceSeconds ??= now;
+    if (now - series.clearSinceSeconds >= (result.evidenceSeconds ?? 0)) {
+      delete series.leak;
+      delete series.clearSinceSeconds;
+    }
   }
 }

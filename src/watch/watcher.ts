@@ -28,7 +28,7 @@ import { type EscalationNotice, Escalations } from './escalate.js';
 import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
 import { type OomKillEvent, OomTracker } from './oom.js';
 import { StoredRuleMemory } from './rule-memory.js';
-import { rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
+import { observeTrend, rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
 export interface Tick {
@@ -167,11 +167,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   constructor(
     config: WatchConfig,
     private readonly services: WatcherServices = {},
+    /** `trendTimeScale`: see TrendTrackerOptions.timeScale; for tests that compress a process's life. */
     private readonly options: {
       pss?: boolean;
       kernelLogPath?: string;
       /** The PSI trigger that wakes the loop between slots (default `some 500000 2000000`); false for none. */
       pressureTrigger?: string | false;
+      trendTimeScale?: number;
     } = {},
   ) {
     super();
@@ -186,7 +188,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.targets = compileTargets(config, this.reader);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
-    this.trends = rulesNeedTrends(config.rules) ? new TrendTracker(this.trendSeed()) : undefined;
+    this.trends = rulesNeedTrends(config.rules) ? this.trendTracker() : undefined;
     this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
     const store = services.store;
     const memory = store
@@ -218,7 +220,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
     if (!rulesNeedTrends(config.rules)) this.trends = undefined;
-    else this.trends ??= new TrendTracker(this.trendSeed());
+    else this.trends ??= this.trendTracker();
     this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
     this.engine.setRules(config.rules);
     this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
@@ -337,8 +339,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       const trend = this.trends?.view(sample, system, system.time);
       if (trend) {
         trendViews.set(sample.pid, trend);
-        if (trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
-        if (trend.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
+        observeTrend(observation, trend);
       }
       return observation;
     });
@@ -526,6 +527,14 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (trend && trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
     if (trend?.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
     return this.engine.conditionHolds(ruleId, observation, system);
+  }
+
+  private trendTracker(): TrendTracker {
+    const seed = this.trendSeed();
+    return new TrendTracker({
+      ...(seed ? { seed } : {}),
+      ...(this.options.trendTimeScale ? { timeScale: this.options.trendTimeScale } : {}),
+    });
   }
 
   /** A process's RSS from the history file, the last day of it, for a trend not to start from nothing. */

@@ -106,7 +106,7 @@ describe('trend detector', () => {
 
   it('sees no leak in a perfectly flat series of whole pages', () => {
     const result = detectTrend({
-      timeSeconds: Array.from({ length: 100 }, (_, i) => i),
+      timeSeconds: Array.from({ length: 100 }, (_, i) => i * 10),
       bytes: new Array(100).fill(4096 * 10_000),
     });
     assert.equal(result.verdict, 'no-leak');
@@ -121,5 +121,31 @@ describe('trend detector', () => {
     const start = late.timeSeconds[0] as number;
     const end = late.timeSeconds[late.timeSeconds.length - 1] as number;
     assert.ok((result.regimeStartSeconds ?? start) > start + 0.1 * (end - start));
+  });
+});
+
+describe('trend detector: evidence before a verdict', () => {
+  it('calls a steep three-minute rise insufficient and says how much longer it needs', () => {
+    const result = detectTrend(line(90, 2, 300 * MiB, (20 * MiB) / 60));
+    assert.equal(result.verdict, 'insufficient', result.reason);
+    assert.ok((result.neededSeconds ?? 0) > 60, `neededSeconds ${result.neededSeconds}`);
+    assert.match(result.reason, /needs ~\d+ more minutes?/);
+  });
+
+  it('takes growth in the first minutes of a process for warm-up', () => {
+    const series = line(160, 3, 300 * MiB, (2 * MiB) / 60);
+    const startSeconds = (series.timeSeconds[0] as number) - 30;
+    const young = detectTrend(series, { startSeconds });
+    assert.equal(young.verdict, 'insufficient', young.reason);
+    assert.match(young.reason, /started .* ago/);
+    // The same series from a process that has run for a day is a leak.
+    assert.equal(detectTrend(series, { startSeconds: startSeconds - 86_400 }).verdict, 'leak');
+  });
+
+  it('says a young process grows far beyond a warm-up when it does', () => {
+    const series = line(160, 3, 300 * MiB, (60 * MiB) / 60);
+    const result = detectTrend(series, { startSeconds: (series.timeSeconds[0] as number) - 30 });
+    assert.equal(result.verdict, 'leak', result.reason);
+    assert.match(result.reason, /growing 60\.0 MiB\/min since start/);
   });
 });

@@ -14,7 +14,7 @@ const DROP_SHARE = 0.5;
 /** …and this many times the usual sample-to-sample change, so that noise alone never does. */
 const DROP_OVER_STEP = 6;
 /** Fewer drops than this are single events (spikes, a restart), not a rhythm. */
-const MIN_DROPS = 4;
+export const MIN_DROPS = 4;
 
 export interface Rhythm {
   /** A sawtooth's cycle (from its drops), else a wave's period; floor windows span at least this. */
@@ -24,6 +24,8 @@ export interface Rhythm {
    * Undefined for a sawtooth: GC comes at irregular times, so its phases drift from cycle to cycle.
    */
   periodSeconds: number | undefined;
+  /** Sudden drops seen, also when too few to time a rhythm by: each says one is there. */
+  drops: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface Rhythm {
 export function findRhythm(timeSeconds: Float64Array, bytes: Float64Array, maxCycleSeconds: number): Rhythm {
   const start = timeSeconds[0] as number;
   const duration = (timeSeconds[timeSeconds.length - 1] as number) - start;
-  if (!(duration > 0)) return { cycleSeconds: undefined, periodSeconds: undefined };
+  if (!(duration > 0)) return { cycleSeconds: undefined, periodSeconds: undefined, drops: 0 };
   const { binSeconds, means } = binMeans(timeSeconds, bytes, Math.min(BINS, timeSeconds.length));
   const binTimes = means.map((_, i) => i * binSeconds);
   // The trend is only removed so that it does not swamp the autocorrelation: a line through a
@@ -47,11 +49,11 @@ export function findRhythm(timeSeconds: Float64Array, bytes: Float64Array, maxCy
   const lag = autocorrelationPeak(detrended);
   const period = lag === undefined ? undefined : lag * binSeconds;
   const periodSeconds = period !== undefined && period <= maxCycleSeconds ? period : undefined;
-  const gap = dropSpacing(timeSeconds, bytes, line.slope);
+  const { gap, drops } = dropSpacing(timeSeconds, bytes, line.slope);
   const gapSeconds = gap !== undefined && gap <= maxCycleSeconds ? gap : undefined;
   // Sudden drops mark a sawtooth; its autocorrelation peaks only add multiples of the same cycle.
-  if (gapSeconds === undefined) return { cycleSeconds: periodSeconds, periodSeconds };
-  return { cycleSeconds: gapSeconds, periodSeconds: undefined };
+  if (gapSeconds === undefined) return { cycleSeconds: periodSeconds, periodSeconds, drops };
+  return { cycleSeconds: gapSeconds, periodSeconds: undefined, drops };
 }
 
 function binMeans(
@@ -127,22 +129,38 @@ function autocorrelationPeak(values: Float64Array): number | undefined {
   return curvature < 0 ? bestLag + (0.5 * (left - right)) / curvature : bestLag;
 }
 
+/** Readings after a drop that must stay down for it to count. */
+const STAYS_DOWN_READINGS = 3;
+
+/** A collection leaves memory down for a while; a low reading or two that come back are noise. */
+function staysDown(bytes: Float64Array, at: number, below: number): boolean {
+  const end = Math.min(bytes.length, at + 1 + STAYS_DOWN_READINGS);
+  for (let i = at + 1; i < end; i++) if ((bytes[i] as number) > below) return false;
+  return true;
+}
+
 /** A generous cycle length (90th percentile gap) between the sudden drops of a sawtooth. */
-function dropSpacing(timeSeconds: Float64Array, bytes: Float64Array, slope: number): number | undefined {
+function dropSpacing(
+  timeSeconds: Float64Array,
+  bytes: Float64Array,
+  slope: number,
+): { gap: number | undefined; drops: number } {
   const n = timeSeconds.length;
   const residuals = new Float64Array(n);
   for (let i = 0; i < n; i++) residuals[i] = (bytes[i] as number) - slope * (timeSeconds[i] as number);
   const spread = quantile(residuals, 0.95) - quantile(residuals, 0.05);
-  if (!(spread > 0)) return undefined;
+  if (!(spread > 0)) return { gap: undefined, drops: 0 };
   const steps = new Float64Array(n - 1);
   for (let i = 1; i < n; i++) steps[i - 1] = Math.abs((bytes[i] as number) - (bytes[i - 1] as number));
   const threshold = Math.max(DROP_SHARE * spread, DROP_OVER_STEP * median(steps));
   const dropTimes: number[] = [];
   for (let i = 1; i < n; i++) {
-    if ((bytes[i - 1] as number) - (bytes[i] as number) >= threshold)
+    const before = bytes[i - 1] as number;
+    if (before - (bytes[i] as number) >= threshold && staysDown(bytes, i, before - threshold / 2))
       dropTimes.push(timeSeconds[i] as number);
   }
-  if (dropTimes.length < MIN_DROPS) return undefined;
+  const drops = dropTimes.length;
+  if (drops < MIN_DROPS) return { gap: undefined, drops };
   const gaps = dropTimes.slice(1).map((t, i) => t - (dropTimes[i] as number));
-  return quantile(gaps, 0.9);
+  return { gap: quantile(gaps, 0.9), drops };
 }

@@ -1,5 +1,6 @@
 import { formatDuration } from '../../units/index.js';
 import { findRhythm } from './cycle.js';
+import { evidenceSpanSeconds, neededText, weighEvidence } from './evidence.js';
 import { slidingFloor } from './floor.js';
 import { mannKendall } from './mann-kendall.js';
 import { seasonalTrend } from './seasonal.js';
@@ -107,12 +108,53 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
   const threshold = regimeIndex === 0 ? significance : significance / REGIME_SELECTION_PENALTY;
   const grows = growth.pValueGrowth < threshold && growth.slopeLow > 0;
   const material = growthFraction >= minGrowthFraction;
-  const verdict = grows && material && !levelsOff ? 'leak' : 'no-leak';
+  const rising = grows && material && !levelsOff;
+  let verdict: TrendResult['verdict'] = rising ? 'leak' : 'no-leak';
+  let reason = explain({
+    verdict: rising ? 'leak' : 'no-leak',
+    grows,
+    material,
+    growthFraction,
+    regimeSeconds,
+  });
+  let evidenceSeconds = evidenceSpanSeconds(rhythm);
+  let neededSeconds: number | undefined;
+  if (rising) {
+    const evidence = weighEvidence({
+      durationSeconds: duration,
+      rhythm,
+      slope: growth.slope,
+      slopeLow: growth.slopeLow,
+      slopeHigh: growth.slopeHigh,
+      levelBytes: level,
+      ageSeconds: options.startSeconds === undefined ? undefined : lastTime + origin - options.startSeconds,
+      conservativeSecondsToLimit:
+        options.limitBytes === undefined
+          ? undefined
+          : Math.max(0, options.limitBytes - peakBytes) / growth.slopeLow,
+      slowing: recent.slopeHigh < growth.slope,
+      ...paceOfThirds(regimeTimes, regimeFloors, floor.overlap, seasonal === undefined ? undefined : growth),
+      regimeSeconds,
+    });
+    evidenceSeconds = evidence.requiredSeconds;
+    if (evidence.missing) {
+      verdict = 'insufficient';
+      neededSeconds = evidence.missing.neededSeconds;
+      reason = `${evidence.missing.reason}; ${neededText(neededSeconds)}`;
+    } else if (evidence.sinceStart) reason = `${evidence.sinceStart}; ${reason}`;
+  } else if (duration < evidenceSeconds) {
+    // Too short a series cannot show a rise at the required significance either: "no leak"
+    // would only mean "not enough data yet".
+    verdict = 'insufficient';
+    neededSeconds = evidenceSeconds - duration;
+    reason = `only ${formatDuration(duration * 1000)} of samples; ${neededText(neededSeconds)}`;
+  }
 
   const result: TrendResult = {
     ...base,
     verdict,
-    reason: explain({ verdict, grows, material, growthFraction, regimeSeconds }),
+    reason,
+    evidenceSeconds,
     slopeBytesPerSecond: growth.slope,
     slopeLowBytesPerSecond: growth.slopeLow,
     slopeHighBytesPerSecond: growth.slopeHigh,
@@ -123,10 +165,29 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
     floorBytes,
     peakBytes,
   };
+  if (neededSeconds !== undefined) result.neededSeconds = neededSeconds;
   if (verdict === 'leak' && options.limitBytes !== undefined) {
     result.timeToLimitSeconds = Math.max(0, (options.limitBytes - peakBytes) / growth.slope);
   }
   return result;
+}
+
+/**
+ * The slope of the regime's newest third (with its lower bound) and of its oldest: a warm-up
+ * shows as the newer growing slower. A seasonal trend already compares whole cycles.
+ */
+function paceOfThirds(
+  times: Float64Array,
+  floors: Float64Array,
+  overlap: number,
+  seasonal: Growth | undefined,
+): { recentSlope: number; recentSlopeLow: number; olderSlope: number } {
+  if (seasonal !== undefined)
+    return { recentSlope: seasonal.slope, recentSlopeLow: seasonal.slopeLow, olderSlope: seasonal.slope };
+  const third = Math.max(2, Math.floor(floors.length / 3));
+  const newer = floorGrowth(times.subarray(-third), floors.subarray(-third), overlap);
+  const older = theilSen(times.subarray(0, third), floors.subarray(0, third), 0);
+  return { recentSlope: newer.slope, recentSlopeLow: newer.slopeLow, olderSlope: older.slope };
 }
 
 function floorGrowth(timeSeconds: Float64Array, floors: Float64Array, overlap: number): Growth {
@@ -169,6 +230,7 @@ function emptyResult(points: number, limitBytes: number | undefined): TrendResul
     regimeStartSeconds: null,
     floorBytes: null,
     peakBytes: null,
+    evidenceSeconds: null,
   };
   if (limitBytes !== undefined) result.limitBytes = limitBytes;
   return result;

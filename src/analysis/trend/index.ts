@@ -7,4 +7,5 @@
  * no clock; where the series and the limit come from is the caller's business.
  */
 export { detectTrend } from './detect.js';
+export { neededMinutes, neededText } from './evidence.js';
 export type { MemorySeries, TrendOptions, TrendResult, TrendVerdict } from './types.js';

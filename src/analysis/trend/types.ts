@@ -12,6 +12,11 @@ export interface TrendOptions {
   /** Growth of the floor over the current regime, as a share of its level, below which a
    * significant trend is still too small to call a leak. Default 0.02. */
   minGrowthFraction?: number;
+  /**
+   * When the process started, on the series' clock. Its first minutes are then taken for
+   * warm-up: growth in them is no leak unless it is far beyond any warm-up.
+   */
+  startSeconds?: number;
 }
 
 export type TrendVerdict = 'leak' | 'no-leak' | 'insufficient';
@@ -41,6 +46,13 @@ export interface TrendResult {
   /** The floor plus the usual excursion above it (sawtooth peaks): what meets a limit first. */
   peakBytes: number | null;
   limitBytes?: number;
+  /**
+   * Span of series a verdict of leak needs here: several of the series' own cycles and some
+   * minutes, more while the slope is unsure. A `no-leak` is trusted after as long.
+   */
+  evidenceSeconds: number | null;
+  /** For an `insufficient` verdict on a rising floor: about how much longer until one is given. */
+  neededSeconds?: number;
   /** Seconds from the last sample until `peakBytes` reaches the limit; only for a leak with a limit. */
   timeToLimitSeconds?: number;
 }
