@@ -86,8 +86,8 @@ export function protectedReason(record: {
 }
 
 /**
- * What runtime a process runs, from its executable: Node if the file is named node/nodejs,
- * exports Node's addon symbols, or maps libnode; Python if it is named pythonX.Y or maps
+ * What runtime a process runs, from its executable: Node if the file exports Node's addon
+ * symbols or the process maps libnode (a file merely named node is native); Python if it is named pythonX.Y or maps
  * libpython; native otherwise. Undefined when the process is gone.
  */
 export function detectRuntime(pid: number, options: DetectOptions = {}): RuntimeInfo | undefined {
@@ -116,10 +116,8 @@ export function detectRuntime(pid: number, options: DetectOptions = {}): Runtime
   if (exeFile) info.exeFile = exeFile;
   const exeName = basename(info.exe.replace(/ \(deleted\)$/, ''));
 
-  if (exeName === 'node' || exeName === 'nodejs') {
-    info.runtime = 'node';
-    info.detectedBy = 'executable name';
-  } else if (executableFacts(exeLink)?.exportsNodeSymbols) {
+  // Never the file name: anyone can copy /bin/sleep to a file called node, and SIGUSR1 kills it.
+  if (executableFacts(exeLink)?.exportsNodeSymbols) {
     info.runtime = 'node';
     info.detectedBy = "executable exports Node's symbols";
   }
