@@ -88,15 +88,22 @@ function shownAddress(listener: TcpListener): string {
   return isLoopback(listener.address) ? '[::1]' : `[${listener.address}]`;
 }
 
-/** The client side of every connection to `port` in the target's namespace, keyed address:port. */
+/**
+ * Every connection to `port` in the target's namespace, keyed by its client's address:port. A
+ * connection shows as its client's socket, its server's (the target's), or both; whichever side
+ * closed first stays a while in time-wait. Only the client's socket, while open, tells the uid.
+ */
 function peersOf(pid: number, root: string, port: number): Map<string, { port: number; uid?: number }> {
   const peers = new Map<string, { port: number; uid?: number }>();
   for (const s of readTcpSockets({ root, pid, port })) {
-    if (s.state === TCP_LISTEN || s.remote.port !== port || s.local.port === port) continue;
-    peers.set(`${s.local.address}:${s.local.port}`, {
-      port: s.local.port,
-      ...(s.inode > 0 ? { uid: s.uid } : {}),
-    });
+    if (s.state === TCP_LISTEN) continue;
+    const client = s.remote.port === port ? s.local : s.local.port === port ? s.remote : undefined;
+    if (!client) continue;
+    const key = `${client.address}:${client.port}`;
+    const clientSide = client === s.local && s.inode > 0;
+    if (clientSide || !peers.has(key)) {
+      peers.set(key, { port: client.port, ...(clientSide ? { uid: s.uid } : {}) });
+    }
   }
   return peers;
 }
