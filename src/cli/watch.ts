@@ -1,4 +1,5 @@
 import { MemwardenError } from '../errors.js';
+import { uidOf } from '../proc/index.js';
 import { parseListen, printable } from '../ui/index.js';
 import { formatBytes, parseDuration } from '../units/index.js';
 import {
@@ -34,6 +35,8 @@ Quick mode (no config file):
   --match PATTERN            a command-line substring; one target per pattern (repeatable)
   --interval DURATION        time between cycles (default 10s)
   --gc-above 40%|500MB       ask the process to release memory above this (mem% or RSS)
+  --probe-user USER          a user whose processes gc/snapshot/trim may open up (repeatable;
+                             replaces probe_users; default: memwarden's own uid, none as root)
 
 Dashboard and Prometheus:
   --listen HOST:PORT         serve the dashboard on /, metrics on /metrics (127.0.0.1 unless
@@ -58,9 +61,11 @@ async function configFrom(values: Record<string, unknown>): Promise<{ config: Wa
   if (configPath !== undefined && matches.length > 0) {
     throw new MemwardenError('MW_USAGE', 'give either -c FILE or --match patterns, not both');
   }
+  const probeUids = probeUsersFlag(values['probe-user'] as string[] | undefined);
   if (configPath !== undefined) {
     const config = await loadConfig(configPath, { allowInsecure: values['allow-insecure-config'] === true });
     if (values.interval !== undefined) config.intervalMs = parseDuration(values.interval as string);
+    if (probeUids) config.probeUids = probeUids;
     return { config, path: configPath };
   }
   if (matches.length === 0)
@@ -72,7 +77,16 @@ async function configFrom(values: Record<string, unknown>): Promise<{ config: Wa
     ...(values['gc-above'] === undefined ? {} : { gcAbove: values['gc-above'] as string }),
   });
   if (config.intervalMs < 100) throw new MemwardenError('MW_USAGE', '--interval must be at least 100ms');
+  if (probeUids) config.probeUids = probeUids;
   return { config };
+}
+
+function probeUsersFlag(users: string[] | undefined): number[] | undefined {
+  return users?.map((user) => {
+    const uid = uidOf(user);
+    if (uid === undefined) throw new MemwardenError('MW_USAGE', `--probe-user: unknown user '${user}'`);
+    return uid;
+  });
 }
 
 function parseCount(text: string | undefined): number | undefined {
@@ -94,6 +108,7 @@ export const watchCommand: Command = {
       match: { type: 'string', multiple: true },
       interval: { type: 'string' },
       'gc-above': { type: 'string' },
+      'probe-user': { type: 'string', multiple: true },
       log: { type: 'string' },
       json: { type: 'boolean' },
       count: { type: 'string' },

@@ -4,6 +4,7 @@ import { isMemwardenError } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
 import { collectGarbage, type GcResult, releaseLine, takeSnapshot, trimMemory } from '../runtimes/index.js';
 import { formatBytes } from '../units/index.js';
+import { probePolicy, refusalReason } from './probe-users.js';
 
 function resultCode(err: unknown): ResultCode {
   if (!isMemwardenError(err)) return 'FAILED';
@@ -65,19 +66,19 @@ export function actionProbes(
   onActivate: (pid: number, detail: string) => void,
   probeUids?: readonly number[],
 ): RuntimeProbes {
-  const ownUid = process.geteuid?.() ?? -1;
+  const policy = probePolicy(probeUids, process.geteuid?.() ?? -1);
   /** Scenario 40a: a runtime is opened up only in the processes of allowed users. */
   const refusal = (pid: number): ProbeOutcome | undefined => {
     const reader = new ProcReader();
     const uid = reader.read(pid)?.uid;
     reader.close();
     if (uid === undefined) return { ok: false, code: 'ESRCH', message: `pid ${pid} is gone` };
-    const allowed = probeUids ? probeUids.includes(uid) : ownUid === 0 || uid === ownUid;
-    if (allowed) return undefined;
-    const rule = probeUids
-      ? `probe_users allows uids ${probeUids.join(', ')}`
-      : `memwarden runs as uid ${ownUid}`;
-    return { ok: false, code: 'PROTECTED', message: `pid ${pid} belongs to uid ${uid}; ${rule}` };
+    if (policy.uids.includes(uid)) return undefined;
+    return {
+      ok: false,
+      code: 'PROTECTED',
+      message: `pid ${pid} belongs to uid ${uid}; ${refusalReason(policy, uid)}`,
+    };
   };
   return {
     gc: (pid, identity, o) =>

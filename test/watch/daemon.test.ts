@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { listenersOf } from '../../src/proc/index.js';
 import { BIN, CLI_ENV, jsonRecords, runCli } from '../helpers/cli.js';
 import {
   isAlive,
@@ -167,6 +168,9 @@ describe('the watch daemon with its history, actions and supervised targets', ()
         '15',
         '--gc-above',
         '50MB',
+        // memwarden runs as root here, and root's processes are opened up only when asked.
+        '--probe-user',
+        'root',
         '--no-store',
         '--json',
       ],
@@ -214,6 +218,43 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     assert.equal(gc?.code, 'PROTECTED');
     assert.match(gc?.message ?? '', /belongs to uid 0; probe_users allows uids 65534/);
     assert.doesNotMatch(watch.stderr, /audit: woke the runtime/);
+  });
+
+  it('opens up no process as root when probe_users is not set (scenario 40a)', async () => {
+    const target = start(process.execPath, [
+      '--inspect-port=9355',
+      '-e',
+      'console.log("ready"); setInterval(() => {}, 1000)',
+      'memwarden-probe-default',
+    ]);
+    await waitForLine(target, /ready/);
+    const watch = await runCli([
+      'watch',
+      '--match',
+      'memwarden-probe-default',
+      '--gc-above',
+      '1MB',
+      '--interval',
+      '100ms',
+      '--count',
+      '6',
+      '--no-store',
+      '--json',
+    ]);
+    assert.equal(watch.code, 0, watch.stderr);
+    assert.match(
+      watch.stderr,
+      /warning: rules memwarden-probe-default#1: gc\/snapshot\/trim will be refused/,
+    );
+    const gc = jsonRecords<{ action: string; ok: boolean; code?: string; message: string }>(
+      watch.stdout,
+      'action',
+    ).find((a) => a.action === 'gc');
+    assert.equal(gc?.ok, false, watch.stdout.slice(-1500));
+    assert.equal(gc?.code, 'PROTECTED');
+    assert.match(gc?.message ?? '', /belongs to uid 0; memwarden runs as root and probe_users is not set/);
+    assert.doesNotMatch(watch.stderr, /audit: woke the runtime/);
+    assert.deepEqual(listenersOf(pidOf(target)), [], 'its inspector was opened');
   });
 
   it('restarts a crash-looping target with backoff and gives up after the limit', async () => {
