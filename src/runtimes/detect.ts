@@ -87,8 +87,8 @@ export function protectedReason(record: {
 
 /**
  * What runtime a process runs, from its executable: Node if the file exports Node's addon
- * symbols or the process maps libnode (a file merely named node is native); Python if it is named pythonX.Y or maps
- * libpython; native otherwise. Undefined when the process is gone.
+ * symbols or the process maps libnode (a file merely named node is native); Python if it is
+ * named pythonX.Y or maps libpython; native otherwise. Undefined when the process is gone.
  */
 export function detectRuntime(pid: number, options: DetectOptions = {}): RuntimeInfo | undefined {
   const root = options.root ?? options.reader?.root ?? '/proc';

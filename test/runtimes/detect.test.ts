@@ -39,6 +39,20 @@ describe('detectRuntime', () => {
     assert.match(info?.version ?? '', /^3\.\d+$/);
   });
 
+  it('calls a copy of sleep named node native: the file name is not evidence', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'memwarden-detect-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
+    const fake = join(dir, 'node');
+    copyFileSync('/bin/sleep', fake);
+    chmodSync(fake, 0o755);
+    const child = start(fake, ['60']);
+    await waitForExec(pidOf(child), fake);
+    const info = detectRuntime(pidOf(child));
+    assert.equal(info?.exe, fake);
+    assert.equal(info?.runtime, 'native');
+    assert.equal(info?.detectedBy, 'neither Node nor Python');
+  });
+
   it('calls anything else native, whatever it names itself', async () => {
     const child = start('bash', ['-c', 'exec -a node sleep 60']);
     await waitForExec(pidOf(child), 'node');

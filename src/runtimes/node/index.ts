@@ -9,11 +9,8 @@ export { CdpClient, type CdpEvent, evaluate } from './cdp.js';
 export {
   DEFAULT_INSPECTOR_PORT,
   exposedHost,
-  type InspectorFlags,
-  inspectorFlags,
   isLoopbackHost,
   parseInspectorFlags,
-  splitHostPort,
   splitNodeOptions,
 } from './port.js';
 export {

@@ -108,7 +108,7 @@ function removeBrackets(text: string): string {
  * host alone (the port then goes back to 9229), digits alone are a port, and otherwise the last
  * colon divides the two. An unusable port (Node refuses to start with it) gives -1.
  */
-export function splitHostPort(value: string): { host: string; port: number } {
+function splitHostPort(value: string): { host: string; port: number } {
   const bare = removeBrackets(value);
   if (bare.length < value.length) return { host: bare, port: DEFAULT_INSPECTOR_PORT };
   const colon = value.lastIndexOf(':');

@@ -66,7 +66,6 @@ const POLL_MS = 2;
 const CLOSE_DELAY_MS = 30;
 /** How long after our deadline the target closes an inspector we opened, if we could not. */
 const CLOSE_GRACE_MS = 2000;
-const REOPEN_CHECK_MS = 300;
 const TCP_LISTEN = '0A';
 
 function netNamespace(root: string, pid: number | 'self'): string | undefined {
@@ -348,9 +347,9 @@ const CLOSER_KEY = "Symbol.for('memwarden.inspectorCloser')";
 /**
  * The closer's own thread, inside the target. It reaches the main thread through an in-process
  * inspector session, whose commands V8 runs on interrupts: a main thread spinning in
- * `while (true)` still closes. A SIGUSR1 that arrived while the target was busy is acted on a
- * second time when its event loop turns, which reopens the inspector; so, once the loop has
- * turned (a `setImmediate` ran), the closer looks again and closes again.
+ * `while (true)` still closes. It closes only the inspector it was armed for (its URL names
+ * the activation), never one a later activation opened; and once it did, it looks again when
+ * the event loop has turned (see armCloser).
  */
 const CLOSER_THREAD = `(async () => {
   // import(), not require: a worker inherits --input-type=module, and this must run either way.
@@ -362,10 +361,13 @@ const CLOSER_THREAD = `(async () => {
       const session = new Session();
       session.connectToMainThread();
       const run = (expression, awaitPromise = false) => new Promise((resolve) =>
-        session.post('Runtime.evaluate', { expression, awaitPromise, includeCommandLineAPI: true, silent: true }, resolve));
-      await run('require("node:inspector").close()');
-      await run('new Promise((resolve) => setImmediate(resolve))', true);
-      await run('require("node:inspector").url() === undefined || require("node:inspector").close()');
+        session.post('Runtime.evaluate', { expression, awaitPromise, includeCommandLineAPI: true, silent: true, returnByValue: true },
+          (err, answer) => resolve(answer?.result?.value)));
+      const armed = JSON.stringify(workerData.armedUrl);
+      if (await run('require("node:inspector").url() === ' + armed + ' && (require("node:inspector").close(), true)')) {
+        await run('new Promise((resolve) => setImmediate(resolve))', true);
+        await run('require("node:inspector").url() === undefined || require("node:inspector").close()');
+      }
       session.disconnect();
       process.exit(0);
     })();
@@ -376,35 +378,49 @@ const CLOSER_THREAD = `(async () => {
 `;
 
 /**
- * Arms a closer in the target: a worker thread that closes the inspector when told (and after
- * \`deadmanMs\` if it never is, should memwarden be cut off). Where no worker can start (the
- * permission model), unref'd timers on the target's event loop stand in, which a spinning
- * target never runs. Replaces any closer armed before.
+ * Arms a closer in the target: told to close (or after `deadmanMs` if it never is, should
+ * memwarden be cut off), it closes the inspector from the event loop, which is quickest when
+ * the loop turns, and from a worker thread, which also works when it never does; where no
+ * worker can start (the permission model), the event loop alone is left. A SIGUSR1 that arrived
+ * while the target was busy is acted on a second time when its event loop turns (its poll
+ * phase), which reopens the inspector right after the close; a look from `setImmediate`, later
+ * in that same turn, closes it again. Each closes only the inspector it was armed for, so a
+ * closer that comes late never closes the next activation's. Replaces any closer armed before;
+ * nothing of it keeps the target alive.
  */
 function armCloser(client: CdpClient, deadmanMs: number, timeoutMs: number): Promise<unknown> {
   const expression = `(() => {
     const key = ${CLOSER_KEY};
     globalThis[key]?.stop();
+    const inspector = require('node:inspector');
+    const armedUrl = inspector.url();
+    let timer;
+    let worker;
+    const onLoop = (ms) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (inspector.url() !== armedUrl) return;
+        inspector.close();
+        setImmediate(() => { if (inspector.url()) inspector.close(); });
+      }, ms);
+      timer.unref();
+    };
     try {
       const { Worker } = require('node:worker_threads');
-      const worker = new Worker(${JSON.stringify(CLOSER_THREAD)}, { eval: true, workerData: { deadmanMs: ${Math.round(deadmanMs)} } });
+      worker = new Worker(${JSON.stringify(CLOSER_THREAD)}, { eval: true, workerData: { deadmanMs: ${Math.round(deadmanMs)}, armedUrl } });
       worker.unref();
       worker.on('error', () => {});
       worker.on('exit', () => { if (globalThis[key]?.worker === worker) delete globalThis[key]; });
-      globalThis[key] = { worker, close: (ms) => worker.postMessage(ms), stop: () => worker.terminate() };
-      return 'thread';
     } catch {
-      const inspector = require('node:inspector');
-      let timer;
-      const later = (fn, ms) => { clearTimeout(timer); timer = setTimeout(fn, ms); timer.unref(); };
-      const close = (ms) => later(() => {
-        inspector.close();
-        later(() => { delete globalThis[key]; if (inspector.url()) inspector.close(); }, ${REOPEN_CHECK_MS});
-      }, ms);
-      close(${Math.round(deadmanMs)});
-      globalThis[key] = { close, stop: () => clearTimeout(timer) };
-      return 'timers';
+      worker = undefined;
     }
+    onLoop(${Math.round(deadmanMs)});
+    globalThis[key] = {
+      worker,
+      close: (ms) => { onLoop(ms); worker?.postMessage(ms); },
+      stop: () => { clearTimeout(timer); worker?.terminate(); },
+    };
+    return worker ? 'thread and loop' : 'loop';
   })()`;
   return evaluate(client, expression, timeoutMs);
 }
