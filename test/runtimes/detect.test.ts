@@ -7,6 +7,7 @@ import { MemwardenError } from '../../src/errors.js';
 import { ProcReader } from '../../src/proc/index.js';
 import { assertSameProcess, detectRuntime } from '../../src/runtimes/index.js';
 import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
+import { fakeNode } from './targets.js';
 
 describe('detectRuntime', () => {
   it('tells Node by its executable, with the version when it is our own binary', async () => {
@@ -39,12 +40,8 @@ describe('detectRuntime', () => {
     assert.match(info?.version ?? '', /^3\.\d+$/);
   });
 
-  it('calls a copy of sleep named node native: the file name is not evidence', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'memwarden-detect-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
-    const fake = join(dir, 'node');
-    copyFileSync('/bin/sleep', fake);
-    chmodSync(fake, 0o755);
+  it('calls a copy of sleep named node native: the file name is not evidence', async () => {
+    const fake = fakeNode();
     const child = start(fake, ['60']);
     await waitForExec(pidOf(child), fake);
     const info = detectRuntime(pidOf(child));

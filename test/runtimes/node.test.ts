@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
@@ -10,6 +10,7 @@ import { collectGarbage, detectRuntime, takeSnapshot } from '../../src/runtimes/
 import { runCli } from '../helpers/cli.js';
 import { NOBODY } from '../helpers/nobody.js';
 import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
+import { fakeNode } from './targets.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const GARBAGE = join(FIXTURES, 'node-garbage.js');
@@ -170,12 +171,8 @@ describe('targets that are not Node', () => {
     assert.ok(isAlive(pid), 'the sleep died: it was signalled');
   });
 
-  it('refuses a copy of sleep named node before any signal, and it lives on (issue 10, point 3)', async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'memwarden-fake-node-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
-    const fake = join(dir, 'node');
-    copyFileSync('/bin/sleep', fake);
-    chmodSync(fake, 0o755);
+  it('refuses a copy of sleep named node before any signal, and it lives on (issue 10, point 3)', async () => {
+    const fake = fakeNode();
     const child = start(fake, ['60']);
     const pid = pidOf(child);
     for (let i = 0; i < 100 && detectRuntime(pid)?.exe !== fake; i++)
