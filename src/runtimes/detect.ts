@@ -153,7 +153,7 @@ export function detectRuntime(pid: number, options: DetectOptions = {}): Runtime
 /**
  * The check right before a signal or an attach: the pid must still be the process that was
  * detected (same start time) and still run the same executable (no `execve` since). Throws
- * MW_NO_PROCESS otherwise.
+ * MW_PID_REUSED for another process under the pid, MW_NO_PROCESS for one gone or exec'd.
  */
 export function assertSameProcess(
   expected: ProcessIdentity & Pick<RuntimeInfo, 'exeFile'>,
@@ -163,7 +163,7 @@ export function assertSameProcess(
   if (!now) throw new MemwardenError('MW_NO_PROCESS', `pid ${expected.pid} has exited`);
   if (now.startTicks !== expected.startTicks) {
     throw new MemwardenError(
-      'MW_NO_PROCESS',
+      'MW_PID_REUSED',
       `pid ${expected.pid} was reused by another process (PID reused); nothing was sent to it`,
     );
   }

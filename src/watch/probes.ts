@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { ProbeOutcome, ResultCode, RuntimeProbes } from '../actions/index.js';
-import { isMemwardenError } from '../errors.js';
+import { isMemwardenError, unreachable } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
 import { collectGarbage, type GcResult, releaseLine, takeSnapshot, trimMemory } from '../runtimes/index.js';
 import { formatBytes } from '../units/index.js';
@@ -10,15 +10,26 @@ function resultCode(err: unknown): ResultCode {
   if (!isMemwardenError(err)) return 'FAILED';
   switch (err.code) {
     case 'MW_NO_PROCESS':
-      return /reused/i.test(err.message) ? 'PID_REUSED' : 'ESRCH';
+      return 'ESRCH';
+    case 'MW_PID_REUSED':
+      return 'PID_REUSED';
+    case 'MW_PROTECTED':
+      return 'PROTECTED';
     case 'MW_TIMEOUT':
       return 'TIMEOUT';
     case 'MW_UNSUPPORTED':
       return 'NOT_AVAILABLE';
     case 'MW_PERMISSION':
       return 'EPERM';
-    default:
+    case 'MW_USAGE':
+    case 'MW_CONFIG':
+    case 'MW_BAD_VALUE':
+    case 'MW_NO_PIDFILE':
+    case 'MW_INPUT':
+    case 'MW_FAILED':
       return 'FAILED';
+    default:
+      return unreachable(err.code);
   }
 }
 

@@ -65,7 +65,9 @@ export class CdpClient {
       };
       const onOpen = () => done();
       const onError = (err: Error) =>
-        done(new MemwardenError('MW_FAILED', `cannot connect to the inspector: ${err.message}`));
+        done(
+          new MemwardenError('MW_FAILED', `cannot connect to the inspector: ${err.message}`, { cause: err }),
+        );
       const onClose = () => done(new MemwardenError('MW_FAILED', 'the inspector closed the connection'));
       function done(err?: Error) {
         clearTimeout(timer);

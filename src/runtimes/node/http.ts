@@ -50,7 +50,7 @@ export function fetchTargetPath(
       ),
     );
     req.on('error', (err) =>
-      finish(new MemwardenError('MW_FAILED', `inspector on port ${port}: ${err.message}`)),
+      finish(new MemwardenError('MW_FAILED', `inspector on port ${port}: ${err.message}`, { cause: err })),
     );
     req.end();
 

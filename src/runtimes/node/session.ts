@@ -202,7 +202,7 @@ async function openWith(
     throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is not a Node.js process (${target.runtime})`);
   }
   if (target.protectedReason) {
-    throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is never probed: ${target.protectedReason}`);
+    throw new MemwardenError('MW_PROTECTED', `pid ${pid} is never probed: ${target.protectedReason}`);
   }
   const ours = netNamespace(root, 'self');
   const theirs = netNamespace(root, pid);
@@ -339,6 +339,7 @@ export function stillOpen(err: MemwardenError, at: { address: string; port: numb
   return new MemwardenError(
     err.code,
     `${err.message}; the inspector may still be open on ${at.address}:${at.port}`,
+    { cause: err },
   );
 }
 
