@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import { MemwardenError } from '../../src/errors.js';
 import { listenersOf, ProcReader, readTcpListeners } from '../../src/proc/index.js';
-import { collectGarbage, detectRuntime, takeSnapshot } from '../../src/runtimes/index.js';
+import { collectGarbage, describeProbes, detectRuntime, takeSnapshot } from '../../src/runtimes/index.js';
 import { runCli } from '../helpers/cli.js';
 import { NOBODY } from '../helpers/nobody.js';
 import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
@@ -261,6 +261,11 @@ describe('Node targets on their own ports', () => {
       const stderr = stderrOf(child);
       await waitForLine(child, /ready/);
       const pid = pidOf(child);
+      const reader = new ProcReader();
+      const gc = describeProbes(pid, reader).probes.find((p) => p.probe === 'gc');
+      reader.close();
+      assert.equal(gc?.possible, false);
+      assert.match(gc?.reason ?? '', /which is not loopback/);
       await rejectsWith(
         collectGarbage(pid),
         'MW_UNSUPPORTED',
