@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const target = await startTarget();
   try {
     for (let i = 0; i < ROUNDS; i++) {
-      const r = await collectGarbage(target.pid ?? 0);
+      const r = await collectGarbage(target.pid ?? 0, { trim: false });
       activation.push(Number(r.details?.activationMs));
       exposure.push(Number(r.details?.exposureMs));
       await portClosed();
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       await new Promise((r) => intruder.stdout?.once('data', r));
       let report: string;
       try {
-        report = (await collectGarbage(fresh.pid ?? 0, { timeoutMs: 5000 })).via;
+        report = (await collectGarbage(fresh.pid ?? 0, { timeoutMs: 5000, trim: false })).via;
       } catch (err) {
         report = err instanceof Error ? err.message : String(err);
       }
