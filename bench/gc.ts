@@ -105,8 +105,14 @@ async function main(): Promise<void> {
       const info = detectRuntime(pid, { reader });
       if (!info) throw new Error('target gone');
       const session = await openInspector(info, { reader });
-      // The baseline's own SIGUSR1 opened it: close it as memwarden closes what it opened.
-      session.activated = true;
+      // The baseline's own SIGUSR1 opened it, so memwarden leaves it open: the target closes it
+      // a moment after the session ends, as memwarden's closer does.
+      // (`require` of the command-line API exists only while the evaluation runs.)
+      await evaluate(
+        session.client,
+        'void ((inspector) => setTimeout(() => inspector.close(), 30).unref())(require("node:inspector"))',
+        5000,
+      );
       await closeInspector(session);
       await waitPortClosed(9229);
     }

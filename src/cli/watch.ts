@@ -1,4 +1,5 @@
 import { MemwardenError } from '../errors.js';
+import { uidOf } from '../proc/index.js';
 import { printable } from '../ui/index.js';
 import { formatBytes, parseListen } from '../units/index.js';
 import {
@@ -37,6 +38,8 @@ Quick mode (no config file):
   --match PATTERN            a command-line substring; one target per pattern (repeatable)
   --interval DURATION        time between cycles (default 10s)
   --gc-above 40%|500MB       ask the process to release memory above this (mem% or RSS)
+  --probe-user USER          a user whose processes gc/snapshot/trim may open up (repeatable;
+                             replaces probe_users; default: memwarden's own uid, none as root)
 
 Dashboard and Prometheus:
   --listen HOST:PORT         serve the dashboard on /, metrics on /metrics (127.0.0.1 unless
@@ -62,10 +65,12 @@ async function configFrom(values: Record<string, unknown>): Promise<{ config: Wa
   if (configPath !== undefined && matches.length > 0) {
     throw new MemwardenError('MW_USAGE', 'give either -c FILE or --match patterns, not both');
   }
+  const probeUids = probeUsersFlag(values['probe-user'] as string[] | undefined);
   if (configPath !== undefined) {
     const config = await loadConfig(configPath, { allowInsecure: values['allow-insecure-config'] === true });
     // The flag overrides the file's interval, held to the same floor.
     if (values.interval !== undefined) config.intervalMs = parseIntervalFlag(values.interval as string, 0);
+    if (probeUids) config.probeUids = probeUids;
     return { config, path: configPath };
   }
   if (matches.length === 0)
@@ -76,7 +81,16 @@ async function configFrom(values: Record<string, unknown>): Promise<{ config: Wa
     intervalMs: parseIntervalFlag(interval, DEFAULT_INTERVAL_MS),
     ...(values['gc-above'] === undefined ? {} : { gcAbove: values['gc-above'] as string }),
   });
+  if (probeUids) config.probeUids = probeUids;
   return { config };
+}
+
+function probeUsersFlag(users: string[] | undefined): number[] | undefined {
+  return users?.map((user) => {
+    const uid = uidOf(user);
+    if (uid === undefined) throw new MemwardenError('MW_USAGE', `--probe-user: unknown user '${user}'`);
+    return uid;
+  });
 }
 
 export const watchCommand: Command = {
@@ -89,6 +103,7 @@ export const watchCommand: Command = {
       match: { type: 'string', multiple: true },
       interval: { type: 'string' },
       'gc-above': { type: 'string' },
+      'probe-user': { type: 'string', multiple: true },
       log: { type: 'string' },
       json: { type: 'boolean' },
       count: { type: 'string' },

@@ -24,8 +24,10 @@ export {
   ownerOfInode,
   parseTcpListeners,
   readTcpListeners,
+  readTcpSockets,
   socketInodes,
   type TcpListener,
+  type TcpSocket,
 } from './net.js';
 export { readOomScoreAdj } from './oom-score.js';
 export { type Pressure, type PressureLine, parsePressure, readPressure } from './pressure.js';

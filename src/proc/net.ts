@@ -66,6 +66,69 @@ export function readTcpListeners(options: { root?: string; pid?: number } = {}):
   return out;
 }
 
+/** One TCP socket in any state, from /proc/net/tcp or tcp6. */
+export interface TcpSocket {
+  local: { address: string; port: number };
+  remote: { address: string; port: number };
+  family: 4 | 6;
+  /** The kernel's state as its two hex digits: `01` established, `06` time-wait, `0A` listen. */
+  state: string;
+  /** 0 for a socket no process holds any more (time-wait). */
+  inode: number;
+  uid: number;
+}
+
+function endpoint(field: string | undefined): { address: string; port: number; family: 4 | 6 } | undefined {
+  const [addrHex, portHex] = (field ?? '').split(':');
+  if (addrHex === undefined || portHex === undefined) return undefined;
+  const decoded = decodeAddress(addrHex);
+  return decoded && { ...decoded, port: Number.parseInt(portHex, 16) };
+}
+
+/** Parses the text of /proc/net/tcp or tcp6: every socket, in every state. */
+export function parseTcpSockets(text: string): TcpSocket[] {
+  const out: TcpSocket[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const local = endpoint(f[1]);
+    const remote = endpoint(f[2]);
+    const inode = Number(f[9]);
+    if (!local || !remote || !Number.isInteger(inode) || inode < 0) continue;
+    out.push({
+      local: { address: local.address, port: local.port },
+      remote: { address: remote.address, port: remote.port },
+      family: local.family,
+      state: f[3] ?? '',
+      inode,
+      uid: Number(f[7]),
+    });
+  }
+  return out;
+}
+
+/**
+ * The TCP sockets of a network namespace (a process's, with `pid`) whose local or remote port
+ * is `port`; an unreadable file gives []. Only the lines naming the port are parsed: a busy
+ * host has tens of thousands of sockets.
+ */
+export function readTcpSockets(options: { root?: string; pid?: number; port: number }): TcpSocket[] {
+  const base = `${options.root ?? '/proc'}${options.pid === undefined ? '' : `/${options.pid}`}/net`;
+  const needle = `:${options.port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const out: TcpSocket[] = [];
+  for (const name of ['tcp', 'tcp6']) {
+    const text = readAllText(`${base}/${name}`, NET_FILE_CAP_BYTES);
+    if (typeof text !== 'string') continue;
+    const lines = text.split('\n').filter((line, i) => i === 0 || line.includes(needle));
+    out.push(
+      ...parseTcpSockets(lines.join('\n')).filter(
+        (s) => s.local.port === options.port || s.remote.port === options.port,
+      ),
+    );
+  }
+  return out;
+}
+
 /** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
 export function isLoopback(address: string): boolean {
   if (address.startsWith('127.')) return true;

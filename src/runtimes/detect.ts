@@ -86,9 +86,9 @@ export function protectedReason(record: {
 }
 
 /**
- * What runtime a process runs, from its executable: Node if the file is named node/nodejs,
- * exports Node's addon symbols, or maps libnode; Python if it is named pythonX.Y or maps
- * libpython; native otherwise. Undefined when the process is gone.
+ * What runtime a process runs, from its executable: Node if the file exports Node's addon
+ * symbols or the process maps libnode (a file merely named node is native); Python if it is
+ * named pythonX.Y or maps libpython; native otherwise. Undefined when the process is gone.
  */
 export function detectRuntime(pid: number, options: DetectOptions = {}): RuntimeInfo | undefined {
   const root = options.root ?? options.reader?.root ?? '/proc';
@@ -116,10 +116,8 @@ export function detectRuntime(pid: number, options: DetectOptions = {}): Runtime
   if (exeFile) info.exeFile = exeFile;
   const exeName = basename(info.exe.replace(/ \(deleted\)$/, ''));
 
-  if (exeName === 'node' || exeName === 'nodejs') {
-    info.runtime = 'node';
-    info.detectedBy = 'executable name';
-  } else if (executableFacts(exeLink)?.exportsNodeSymbols) {
+  // Never the file name: anyone can copy /bin/sleep to a file called node, and SIGUSR1 kills it.
+  if (executableFacts(exeLink)?.exportsNodeSymbols) {
     info.runtime = 'node';
     info.detectedBy = "executable exports Node's symbols";
   }
@@ -155,7 +153,7 @@ export function detectRuntime(pid: number, options: DetectOptions = {}): Runtime
 /**
  * The check right before a signal or an attach: the pid must still be the process that was
  * detected (same start time) and still run the same executable (no `execve` since). Throws
- * MW_NO_PROCESS otherwise.
+ * MW_PID_REUSED for another process under the pid, MW_NO_PROCESS for one gone or exec'd.
  */
 export function assertSameProcess(
   expected: ProcessIdentity & Pick<RuntimeInfo, 'exeFile'>,
@@ -165,7 +163,7 @@ export function assertSameProcess(
   if (!now) throw new MemwardenError('MW_NO_PROCESS', `pid ${expected.pid} has exited`);
   if (now.startTicks !== expected.startTicks) {
     throw new MemwardenError(
-      'MW_NO_PROCESS',
+      'MW_PID_REUSED',
       `pid ${expected.pid} was reused by another process (PID reused); nothing was sent to it`,
     );
   }

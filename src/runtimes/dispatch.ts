@@ -40,8 +40,8 @@ function runtimeLabel(info: RuntimeInfo): string {
 
 /**
  * Detects a target's runtime and refuses what may not be probed, before anything is sent:
- * a vanished or reused pid (MW_NO_PROCESS), a protected pid or a runtime without this probe
- * (MW_UNSUPPORTED).
+ * a vanished pid (MW_NO_PROCESS), a reused one (MW_PID_REUSED), a protected one
+ * (MW_PROTECTED), or a runtime without this probe (MW_UNSUPPORTED).
  */
 export function resolveTarget(
   target: number | ProcessIdentity,
@@ -53,12 +53,12 @@ export function resolveTarget(
   if (!info) throw new MemwardenError('MW_NO_PROCESS', `no process with pid ${pid}`);
   if (typeof target !== 'number' && info.startTicks !== target.startTicks) {
     throw new MemwardenError(
-      'MW_NO_PROCESS',
+      'MW_PID_REUSED',
       `pid ${pid} was reused by another process (PID reused); nothing was sent to it`,
     );
   }
   if (info.protectedReason) {
-    throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is never probed: ${info.protectedReason}`);
+    throw new MemwardenError('MW_PROTECTED', `pid ${pid} is never probed: ${info.protectedReason}`);
   }
   const probes = RUNTIME_PROBES[info.runtime];
   const supported = probes[probe];

@@ -114,7 +114,7 @@ export async function huntLeaks(pid: number, options: HuntOptions): Promise<Leak
   const info = detectRuntime(pid);
   if (!info) throw new MemwardenError('MW_NO_PROCESS', `no process with pid ${pid}`);
   if (info.protectedReason)
-    throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is never probed: ${info.protectedReason}`);
+    throw new MemwardenError('MW_PROTECTED', `pid ${pid} is never probed: ${info.protectedReason}`);
   const target = { pid, startTicks: info.startTicks };
   if (info.runtime === 'node') return huntNode(target, options);
   if (info.runtime === 'python') return huntPython(target, options);

@@ -25,20 +25,20 @@ export function readNow(pid: number): ProcessRecord | undefined {
  */
 export function checkTarget(pid: number, expect?: ProcessIdentity): ProcessRecord {
   if (!Number.isInteger(pid) || pid <= 0) throw new MemwardenError('MW_USAGE', `not a pid: ${pid}`);
-  if (pid === process.pid) throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is memwarden itself`);
-  if (pid === 1) throw new MemwardenError('MW_UNSUPPORTED', 'pid 1 (init) is never a target');
+  if (pid === process.pid) throw new MemwardenError('MW_PROTECTED', `pid ${pid} is memwarden itself`);
+  if (pid === 1) throw new MemwardenError('MW_PROTECTED', 'pid 1 (init) is never a target');
   const record = readNow(pid);
   if (!record) throw new MemwardenError('MW_NO_PROCESS', `no process ${pid}`);
   if (expect && expect.startTicks !== record.startTicks) {
-    throw new MemwardenError('MW_NO_PROCESS', `pid ${pid} was reused: it is no longer the process it was`);
+    throw new MemwardenError('MW_PID_REUSED', `pid ${pid} was reused: it is no longer the process it was`);
   }
-  if (record.kernelThread) throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is a kernel thread`);
+  if (record.kernelThread) throw new MemwardenError('MW_PROTECTED', `pid ${pid} is a kernel thread`);
   if (record.state === 'Z' || record.state === 'X') {
-    throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} is a zombie: it runs no code any more`);
+    throw new MemwardenError('MW_PROTECTED', `pid ${pid} is a zombie: it runs no code any more`);
   }
   if (record.state === 'T' || record.state === 't') {
     throw new MemwardenError(
-      'MW_UNSUPPORTED',
+      'MW_PROTECTED',
       `pid ${pid} is stopped (state ${record.state}): an injection would resume it or hang`,
     );
   }
@@ -55,7 +55,7 @@ export function recheckIdentity(identity: ProcessIdentity): void {
   if (!now) throw new MemwardenError('MW_NO_PROCESS', `pid ${identity.pid} exited`);
   if (now.startTicks !== identity.startTicks) {
     throw new MemwardenError(
-      'MW_NO_PROCESS',
+      'MW_PID_REUSED',
       `pid ${identity.pid} was reused: it is no longer the same process`,
     );
   }

@@ -1,7 +1,9 @@
+import { uidOf } from '../proc/index.js';
 import type { RuleSpec } from '../rules/index.js';
 import { findLldb, ptracePreflight } from '../runtimes/index.js';
 import type { ProcessFilter } from '../select/index.js';
 import type { WatchConfig } from './config.js';
+import { probePolicy, refusalReason } from './probe-users.js';
 
 /**
  * What the runtime actions of the rules can count on here, said once when the config loads
@@ -73,11 +75,52 @@ function rootExecWarnings(rules: readonly RuleSpec[], euid: number): string[] {
   return warnings;
 }
 
+const OPENING = new Set(['gc', 'snapshot', 'trim']);
+
+/**
+ * Rules whose gc, snapshot or trim will be refused by probe_users, said at load rather than at
+ * each firing; and probe_users that lists root, which lends root to every local user while an
+ * inspector is open (scenario 40a).
+ */
+function probeUserWarnings(config: WatchConfig, ownUid: number): string[] {
+  const policy = probePolicy(config.probeUids, ownUid);
+  const warnings: string[] = [];
+  const opening = config.targets
+    .map((t) => ({ target: t, rules: t.rules.filter((r) => r.actions.some((a) => OPENING.has(a.kind))) }))
+    .filter((t) => t.rules.length > 0);
+  if (opening.length === 0) return [];
+  if (policy.uids.length === 0) {
+    const ids = opening.flatMap((t) => t.rules.map((r) => r.id)).join(', ');
+    warnings.push(
+      `rules ${ids}: gc/snapshot/trim will be refused for every process: ${refusalReason(policy, -1)}`,
+    );
+    return warnings;
+  }
+  for (const { target, rules } of opening) {
+    const outside = (target.match.users ?? []).filter((user) => {
+      const uid = uidOf(user);
+      return uid !== undefined && !policy.uids.includes(uid);
+    });
+    if (outside.length > 0) {
+      warnings.push(
+        `target ${target.name}: rules ${rules.map((r) => r.id).join(', ')} ask for gc/snapshot/trim on processes of ${outside.join(', ')}, which will be refused: ${refusalReason(policy, uidOf(outside[0] as string) ?? -1)}`,
+      );
+    }
+  }
+  if (ownUid === 0 && policy.uids.includes(0)) {
+    warnings.push(
+      "probe_users lists root: while memwarden holds a root Node process's inspector open, any local user who connects to it runs code as root",
+    );
+  }
+  return warnings;
+}
+
 /** Everything worth saying about a config before it runs, beyond what its parser says. */
 export function loadTimeWarnings(config: WatchConfig, euid = process.geteuid?.() ?? -1): string[] {
   return [
     ...preflightWarnings(config.rules),
     ...impostorWarnings(config.targets),
     ...rootExecWarnings(config.rules, euid),
+    ...probeUserWarnings(config, euid),
   ];
 }

@@ -1,23 +1,35 @@
 import { mkdirSync } from 'node:fs';
 import type { ProbeOutcome, ResultCode, RuntimeProbes } from '../actions/index.js';
-import { isMemwardenError } from '../errors.js';
+import { isMemwardenError, unreachable } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
 import { collectGarbage, type GcResult, releaseLine, takeSnapshot, trimMemory } from '../runtimes/index.js';
 import { formatBytes } from '../units/index.js';
+import { probePolicy, refusalReason } from './probe-users.js';
 
 function resultCode(err: unknown): ResultCode {
   if (!isMemwardenError(err)) return 'FAILED';
   switch (err.code) {
     case 'MW_NO_PROCESS':
-      return /reused/i.test(err.message) ? 'PID_REUSED' : 'ESRCH';
+      return 'ESRCH';
+    case 'MW_PID_REUSED':
+      return 'PID_REUSED';
+    case 'MW_PROTECTED':
+      return 'PROTECTED';
     case 'MW_TIMEOUT':
       return 'TIMEOUT';
     case 'MW_UNSUPPORTED':
       return 'NOT_AVAILABLE';
     case 'MW_PERMISSION':
       return 'EPERM';
-    default:
+    case 'MW_USAGE':
+    case 'MW_CONFIG':
+    case 'MW_BAD_VALUE':
+    case 'MW_NO_PIDFILE':
+    case 'MW_INPUT':
+    case 'MW_FAILED':
       return 'FAILED';
+    default:
+      return unreachable(err.code);
   }
 }
 
@@ -65,19 +77,19 @@ export function actionProbes(
   onActivate: (pid: number, detail: string) => void,
   probeUids?: readonly number[],
 ): RuntimeProbes {
-  const ownUid = process.geteuid?.() ?? -1;
+  const policy = probePolicy(probeUids, process.geteuid?.() ?? -1);
   /** Scenario 40a: a runtime is opened up only in the processes of allowed users. */
   const refusal = (pid: number): ProbeOutcome | undefined => {
     const reader = new ProcReader();
     const uid = reader.read(pid)?.uid;
     reader.close();
     if (uid === undefined) return { ok: false, code: 'ESRCH', message: `pid ${pid} is gone` };
-    const allowed = probeUids ? probeUids.includes(uid) : ownUid === 0 || uid === ownUid;
-    if (allowed) return undefined;
-    const rule = probeUids
-      ? `probe_users allows uids ${probeUids.join(', ')}`
-      : `memwarden runs as uid ${ownUid}`;
-    return { ok: false, code: 'PROTECTED', message: `pid ${pid} belongs to uid ${uid}; ${rule}` };
+    if (policy.uids.includes(uid)) return undefined;
+    return {
+      ok: false,
+      code: 'PROTECTED',
+      message: `pid ${pid} belongs to uid ${uid}; ${refusalReason(policy, uid)}`,
+    };
   };
   return {
     gc: (pid, identity, o) =>

@@ -7,6 +7,7 @@ import { MemwardenError } from '../../src/errors.js';
 import { ProcReader } from '../../src/proc/index.js';
 import { assertSameProcess, detectRuntime } from '../../src/runtimes/index.js';
 import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
+import { fakeNode } from './targets.js';
 
 describe('detectRuntime', () => {
   it('tells Node by its executable, with the version when it is our own binary', async () => {
@@ -37,6 +38,16 @@ describe('detectRuntime', () => {
     const info = detectRuntime(pidOf(child));
     assert.equal(info?.runtime, 'python');
     assert.match(info?.version ?? '', /^3\.\d+$/);
+  });
+
+  it('calls a copy of sleep named node native: the file name is not evidence', async () => {
+    const fake = fakeNode();
+    const child = start(fake, ['60']);
+    await waitForExec(pidOf(child), fake);
+    const info = detectRuntime(pidOf(child));
+    assert.equal(info?.exe, fake);
+    assert.equal(info?.runtime, 'native');
+    assert.equal(info?.detectedBy, 'neither Node nor Python');
   });
 
   it('calls anything else native, whatever it names itself', async () => {

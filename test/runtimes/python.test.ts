@@ -194,15 +194,15 @@ describe('refusals before attaching', () => {
   });
 
   it('refuses a zombie, pid 1, itself, and a reused pid', async () => {
-    await assert.rejects(pythonGc(1), { code: 'MW_UNSUPPORTED' });
-    await assert.rejects(pythonGc(process.pid), { code: 'MW_UNSUPPORTED' });
+    await assert.rejects(pythonGc(1), { code: 'MW_PROTECTED' });
+    await assert.rejects(pythonGc(process.pid), { code: 'MW_PROTECTED' });
     const parent = start('python3', [join(FIXTURES, 'zombie.py')]);
     const zombie = Number(await waitForLine(parent, /^\d+$/));
     while (stateOf(zombie) !== 'Z') await new Promise((r) => setTimeout(r, 10));
-    await assert.rejects(pythonGc(zombie), { code: 'MW_UNSUPPORTED', message: /zombie/ });
+    await assert.rejects(pythonGc(zombie), { code: 'MW_PROTECTED', message: /zombie/ });
     const live = await startFixture('python3', 'py_growing.py');
     await assert.rejects(pythonGc(live.pid, { expect: { pid: live.pid, startTicks: 1 } }), {
-      code: 'MW_NO_PROCESS',
+      code: 'MW_PID_REUSED',
       message: /reused/,
     });
   });

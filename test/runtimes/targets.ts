@@ -1,6 +1,6 @@
 /** Real targets for the runtime tests: Python interpreters, fixtures, heartbeats, descendants. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -42,6 +42,15 @@ export function interpreters(): Interpreter[] {
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-rt-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 let beats = 0;
+
+/** A copy of /bin/sleep named `node` (issue 10, point 3): the name is all it has of Node. */
+export function fakeNode(): string {
+  const dir = mkdtempSync(join(scratch, 'fake-'));
+  const path = join(dir, 'node');
+  copyFileSync('/bin/sleep', path);
+  chmodSync(path, 0o755);
+  return path;
+}
 
 export interface PythonTarget {
   pid: number;

@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { listenersOf } from '../../src/proc/index.js';
 import { BIN, CLI_ENV, jsonRecords, runCli } from '../helpers/cli.js';
 import {
   isAlive,
@@ -184,6 +185,9 @@ describe('the watch daemon with its history, actions and supervised targets', ()
         '15',
         '--gc-above',
         '50MB',
+        // memwarden runs as root here, and root's processes are opened up only when asked.
+        '--probe-user',
+        'root',
         '--no-store',
         '--json',
       ],
@@ -208,20 +212,16 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     assert.ok(isAlive(pidOf(target)));
   });
 
-  it('opens no runtime in a process outside probe_users (scenario 40a)', async () => {
+  /** Runs watch on an idle Node target tagged `tag` and returns its refused gc; nothing was opened. */
+  async function refusedGc(tag: string, port: number, watchArgs: string[]) {
     const target = start(process.execPath, [
-      '--inspect-port=9345',
+      `--inspect-port=${port}`,
       '-e',
       'console.log("ready"); setInterval(() => {}, 1000)',
-      'memwarden-probe-users',
+      tag,
     ]);
     await waitForLine(target, /ready/);
-    const config = join(scratch, 'probe-users.yaml');
-    writeFileSync(
-      config,
-      `interval: 100ms\nstore: false\nprobe_users: [nobody]\ntargets:\n  - name: app\n    match: memwarden-probe-users\n    rules:\n      - when: rss > 1MB\n        do: [gc]\n`,
-    );
-    const watch = await runCli(['watch', '-c', config, '--count', '6', '--json']);
+    const watch = await runCli(['watch', ...watchArgs, '--count', '6', '--json']);
     assert.equal(watch.code, 0, watch.stderr);
     const gc = jsonRecords<{ action: string; ok: boolean; code?: string; message: string }>(
       watch.stdout,
@@ -229,8 +229,33 @@ describe('the watch daemon with its history, actions and supervised targets', ()
     ).find((a) => a.action === 'gc');
     assert.equal(gc?.ok, false, watch.stdout.slice(-1500));
     assert.equal(gc?.code, 'PROTECTED');
-    assert.match(gc?.message ?? '', /belongs to uid 0; probe_users allows uids 65534/);
     assert.doesNotMatch(watch.stderr, /audit: woke the runtime/);
+    assert.deepEqual(listenersOf(pidOf(target)), [], 'its inspector was opened');
+    return { message: gc?.message ?? '', stderr: watch.stderr };
+  }
+
+  it('opens no runtime in a process outside probe_users (scenario 40a)', async () => {
+    const config = join(scratch, 'probe-users.yaml');
+    writeFileSync(
+      config,
+      `interval: 100ms\nstore: false\nprobe_users: [nobody]\ntargets:\n  - name: app\n    match: memwarden-probe-users\n    rules:\n      - when: rss > 1MB\n        do: [gc]\n`,
+    );
+    const { message } = await refusedGc('memwarden-probe-users', 9345, ['-c', config]);
+    assert.match(message, /belongs to uid 0; probe_users allows uids 65534/);
+  });
+
+  it('opens up no process as root when probe_users is not set (scenario 40a)', async () => {
+    const { message, stderr } = await refusedGc('memwarden-probe-default', 9355, [
+      '--match',
+      'memwarden-probe-default',
+      '--gc-above',
+      '1MB',
+      '--interval',
+      '100ms',
+      '--no-store',
+    ]);
+    assert.match(stderr, /warning: rules memwarden-probe-default#1: gc\/snapshot\/trim will be refused/);
+    assert.match(message, /belongs to uid 0; memwarden runs as root and probe_users is not set/);
   });
 
   it('restarts a crash-looping target with backoff and gives up after the limit', async () => {

@@ -261,6 +261,52 @@ describe('memwarden check', () => {
     assert.doesNotMatch(stderr, /target safe/);
   });
 
+  it('warns at load time when probe_users will refuse a rule, or lends root to everyone (scenario 40a)', async () => {
+    const write = (name: string, text: string) => {
+      const path = join(scratch, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const rules = '    rules:\n      - when: rss > 1GB\n        do: [gc]\n';
+    // memwarden runs as root here: without probe_users, no process is opened up.
+    const unset = await runCli([
+      'check',
+      '-c',
+      write('probe-unset.yaml', `targets:\n  - name: app\n    match: x\n${rules}`),
+    ]);
+    assert.equal(unset.code, 0, unset.stderr);
+    assert.match(
+      unset.stderr,
+      /rules app#1: gc\/snapshot\/trim will be refused for every process: memwarden runs as root and probe_users is not set/,
+    );
+    const outside = await runCli([
+      'check',
+      '-c',
+      write(
+        'probe-outside.yaml',
+        `probe_users: [nobody]\ntargets:\n  - name: app\n    match: { pattern: x, user: root }\n${rules}`,
+      ),
+    ]);
+    assert.match(
+      outside.stderr,
+      /target app: rules app#1 ask for gc\/snapshot\/trim on processes of root, which will be refused: probe_users allows uids 65534/,
+    );
+    assert.doesNotMatch(outside.stderr, /probe_users lists root/);
+    const root = await runCli([
+      'check',
+      '-c',
+      write(
+        'probe-root.yaml',
+        `probe_users: [root]\ntargets:\n  - name: app\n    match: { pattern: x, user: root }\n${rules}`,
+      ),
+    ]);
+    assert.match(
+      root.stderr,
+      /probe_users lists root: while memwarden holds a root Node process's inspector open, any local user/,
+    );
+    assert.doesNotMatch(root.stderr, /will be refused/);
+  });
+
   it('names file, line and column of every error and exits 2', async () => {
     const config = join(scratch, 'bad.yaml');
     writeFileSync(

@@ -10,11 +10,17 @@ import {
 } from '../probe.js';
 import { rssOf } from '../target-checks.js';
 import { inspectorAvailability } from './availability.js';
-import { nodeCollectGarbage, nodeHeapSnapshot } from './probes.js';
+import { type InspectorWindow, inspectorVia, nodeCollectGarbage, nodeHeapSnapshot } from './probes.js';
 
-function inspectorVia(activated: boolean, port: number, closed: boolean): string {
-  if (!activated) return `its open inspector on port ${port} (left open)`;
-  return `inspector on port ${port} (opened with SIGUSR1, ${closed ? 'closed after' : 'COULD NOT BE CLOSED'})`;
+/** The inspector window as the result's details show it. */
+function windowDetails(w: InspectorWindow): Record<string, unknown> {
+  return {
+    port: w.port,
+    activated: w.activated,
+    inspectorClosed: w.inspectorClosed,
+    exposureMs: Math.round(w.exposureMs),
+    foreignConnections: w.foreign,
+  };
 }
 
 /**
@@ -27,7 +33,7 @@ async function release(target: RuntimeInfo, options: ProbeOptions): Promise<Runt
   const rssBefore = rssOf(target.pid);
   const started = performance.now();
   const r = await nodeCollectGarbage(target, inspectorOptions(options));
-  const via = inspectorVia(r.activated, r.port, r.inspectorClosed);
+  const via = inspectorVia(r.window);
   const collect: ReleaseStep = {
     step: 'collect',
     ran: true,
@@ -54,13 +60,7 @@ async function release(target: RuntimeInfo, options: ProbeOptions): Promise<Runt
     heapUsedAfter: r.heapAfter.heapUsed,
     heapTotalBefore: r.heapBefore.heapTotal,
     heapTotalAfter: r.heapAfter.heapTotal,
-    details: {
-      port: r.port,
-      activated: r.activated,
-      inspectorClosed: r.inspectorClosed,
-      activationMs: Math.round(r.activationMs),
-      exposureMs: Math.round(r.exposureMs),
-    },
+    details: { ...windowDetails(r.window), activationMs: Math.round(r.activationMs) },
   };
   if (r.version) outcome.version = r.version.replace(/^v/, '');
   return outcome;
@@ -76,9 +76,9 @@ export const nodeRuntimeProbes: RuntimeProbes = {
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const outcome: RuntimeSnapshotOutcome = {
-      via: inspectorVia(r.activated, r.port, r.inspectorClosed),
+      via: inspectorVia(r.window),
       bytes: r.bytes,
-      details: { port: r.port, activated: r.activated, inspectorClosed: r.inspectorClosed },
+      details: windowDetails(r.window),
     };
     if (r.version) outcome.version = r.version.replace(/^v/, '');
     return outcome;

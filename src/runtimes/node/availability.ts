@@ -2,7 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { errnoCode } from '../../errors.js';
 import { isLoopback, isWildcard, type ProcReader, readTcpListeners, socketInodes } from '../../proc/index.js';
 import type { RuntimeInfo } from '../detect.js';
-import { inspectorPort, sigusr1Disabled } from './port.js';
+import { exposedHost, inspectorFlags } from './port.js';
 
 /** Whether the inspector path can work on a Node process, and the one-line reason. */
 export interface InspectorAvailability {
@@ -43,7 +43,11 @@ export function inspectorAvailability(target: RuntimeInfo, reader: ProcReader): 
     };
   }
   const cmdline = reader.read(pid)?.cmdline ?? [];
-  const port = inspectorPort(cmdline, root, pid);
+  const flags = inspectorFlags(cmdline, root, pid);
+  if (!flags) {
+    return { possible: false, reason: 'cannot read its environment, so its NODE_OPTIONS cannot be checked' };
+  }
+  const port = flags.address.port;
   const listeners = readTcpListeners({ root, pid });
   const open = listeners.find(
     (l) =>
@@ -58,8 +62,11 @@ export function inspectorAvailability(target: RuntimeInfo, reader: ProcReader): 
       reason: 'the inspector is already open',
     };
   }
-  if (sigusr1Disabled(cmdline, root, pid))
-    return { possible: false, reason: 'started with --disable-sigusr1' };
+  const exposed = exposedHost(flags);
+  if (exposed !== undefined) {
+    return { possible: false, reason: `its flags name the inspector host ${exposed}, which is not loopback` };
+  }
+  if (flags.sigusr1Disabled) return { possible: false, reason: 'started with --disable-sigusr1' };
   const blocker = listeners.find((l) => l.port === port && !inodes.has(l.inode));
   if (blocker) {
     return {

@@ -32,7 +32,11 @@ export class CdpClient {
   private readonly listeners = new Set<(event: CdpEvent) => void>();
   private failure: Error | undefined;
 
-  private constructor(private readonly ws: WebSocket) {
+  private constructor(
+    private readonly ws: WebSocket,
+    /** The connection's own port on this side, to tell it from other clients of the inspector. */
+    readonly localPort: number | undefined,
+  ) {
     ws.on('message', (data, isBinary) => {
       if (!isBinary) this.dispatch(data.toString());
     });
@@ -55,21 +59,29 @@ export class CdpClient {
         () => done(new MemwardenError('MW_TIMEOUT', `no inspector connection within ${timeoutMs} ms`)),
         timeoutMs,
       );
+      let localPort: number | undefined;
+      const onUpgrade = (res: { socket: { localPort?: number } }) => {
+        localPort = res.socket.localPort;
+      };
       const onOpen = () => done();
       const onError = (err: Error) =>
-        done(new MemwardenError('MW_FAILED', `cannot connect to the inspector: ${err.message}`));
+        done(
+          new MemwardenError('MW_FAILED', `cannot connect to the inspector: ${err.message}`, { cause: err }),
+        );
       const onClose = () => done(new MemwardenError('MW_FAILED', 'the inspector closed the connection'));
       function done(err?: Error) {
         clearTimeout(timer);
         ws.off('open', onOpen);
         ws.off('error', onError);
         ws.off('close', onClose);
+        ws.off('upgrade', onUpgrade);
         if (err) {
           ws.on('error', () => {});
           ws.terminate();
           reject(err);
-        } else resolve(new CdpClient(ws));
+        } else resolve(new CdpClient(ws, localPort));
       }
+      ws.once('upgrade', onUpgrade);
       ws.once('open', onOpen);
       ws.once('error', onError);
       ws.once('close', onClose);

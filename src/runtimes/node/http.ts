@@ -5,16 +5,23 @@ import { isRecord } from './cdp.js';
 const MAX_LIST_BYTES = 64 * 1024;
 
 /**
- * The WebSocket path of the first target in an inspector's `/json/list`. Only the path is
- * taken from the answer: the host and port are the ones whose owner was checked, so a listing
- * cannot send us anywhere else.
+ * The WebSocket path of the first target in an inspector's `/json/list`, and the local port the
+ * request came from (to tell our connections from others'). Only the path is taken from the
+ * answer: the host and port are the ones whose owner was checked, so a listing cannot send us
+ * anywhere else.
  */
-export function fetchTargetPath(host: string, port: number, timeoutMs: number): Promise<string> {
+export function fetchTargetPath(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<{ path: string; localPort: number | undefined }> {
   return new Promise((resolve, reject) => {
     let settled = false;
+    let localPort: number | undefined;
     const req = request(
       { host, port, path: '/json/list', method: 'GET', agent: false, timeout: timeoutMs },
       (res) => {
+        localPort = res.socket.localPort;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
@@ -43,7 +50,7 @@ export function fetchTargetPath(host: string, port: number, timeoutMs: number): 
       ),
     );
     req.on('error', (err) =>
-      finish(new MemwardenError('MW_FAILED', `inspector on port ${port}: ${err.message}`)),
+      finish(new MemwardenError('MW_FAILED', `inspector on port ${port}: ${err.message}`, { cause: err })),
     );
     req.end();
 
@@ -56,7 +63,7 @@ export function fetchTargetPath(host: string, port: number, timeoutMs: number): 
         return;
       }
       try {
-        resolve(parseTargetPath(body ?? ''));
+        resolve({ path: parseTargetPath(body ?? ''), localPort });
       } catch (parseErr) {
         reject(parseErr);
       }

@@ -6,7 +6,13 @@
 
 export { nodeRuntimeProbes } from './adapter.js';
 export { CdpClient, type CdpEvent, evaluate } from './cdp.js';
-export { DEFAULT_INSPECTOR_PORT, inspectorPort, sigusr1Disabled } from './port.js';
+export {
+  DEFAULT_INSPECTOR_PORT,
+  exposedHost,
+  isLoopbackHost,
+  parseInspectorFlags,
+  splitNodeOptions,
+} from './port.js';
 export {
   type HeapUsage,
   type NodeGcResult,

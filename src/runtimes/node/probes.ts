@@ -3,7 +3,16 @@ import { basename, dirname, join } from 'node:path';
 import { MemwardenError } from '../../errors.js';
 import type { RuntimeInfo } from '../detect.js';
 import { type CdpClient, evaluate, isRecord } from './cdp.js';
-import { closeInspector, type InspectorOptions, type InspectorSession, openInspector } from './session.js';
+import {
+  closeInspector,
+  describeForeign,
+  type ForeignConnection,
+  foreignConnections,
+  type InspectorOptions,
+  type InspectorSession,
+  openInspector,
+  stillOpen,
+} from './session.js';
 
 export interface HeapUsage {
   heapUsed: number;
@@ -18,13 +27,7 @@ export interface NodeGcResult {
   heapAfter: HeapUsage;
   /** SIGUSR1 to a verified session; 0 when the inspector was already open. */
   activationMs: number;
-  /** The inspector port used; `activated` says whether memwarden opened it. */
-  port: number;
-  activated: boolean;
-  /** Whether the port is verified closed (or was already open before and left so). */
-  inspectorClosed: boolean;
-  /** How long the port was open for anyone on this host to connect to: signal to verified close. */
-  exposureMs: number;
+  window: InspectorWindow;
 }
 
 export interface SnapshotProgress {
@@ -36,9 +39,7 @@ export interface NodeSnapshotResult {
   version?: string;
   path: string;
   bytes: number;
-  port: number;
-  activated: boolean;
-  inspectorClosed: boolean;
+  window: InspectorWindow;
 }
 
 async function heapUsage(session: InspectorSession): Promise<HeapUsage> {
@@ -63,6 +64,19 @@ async function heapUsage(session: InspectorSession): Promise<HeapUsage> {
   };
 }
 
+/** What every probe over the inspector reports about the window it opened. */
+export interface InspectorWindow {
+  /** The inspector port used; `activated` says whether memwarden opened it. */
+  port: number;
+  activated: boolean;
+  /** Whether the port is verified closed (or was already open before and left so). */
+  inspectorClosed: boolean;
+  /** How long the port was open for anyone on this host to connect to: signal to verified close. */
+  exposureMs: number;
+  /** Clients of the inspector other than memwarden seen during the session (scenario 40a). */
+  foreign: ForeignConnection[];
+}
+
 /**
  * Runs `body` in a verified session and always ends it: the WebSocket is closed, and the
  * inspector too when memwarden opened it. A failure of the body wins over one of the close.
@@ -71,23 +85,34 @@ async function withSession<T>(
   target: RuntimeInfo,
   options: InspectorOptions,
   body: (session: InspectorSession) => Promise<T>,
-): Promise<{ value: T; session: InspectorSession; closed: boolean; exposureMs: number }> {
+): Promise<{ value: T; session: InspectorSession; window: InspectorWindow }> {
   const session = await openInspector(target, options);
+  const root = options.reader?.root;
   let value: T;
   try {
     value = await body(session);
   } catch (err) {
-    const closed = await closeInspector(session, options.reader?.root).catch(() => false);
-    if (!closed && session.activated && err instanceof MemwardenError) {
-      throw new MemwardenError(
-        err.code,
-        `${err.message}; the inspector on port ${session.port} is still open (the target will close it when its event loop turns)`,
-      );
-    }
+    const closed = await closeInspector(session, root).catch(() => false);
+    if (!closed && session.activated && err instanceof MemwardenError) throw stillOpen(err, session);
     throw err;
   }
-  const closed = await closeInspector(session, options.reader?.root);
-  return { value, session, closed, exposureMs: performance.now() - session.openedAt };
+  const inspectorClosed = await closeInspector(session, root);
+  const window: InspectorWindow = {
+    port: session.port,
+    activated: session.activated,
+    inspectorClosed,
+    exposureMs: session.activated ? performance.now() - session.openedAt : 0,
+    foreign: session.activated ? foreignConnections(session, root) : [],
+  };
+  return { value, session, window };
+}
+
+/** How the probe reached the target, for its result line: `inspector on port 9229 (…)`. */
+export function inspectorVia(window: InspectorWindow): string {
+  if (!window.activated) return `its open inspector on port ${window.port} (left open)`;
+  const state = window.inspectorClosed ? 'closed after' : 'MAY STILL BE OPEN';
+  const foreign = window.foreign.length > 0 ? `; ${describeForeign(window.foreign)}` : '';
+  return `inspector on port ${window.port} (opened with SIGUSR1, ${state}${foreign})`;
 }
 
 /**
@@ -99,7 +124,7 @@ export async function nodeCollectGarbage(
   target: RuntimeInfo,
   options: InspectorOptions = {},
 ): Promise<NodeGcResult> {
-  const { value, session, closed, exposureMs } = await withSession(target, options, async (s) => {
+  const { value, session, window } = await withSession(target, options, async (s) => {
     const heapBefore = await heapUsage(s);
     await s.client.send('HeapProfiler.collectGarbage', {}, s.deadline.step(s.commandMs));
     const heapAfter = await heapUsage(s);
@@ -108,10 +133,7 @@ export async function nodeCollectGarbage(
   const result: NodeGcResult = {
     ...value,
     activationMs: session.activated ? session.activationMs : 0,
-    port: session.port,
-    activated: session.activated,
-    inspectorClosed: closed,
-    exposureMs: session.activated ? exposureMs : 0,
+    window,
   };
   if (session.version) result.version = session.version;
   return result;
@@ -209,7 +231,7 @@ export async function nodeHeapSnapshots(
   paths: readonly string[],
   options: InspectorOptions & { gapMs?: number; onProgress?: (p: SnapshotProgress) => void } = {},
 ): Promise<NodeSnapshotResult[]> {
-  const { value, session, closed } = await withSession(target, options, async (s) => {
+  const { value, session, window } = await withSession(target, options, async (s) => {
     await s.client.send('HeapProfiler.enable', {}, s.deadline.step(s.commandMs));
     const sizes: number[] = [];
     for (const [index, path] of paths.entries()) {
@@ -231,9 +253,7 @@ export async function nodeHeapSnapshots(
     const result: NodeSnapshotResult = {
       path,
       bytes: value[index] ?? 0,
-      port: session.port,
-      activated: session.activated,
-      inspectorClosed: closed,
+      window,
     };
     if (session.version) result.version = session.version;
     return result;
