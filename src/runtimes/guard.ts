@@ -34,6 +34,8 @@ export interface GuardOptions {
    * every check; `true` for the defaults.
    */
   leak?: boolean | LeakOptions;
+  /** Monotonic milliseconds for cooldowns and the leak series; default `performance.now`. */
+  clock?: () => number;
 }
 
 export interface MemoryReading {
@@ -151,12 +153,14 @@ export class Guard extends EventEmitter<GuardEvents> {
   private lastActionAt = Number.NEGATIVE_INFINITY;
   private readonly above = new Set<ThresholdEvent['metric']>();
   private readonly leak: { samples: number; limitBytes: number } | undefined;
+  private readonly clock: () => number;
   private readonly leakSeries: { timeSeconds: number[]; bytes: number[] } = { timeSeconds: [], bytes: [] };
   private lastLeakAt = Number.NEGATIVE_INFINITY;
   private stopped = false;
 
   constructor(private readonly options: GuardOptions) {
     super();
+    this.clock = options.clock ?? (() => performance.now());
     this.heapLimit = bytesOf(options.heapUsedAbove, 'heapUsedAbove');
     this.rssLimit = bytesOf(options.rssAbove, 'rssAbove');
     this.cooldownMs = options.cooldownMs ?? 60_000;
@@ -219,7 +223,7 @@ export class Guard extends EventEmitter<GuardEvents> {
   }
 
   private act(): void {
-    const now = performance.now();
+    const now = this.clock();
     if (now - this.lastActionAt < this.cooldownMs) return;
     this.lastActionAt = now;
     if (this.options.gc) this.emit('gc', collectOwnGarbage());
@@ -233,7 +237,7 @@ export class Guard extends EventEmitter<GuardEvents> {
     const leak = this.leak;
     if (!leak) return;
     const series = this.leakSeries;
-    series.timeSeconds.push(performance.now() / 1000);
+    series.timeSeconds.push(this.clock() / 1000);
     series.bytes.push(heapUsed);
     if (series.bytes.length > leak.samples) {
       series.timeSeconds.shift();
@@ -241,7 +245,7 @@ export class Guard extends EventEmitter<GuardEvents> {
     }
     const trend = detectTrend(series, { limitBytes: leak.limitBytes });
     // A leak goes on being one: it is reported again only after the cooldown.
-    const now = performance.now();
+    const now = this.clock();
     if (trend.verdict !== 'leak' || now - this.lastLeakAt < this.cooldownMs) return;
     this.lastLeakAt = now;
     const event: LeakEvent = { slopeBytesPerSecond: trend.slopeBytesPerSecond ?? 0, reason: trend.reason };

@@ -65,13 +65,21 @@ describe('guard', () => {
   });
 
   it('reports a leak once, through the trend detector, when the heap keeps growing', () => {
-    const g = guard({ intervalMs: 60_000, leak: { limit: '4GiB' } });
+    // A minute between checks, as the interval says: a leak verdict needs minutes of evidence.
+    let nowMs = 0;
+    const g = guard({
+      intervalMs: 60_000,
+      cooldownMs: 3_600_000,
+      leak: { limit: '4GiB' },
+      clock: () => nowMs,
+    });
     const kept: object[][] = [];
     try {
       const leaks: LeakEvent[] = [];
       g.on('leak', (e) => leaks.push(e));
       for (let i = 0; i < 40; i++) {
         kept.push(Array.from({ length: 20_000 }, (_, j) => ({ j })));
+        nowMs += 60_000;
         g.check();
       }
       assert.equal(leaks.length, 1);
