@@ -2,7 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { errnoCode } from '../../errors.js';
 import { isLoopback, isWildcard, type ProcReader, readTcpListeners, socketInodes } from '../../proc/index.js';
 import type { RuntimeInfo } from '../detect.js';
-import { inspectorPort, sigusr1Disabled } from './port.js';
+import { inspectorPort, SIGUSR1_DISABLED, sigusr1Disabled } from './port.js';
 
 /** Whether the inspector path can work on a Node process, and the one-line reason. */
 export interface InspectorAvailability {
@@ -58,8 +58,7 @@ export function inspectorAvailability(target: RuntimeInfo, reader: ProcReader): 
       reason: 'the inspector is already open',
     };
   }
-  if (sigusr1Disabled(cmdline, root, pid))
-    return { possible: false, reason: 'started with --disable-sigusr1' };
+  if (sigusr1Disabled(cmdline, root, pid)) return { possible: false, reason: `it ${SIGUSR1_DISABLED}` };
   const blocker = listeners.find((l) => l.port === port && !inodes.has(l.inode));
   if (blocker) {
     return {

@@ -71,7 +71,16 @@ export function inspectorHost(cmdline: readonly string[], root: string, pid: num
   return host;
 }
 
-/** Whether SIGUSR1 was turned off by `--disable-sigusr1` (newer Node versions; Node 20 lacks it). */
+/** Whether SIGUSR1 was turned off by `--disable-sigusr1` (Node ≥ 22.14 / 23.7; Node 20 lacks it). */
 export function sigusr1Disabled(cmdline: readonly string[], root: string, pid: number): boolean {
   return [...nodeOptionsOf(cmdline), ...nodeOptionsEnv(root, pid)].includes('--disable-sigusr1');
 }
+
+/**
+ * Such a target refuses every activation from outside, so the way in is one it opens itself: an
+ * inspector listening from the start (found like any open one, whatever port the kernel gave it)
+ * or memwarden running inside it.
+ */
+export const SIGUSR1_DISABLED =
+  'was started with --disable-sigusr1, so its inspector cannot be opened from outside; ' +
+  "use memwarden's guard() inside the program, or start it with --inspect=127.0.0.1:0";

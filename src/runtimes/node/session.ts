@@ -13,7 +13,7 @@ import { Deadline, pause } from '../deadline.js';
 import { assertSameProcess, type RuntimeInfo } from '../detect.js';
 import { CdpClient, evaluate } from './cdp.js';
 import { fetchTargetPath } from './http.js';
-import { inspectorHost, inspectorPort, sigusr1Disabled } from './port.js';
+import { inspectorHost, inspectorPort, SIGUSR1_DISABLED, sigusr1Disabled } from './port.js';
 
 export interface InspectorOptions {
   /** The whole session, activation to close. Default 10 s. */
@@ -173,10 +173,7 @@ async function openWith(
       );
     }
     if (sigusr1Disabled(cmdline, root, pid)) {
-      throw new MemwardenError(
-        'MW_UNSUPPORTED',
-        `pid ${pid} was started with --disable-sigusr1; its inspector cannot be opened`,
-      );
+      throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} ${SIGUSR1_DISABLED}`);
     }
     if (port !== 0) {
       const blocker = blockerOf(pid, port, root, beforeInodes);
