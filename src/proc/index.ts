@@ -6,6 +6,7 @@
  */
 export { type CgroupPaths, parseCgroupFile, readCgroupMemory } from './cgroup.js';
 export { parseCmdline } from './cmdline.js';
+export { processName } from './comm.js';
 export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, pageSizeBytes } from './constants.js';
 export {
   isLoopback,
