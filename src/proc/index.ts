@@ -14,6 +14,7 @@ export {
   unifiedMount,
 } from './cgroup.js';
 export { parseCmdline, trimArgv } from './cmdline.js';
+export { processName } from './comm.js';
 export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
 export { type ProcessCredentials, readCredentials } from './credentials.js';
 export { KernelLog, type KernelOomKill, parseKmsgRecord } from './kmsg.js';

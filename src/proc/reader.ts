@@ -1,6 +1,7 @@
 import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import { type CgroupPaths, parseCgroupFile } from './cgroup.js';
 import { parseCmdline } from './cmdline.js';
+import { processName } from './comm.js';
 import { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
 import { classify, PROC_OPEN_FLAGS, preadAll, readOnce, readText } from './files.js';
 import { parseSmapsRollup } from './smaps.js';
@@ -373,7 +374,7 @@ export class ProcReader {
     const record: ProcessRecord = {
       pid,
       ppid: stat.ppid,
-      name: stat.name,
+      name: processName(stat.name),
       cmdline,
       state: stat.state,
       uid: entry.uid,

@@ -2,7 +2,10 @@
 export interface ProcessRecord {
   pid: number;
   ppid: number;
-  /** `comm`: the kernel's 15-byte name, untrusted (a process sets it itself). */
+  /**
+   * `comm`, the kernel's 15-byte name, untrusted (a process sets it itself), without a runtime's
+   * main-thread name (Node 24+'s `MainThread`, `node-MainThread` is `node`: see comm.ts).
+   */
   name: string;
   /** argv as the process shows it; empty for kernel threads and zombies. */
   cmdline: string[];

@@ -9,7 +9,7 @@ export interface ProcessFilter {
   regexes?: string[];
   /** Shell-style globs (`*`, `?`, `[…]`) matched against the whole command line. */
   globs?: string[];
-  /** Executable names: comm, basename of exe, or basename of argv[0]. */
+  /** Process names: comm (Node 24+'s main-thread name counts as `node`) or argv[0]'s basename. */
   names?: string[];
   pids?: number[];
   /** Files holding a pid; a missing or unreadable file is a usage error. */

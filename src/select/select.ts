@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { errnoCode, MemwardenError } from '../errors.js';
 import type { CgroupPaths, ProcessRecord } from '../proc/index.js';
-import { ProcReader, uidOf } from '../proc/index.js';
+import { ProcReader, processName, uidOf } from '../proc/index.js';
 import { cgroupTest, containerTest, unitNameOf, unitTest } from './cgroup-match.js';
 import type { ProcessFilter } from './filter.js';
 import { compileGlob, compileRegex, MATCH_PREFIX_CHARS } from './pattern.js';
@@ -70,10 +70,11 @@ function readPidFile(path: string): number {
 /**
  * comm is cut to 15 bytes (`my-very-long-daemon` shows as `my-very-long-da`), so the full name
  * comes from argv[0]; comm still counts for processes that renamed themselves (PR_SET_NAME).
+ * A name asked for as the kernel shows it (`node-MainThread`) means the process's name (`node`).
  */
 function nameMatches(record: ProcessRecord, name: string): boolean {
   const argv0 = record.cmdline[0];
-  return record.name === name || (argv0 !== undefined && basename(argv0) === name);
+  return record.name === processName(name) || (argv0 !== undefined && basename(argv0) === name);
 }
 
 export interface CompileOptions {

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { errnoCode, MemwardenError } from '../errors.js';
 import { requireParentDirectory } from '../output-path.js';
+import { nativeModuleError } from './native.js';
 import { checkSchema, migrate } from './schema.js';
 
 export interface OpenDatabaseOptions {
@@ -135,6 +136,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Databa
     return openChecked(path, options);
   } catch (err) {
     if (err instanceof MemwardenError) throw err;
+    const native = nativeModuleError(err);
+    if (native) throw native;
     if (isCorruption(err)) {
       if (options.readonly) {
         throw new MemwardenError('MW_INPUT', `${path} is not a valid history file (corrupt or not SQLite)`);

@@ -22,12 +22,19 @@ export interface CliResult {
   stderr: string;
 }
 
+/** `bin`: another install's `bin/memwarden.js` instead of the checkout's. */
 export function runCli(
   args: readonly string[],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string; stdoutFd?: number } = {},
+  options: {
+    timeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    stdoutFd?: number;
+    bin?: string;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [options.bin ?? BIN, ...args], {
       stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'],
       env: options.env ?? CLI_ENV,
       cwd: options.cwd,

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MemwardenError } from '../../src/errors.js';
 import { ProcReader } from '../../src/proc/index.js';
 import { compileFilter, type ProcessFilter, selectProcesses } from '../../src/select/index.js';
+import { runCli } from '../helpers/cli.js';
 import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -142,6 +143,26 @@ describe('selecting processes', () => {
     assert.equal(record?.name, 'my-very-long-da');
     assert.ok(pidsOf({ names: ['my-very-long-daemon'] }).has(pidOf(child)));
     assert.ok(pidsOf({ names: ['my-very-long-da'] }).has(pidOf(child)));
+  });
+
+  it('finds a Node process by the name node and shows it as node, though Node 24+ calls its main thread MainThread or node-MainThread', async () => {
+    // argv[0] names something else, so only comm can match.
+    const idle = 'console.log("ready"); setInterval(() => {}, 1000)';
+    const child = start(process.execPath, ['-e', idle], { argv0: 'mw-worker-31343' });
+    await waitForLine(child, /ready/);
+    const pid = pidOf(child);
+    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    assert.ok(['node', 'MainThread', 'node-MainThread'].includes(comm), comm);
+    if (Number(process.versions.node.split('.')[0]) >= 24) assert.notEqual(comm, 'node');
+    assert.equal(select({ pids: [pid] }).records[0]?.name, 'node');
+    assert.ok(pidsOf({ names: ['node'] }).has(pid));
+    assert.ok(pidsOf({ names: [comm] }).has(pid), `--name ${comm}, as the kernel shows it`);
+    const { code, stdout, stderr } = await runCli(['ps', '--pid', String(pid), '--json']);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(
+      (JSON.parse(stdout) as { name: string }[]).map((p) => p.name),
+      ['node'],
+    );
   });
 
   it('looks only at a bounded prefix of a huge command line', async () => {

@@ -163,7 +163,8 @@ describe('memwarden top with a real target', () => {
         '-s',
         'top',
         '-x',
-        '160',
+        // 160 columns with /usr/bin/node; a Node installed under a longer path gets them back.
+        String(147 + process.execPath.length),
         '-y',
         '40',
         'bash --norc --noprofile',

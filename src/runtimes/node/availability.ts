@@ -2,7 +2,7 @@ import { readlinkSync } from 'node:fs';
 import { errnoCode } from '../../errors.js';
 import { isLoopback, isWildcard, type ProcReader, readTcpListeners, socketInodes } from '../../proc/index.js';
 import type { RuntimeInfo } from '../detect.js';
-import { exposedHost, inspectorFlags } from './port.js';
+import { exposedHost, inspectorFlags, SIGUSR1_DISABLED } from './port.js';
 
 /** Whether the inspector path can work on a Node process, and the one-line reason. */
 export interface InspectorAvailability {
@@ -66,7 +66,7 @@ export function inspectorAvailability(target: RuntimeInfo, reader: ProcReader): 
   if (exposed !== undefined) {
     return { possible: false, reason: `its flags name the inspector host ${exposed}, which is not loopback` };
   }
-  if (flags.sigusr1Disabled) return { possible: false, reason: 'started with --disable-sigusr1' };
+  if (flags.sigusr1Disabled) return { possible: false, reason: `it ${SIGUSR1_DISABLED}` };
   const blocker = listeners.find((l) => l.port === port && !inodes.has(l.inode));
   if (blocker) {
     return {

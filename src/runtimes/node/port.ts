@@ -250,3 +250,12 @@ export function isLoopbackHost(host: string): boolean {
 export function exposedHost(flags: InspectorFlags): string | undefined {
   return flags.hosts.find((host) => !isLoopbackHost(host));
 }
+
+/**
+ * Such a target refuses every activation from outside, so the way in is one it opens itself: an
+ * inspector listening from the start (found like any open one, whatever port the kernel gave it)
+ * or memwarden running inside it.
+ */
+export const SIGUSR1_DISABLED =
+  'was started with --disable-sigusr1, so its inspector cannot be opened from outside; ' +
+  "use memwarden's guard() inside the program, or start it with --inspect=127.0.0.1:0";

@@ -14,7 +14,7 @@ import { Deadline, pause } from '../deadline.js';
 import { assertSameProcess, type RuntimeInfo } from '../detect.js';
 import { CdpClient, evaluate } from './cdp.js';
 import { fetchTargetPath } from './http.js';
-import { exposedHost, inspectorFlags } from './port.js';
+import { exposedHost, inspectorFlags, SIGUSR1_DISABLED } from './port.js';
 
 export interface InspectorOptions {
   /** The whole session, activation to close. Default 10 s. */
@@ -244,10 +244,7 @@ async function openWith(
       );
     }
     if (flags.sigusr1Disabled) {
-      throw new MemwardenError(
-        'MW_UNSUPPORTED',
-        `pid ${pid} was started with --disable-sigusr1; its inspector cannot be opened`,
-      );
+      throw new MemwardenError('MW_UNSUPPORTED', `pid ${pid} ${SIGUSR1_DISABLED}`);
     }
     if (port !== 0) {
       const blocker = blockerOf(pid, port, root, beforeInodes);
