@@ -87,7 +87,8 @@ function hooksFor(
 ): { hooks: EscalationHooks; records: EscalationStepRecord[]; acted: string[] } {
   const runner = new ActionRunner({
     identities: reader,
-    probes: actionProbes(join(scratch, 'snapshots'), () => {}),
+    // The test's own processes, named as probe_users: as root no process is opened up otherwise.
+    probes: actionProbes(join(scratch, 'snapshots'), () => {}, [process.geteuid?.() ?? 0]),
     probeTimeoutMs: 60_000,
   });
   const sample = sampleOf(pid);

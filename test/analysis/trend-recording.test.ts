@@ -44,7 +44,7 @@ async function rssBytes(pid: number): Promise<number> {
  * A recording of a few seconds is stretched to minutes: the detector wants minutes of evidence
  * before it calls a leak, and these processes do in 60 ms what a real one does in a few seconds.
  */
-const STRETCH = 400;
+const STRETCH = 800;
 
 /** Starts `script`, waits for its ready line, then records its RSS on the monotonic clock. */
 async function record(script: string, nodeFlags: string[] = []): Promise<MemorySeries & { bytes: number[] }> {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { listenersOf, readCredentials } from '../../src/proc/index.js';
 import { type ActionRequest, DashboardServer, LiveHistory } from '../../src/ui/index.js';
 import { rawRequest } from '../helpers/http.js';
@@ -46,6 +47,15 @@ interface AttackResult {
   body: string;
 }
 
+/** Asks again while the server answers 503 (its lookup limit), after the Retry-After it gives. */
+async function servedOnce<T extends { status: number }>(ask: () => Promise<T>): Promise<T> {
+  for (;;) {
+    const answer = await ask();
+    if (answer.status !== 503) return answer;
+    await sleep(1000);
+  }
+}
+
 const isRoot = process.getuid?.() === 0;
 
 for (const host of ['127.0.0.1', '::1']) {
@@ -80,12 +90,16 @@ for (const host of ['127.0.0.1', '::1']) {
     });
     after(() => server.close());
 
+    // Six callers in a row may come within one second, past the lookup limit: a 503 with
+    // Retry-After is the server asking to be asked again, as a client would.
     const attack = (pid: number, extra: Record<string, unknown> = {}) =>
-      runAsNobodyAsync<AttackResult>(ATTACK, [
-        host,
-        String(server.port),
-        JSON.stringify({ pid, action: 'gc', ...extra }),
-      ]);
+      servedOnce(() =>
+        runAsNobodyAsync<AttackResult>(ATTACK, [
+          host,
+          String(server.port),
+          JSON.stringify({ pid, action: 'gc', ...extra }),
+        ]),
+      );
 
     it("refuses nobody's gc on root's process, though nobody holds the page's CSRF token", async () => {
       const result = await attack(rootPid);
@@ -125,18 +139,20 @@ for (const host of ['127.0.0.1', '::1']) {
 
     it("lets root act on root's process", async () => {
       const origin = `http://${host.includes(':') ? `[${host}]` : host}:${server.port}`;
-      const res = await rawRequest(server.port, {
-        method: 'POST',
-        path: '/api/action',
-        host,
-        headers: {
-          host: origin.slice(7),
-          origin,
-          'x-csrf-token': server.csrf,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ pid: rootPid, action: 'gc' }),
-      });
+      const res = await servedOnce(() =>
+        rawRequest(server.port, {
+          method: 'POST',
+          path: '/api/action',
+          host,
+          headers: {
+            host: origin.slice(7),
+            origin,
+            'x-csrf-token': server.csrf,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ pid: rootPid, action: 'gc' }),
+        }),
+      );
       assert.equal(res.status, 200, res.body);
       assert.equal(calls.length, 1);
       assert.equal(calls[0]?.askedBy, 'uid 0 (root)');

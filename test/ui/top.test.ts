@@ -202,7 +202,7 @@ describe('memwarden top with a real target', () => {
       tmux('send-keys', '-t', 'top', 'g');
       await waitForScreen(new RegExp(`Run gc on pid ${pid}\\? \\(y/n\\)`));
       tmux('send-keys', '-t', 'top', 'y');
-      await waitForScreen(/gc on pid \d+: RSS .+ via inspector on port 9344/);
+      await waitForScreen(/gc on pid \d+: RSS .+ → .+ \(collect .+\)/);
 
       tmux('send-keys', '-t', 'top', 'q');
       shown = await waitForScreen(/TOP-EXIT-0/);

@@ -22,7 +22,9 @@ function configFile(pid: number, when: string, escalate: string, store: string):
   writeFileSync(
     path,
     `interval: 200ms\nstore: ${store}\ntargets:\n  - name: victim\n    match: { pid: ${pid} }\n` +
-      `    rules:\n      - when: ${when}\n        escalate: ${escalate}\n`,
+      `    rules:\n      - when: ${when}\n        escalate: ${escalate}\n` +
+      // The test's own processes may be opened up (as root, none are unless listed).
+      `probe_users: [${process.getuid?.() ?? 0}]\n`,
   );
   return path;
 }

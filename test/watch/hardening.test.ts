@@ -282,7 +282,17 @@ describe('smaller points of issue 10', () => {
     const records = jsonRecords<{ event: string; target: string }>(stdout, 'supervisor');
     assert.deepEqual(
       records.map((r) => r.event),
-      ['started', 'restart-scheduled', 'started', 'restart-scheduled', 'started', 'gave-up'],
+      [
+        'started',
+        'exited',
+        'restart-scheduled',
+        'started',
+        'exited',
+        'restart-scheduled',
+        'started',
+        'exited',
+        'gave-up',
+      ],
     );
     const stored = readRows<{ details: string }>(
       store,
