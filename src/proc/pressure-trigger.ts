@@ -7,8 +7,9 @@ export const DEFAULT_PRESSURE_TRIGGER = 'some 500000 2000000';
 /**
  * Node has no poll(2) for an arbitrary fd, and fs.watch sees nothing on procfs, so the wait for
  * POLLPRI is done by a small Python process: it opens the pressure file O_RDWR|O_NONBLOCK,
- * writes the trigger, says `armed`, and prints `event` each time the kernel signals. It holds
- * nothing else and dies with its pipe.
+ * writes the trigger, says `armed`, and prints `event` each time the kernel signals. It also
+ * polls its stdin, a pipe nothing is ever written to: the hang-up that comes when the watcher
+ * exits, even by SIGKILL, ends it, so no waiter outlives its watcher.
  */
 const WAITER = `
 import os, select, sys
@@ -20,9 +21,12 @@ except OSError as e:
     sys.exit(0)
 p = select.poll()
 p.register(fd, select.POLLPRI)
+p.register(0, select.POLLIN | select.POLLHUP)
 print("armed", flush=True)
 while True:
-    for _, ev in p.poll():
+    for which, ev in p.poll():
+        if which == 0:
+            sys.exit(0)
         if ev & select.POLLERR:
             print("refused the file went away", flush=True)
             sys.exit(0)
@@ -62,7 +66,7 @@ export class PressureTrigger extends EventEmitter<PressureTriggerEvents> {
       let child: ChildProcess;
       try {
         child = spawn('python3', ['-c', WAITER, this.path, this.trigger], {
-          stdio: ['ignore', 'pipe', 'ignore'],
+          stdio: ['pipe', 'pipe', 'ignore'],
         });
       } catch (err) {
         settle({ armed: false, reason: `cannot start python3 (${String(err)})` });

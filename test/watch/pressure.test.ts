@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -7,7 +7,8 @@ import { readPressure } from '../../src/proc/index.js';
 import { quickConfig } from '../../src/watch/quick.js';
 import { type Tick, Watcher } from '../../src/watch/watcher.js';
 import { canMakeMemoryCgroups, makeMemoryCgroup } from '../helpers/cgroups.js';
-import { start, waitForLine } from '../helpers/processes.js';
+import { BIN } from '../helpers/cli.js';
+import { pidOf, start, waitForExit, waitForLine, waitForLines, waitUntil } from '../helpers/processes.js';
 
 const THRASH = new URL('../fixtures/page-thrash.py', import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -69,5 +70,49 @@ describe('memory pressure', () => {
       watcher.stop();
       await running;
     }
+  });
+
+  it("ends the PSI trigger's waiting process when the watcher is killed", {
+    skip: process.getuid?.() === 0 ? false : 'a PSI trigger needs root',
+  }, async () => {
+    const watcher = start(process.execPath, [
+      BIN,
+      'watch',
+      '--match',
+      `no-such-proc-psi-${process.pid}`,
+      '--interval',
+      '10m',
+      '--no-store',
+    ]);
+    await waitForLines(watcher, /a PSI trigger .* wakes the watcher/, {
+      stream: 'stderr',
+      timeoutMs: 30_000,
+    });
+    const children = (parent: number) =>
+      readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .filter((name) => {
+          try {
+            const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    const [waiter] = children(pidOf(watcher));
+    assert.ok(waiter !== undefined, 'the watcher runs a waiting process for its trigger');
+    watcher.kill('SIGKILL');
+    await waitForExit(watcher);
+    // Gone, or a zombie left for init to reap: either way no longer waiting on the pressure file.
+    const running = () => {
+      try {
+        const stat = readFileSync(`/proc/${waiter}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    await waitUntil('the waiter has ended', () => !running(), 20_000);
   });
 });
