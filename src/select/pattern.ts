@@ -1,5 +1,16 @@
-import RE2 from 're2';
+import { createRequire } from 'node:module';
+import type RE2Type from 're2';
 import { MemwardenError } from '../errors.js';
+
+/**
+ * RE2 is a native addon: loaded at the first pattern compiled, so commands that match nothing
+ * by regex or glob (`system`, `ps --pid`, `--help`) do not pay for loading it.
+ */
+let re2: typeof RE2Type | undefined;
+function engine(): typeof RE2Type {
+  re2 ??= createRequire(import.meta.url)('re2') as typeof RE2Type;
+  return re2;
+}
 
 /**
  * Matching looks at no more than this much of a command line, so a hostile 2 MB argv costs the
@@ -72,7 +83,7 @@ export function compileRegex(source: string, where = 'regex'): Matcher {
 /** `source` on RE2; `label` names it in an error (`regex '…'`). */
 function linear(source: string, label: string): Matcher {
   try {
-    return new RE2(source);
+    return new (engine())(source);
   } catch (err) {
     throw new MemwardenError(
       'MW_BAD_VALUE',
