@@ -396,7 +396,7 @@ describe('Node targets on their own ports', () => {
 
   it('uses an inspector that was already open and leaves it open', async (t) => {
     const { pid, stderr } = await startNode(t, ['--inspect=127.0.0.1:9333', '-e', IDLE]);
-    const result = await collectGarbage(pid, { timeoutMs: 5000 });
+    const result = await collectGarbage(pid, { timeoutMs: 5000, trim: false });
     assert.equal(result.details?.activated, false);
     assert.ok(listensAt(pid, 9333), 'the inspector the target opened itself was closed');
     assert.match(stderr(), /Debugger attached/);
@@ -406,7 +406,7 @@ describe('Node targets on their own ports', () => {
     const { pid } = await startNode(t, ['--inspect-port=9334', '--input-type=module', '-e', IDLE]);
     const fds = fdCount();
     const resources = activeResources();
-    const result = await collectGarbage(pid, { timeoutMs: 5000 });
+    const result = await collectGarbage(pid, { timeoutMs: 5000, trim: false });
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(fdCount(), fds, 'an fd was leaked');
     assert.equal(activeResources(), resources, 'a handle or timer was leaked');
@@ -506,7 +506,7 @@ describe('Node targets on their own ports', () => {
   it('collects in a --disable-sigusr1 target that opened its inspector itself on a port of its own', async (t) => {
     if (!HAS_DISABLE_SIGUSR1) return t.skip(`Node ${process.version} has no --disable-sigusr1`);
     const { pid } = await startNode(t, ['--disable-sigusr1', '--inspect=127.0.0.1:0', '-e', IDLE]);
-    const result = await collectGarbage(pid, { timeoutMs: 5000 });
+    const result = await collectGarbage(pid, { timeoutMs: 5000, trim: false });
     assert.equal(result.details?.activated, false);
     assert.ok(listensAt(pid), 'the inspector the target opened itself was closed');
   });
