@@ -15,7 +15,7 @@ export interface CommandEntry {
 export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'ps',
-    summary: 'list processes by pattern, name, pid, pid file or user, with memory and CPU',
+    summary: 'list processes by pattern, name, pid, user, cgroup, unit or container, with memory and CPU',
     load: async () => (await import('./ps.js')).psCommand,
   },
   {
