@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { growthPerHour, sparkline, TopModel } from '../../src/ui/index.js';
+import { sparkline, TopModel } from '../../src/ui/index.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { pidOf, start, waitForLine } from '../helpers/processes.js';
 import { fakeProcess, fakeTick } from '../helpers/ticks.js';
@@ -23,9 +23,120 @@ describe('top, the model', () => {
     assert.equal(sparkline([], 16), '');
   });
 
-  it('measures growth per hour from its own samples', () => {
-    assert.equal(growthPerHour([0, 60_000, 120_000], [0, 1000, 2000]), 60_000);
-    assert.equal(growthPerHour([0], [5]), undefined);
+  it('shows growth only from a trend verdict, never extrapolated from seconds', () => {
+    const t0 = 1_700_000_000_000;
+    const mib = 1024 * 1024;
+    let model = new TopModel(300_000);
+    const at = (seconds: number, rss: number) =>
+      model.update(
+        fakeTick(
+          [
+            {
+              name: 'api',
+              processes: [fakeProcess(7, { rss, time: t0 + seconds * 1000, startTime: t0 - 86_400_000 })],
+            },
+          ],
+          t0 + seconds * 1000,
+        ),
+      );
+    const growthCell = () => {
+      const lines = model.render(200, 40).lines;
+      const header = lines[2] ?? '';
+      const row = lines[3] ?? '';
+      const end = header.indexOf('GROWTH/h') + 'GROWTH/h'.length;
+      return row.slice(end - 9, end).trim();
+    };
+    const jsonRow = () => (model.json().processes as Record<string, unknown>[])[0] ?? {};
+    // One second of a fast rise, then a collection that drops 60 MiB: no rate from either.
+    at(0, 150 * mib);
+    at(1, 151 * mib);
+    assert.match(growthCell(), /^(-|\?\d+m)$/);
+    assert.equal(jsonRow().growthBytesPerHour, undefined);
+    at(2, 90 * mib);
+    assert.match(growthCell(), /^(-|\?\d+m)$/);
+    // A steady 60 MiB/h sampled every 10 s: after two minutes still no rate, after forty the
+    // detector's slope.
+    model = new TopModel(300_000);
+    for (let s = 0; s <= 120; s += 10) at(s, 90 * mib + (s / 3600) * 60 * mib);
+    assert.match(growthCell(), /^(-|\?\d+m)$/);
+    assert.equal(jsonRow().growthBytesPerHour, undefined);
+    for (let s = 130; s <= 2400; s += 10) at(s, 90 * mib + (s / 3600) * 60 * mib);
+    const perHour = jsonRow().growthBytesPerHour;
+    assert.ok(typeof perHour === 'number' && Math.abs(perHour / mib - 60) < 6, String(perHour));
+    assert.match(growthCell(), /^\d+(\.\d+)? MiB$/);
+  });
+
+  it('shows the PSS column only when PSS is read', () => {
+    const tick = fakeTick([{ name: 'api', processes: [fakeProcess(1, { pss: 50 * 1024 * 1024 })] }]);
+    const without = new TopModel(300_000);
+    without.update(tick);
+    assert.doesNotMatch(without.render(200, 40).lines[2] ?? '', /PSS/);
+    const withPss = new TopModel(300_000, true);
+    withPss.update(tick);
+    assert.match(withPss.render(200, 40).lines[2] ?? '', / PSS /);
+    assert.match(withPss.render(200, 40).lines[3] ?? '', /50\.0 MiB/);
+  });
+
+  it('fits 80 columns: columns give way, COMMAND and the help line stay whole', () => {
+    const model = new TopModel(300_000, true);
+    model.update(
+      fakeTick([
+        {
+          name: 'a-long-target-name',
+          processes: [fakeProcess(4_194_303, { rss: 150 * 1024 ** 2, cmdline: ['node', 'server.js'] })],
+        },
+      ]),
+    );
+    for (const width of [80, 60, 40]) {
+      const { lines } = model.render(width, 24);
+      for (const line of lines) assert.ok([...line].length <= width, `${width}: ${line}`);
+      assert.match(lines[2] ?? '', /^\s*PID .* COMMAND$/);
+      assert.match(lines[3] ?? '', /^\s*4194303 .* node server\.js$/);
+      assert.match(lines[1] ?? '', /sort: rss .*q/);
+    }
+    const { lines } = model.render(80, 24);
+    assert.match(lines[0] ?? '', /^memwarden top .* mem .* avail /);
+    assert.match(lines[1] ?? '', /q quit$/);
+    // A width that has room for everything shows every column.
+    assert.match(model.render(200, 24).lines[2] ?? '', /TARGET .* PSS .* LIM% .* LAST MINUTES .* LEAK/);
+  });
+
+  it('keeps the selection on its process through a re-sort, and gc asks about that process', () => {
+    const model = new TopModel(300_000);
+    const tick = (cpu1: number, cpu2: number) =>
+      fakeTick([
+        {
+          name: 'api',
+          processes: [
+            fakeProcess(1, { rss: 10, cpuPercent: cpu1 }),
+            fakeProcess(2, { rss: 20, cpuPercent: cpu2 }),
+          ],
+        },
+      ]);
+    const selectedPid = () => {
+      const { lines, selectedLine } = model.render(200, 40);
+      return Number((lines[selectedLine ?? -1] ?? '').trim().split(/\s+/)[0]);
+    };
+    model.update(tick(90, 5));
+    assert.equal(selectedPid(), 2);
+    model.key('s');
+    assert.equal(model.sort, 'cpu');
+    assert.equal(selectedPid(), 2);
+    model.key('g');
+    assert.match(model.render(200, 40).lines[1] ?? '', /Run gc on pid 2\?/);
+    model.key('n');
+    // The data re-sorts the rows under it too: the selection stays on pid 2.
+    model.key('k');
+    assert.equal(selectedPid(), 1);
+    model.update(tick(1, 50));
+    assert.equal(selectedPid(), 1);
+    assert.deepEqual(
+      (() => {
+        model.key('g');
+        return model.key('y');
+      })(),
+      { kind: 'action', action: 'gc', pid: 1, startTicks: 1001 },
+    );
   });
 
   it('cycles the sort, filters, and asks before an action', () => {
@@ -129,10 +240,8 @@ describe('memwarden top with a real target', () => {
       .map((l) => JSON.parse(l) as { processes: Record<string, unknown>[] });
     assert.equal(lines.length, 2);
     const row = lines[1]?.processes.find((p) => p.pid === pid);
-    assert.ok(
-      row && typeof row.rss === 'number' && typeof row.growthBytesPerHour === 'number',
-      JSON.stringify(row),
-    );
+    // A fraction of a second is no evidence of growth: no rate yet.
+    assert.ok(row && typeof row.rss === 'number' && !('growthBytesPerHour' in row), JSON.stringify(row));
     assert.equal(row.target, 'memwarden-top-target');
   });
 
