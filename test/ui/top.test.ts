@@ -192,8 +192,17 @@ describe('top, the model', () => {
 
 describe('memwarden top with a real target', () => {
   let pid = 0;
+  /** A second, idle and small one, started first: a lower pid, so sorting by pid moves it up. */
+  let idlePid = 0;
 
   before(async () => {
+    const idle = start(process.execPath, [
+      '-e',
+      'setInterval(() => {}, 1000); console.log("ready")',
+      'memwarden-top-target',
+    ]);
+    await waitForLine(idle, /ready/);
+    idlePid = pidOf(idle);
     const target = start(process.execPath, [
       // Its own inspector port: 9229 belongs to the tests that are about it.
       '--inspect-port=9344',
@@ -252,6 +261,18 @@ describe('memwarden top with a real target', () => {
     const socket = `memwarden-test-${process.pid}`;
     const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
     const screen = () => tmux('capture-pane', '-p', '-t', 'top');
+    /** The pid on the row drawn in inverse video. */
+    const selectedPid = () => {
+      const line = tmux('capture-pane', '-p', '-e', '-t', 'top')
+        .split('\n')
+        .find((l) => l.includes('\x1b[7m'));
+      return Number(
+        line
+          ?.replace(/\x1b\[[0-9;]*m/g, '')
+          .trim()
+          .split(/\s+/)[0],
+      );
+    };
     async function waitForScreen(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
       const deadline = Date.now() + timeoutMs;
       let last = '';
@@ -272,8 +293,7 @@ describe('memwarden top with a real target', () => {
         '-s',
         'top',
         '-x',
-        // 160 columns with /usr/bin/node; a Node installed under a longer path gets them back.
-        String(147 + process.execPath.length),
+        '80',
         '-y',
         '40',
         'bash --norc --noprofile',
@@ -295,15 +315,37 @@ describe('memwarden top with a real target', () => {
         `echo BEFORE-TOP; ${process.execPath} ${BIN} top memwarden-top-target --interval 300ms; echo TOP-EXIT-$?`,
         'Enter',
       );
-      // The row is cut at the pane's width, before the target's marker argument.
-      let shown = await waitForScreen(
-        new RegExp(`^\\s*${pid} memwarden-to\\s.*/node --inspect-port=9344 -e `, 'm'),
-      );
+      // At 80 columns some columns give way, and COMMAND and the help line are still there.
+      // COMMAND starts with the node binary's path, cut where the row ends.
+      let shown = await waitForScreen(new RegExp(`^\\s*${pid} memwarde .* /\\S+`, 'm'));
       assert.match(shown, /^memwarden top .* mem .* avail /m);
+      assert.match(shown, /^\s*PID .* COMMAND$/m);
+      assert.match(shown, /^sort: rss .*q quit$/m);
       assert.doesNotMatch(shown, /BEFORE-TOP/);
+      // tmux wraps a longer line onto the next row: every row here is a line top drew.
+      const rows = shown.split('\n').filter((l) => l.trim() !== '');
+      assert.ok(rows.every((l) => [...l].length <= 80));
+      assert.ok(
+        rows.every((l) => /^(memwarden top|sort:|\s*PID|\s*\d+ )/.test(l)),
+        shown,
+      );
+
+      // The growing target is the largest, so first and selected; sorted by pid the idle one
+      // (started first) moves above it, and the selection and the gc prompt stay on the target.
+      await waitForScreen(new RegExp(`^\\s*${pid} [^\\n]*\\n\\s*${idlePid} `, 'm'));
+      assert.equal(selectedPid(), pid);
+      tmux('send-keys', '-t', 'top', 's', 's', 's', 's');
+      await waitForScreen(/^sort: pid/m);
+      if (idlePid < pid) await waitForScreen(new RegExp(`^\\s*${idlePid} [^\\n]*\\n\\s*${pid} `, 'm'));
+      assert.equal(selectedPid(), pid);
+      tmux('send-keys', '-t', 'top', 'g');
+      await waitForScreen(new RegExp(`^Run gc on pid ${pid}\\? \\(y/n\\)`, 'm'));
+      assert.equal(selectedPid(), pid);
+      tmux('send-keys', '-t', 'top', 'n');
+      await waitForScreen(/gc cancelled/);
 
       tmux('send-keys', '-t', 'top', 's');
-      await waitForScreen(/sort: cpu/);
+      await waitForScreen(/sort: rss/);
       tmux('send-keys', '-t', 'top', '/', 'zzz-nothing', 'Enter');
       await waitForScreen(/no process matches the filter/);
       tmux('send-keys', '-t', 'top', '/', 'Escape');
@@ -311,7 +353,8 @@ describe('memwarden top with a real target', () => {
       tmux('send-keys', '-t', 'top', 'g');
       await waitForScreen(new RegExp(`Run gc on pid ${pid}\\? \\(y/n\\)`));
       tmux('send-keys', '-t', 'top', 'y');
-      await waitForScreen(/gc on pid \d+: RSS .+ → .+ \(collect .+\)/);
+      // The result is cut with … where it meets the 80th column.
+      await waitForScreen(new RegExp(`gc on pid ${pid}: RSS .+ → .+ \\(collect `));
 
       tmux('send-keys', '-t', 'top', 'q');
       shown = await waitForScreen(/TOP-EXIT-0/);
