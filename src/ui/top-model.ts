@@ -19,8 +19,13 @@ const SPARKS = '▁▂▃▄▅▆▇█';
  * keeps growing past the sparkline's window to the minutes the trend detector needs.
  */
 const MAX_POINTS = 1024;
-/** Least time between two trend analyses of one process: every process is analysed in turn. */
+/** Least time between two trend analyses of one process. */
 const ANALYSIS_GAP_MS = 10_000;
+/**
+ * Wall-clock time one refresh may spend in the trend detector (a few ms a process): with
+ * hundreds of rows, the ones analysed longest ago go first and the rest wait for later refreshes.
+ */
+const ANALYSIS_BUDGET_MS = 40;
 
 /** `▁▂▃█`: the values squeezed into `width` columns (the max of each), scaled min..max. */
 export function sparkline(values: readonly number[], width: number): string {
@@ -99,6 +104,7 @@ export class TopModel {
     this.tick = tick;
     const seen = new Set<string>();
     const rows: Row[] = [];
+    const due: { h: History; sample: ProcessSample }[] = [];
     for (const target of tick.targets) {
       for (const sample of target.processes) {
         const key = `${sample.pid}:${sample.startTicks}`;
@@ -123,21 +129,27 @@ export class TopModel {
           sample,
           values: from < 0 ? [] : h.bytes.slice(from),
         };
-        if (sample.time - h.analysedMs >= ANALYSIS_GAP_MS && h.bytes.length > 0) {
-          h.result = detectTrend(
-            { timeSeconds: h.times.map((t) => t / 1000), bytes: h.bytes },
-            { startSeconds: sample.startTime / 1000 },
-          );
-          h.analysedMs = sample.time;
-        }
-        // Growth only from a verdict: a slope over seconds is a GC's fall or an allocation burst.
-        const r = h.result;
-        if (r && r.verdict !== 'insufficient' && r.slopeBytesPerSecond !== null)
-          row.growthPerHour = r.slopeBytesPerSecond * 3600;
-        else if (r?.neededSeconds !== undefined) row.growthNeededSeconds = r.neededSeconds;
         if (target.trend) row.trend = target.trend;
         rows.push(row);
+        if (sample.time - h.analysedMs >= ANALYSIS_GAP_MS && h.bytes.length > 0) due.push({ h, sample });
       }
+    }
+    due.sort((a, b) => a.h.analysedMs - b.h.analysedMs);
+    const deadline = performance.now() + ANALYSIS_BUDGET_MS;
+    for (const { h, sample } of due) {
+      h.result = detectTrend(
+        { timeSeconds: h.times.map((t) => t / 1000), bytes: h.bytes },
+        { startSeconds: sample.startTime / 1000 },
+      );
+      h.analysedMs = sample.time;
+      if (performance.now() >= deadline) break;
+    }
+    for (const row of rows) {
+      // Growth only from a verdict: a slope over seconds is a GC's fall or an allocation burst.
+      const r = this.history.get(`${row.sample.pid}:${row.sample.startTicks}`)?.result;
+      if (r && r.verdict !== 'insufficient' && r.slopeBytesPerSecond !== null)
+        row.growthPerHour = r.slopeBytesPerSecond * 3600;
+      else if (r?.neededSeconds !== undefined) row.growthNeededSeconds = r.neededSeconds;
     }
     // Processes that are gone take their history with them: the map holds only live ones.
     for (const key of this.history.keys()) if (!seen.has(key)) this.history.delete(key);
