@@ -9,8 +9,9 @@ const HELP = `Usage: memwarden top [PATTERN…] [options]
 
 A live view of processes by memory: the machine's memory at the top, then one row per process
 that a PATTERN (a substring of the command line) matches, or every process without a pattern:
-RSS, PSS, memory % of the machine and of its cgroup limit, CPU %, growth per hour and a
-sparkline of the last minutes.
+RSS, PSS (with --pss), memory % of the machine and of its cgroup limit, CPU %, growth per hour
+(the trend detector's, "?Nm" until it has minutes of evidence) and a sparkline of the last
+minutes. On a narrow terminal columns narrow or drop and COMMAND takes what is left.
 
 Keys: s cycle sort (rss, cpu, growth, mem, pid) · / filter · ↑↓ select · g gc / S heap snapshot
 on the selected process (asks y/n first) · q quit.
@@ -22,7 +23,7 @@ Options:
   --window DURATION    how far back growth and the sparkline look (default 5m)
   --count N            stop after N refreshes
   --json               one JSON line per refresh (implies the plain mode)
-  --pss                also read PSS (slower; others' processes need root)
+  --pss                also read PSS and show its column (slower; others' processes need root)
 `;
 
 export const topCommand: Command = {
@@ -48,6 +49,7 @@ export const topCommand: Command = {
       sample: () => sampler.tick(),
       intervalMs,
       windowMs,
+      pss: values.pss ?? false,
       output: process.stdout,
       ...(count === undefined ? {} : { count }),
     };

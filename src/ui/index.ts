@@ -35,4 +35,4 @@ export { storeHistory } from './store-history.js';
 export { type Column, renderTable } from './table.js';
 export { printable } from './text.js';
 export { runTopInteractive, runTopPlain, type TopOptions } from './top.js';
-export { growthPerHour, sparkline, TopModel } from './top-model.js';
+export { sparkline, TopModel } from './top-model.js';

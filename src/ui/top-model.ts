@@ -1,4 +1,4 @@
-import { neededMinutes } from '../analysis/trend/index.js';
+import { detectTrend, neededMinutes, type TrendResult } from '../analysis/trend/index.js';
 import type { Tick, TrendSummary } from '../export/index.js';
 import type { ProcessSample } from '../sample/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
@@ -6,9 +6,26 @@ import type { ActionKind } from './actions.js';
 import { printable } from './text.js';
 import { commandOf } from './view-model.js';
 
+interface History {
+  times: number[];
+  bytes: number[];
+  analysedMs: number;
+  result?: TrendResult;
+}
+
 const SPARKS = '▁▂▃▄▅▆▇█';
-/** Samples kept per process: a few minutes at the usual intervals, and a hard cap. */
-const MAX_SAMPLES = 300;
+/**
+ * Points kept per process for its growth: when full, every other one is dropped, so the span
+ * keeps growing past the sparkline's window to the minutes the trend detector needs.
+ */
+const MAX_POINTS = 1024;
+/** Least time between two trend analyses of one process. */
+const ANALYSIS_GAP_MS = 10_000;
+/**
+ * Wall-clock time one refresh may spend in the trend detector (a few ms a process): with
+ * hundreds of rows, the ones analysed longest ago go first and the rest wait for later refreshes.
+ */
+const ANALYSIS_BUDGET_MS = 40;
 
 /** `▁▂▃█`: the values squeezed into `width` columns (the max of each), scaled min..max. */
 export function sparkline(values: readonly number[], width: number): string {
@@ -27,34 +44,15 @@ export function sparkline(values: readonly number[], width: number): string {
   return columns.map((v) => SPARKS[span === 0 ? 0 : Math.round(((v - min) / span) * 7)]).join('');
 }
 
-/** Least-squares slope of RSS over time, per hour; undefined with under two samples or no time span. */
-export function growthPerHour(times: readonly number[], values: readonly number[]): number | undefined {
-  const n = times.length;
-  if (n < 2) return undefined;
-  const t0 = times[0] ?? 0;
-  let st = 0;
-  let sv = 0;
-  for (let i = 0; i < n; i++) {
-    st += (times[i] ?? 0) - t0;
-    sv += values[i] ?? 0;
-  }
-  const mt = st / n;
-  const mv = sv / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    const dt = (times[i] ?? 0) - t0 - mt;
-    num += dt * ((values[i] ?? 0) - mv);
-    den += dt * dt;
-  }
-  return den === 0 ? undefined : (num / den) * 3_600_000;
-}
-
 interface Row {
   target: string;
   sample: ProcessSample;
+  /** The trend detector's slope of the floor, per hour, once it has a verdict. */
   growthPerHour?: number;
-  spark: string;
+  /** While it has none: about how long until it has. */
+  growthNeededSeconds?: number;
+  /** RSS (or PSS) within the window, for the sparkline. */
+  values: number[];
   trend?: TrendSummary;
 }
 
@@ -92,41 +90,66 @@ export class TopModel {
   private selectedKey: string | undefined;
   private rows: Row[] = [];
   private tick: Tick | undefined;
-  private readonly history = new Map<string, { times: number[]; rss: number[] }>();
+  private readonly history = new Map<string, History>();
+  /** Where the selection was, for when its process goes: the row that takes its place. */
+  private selectedRow = 0;
 
-  constructor(private readonly windowMs: number) {}
+  constructor(
+    private readonly windowMs: number,
+    /** Whether PSS is read: its column is shown only then. */
+    private readonly pss = false,
+  ) {}
 
   update(tick: Tick): void {
     this.tick = tick;
     const seen = new Set<string>();
     const rows: Row[] = [];
+    const due: { h: History; sample: ProcessSample }[] = [];
     for (const target of tick.targets) {
       for (const sample of target.processes) {
         const key = `${sample.pid}:${sample.startTicks}`;
         seen.add(key);
         let h = this.history.get(key);
         if (!h) {
-          h = { times: [], rss: [] };
+          h = { times: [], bytes: [], analysedMs: Number.NEGATIVE_INFINITY };
           this.history.set(key, h);
         }
         const value = sample.pss ?? sample.rss;
         if (value !== undefined) {
           h.times.push(sample.time);
-          h.rss.push(value);
+          h.bytes.push(value);
+          if (h.times.length > MAX_POINTS) {
+            h.times = h.times.filter((_, i) => i % 2 === 0);
+            h.bytes = h.bytes.filter((_, i) => i % 2 === 0);
+          }
         }
-        while (
-          h.times.length > MAX_SAMPLES ||
-          (h.times.length > 0 && (h.times[0] ?? 0) < sample.time - this.windowMs)
-        ) {
-          h.times.shift();
-          h.rss.shift();
-        }
-        const row: Row = { target: target.name, sample, spark: sparkline(h.rss, 16) };
-        const growth = growthPerHour(h.times, h.rss);
-        if (growth !== undefined) row.growthPerHour = growth;
+        const from = h.times.findIndex((t) => t >= sample.time - this.windowMs);
+        const row: Row = {
+          target: target.name,
+          sample,
+          values: from < 0 ? [] : h.bytes.slice(from),
+        };
         if (target.trend) row.trend = target.trend;
         rows.push(row);
+        if (sample.time - h.analysedMs >= ANALYSIS_GAP_MS && h.bytes.length > 0) due.push({ h, sample });
       }
+    }
+    due.sort((a, b) => a.h.analysedMs - b.h.analysedMs);
+    const deadline = performance.now() + ANALYSIS_BUDGET_MS;
+    for (const { h, sample } of due) {
+      h.result = detectTrend(
+        { timeSeconds: h.times.map((t) => t / 1000), bytes: h.bytes },
+        { startSeconds: sample.startTime / 1000 },
+      );
+      h.analysedMs = sample.time;
+      if (performance.now() >= deadline) break;
+    }
+    for (const row of rows) {
+      // Growth only from a verdict: a slope over seconds is a GC's fall or an allocation burst.
+      const r = this.history.get(`${row.sample.pid}:${row.sample.startTicks}`)?.result;
+      if (r && r.verdict !== 'insufficient' && r.slopeBytesPerSecond !== null)
+        row.growthPerHour = r.slopeBytesPerSecond * 3600;
+      else if (r?.neededSeconds !== undefined) row.growthNeededSeconds = r.neededSeconds;
     }
     // Processes that are gone take their history with them: the map holds only live ones.
     for (const key of this.history.keys()) if (!seen.has(key)) this.history.delete(key);
@@ -160,14 +183,25 @@ export class TopModel {
         memLimitPercent: r.sample.memLimitPercent,
         cpuPercent: r.sample.cpuPercent,
         growthBytesPerHour: r.growthPerHour,
+        growthNeededSeconds: r.growthNeededSeconds,
         trend: r.trend,
       })),
     };
   }
 
+  /**
+   * The selected row's index. The selection is a process (pid + start time), so it follows its
+   * process through a re-sort; with none yet, or once its process is gone or filtered out, the
+   * row now in its place is taken, and from then on that process is the selection.
+   */
   private selectedIndex(rows: readonly Row[]): number {
-    const i = rows.findIndex((r) => `${r.sample.pid}:${r.sample.startTicks}` === this.selectedKey);
-    return Math.max(i, 0);
+    let i = rows.findIndex((r) => `${r.sample.pid}:${r.sample.startTicks}` === this.selectedKey);
+    if (i < 0) {
+      i = Math.max(0, Math.min(this.selectedRow, rows.length - 1));
+      this.select(rows[i]);
+    }
+    this.selectedRow = i;
+    return i;
   }
 
   /** One key (as raw-mode bytes) in, what the runner should do out. */
@@ -229,7 +263,21 @@ export class TopModel {
     if (row) this.selectedKey = `${row.sample.pid}:${row.sample.startTicks}`;
   }
 
-  /** The screen as lines, each cut to `width` columns; the selected row is marked for inverse video. */
+  /** The columns shown at `width`: narrowed, then dropped, in a fixed order until COMMAND has room. */
+  private columns(width: number): Column[] {
+    let columns = COLUMNS.filter((c) => c.name !== 'PSS' || this.pss).map((c) => ({ ...c }));
+    const used = () => columns.reduce((sum, c) => sum + c.width + 1, 0);
+    for (const step of FIT_STEPS) {
+      if (used() + MIN_COMMAND <= width) break;
+      const column = columns.find((c) => c.name === step.name);
+      if (!column) continue;
+      if (step.width === undefined) columns = columns.filter((c) => c !== column);
+      else column.width = step.width;
+    }
+    return columns;
+  }
+
+  /** The screen as lines, each fitted to `width` columns; the selected row is marked for inverse video. */
   render(
     width: number,
     height: number,
@@ -240,43 +288,149 @@ export class TopModel {
     if (tick) {
       const s = tick.system;
       lines.push(
-        `memwarden top  ${new Date(tick.time).toLocaleTimeString()}  mem ${formatBytes(s.memUsed)} / ${formatBytes(s.memTotal)} (${formatPercent(s.memPercent)})  avail ${formatBytes(s.memAvailable)}  swap ${formatBytes(s.swapTotal - s.swapFree)} / ${formatBytes(s.swapTotal)}  cpu ${formatPercent(s.cpuPercent)}  load ${s.load1.toFixed(2)}`,
+        fitParts(
+          [
+            { text: 'memwarden top', keep: 0 },
+            { text: new Date(tick.time).toLocaleTimeString(), keep: 3 },
+            {
+              text: `mem ${formatBytes(s.memUsed)} / ${formatBytes(s.memTotal)} (${formatPercent(s.memPercent)})`,
+              keep: 0,
+            },
+            { text: `avail ${formatBytes(s.memAvailable)}`, keep: 1 },
+            { text: `swap ${formatBytes(s.swapTotal - s.swapFree)} / ${formatBytes(s.swapTotal)}`, keep: 4 },
+            { text: `cpu ${formatPercent(s.cpuPercent)}`, keep: 2 },
+            { text: `load ${s.load1.toFixed(2)}`, keep: 5 },
+          ],
+          '  ',
+          width,
+        ),
       );
-    } else lines.push('memwarden top  waiting for the first sample…');
-    const mode = this.mode;
-    if (interactive)
-      lines.push(
-        mode.kind === 'filter'
-          ? `filter: ${mode.text}▏  (Enter keeps it, Esc clears)`
-          : mode.kind === 'confirm'
-            ? `Run ${mode.action} on pid ${mode.pid}? (y/n)`
-            : `sort: ${this.sort}${this.filter ? `  filter: ${this.filter}` : ''}  ·  s sort  / filter  ↑↓ select  g gc  S snapshot  q quit${this.message ? `  ·  ${this.message}` : ''}`,
-      );
-    const header = `${'PID'.padStart(7)} ${'TARGET'.padEnd(12)} ${'RSS'.padStart(10)} ${'PSS'.padStart(10)} ${'MEM%'.padStart(6)} ${'LIM%'.padStart(6)} ${'CPU%'.padStart(6)} ${'GROWTH/h'.padStart(10)} ${'LAST MINUTES'.padEnd(16)} ${'LEAK'.padEnd(6)} COMMAND`;
-    lines.push(header);
+    } else lines.push(cut('memwarden top  waiting for the first sample…', width));
+    if (interactive) lines.push(this.statusLine(width));
     const rows = this.visible();
     const index = this.selectedIndex(rows);
+    const columns = this.columns(width);
+    const line = (cells: (c: Column) => string, command: string) => {
+      const text = `${columns.map((c) => (c.left ? cells(c).padEnd(c.width) : cells(c).padStart(c.width))).join(' ')} ${command}`;
+      return cut(text, width);
+    };
+    lines.push(line((c) => c.name.slice(0, c.width), 'COMMAND'));
     const room = Math.max(1, height - lines.length);
     const first = Math.max(0, Math.min(index - room + 1, rows.length - room));
     let selectedLine: number | undefined;
     for (let i = first; i < rows.length && i < first + room; i++) {
       const r = rows[i];
       if (!r) continue;
-      const p = r.sample;
-      const growth = r.growthPerHour === undefined ? '-' : formatBytes(r.growthPerHour);
-      const leak = r.trend ? leakCell(r.trend) : '-';
       if (i === index && interactive) selectedLine = lines.length;
-      lines.push(
-        `${String(p.pid).padStart(7)} ${printable(r.target).slice(0, 12).padEnd(12)} ${formatBytes(p.rss).padStart(10)} ${formatBytes(p.pss).padStart(10)} ${formatPercent(p.memPercent).padStart(6)} ${formatPercent(p.memLimitPercent).padStart(6)} ${formatPercent(p.cpuPercent).padStart(6)} ${growth.padStart(10)} ${r.spark.padEnd(16)} ${leak.padEnd(6)} ${printable(commandOf(p))}`,
-      );
+      lines.push(line((c) => cellOf(r, c), printable(commandOf(r.sample))));
     }
     if (rows.length === 0)
       lines.push(this.filter ? '  no process matches the filter' : '  no process matches');
-    return {
-      lines: lines.map((l) => ([...l].length > width ? [...l].slice(0, width).join('') : l)),
-      selectedLine,
-    };
+    return { lines, selectedLine };
   }
+
+  /** The status and help line: what is set and said first, then as much help as fits. */
+  private statusLine(width: number): string {
+    const mode = this.mode;
+    if (mode.kind === 'filter') return cut(`filter: ${mode.text}▏  (Enter keeps it, Esc clears)`, width);
+    if (mode.kind === 'confirm') return cut(`Run ${mode.action} on pid ${mode.pid}? (y/n)`, width);
+    const state = `sort: ${this.sort}${this.filter ? `  filter: ${this.filter}` : ''}`;
+    const message = this.message ? `  ·  ${this.message}` : '';
+    for (const help of HELP_LINES) {
+      const text = `${state}  ·  ${help}${message}`;
+      if ([...text].length <= width) return text;
+    }
+    return cut(`${state}${message}`, width);
+  }
+}
+
+interface Column {
+  name: string;
+  width: number;
+  left?: boolean;
+}
+
+/** Every column but COMMAND, which takes what is left. */
+const COLUMNS: readonly Column[] = [
+  { name: 'PID', width: 7 },
+  { name: 'TARGET', width: 12, left: true },
+  { name: 'RSS', width: 9 },
+  { name: 'PSS', width: 9 },
+  { name: 'MEM%', width: 6 },
+  { name: 'LIM%', width: 6 },
+  { name: 'CPU%', width: 6 },
+  { name: 'GROWTH/h', width: 9 },
+  { name: 'LAST MINUTES', width: 16, left: true },
+  { name: 'LEAK', width: 5, left: true },
+];
+/** COMMAND is given at least this much before other columns are narrowed or dropped. */
+const MIN_COMMAND = 16;
+/** What gives way on a narrow terminal, first to last: a width narrows it, none drops it. */
+const FIT_STEPS: readonly { name: string; width?: number }[] = [
+  { name: 'LAST MINUTES', width: 8 },
+  { name: 'TARGET', width: 8 },
+  { name: 'LIM%' },
+  { name: 'MEM%' },
+  { name: 'PSS' },
+  { name: 'LAST MINUTES' },
+  { name: 'TARGET' },
+  { name: 'LEAK' },
+  { name: 'CPU%' },
+  { name: 'GROWTH/h' },
+];
+/** The help, from the whole to the shortest. */
+const HELP_LINES = [
+  's sort  / filter  ↑↓ select  g gc  S snapshot  q quit',
+  's sort /filter g gc S snap q quit',
+  's / g S q',
+];
+
+function cellOf(r: Row, c: Column): string {
+  const p = r.sample;
+  switch (c.name) {
+    case 'PID':
+      return String(p.pid);
+    case 'TARGET':
+      return printable(r.target).slice(0, c.width);
+    case 'RSS':
+      return formatBytes(p.rss);
+    case 'PSS':
+      return formatBytes(p.pss);
+    case 'MEM%':
+      return formatPercent(p.memPercent);
+    case 'LIM%':
+      return formatPercent(p.memLimitPercent);
+    case 'CPU%':
+      return formatPercent(p.cpuPercent);
+    case 'GROWTH/h':
+      return r.growthPerHour !== undefined
+        ? formatBytes(r.growthPerHour)
+        : r.growthNeededSeconds !== undefined
+          ? `?${neededMinutes(r.growthNeededSeconds)}m`
+          : '-';
+    case 'LAST MINUTES':
+      return sparkline(r.values, c.width);
+    case 'LEAK':
+      return r.trend ? leakCell(r.trend) : '-';
+    default:
+      return '';
+  }
+}
+
+/** Parts joined by `sep`, the least kept first dropped (lowest `keep` stays longest) until they fit. */
+function fitParts(parts: readonly { text: string; keep: number }[], sep: string, width: number): string {
+  let shown = [...parts];
+  while (shown.length > 1 && [...shown.map((p) => p.text).join(sep)].length > width) {
+    const worst = shown.reduce((a, b) => (b.keep > a.keep ? b : a));
+    shown = shown.filter((p) => p !== worst);
+  }
+  return cut(shown.map((p) => p.text).join(sep), width);
+}
+
+/** `text` cut to `width` code points, ending in `…` when cut. */
+function cut(text: string, width: number): string {
+  const chars = [...text];
+  return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
 }
 
 /** The LEAK column: the verdict, or while there is none yet, about how many minutes it needs. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { growthPerHour, sparkline, TopModel } from '../../src/ui/index.js';
+import { sparkline, TopModel } from '../../src/ui/index.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { pidOf, start, waitForLine } from '../helpers/processes.js';
 import { fakeProcess, fakeTick } from '../helpers/ticks.js';
@@ -23,9 +23,120 @@ describe('top, the model', () => {
     assert.equal(sparkline([], 16), '');
   });
 
-  it('measures growth per hour from its own samples', () => {
-    assert.equal(growthPerHour([0, 60_000, 120_000], [0, 1000, 2000]), 60_000);
-    assert.equal(growthPerHour([0], [5]), undefined);
+  it('shows growth only from a trend verdict, never extrapolated from seconds', () => {
+    const t0 = 1_700_000_000_000;
+    const mib = 1024 * 1024;
+    let model = new TopModel(300_000);
+    const at = (seconds: number, rss: number) =>
+      model.update(
+        fakeTick(
+          [
+            {
+              name: 'api',
+              processes: [fakeProcess(7, { rss, time: t0 + seconds * 1000, startTime: t0 - 86_400_000 })],
+            },
+          ],
+          t0 + seconds * 1000,
+        ),
+      );
+    const growthCell = () => {
+      const lines = model.render(200, 40).lines;
+      const header = lines[2] ?? '';
+      const row = lines[3] ?? '';
+      const end = header.indexOf('GROWTH/h') + 'GROWTH/h'.length;
+      return row.slice(end - 9, end).trim();
+    };
+    const jsonRow = () => (model.json().processes as Record<string, unknown>[])[0] ?? {};
+    // One second of a fast rise, then a collection that drops 60 MiB: no rate from either.
+    at(0, 150 * mib);
+    at(1, 151 * mib);
+    assert.match(growthCell(), /^(-|\?\d+m)$/);
+    assert.equal(jsonRow().growthBytesPerHour, undefined);
+    at(2, 90 * mib);
+    assert.match(growthCell(), /^(-|\?\d+m)$/);
+    // A steady 60 MiB/h sampled every 10 s: after two minutes still no rate, after forty the
+    // detector's slope.
+    model = new TopModel(300_000);
+    for (let s = 0; s <= 120; s += 10) at(s, 90 * mib + (s / 3600) * 60 * mib);
+    assert.match(growthCell(), /^(-|\?\d+m)$/);
+    assert.equal(jsonRow().growthBytesPerHour, undefined);
+    for (let s = 130; s <= 2400; s += 10) at(s, 90 * mib + (s / 3600) * 60 * mib);
+    const perHour = jsonRow().growthBytesPerHour;
+    assert.ok(typeof perHour === 'number' && Math.abs(perHour / mib - 60) < 6, String(perHour));
+    assert.match(growthCell(), /^\d+(\.\d+)? MiB$/);
+  });
+
+  it('shows the PSS column only when PSS is read', () => {
+    const tick = fakeTick([{ name: 'api', processes: [fakeProcess(1, { pss: 50 * 1024 * 1024 })] }]);
+    const without = new TopModel(300_000);
+    without.update(tick);
+    assert.doesNotMatch(without.render(200, 40).lines[2] ?? '', /PSS/);
+    const withPss = new TopModel(300_000, true);
+    withPss.update(tick);
+    assert.match(withPss.render(200, 40).lines[2] ?? '', / PSS /);
+    assert.match(withPss.render(200, 40).lines[3] ?? '', /50\.0 MiB/);
+  });
+
+  it('fits 80 columns: columns give way, COMMAND and the help line stay whole', () => {
+    const model = new TopModel(300_000, true);
+    model.update(
+      fakeTick([
+        {
+          name: 'a-long-target-name',
+          processes: [fakeProcess(4_194_303, { rss: 150 * 1024 ** 2, cmdline: ['node', 'server.js'] })],
+        },
+      ]),
+    );
+    for (const width of [80, 60, 40]) {
+      const { lines } = model.render(width, 24);
+      for (const line of lines) assert.ok([...line].length <= width, `${width}: ${line}`);
+      assert.match(lines[2] ?? '', /^\s*PID .* COMMAND$/);
+      assert.match(lines[3] ?? '', /^\s*4194303 .* node server\.js$/);
+      assert.match(lines[1] ?? '', /sort: rss .*q/);
+    }
+    const { lines } = model.render(80, 24);
+    assert.match(lines[0] ?? '', /^memwarden top .* mem .* avail /);
+    assert.match(lines[1] ?? '', /q quit$/);
+    // A width that has room for everything shows every column.
+    assert.match(model.render(200, 24).lines[2] ?? '', /TARGET .* PSS .* LIM% .* LAST MINUTES .* LEAK/);
+  });
+
+  it('keeps the selection on its process through a re-sort, and gc asks about that process', () => {
+    const model = new TopModel(300_000);
+    const tick = (cpu1: number, cpu2: number) =>
+      fakeTick([
+        {
+          name: 'api',
+          processes: [
+            fakeProcess(1, { rss: 10, cpuPercent: cpu1 }),
+            fakeProcess(2, { rss: 20, cpuPercent: cpu2 }),
+          ],
+        },
+      ]);
+    const selectedPid = () => {
+      const { lines, selectedLine } = model.render(200, 40);
+      return Number((lines[selectedLine ?? -1] ?? '').trim().split(/\s+/)[0]);
+    };
+    model.update(tick(90, 5));
+    assert.equal(selectedPid(), 2);
+    model.key('s');
+    assert.equal(model.sort, 'cpu');
+    assert.equal(selectedPid(), 2);
+    model.key('g');
+    assert.match(model.render(200, 40).lines[1] ?? '', /Run gc on pid 2\?/);
+    model.key('n');
+    // The data re-sorts the rows under it too: the selection stays on pid 2.
+    model.key('k');
+    assert.equal(selectedPid(), 1);
+    model.update(tick(1, 50));
+    assert.equal(selectedPid(), 1);
+    assert.deepEqual(
+      (() => {
+        model.key('g');
+        return model.key('y');
+      })(),
+      { kind: 'action', action: 'gc', pid: 1, startTicks: 1001 },
+    );
   });
 
   it('cycles the sort, filters, and asks before an action', () => {
@@ -81,8 +192,17 @@ describe('top, the model', () => {
 
 describe('memwarden top with a real target', () => {
   let pid = 0;
+  /** A second, idle and small one, started first: a lower pid, so sorting by pid moves it up. */
+  let idlePid = 0;
 
   before(async () => {
+    const idle = start(process.execPath, [
+      '-e',
+      'setInterval(() => {}, 1000); console.log("ready")',
+      'memwarden-top-target',
+    ]);
+    await waitForLine(idle, /ready/);
+    idlePid = pidOf(idle);
     const target = start(process.execPath, [
       // Its own inspector port: 9229 belongs to the tests that are about it.
       '--inspect-port=9344',
@@ -129,10 +249,8 @@ describe('memwarden top with a real target', () => {
       .map((l) => JSON.parse(l) as { processes: Record<string, unknown>[] });
     assert.equal(lines.length, 2);
     const row = lines[1]?.processes.find((p) => p.pid === pid);
-    assert.ok(
-      row && typeof row.rss === 'number' && typeof row.growthBytesPerHour === 'number',
-      JSON.stringify(row),
-    );
+    // A fraction of a second is no evidence of growth: no rate yet.
+    assert.ok(row && typeof row.rss === 'number' && !('growthBytesPerHour' in row), JSON.stringify(row));
     assert.equal(row.target, 'memwarden-top-target');
   });
 
@@ -143,6 +261,18 @@ describe('memwarden top with a real target', () => {
     const socket = `memwarden-test-${process.pid}`;
     const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
     const screen = () => tmux('capture-pane', '-p', '-t', 'top');
+    /** The pid on the row drawn in inverse video. */
+    const selectedPid = () => {
+      const line = tmux('capture-pane', '-p', '-e', '-t', 'top')
+        .split('\n')
+        .find((l) => l.includes('\x1b[7m'));
+      return Number(
+        line
+          ?.replace(/\x1b\[[0-9;]*m/g, '')
+          .trim()
+          .split(/\s+/)[0],
+      );
+    };
     async function waitForScreen(pattern: RegExp, timeoutMs = 10_000): Promise<string> {
       const deadline = Date.now() + timeoutMs;
       let last = '';
@@ -163,8 +293,7 @@ describe('memwarden top with a real target', () => {
         '-s',
         'top',
         '-x',
-        // 160 columns with /usr/bin/node; a Node installed under a longer path gets them back.
-        String(147 + process.execPath.length),
+        '80',
         '-y',
         '40',
         'bash --norc --noprofile',
@@ -186,15 +315,37 @@ describe('memwarden top with a real target', () => {
         `echo BEFORE-TOP; ${process.execPath} ${BIN} top memwarden-top-target --interval 300ms; echo TOP-EXIT-$?`,
         'Enter',
       );
-      // The row is cut at the pane's width, before the target's marker argument.
-      let shown = await waitForScreen(
-        new RegExp(`^\\s*${pid} memwarden-to\\s.*/node --inspect-port=9344 -e `, 'm'),
-      );
+      // At 80 columns some columns give way, and COMMAND and the help line are still there.
+      // COMMAND starts with the node binary's path, cut where the row ends.
+      let shown = await waitForScreen(new RegExp(`^\\s*${pid} memwarde .* /\\S+`, 'm'));
       assert.match(shown, /^memwarden top .* mem .* avail /m);
+      assert.match(shown, /^\s*PID .* COMMAND$/m);
+      assert.match(shown, /^sort: rss .*q quit$/m);
       assert.doesNotMatch(shown, /BEFORE-TOP/);
+      // tmux wraps a longer line onto the next row: every row here is a line top drew.
+      const rows = shown.split('\n').filter((l) => l.trim() !== '');
+      assert.ok(rows.every((l) => [...l].length <= 80));
+      assert.ok(
+        rows.every((l) => /^(memwarden top|sort:|\s*PID|\s*\d+ )/.test(l)),
+        shown,
+      );
+
+      // The growing target is the largest, so first and selected; sorted by pid the idle one
+      // (started first) moves above it, and the selection and the gc prompt stay on the target.
+      await waitForScreen(new RegExp(`^\\s*${pid} [^\\n]*\\n\\s*${idlePid} `, 'm'));
+      assert.equal(selectedPid(), pid);
+      tmux('send-keys', '-t', 'top', 's', 's', 's', 's');
+      await waitForScreen(/^sort: pid/m);
+      if (idlePid < pid) await waitForScreen(new RegExp(`^\\s*${idlePid} [^\\n]*\\n\\s*${pid} `, 'm'));
+      assert.equal(selectedPid(), pid);
+      tmux('send-keys', '-t', 'top', 'g');
+      await waitForScreen(new RegExp(`^Run gc on pid ${pid}\\? \\(y/n\\)`, 'm'));
+      assert.equal(selectedPid(), pid);
+      tmux('send-keys', '-t', 'top', 'n');
+      await waitForScreen(/gc cancelled/);
 
       tmux('send-keys', '-t', 'top', 's');
-      await waitForScreen(/sort: cpu/);
+      await waitForScreen(/sort: rss/);
       tmux('send-keys', '-t', 'top', '/', 'zzz-nothing', 'Enter');
       await waitForScreen(/no process matches the filter/);
       tmux('send-keys', '-t', 'top', '/', 'Escape');
@@ -202,7 +353,8 @@ describe('memwarden top with a real target', () => {
       tmux('send-keys', '-t', 'top', 'g');
       await waitForScreen(new RegExp(`Run gc on pid ${pid}\\? \\(y/n\\)`));
       tmux('send-keys', '-t', 'top', 'y');
-      await waitForScreen(/gc on pid \d+: RSS .+ → .+ \(collect .+\)/);
+      // The result is cut with … where it meets the 80th column.
+      await waitForScreen(new RegExp(`gc on pid ${pid}: RSS .+ → .+ \\(collect `));
 
       tmux('send-keys', '-t', 'top', 'q');
       shown = await waitForScreen(/TOP-EXIT-0/);
