@@ -11,7 +11,7 @@ import { detectTrend, type MemorySeries } from '../../src/analysis/trend/index.j
 import { pidOf, start, waitForLine } from '../helpers/processes.js';
 
 const PAGE_BYTES = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout.trim());
-const SAMPLES = 60;
+const SAMPLES = 120;
 const SAMPLE_INTERVAL_MS = 60;
 
 // Keeps a 256 KiB buffer every 20 ms: about 12 MiB/s that is never given back.
@@ -43,8 +43,10 @@ async function rssBytes(pid: number): Promise<number> {
 /**
  * A recording of a few seconds is stretched to minutes: the detector wants minutes of evidence
  * before it calls a leak, and these processes do in 60 ms what a real one does in a few seconds.
+ * It also wants several of a sawtooth's own cycles, however long they are: the 120 samples
+ * hold about a dozen, whatever the machine's speed makes of their spacing.
  */
-const STRETCH = 800;
+const STRETCH = 400;
 
 /** Starts `script`, waits for its ready line, then records its RSS on the monotonic clock. */
 async function record(script: string, nodeFlags: string[] = []): Promise<MemorySeries & { bytes: number[] }> {
