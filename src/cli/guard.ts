@@ -13,7 +13,7 @@ import {
 } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
-import { runWatcher } from './watch.js';
+import { runWatcher, WATCHER_OPTIONS } from './watch.js';
 
 const HELP = `Usage: memwarden guard [options]
        memwarden guard -c memwarden.yaml      (the file's guard: section, and its targets)
@@ -58,8 +58,7 @@ export const guardCommand: Command = {
   help: HELP,
   async run(args) {
     const { values } = parseCommandArgs(args, {
-      config: { type: 'string', short: 'c' },
-      'allow-insecure-config': { type: 'boolean' },
+      ...WATCHER_OPTIONS,
       scope: { type: 'string' },
       when: { type: 'string' },
       prefer: { type: 'string', multiple: true },
@@ -68,14 +67,6 @@ export const guardCommand: Command = {
       'avoid-name': { type: 'string', multiple: true },
       escalate: { type: 'string' },
       'dry-run': { type: 'boolean' },
-      interval: { type: 'string' },
-      log: { type: 'string' },
-      json: { type: 'boolean' },
-      count: { type: 'string' },
-      store: { type: 'string' },
-      'no-store': { type: 'boolean' },
-      listen: { type: 'string' },
-      token: { type: 'string' },
     });
     let config: WatchConfig;
     const path = values.config;

@@ -93,24 +93,29 @@ function probeUsersFlag(users: string[] | undefined): number[] | undefined {
   });
 }
 
+/** The flags `watch` and `guard` both take: the config, the interval, output, history, dashboard. */
+export const WATCHER_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  'allow-insecure-config': { type: 'boolean' },
+  interval: { type: 'string' },
+  log: { type: 'string' },
+  json: { type: 'boolean' },
+  count: { type: 'string' },
+  store: { type: 'string' },
+  'no-store': { type: 'boolean' },
+  listen: { type: 'string' },
+  token: { type: 'string' },
+} as const;
+
 export const watchCommand: Command = {
   name: 'watch',
   help: HELP,
   async run(args) {
     const { values } = parseCommandArgs(args, {
-      config: { type: 'string', short: 'c' },
-      'allow-insecure-config': { type: 'boolean' },
+      ...WATCHER_OPTIONS,
       match: { type: 'string', multiple: true },
-      interval: { type: 'string' },
       'gc-above': { type: 'string' },
       'probe-user': { type: 'string', multiple: true },
-      log: { type: 'string' },
-      json: { type: 'boolean' },
-      count: { type: 'string' },
-      store: { type: 'string' },
-      'no-store': { type: 'boolean' },
-      listen: { type: 'string' },
-      token: { type: 'string' },
     });
     const { config, path } = await configFrom(values);
     await runWatcher(config, path, values, 'watch');
