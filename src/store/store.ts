@@ -4,6 +4,7 @@ import { MemwardenError } from '../errors.js';
 import { openDatabase } from './database.js';
 import { DEFAULT_TIERS, Maintenance } from './maintenance.js';
 import { queryEvents, queryHistory, querySystem, queryTargets } from './queries.js';
+import { Sessions, type Unfinished } from './sessions.js';
 import type {
   ActionIntentRecord,
   ActionOutcomeRecord,
@@ -20,7 +21,6 @@ import type {
   SupervisorRecord,
   SystemPoint,
   TargetSummary,
-  UnfinishedAction,
 } from './types.js';
 import { asError, StoreWriter } from './writer.js';
 
@@ -89,10 +89,10 @@ export class Store {
   private fileIdentity: { dev: number; ino: number } | undefined;
   private readonly writer: StoreWriter | null;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly sessions: Sessions | null;
   private nextActionId = 0;
   /** Actions the previous watcher began and never finished: marked `unknown` when this one opened. */
-  readonly unfinishedActions: { listed: UnfinishedAction[]; count: number } = { listed: [], count: 0 };
-  private sessionId = 0;
+  readonly unfinishedActions: Unfinished;
   private closed = false;
 
   constructor(path: string, options: StoreOptions = {}) {
@@ -118,13 +118,17 @@ export class Store {
     this.maintenance = new Maintenance(this.db, this.options.downsample);
     if (this.readonly) {
       this.writer = null;
+      this.sessions = null;
+      this.unfinishedActions = { listed: [], count: 0 };
       this.fileIdentity = undefined;
       return;
     }
     this.writer = new StoreWriter(this.db, { ...this.options, now: this.now });
     this.nextActionId = this.writer.state.nextActionId();
     this.fileIdentity = this.identityOnDisk();
-    this.startSession(this.writer);
+    this.sessions = new Sessions(this.writer, this.now);
+    this.unfinishedActions = this.sessions.unfinished;
+    this.sessions.start(this.db);
     if (this.options.maintenanceIntervalMs > 0) {
       this.timers.push(setInterval(() => this.maintain(), this.options.maintenanceIntervalMs).unref());
     }
@@ -162,56 +166,7 @@ export class Store {
     this.maintenance = new Maintenance(this.db, this.options.downsample);
     writer.attach(this.db);
     this.fileIdentity = this.identityOnDisk();
-    this.startSession(writer);
-  }
-
-  /** A session left open by the last run means it was killed: its unflushed tail is a gap. */
-  private startSession(writer: StoreWriter): void {
-    const nowMs = this.now();
-    let unfinished: { listed: UnfinishedAction[]; count: number } = { listed: [], count: 0 };
-    try {
-      this.db
-        .transaction(() => {
-          unfinished = writer.state.closeUnfinished(nowMs);
-          const open = this.db.prepare('SELECT count(*) FROM sessions WHERE closed_at IS NULL').pluck().get();
-          if (open !== 0) {
-            const crashedAfterMs =
-              (this.db.prepare('SELECT max(time) FROM batches').pluck().get() as number | null) ?? nowMs;
-            this.db.prepare('UPDATE sessions SET closed_at = ? WHERE closed_at IS NULL').run(crashedAfterMs);
-            // In the same transaction that closes the crashed session: a gap only queued here
-            // would be lost if this run died before its first flush, and the next start would
-            // find no open session to tell it.
-            writer.insertEventNow({
-              time: nowMs,
-              kind: 'gap',
-              message:
-                'the previous watcher stopped without closing the history; samples after its last batch are missing',
-              details: { fromMs: crashedAfterMs, toMs: nowMs },
-            });
-          }
-          this.sessionId = Number(
-            this.db.prepare('INSERT INTO sessions (started_at) VALUES (?)').run(nowMs).lastInsertRowid,
-          );
-        })
-        .immediate();
-    } catch (err) {
-      // Only bookkeeping: a busy file at start must not stop sampling.
-      writer.noteWriteError(asError(err));
-      return;
-    }
-    Object.assign(this.unfinishedActions, unfinished);
-    for (const action of unfinished.listed) {
-      writer.appendEvent({
-        time: nowMs,
-        kind: 'action',
-        target: action.target,
-        pid: action.pid,
-        startTicks: action.startTicks,
-        rule: action.rule,
-        message: `${action.action}: outcome unknown: the previous watcher stopped before it reported back`,
-        details: { ok: false, code: 'UNKNOWN', startedAt: action.time },
-      });
-    }
+    this.sessions?.start(this.db);
   }
 
   /**
@@ -355,13 +310,7 @@ export class Store {
     for (const timer of this.timers) clearInterval(timer);
     const writer = this.writer;
     // Left open when samples are lost, so that the next start records the gap.
-    if (writer?.close()) {
-      try {
-        this.db.prepare('UPDATE sessions SET closed_at = ? WHERE id = ?').run(this.now(), this.sessionId);
-      } catch (err) {
-        writer.noteWriteError(asError(err));
-      }
-    }
+    if (writer?.close()) this.sessions?.close(this.db);
     this.closed = true;
     const stats = this.stats();
     this.db.close();
