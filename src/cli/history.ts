@@ -1,5 +1,5 @@
 import { MemwardenError } from '../errors.js';
-import { type HistoryPoint, type HistoryQuery, openStore, ROW_LIMIT } from '../store/index.js';
+import { type HistoryPoint, type HistoryQuery, openHistory, ROW_LIMIT } from '../store/index.js';
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
@@ -92,7 +92,7 @@ export const historyCommand: Command = {
       ? { pid: Number(subject), sinceMs, untilMs, maxPoints }
       : { target: subject, sinceMs, untilMs, maxPoints };
 
-    const store = openStore(await storePathFor(values), { readonly: true });
+    const store = openHistory(await storePathFor(values));
     let points: HistoryPoint[];
     try {
       if (query.target !== undefined && !store.targets().some((t) => t.target === query.target)) {

@@ -2,32 +2,27 @@ import { statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { MemwardenError } from '../errors.js';
 import { openDatabase } from './database.js';
+import { HistoryFile } from './history-file.js';
 import { DEFAULT_TIERS, Maintenance } from './maintenance.js';
-import { queryEvents, queryHistory, querySystem, queryTargets } from './queries.js';
 import { Sessions, type Unfinished } from './sessions.js';
 import type {
   ActionIntentRecord,
   ActionOutcomeRecord,
   FlushResult,
-  HistoryPoint,
-  HistoryQuery,
   MaintenanceResult,
   RuleFiringRecord,
   SampleBatch,
-  StoredEvent,
   StoreEvent,
   StoreOptions,
   StoreStats,
   SupervisorRecord,
-  SystemPoint,
-  TargetSummary,
 } from './types.js';
 import { asError, StoreWriter } from './writer.js';
 
 const DAY_MS = 86_400_000;
 
 type ResolvedOptions = Required<
-  Omit<StoreOptions, 'onWriteError' | 'now' | 'readonly' | 'recreateCorrupt' | 'createDirectory'>
+  Omit<StoreOptions, 'onWriteError' | 'now' | 'recreateCorrupt' | 'createDirectory'>
 > &
   Pick<StoreOptions, 'onWriteError'>;
 
@@ -77,29 +72,23 @@ function checkOptions(options: ResolvedOptions): void {
  * instead of a worker: a flush is a few milliseconds of inserts, and copying every sample to a
  * worker would cost about as much as writing it.
  */
-export class Store {
-  readonly path: string;
-  private db: Database.Database;
+export class Store extends HistoryFile {
   private readonly options: ResolvedOptions;
-  private readonly readonly: boolean;
-  private readonly now: () => number;
   private readonly recreateCorrupt: boolean;
   private readonly createDirectory: boolean;
   private maintenance: Maintenance;
   private fileIdentity: { dev: number; ino: number } | undefined;
-  private readonly writer: StoreWriter | null;
+  private readonly writer: StoreWriter;
   private readonly timers: NodeJS.Timeout[] = [];
-  private readonly sessions: Sessions | null;
+  private readonly sessions: Sessions;
   private nextActionId = 0;
   /** Actions the previous watcher began and never finished: marked `unknown` when this one opened. */
   readonly unfinishedActions: Unfinished;
   private closed = false;
 
   constructor(path: string, options: StoreOptions = {}) {
-    this.path = path;
-    this.readonly = options.readonly ?? false;
-    this.now = options.now ?? Date.now;
-    this.options = {
+    const now = options.now ?? Date.now;
+    const resolved: ResolvedOptions = {
       retainMs: options.retainMs ?? 7 * DAY_MS,
       downsample: options.downsample ?? DEFAULT_TIERS,
       flushIntervalMs: options.flushIntervalMs ?? 1000,
@@ -111,18 +100,14 @@ export class Store {
       maintenanceBudgetMs: options.maintenanceBudgetMs ?? 50,
       onWriteError: options.onWriteError,
     };
-    checkOptions(this.options);
-    this.recreateCorrupt = options.recreateCorrupt ?? false;
-    this.createDirectory = options.createDirectory ?? false;
-    this.db = this.openFile();
+    checkOptions(resolved);
+    const recreateCorrupt = options.recreateCorrupt ?? false;
+    const createDirectory = options.createDirectory ?? false;
+    super(path, openWritable(path, resolved, recreateCorrupt, createDirectory, now()), now);
+    this.options = resolved;
+    this.recreateCorrupt = recreateCorrupt;
+    this.createDirectory = createDirectory;
     this.maintenance = new Maintenance(this.db, this.options.downsample);
-    if (this.readonly) {
-      this.writer = null;
-      this.sessions = null;
-      this.unfinishedActions = { listed: [], count: 0 };
-      this.fileIdentity = undefined;
-      return;
-    }
     this.writer = new StoreWriter(this.db, { ...this.options, now: this.now });
     this.nextActionId = this.writer.state.nextActionId();
     this.fileIdentity = this.identityOnDisk();
@@ -135,13 +120,7 @@ export class Store {
   }
 
   private openFile(): Database.Database {
-    return openDatabase(this.path, {
-      readonly: this.readonly,
-      recreateCorrupt: this.recreateCorrupt,
-      createDirectory: this.createDirectory,
-      busyTimeoutMs: this.options.busyTimeoutMs,
-      nowMs: this.now(),
-    });
+    return openWritable(this.path, this.options, this.recreateCorrupt, this.createDirectory, this.now());
   }
 
   private identityOnDisk(): { dev: number; ino: number } | undefined {
@@ -166,7 +145,7 @@ export class Store {
     this.maintenance = new Maintenance(this.db, this.options.downsample);
     writer.attach(this.db);
     this.fileIdentity = this.identityOnDisk();
-    this.sessions?.start(this.db);
+    this.sessions.start(this.db);
   }
 
   /**
@@ -174,46 +153,46 @@ export class Store {
    * and never waits for the file.
    */
   append(batch: SampleBatch): number {
-    return this.writer?.append(batch) ?? 0;
+    return this.writer.append(batch);
   }
 
   /** Queues an event (rule fired/resolved, action result) for the next flush. Never throws. */
   appendEvent(event: StoreEvent): void {
-    this.writer?.appendEvent(event);
+    this.writer.appendEvent(event);
   }
 
   /** Writes what is buffered now (see `StoreWriter.flush`). */
   flush(): FlushResult {
-    return this.writer?.flush() ?? { ok: true, batchIds: [] };
+    return this.writer.flush();
   }
 
-  /** A supervised target's saved counters, or undefined when it has none (or the file is read-only). */
+  /** A supervised target's saved counters, or undefined when it has none. */
   supervisor(name: string): SupervisorRecord | undefined {
-    return this.writer?.state.supervisor(name);
+    return this.writer.state.supervisor(name);
   }
 
   /** Committed before this returns (unless the file is failing): a restart is counted before it happens. */
   saveSupervisor(record: SupervisorRecord): void {
     const nowMs = this.now();
-    this.writer?.writeState((t) => t.saveSupervisor(record, nowMs));
-    this.writer?.commitState();
+    this.writer.writeState((t) => t.saveSupervisor(record, nowMs));
+    this.writer.commitState();
   }
 
   /** Every remembered rule firing. */
   ruleFirings(): RuleFiringRecord[] {
-    return this.writer?.state.ruleFirings() ?? [];
+    return this.writer.state.ruleFirings();
   }
 
   saveRuleFiring(record: RuleFiringRecord): void {
-    this.writer?.writeState((t) => t.saveRuleFiring(record));
+    this.writer.writeState((t) => t.saveRuleFiring(record));
   }
 
   clearRuleFiring(ruleKey: string, pid: number, startTicks: number): void {
-    this.writer?.writeState((t) => t.clearRuleFiring(ruleKey, pid, startTicks));
+    this.writer.writeState((t) => t.clearRuleFiring(ruleKey, pid, startTicks));
   }
 
   forgetRuleFirings(pid: number, startTicks: number): void {
-    this.writer?.writeState((t) => t.forgetRuleFirings(pid, startTicks));
+    this.writer.writeState((t) => t.forgetRuleFirings(pid, startTicks));
   }
 
   /**
@@ -221,8 +200,8 @@ export class Store {
    * at once: a watcher killed between two steps resumes at the next one, not at the top.
    */
   saveChainStep(ruleKey: string, pid: number, startTicks: number, nextStep: number): void {
-    this.writer?.writeState((t) => t.saveChainStep(ruleKey, pid, startTicks, nextStep));
-    this.writer?.commitState();
+    this.writer.writeState((t) => t.saveChainStep(ruleKey, pid, startTicks, nextStep));
+    this.writer.commitState();
   }
 
   /**
@@ -232,7 +211,7 @@ export class Store {
    */
   beginAction(intent: ActionIntentRecord): number {
     const writer = this.writer;
-    if (!writer || this.closed) return 0;
+    if (this.closed) return 0;
     const id = this.nextActionId++;
     writer.writeState((t) => t.beginAction(id, intent));
     writer.commitState();
@@ -240,7 +219,7 @@ export class Store {
   }
 
   endAction(id: number, outcome: ActionOutcomeRecord): void {
-    this.writer?.writeState((t) => t.endAction(id, outcome));
+    this.writer.writeState((t) => t.endAction(id, outcome));
   }
 
   /**
@@ -250,7 +229,7 @@ export class Store {
   maintain(): MaintenanceResult {
     const empty: MaintenanceResult = { deletedRows: 0, downsampledRows: 0, more: false };
     const writer = this.writer;
-    if (!writer || this.closed) return empty;
+    if (this.closed) return empty;
     try {
       this.reopenIfReplaced(writer);
       const result = this.maintenance.run({
@@ -270,47 +249,19 @@ export class Store {
   }
 
   stats(): StoreStats {
-    return (
-      this.writer?.stats() ?? {
-        writeErrors: 0,
-        samplesDropped: 0,
-        eventsDropped: 0,
-        batchesWritten: 0,
-        maintenanceErrors: 0,
-        lastBatchId: 0,
-        pendingBatches: 0,
-        pendingSamples: 0,
-        pendingEvents: 0,
-      }
-    );
-  }
-
-  history(query: HistoryQuery): HistoryPoint[] {
-    return queryHistory(this.db, query, this.now());
-  }
-
-  system(query: { sinceMs: number; untilMs?: number; maxPoints?: number }): SystemPoint[] {
-    return querySystem(this.db, query, this.now());
-  }
-
-  events(query: { sinceMs: number; untilMs?: number; target?: string; limit?: number }): StoredEvent[] {
-    return queryEvents(this.db, query);
-  }
-
-  targets(): TargetSummary[] {
-    return queryTargets(this.db);
+    return this.writer.stats();
   }
 
   /**
    * Flushes what is buffered, marks the session closed and closes the file. Never throws; what
    * could not be written shows in the returned `pendingSamples`.
    */
-  close(): StoreStats {
+  override close(): StoreStats {
     if (this.closed) return this.stats();
     for (const timer of this.timers) clearInterval(timer);
     const writer = this.writer;
     // Left open when samples are lost, so that the next start records the gap.
-    if (writer?.close()) this.sessions?.close(this.db);
+    if (writer.close()) this.sessions.close(this.db);
     this.closed = true;
     const stats = this.stats();
     this.db.close();
@@ -318,7 +269,23 @@ export class Store {
   }
 }
 
-/** Opens (creating when needed, unless `readonly`) the history file at `path`. */
+function openWritable(
+  path: string,
+  options: ResolvedOptions,
+  recreateCorrupt: boolean,
+  createDirectory: boolean,
+  nowMs: number,
+): Database.Database {
+  return openDatabase(path, {
+    readonly: false,
+    recreateCorrupt,
+    createDirectory,
+    busyTimeoutMs: options.busyTimeoutMs,
+    nowMs,
+  });
+}
+
+/** Opens the history file at `path` for a watcher, creating and migrating it when needed; see `openHistory` to read one. */
 export function openStore(path: string, options: StoreOptions = {}): Store {
   return new Store(path, options);
 }

@@ -71,8 +71,6 @@ export interface DownsampleTier {
 }
 
 export interface StoreOptions {
-  /** Open for queries only: the file must exist, nothing is created, migrated or written. */
-  readonly?: boolean;
   /** Move a corrupt file aside and start a new one instead of failing. */
   recreateCorrupt?: boolean;
   /**
