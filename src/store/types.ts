@@ -43,6 +43,9 @@ export interface HistoryPoint {
   memPercent?: number;
   memLimitPercent?: number;
   threads?: number;
+  /** The process's cgroup v2 memory pressure, avg10 %, where the kernel keeps one for it. */
+  cgroupPsiSome?: number;
+  cgroupPsiFull?: number;
 }
 
 export interface HistoryQuery {

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
+import type { PressureLine } from '../proc/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { storedCmdline } from './cmdline.js';
 import { StateTables } from './state-tables.js';
@@ -62,6 +63,11 @@ export function asError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** avg10, avg60, avg300 and the total of one PSI line, or four NULLs. */
+function pressureColumns(line: PressureLine | undefined): Array<number | null> {
+  return line ? [line.avg10, line.avg60, line.avg300, line.totalUs] : [null, null, null, null];
+}
+
 function prepareWrites(db: Database.Database) {
   return {
     insertBatch: db.prepare('INSERT OR IGNORE INTO batches (id, time, samples) VALUES (?, ?, ?)'),
@@ -76,13 +82,15 @@ function prepareWrites(db: Database.Database) {
     ),
     insertProcessSample: db.prepare(
       `INSERT INTO process_samples (time, target_id, process_id, batch_id, rss, pss, uss, swap, vms,
-         cpu_percent, mem_percent, mem_limit_percent, threads)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         cpu_percent, mem_percent, mem_limit_percent, threads, cgroup_psi_some, cgroup_psi_full)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertSystemSample: db.prepare(
       `INSERT INTO system_samples (time, batch_id, mem_total, mem_available, mem_used, mem_percent,
-         swap_total, swap_free, cpu_count, cpu_percent, load1, load5, load15)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         swap_total, swap_free, cpu_count, cpu_percent, load1, load5, load15,
+         psi_some_avg10, psi_some_avg60, psi_some_avg300, psi_some_total,
+         psi_full_avg10, psi_full_avg60, psi_full_avg300, psi_full_total)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     insertEvent: db.prepare(
       `INSERT INTO events (time, kind, target, pid, start_ticks, rule, message, details)
@@ -347,6 +355,8 @@ export class StoreWriter {
         s.load1,
         s.load5,
         s.load15,
+        ...pressureColumns(s.pressure?.some),
+        ...pressureColumns(s.pressure?.full),
       );
     }
     for (const { target, sample: p } of batch.processes) {
@@ -364,6 +374,8 @@ export class StoreWriter {
         p.memPercent ?? null,
         p.memLimitPercent ?? null,
         p.threads,
+        p.cgroupPressure?.some.avg10 ?? null,
+        p.cgroupPressure?.full?.avg10 ?? null,
       );
     }
   }
