@@ -44,7 +44,7 @@ export const topCommand: Command = {
       positionals.length > 0
         ? positionals.map((p) => ({ name: p, filter: { substrings: [p] } }))
         : [{ name: 'all', filter: { all: true } }];
-    const sampler = new Ticker(targets, { pss: values.pss ?? false, intervalMs });
+    const sampler = new Ticker(targets, { pss: values.pss ?? false });
     const common = {
       sample: () => sampler.tick(),
       intervalMs,
