@@ -5,6 +5,7 @@ import type { WatchConfig } from '../config/index.js';
 import { errnoCode } from '../errors.js';
 import {
   DEFAULT_PRESSURE_TRIGGER,
+  identityKey,
   PressureTrigger,
   type ProcessIdentity,
   type ProcessRecord,
@@ -25,7 +26,7 @@ import { carryOut } from './act.js';
 import { type EscalationNotice, Escalations } from './escalate.js';
 import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
 import { type OomKillEvent, OomTracker } from './oom.js';
-import { StoredRuleMemory } from './rule-memory.js';
+import { chainKey, StoredRuleMemory } from './rule-memory.js';
 import { type TargetRow, TargetSampler } from './target-sampler.js';
 import { observeTrend, rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
@@ -150,7 +151,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** The last tick's samples and trends by pid, kept only while a chain may need them. */
   private lastSamples = new Map<number, ProcessSample>();
   private lastTrends = new Map<number, TrendView>();
-  /** Chains a previous watcher left half done: `${ruleKey}:${pid}:${startTicks}` → next step. */
+  /** Chains a previous watcher left half done: `chainKey(ruleKey, identity)` → next step. */
   private resumable: Map<string, number>;
   /** Cycles failed in a row: warned about when the run begins and when it ends. */
   private failedInARow = 0;
@@ -640,18 +641,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (this.resumable.size === 0 || this.escalations === undefined) return;
     const pending = this.resumable;
     this.resumable = new Map();
-    const byPid = new Map(samples.map((s) => [s.pid, s]));
     for (const rule of this.rules) {
       if (rule.escalate === undefined) continue;
       const key = ruleKey(rule);
-      for (const [resumeKey, nextStep] of pending) {
-        if (!resumeKey.startsWith(`${key}:`)) continue;
-        const [pid, startTicks] = resumeKey
-          .slice(key.length + 1)
-          .split(':')
-          .map(Number);
-        const sample = pid === undefined ? undefined : byPid.get(pid);
-        if (sample === undefined || sample.startTicks !== startTicks) continue;
+      for (const sample of samples) {
+        const nextStep = pending.get(chainKey(key, sample));
+        if (nextStep === undefined) continue;
         const identity = { pid: sample.pid, startTicks: sample.startTicks };
         const event: RuleEvent = {
           kind: 'fired',
@@ -677,7 +672,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const live = new Set<string>();
     for (const s of samples) {
       if (!s.partial) continue;
-      const key = `${s.pid}:${s.startTicks}`;
+      const key = identityKey(s);
       live.add(key);
       if (this.warnedPartial.has(key)) continue;
       this.warnedPartial.add(key);
