@@ -24,6 +24,7 @@ import { Sampler } from '../sample/index.js';
 import type { Store } from '../store/index.js';
 import { carryOut } from './act.js';
 import { type EscalationNotice, Escalations } from './escalate.js';
+import { ruleEventRow } from './event-row.js';
 import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
 import { type OomKillEvent, OomTracker } from './oom.js';
 import { chainKey, StoredRuleMemory } from './rule-memory.js';
@@ -559,12 +560,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const event of tick.events) {
       store?.appendEvent({
         time: tick.time,
-        kind: event.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
-        target: event.target,
-        pid: event.identity.pid,
+        ...ruleEventRow(event),
         startTicks: event.identity.startTicks,
-        rule: event.ruleId,
-        message: event.message,
         details: {
           value: event.value,
           threshold: event.threshold,
