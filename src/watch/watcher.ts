@@ -18,6 +18,7 @@ import {
   type RuleEvent,
   type RuleSpec,
   ruleKey,
+  ruleNeeds,
 } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { Sampler } from '../sample/index.js';
@@ -29,7 +30,7 @@ import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guar
 import { type OomKillEvent, OomTracker } from './oom.js';
 import { chainKey, StoredRuleMemory } from './rule-memory.js';
 import { type TargetRow, TargetSampler } from './target-sampler.js';
-import { observeTrend, rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
+import { observeTrend, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
 export interface Tick {
@@ -181,8 +182,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.sampling.setTargets(config.targets);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
-    this.trends = rulesNeedTrends(config.rules) ? this.trendTracker() : undefined;
-    this.sampling.pss = (options.pss ?? false) || rulesUsePss(config.rules);
+    const needs = ruleNeeds(config.rules);
+    this.trends = needs.trends ? this.trendTracker() : undefined;
+    this.sampling.pss = (options.pss ?? false) || needs.pss;
     const store = services.store;
     const memory = store
       ? new StoredRuleMemory(store, (id) => this.reader.identity(id.pid)?.startTicks === id.startTicks)
@@ -212,9 +214,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.sampling.setTargets(config.targets);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
-    if (!rulesNeedTrends(config.rules)) this.trends = undefined;
+    const needs = ruleNeeds(config.rules);
+    if (!needs.trends) this.trends = undefined;
     else this.trends ??= this.trendTracker();
-    this.sampling.pss = (this.options.pss ?? false) || rulesUsePss(config.rules);
+    this.sampling.pss = (this.options.pss ?? false) || needs.pss;
     this.engine.setRules(config.rules);
     this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
     this.setGuard(config);
@@ -686,8 +689,4 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 function systemErrorCode(err: unknown): string | undefined {
   const code = errnoCode(err);
   return code !== undefined && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
-}
-
-function rulesUsePss(rules: readonly RuleSpec[]): boolean {
-  return rules.some((r) => r.when.clauses.some((c) => c.kind === 'compare' && c.metric === 'pss'));
 }
