@@ -1,6 +1,6 @@
-import { probeActions, runTopInteractive, runTopPlain } from '../ui/index.js';
+import { runTopInteractive, runTopPlain } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
-import { Ticker } from '../watch/index.js';
+import { probeActions, Ticker } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 import { parseCountFlag, parseIntervalFlag } from './flags.js';
