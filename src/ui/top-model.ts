@@ -1,5 +1,6 @@
 import { detectTrend, neededMinutes, type TrendResult } from '../analysis/trend/index.js';
 import type { Tick, TrendSummary } from '../export/index.js';
+import { identityKey } from '../proc/index.js';
 import type { ProcessSample } from '../sample/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
 import type { ActionKind } from './actions.js';
@@ -107,7 +108,7 @@ export class TopModel {
     const due: { h: History; sample: ProcessSample }[] = [];
     for (const target of tick.targets) {
       for (const sample of target.processes) {
-        const key = `${sample.pid}:${sample.startTicks}`;
+        const key = identityKey(sample);
         seen.add(key);
         let h = this.history.get(key);
         if (!h) {
@@ -146,7 +147,7 @@ export class TopModel {
     }
     for (const row of rows) {
       // Growth only from a verdict: a slope over seconds is a GC's fall or an allocation burst.
-      const r = this.history.get(`${row.sample.pid}:${row.sample.startTicks}`)?.result;
+      const r = this.history.get(identityKey(row.sample))?.result;
       if (r && r.verdict !== 'insufficient' && r.slopeBytesPerSecond !== null)
         row.growthPerHour = r.slopeBytesPerSecond * 3600;
       else if (r?.neededSeconds !== undefined) row.growthNeededSeconds = r.neededSeconds;
@@ -195,7 +196,7 @@ export class TopModel {
    * row now in its place is taken, and from then on that process is the selection.
    */
   private selectedIndex(rows: readonly Row[]): number {
-    let i = rows.findIndex((r) => `${r.sample.pid}:${r.sample.startTicks}` === this.selectedKey);
+    let i = rows.findIndex((r) => identityKey(r.sample) === this.selectedKey);
     if (i < 0) {
       i = Math.max(0, Math.min(this.selectedRow, rows.length - 1));
       this.select(rows[i]);
@@ -260,7 +261,7 @@ export class TopModel {
   }
 
   private select(row: Row | undefined): void {
-    if (row) this.selectedKey = `${row.sample.pid}:${row.sample.startTicks}`;
+    if (row) this.selectedKey = identityKey(row.sample);
   }
 
   /** The columns shown at `width`: narrowed, then dropped, in a fixed order until COMMAND has room. */

@@ -10,6 +10,7 @@ import {
   LiveHistory,
   storeHistory,
 } from '../ui/index.js';
+import { ruleEventRow } from './event-row.js';
 import { toExportTick } from './export-tick.js';
 import type { Tick, Watcher } from './watcher.js';
 
@@ -83,14 +84,7 @@ export async function serveWatcher(
         });
       }
       for (const e of tick.events) {
-        live.addEvent({
-          time: tick.time,
-          kind: e.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
-          target: e.target,
-          pid: e.identity.pid,
-          rule: e.ruleId,
-          message: e.message,
-        });
+        live.addEvent({ time: tick.time, ...ruleEventRow(e) });
       }
     }
     server.publish(exported);

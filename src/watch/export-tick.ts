@@ -34,7 +34,10 @@ function targetTrend(
 }
 
 /** A watcher's tick in the shape the dashboard, /metrics and `top` read. */
-export function toExportTick(tick: Tick, counters: WatcherCounters): ExportTick {
+export function toExportTick(
+  tick: Pick<Tick, 'time' | 'system' | 'durationMs' | 'targets' | 'trends'>,
+  counters: WatcherCounters,
+): ExportTick {
   return {
     time: tick.time,
     system: tick.system,

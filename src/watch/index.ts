@@ -14,6 +14,7 @@ export {
 } from './guard.js';
 export { JsonLinesFile } from './log.js';
 export { loadTimeWarnings } from './preflight.js';
+export { probeActions } from './probes.js';
 export { quickConfig } from './quick.js';
 export { TickJsonLines, tickLines } from './report-lines.js';
 export { startServices, stopServices } from './services.js';

@@ -4,6 +4,7 @@ import type { RuleEvent } from '../rules/index.js';
 import type { SystemSample } from '../sample/index.js';
 import { printable } from '../ui/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
+import { ruleEventRow } from './event-row.js';
 import type { OomKillEvent } from './oom.js';
 import type { TrendView } from './trends.js';
 import type { Tick } from './watcher.js';
@@ -120,11 +121,7 @@ function field(key: string, value: number | undefined): string {
 export function eventRecord(time: string, e: RuleEvent): object {
   return {
     time,
-    kind: e.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
-    rule: e.ruleId,
-    target: e.target,
-    pid: e.identity.pid,
-    message: e.message,
+    ...ruleEventRow(e),
     actions: e.actions.map((a) => a.kind),
   };
 }
