@@ -1,7 +1,7 @@
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readlinkSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { errnoCode, MemwardenError } from '../errors.js';
-import { type ProcessIdentity, type ProcessRecord, ProcReader } from '../proc/index.js';
+import { type ProcessIdentity, type ProcessRecord, ProcReader, readAllText } from '../proc/index.js';
 import { executableFacts } from './elf.js';
 
 export type RuntimeKind = 'node' | 'python' | 'native' | 'unknown';
@@ -38,11 +38,8 @@ const LIBNODE = /\/libnode\.so/;
 const MAPS_CAP_BYTES = 2 * 1024 * 1024;
 
 function readMaps(root: string, pid: number): string {
-  try {
-    return readFileSync(`${root}/${pid}/maps`, 'latin1').slice(0, MAPS_CAP_BYTES);
-  } catch {
-    return '';
-  }
+  const text = readAllText(`${root}/${pid}/maps`, MAPS_CAP_BYTES);
+  return typeof text === 'string' ? text : '';
 }
 
 function fileId(path: string): { dev: number; ino: number } | undefined {
