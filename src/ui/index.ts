@@ -5,9 +5,9 @@
  */
 export type {
   ActionHandler,
-  ActionKind,
   ActionRequest,
-  ActionResult,
+  RequestedAction,
+  RequestOutcome,
 } from './actions.js';
 export type {
   Awaitable,

@@ -3,7 +3,7 @@ import type { Tick, TrendSummary } from '../export/index.js';
 import { identityKey } from '../proc/index.js';
 import type { ProcessSample } from '../sample/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
-import type { ActionKind } from './actions.js';
+import type { RequestedAction } from './actions.js';
 import { printable } from './text.js';
 import { commandOf } from './view-model.js';
 
@@ -72,12 +72,12 @@ const COMPARE: Record<SortKey, (a: Row, b: Row) => number> = {
 export type TopEffect =
   | { kind: 'none' }
   | { kind: 'quit' }
-  | { kind: 'action'; action: ActionKind; pid: number; startTicks: number };
+  | { kind: 'action'; action: RequestedAction; pid: number; startTicks: number };
 
 type Mode =
   | { kind: 'normal' }
   | { kind: 'filter'; text: string }
-  | { kind: 'confirm'; action: ActionKind; pid: number; startTicks: number };
+  | { kind: 'confirm'; action: RequestedAction; pid: number; startTicks: number };
 
 /**
  * Everything `top` shows and how keys change it, with no terminal in sight: the runner feeds
@@ -251,7 +251,7 @@ export class TopModel {
       case 'S': {
         const row = rows[index];
         if (!row) break;
-        const action: ActionKind = input === 'g' ? 'gc' : 'snapshot';
+        const action: RequestedAction = input === 'g' ? 'gc' : 'snapshot';
         this.select(row);
         this.mode = { kind: 'confirm', action, pid: row.sample.pid, startTicks: row.sample.startTicks };
         break;

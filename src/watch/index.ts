@@ -19,4 +19,4 @@ export { quickConfig } from './quick.js';
 export { TickJsonLines, tickLines } from './report-lines.js';
 export { startServices, stopServices } from './services.js';
 export { Ticker } from './ticker.js';
-export { type Tick, Watcher } from './watcher.js';
+export { type Cycle, Watcher } from './watcher.js';

@@ -1,4 +1,4 @@
-import type { Tick as ExportTick } from '../export/index.js';
+import type { Tick } from '../export/index.js';
 import type { ProcessFilter } from '../select/index.js';
 import { toExportTick } from './export-tick.js';
 import { OomTracker } from './oom.js';
@@ -30,7 +30,7 @@ export class Ticker {
     this.counters.oomKillsByTarget = this.oom.killsByTarget;
   }
 
-  tick(): ExportTick {
+  tick(): Tick {
     const started = performance.now();
     const { system, records } = this.sampling.sweep();
     const { samples, targetsOf, rows } = this.sampling.sample(system, records);

@@ -33,7 +33,7 @@ import { type TargetRow, TargetSampler } from './target-sampler.js';
 import { observeTrend, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
-export interface Tick {
+export interface Cycle {
   cycle: number;
   /** Wall-clock time of the sweep, ms since the epoch. */
   time: number;
@@ -103,7 +103,7 @@ export function initialCounters(): WatcherCounters {
 }
 
 export interface WatcherEvents {
-  tick: [Tick];
+  tick: [Cycle];
   warning: [string];
   action: [ActionResult];
   escalation: [EscalationNotice];
@@ -284,7 +284,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** One cycle, synchronously: sweep, select, sample, evaluate. */
-  tick(wake: Tick['wake'] = 'interval'): Tick {
+  tick(wake: Cycle['wake'] = 'interval'): Cycle {
     if (wake === 'pressure') this.counters.pressureWakeups++;
     const started = monotonicMs();
     const { system, records } = this.sampling.sweep();
@@ -326,7 +326,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.counters.cycles++;
     this.counters.procReadDenied = this.reader.errors.denied;
     this.counters.procReadFailed = this.reader.errors.failed;
-    const tick: Tick = {
+    const tick: Cycle = {
       cycle: this.counters.cycles,
       time: system.time,
       durationMs: monotonicMs() - started,
@@ -434,7 +434,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * the descriptors) is lost, counted and warned about once per run of failures; the loop
    * goes on and recovers when the descriptors come back. Any other error is a bug and stops it.
    */
-  private scheduledTick(wake: Tick['wake']): void {
+  private scheduledTick(wake: Cycle['wake']): void {
     try {
       this.tick(wake);
     } catch (err) {
@@ -519,7 +519,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** The tick to the store, and each fired event's actions to the runner (not waited for). */
-  private hand(tick: Tick, samples: readonly ProcessSample[]): void {
+  private hand(tick: Cycle, samples: readonly ProcessSample[]): void {
     const { store, runner } = this.services;
     store?.append({
       time: tick.time,
