@@ -231,9 +231,17 @@
     };
   }
 
-  /** The machine: memory used % and CPU % on one 0–100 scale. */
+  const PRESSURE_SERIES = [
+    { key: 'psiSome', label: 'memory pressure some %', stroke: '#8e44ad', width: 1, dash: [5, 3] },
+    { key: 'psiFull', label: 'memory pressure full %', stroke: EVENT_COLOUR, width: 2 },
+  ];
+
+  /**
+   * The machine: memory used %, CPU % and, where the kernel keeps it, memory pressure (the share
+   * of the last 10 s that some / all tasks stalled on memory), all on one 0–100 scale.
+   */
   function systemChart(container) {
-    const series = [
+    const base = [
       {},
       { label: 'memory used %', stroke: '#2c7be5', width: 2, value: (_, v) => formatPercent(v) },
       { label: 'CPU %', stroke: '#e67e22', width: 1, value: (_, v) => formatPercent(v) },
@@ -246,11 +254,20 @@
     });
     return {
       update(points, events, range) {
+        const orNull = (v) => (v === undefined ? null : v);
+        const series = [...base];
         const data = [
           points.map((p) => p.time / 1000),
           points.map((p) => p.memPercent),
-          points.map((p) => (p.cpuPercent === undefined ? null : p.cpuPercent)),
+          points.map((p) => orNull(p.cpuPercent)),
         ];
+        for (const s of PRESSURE_SERIES) {
+          if (!points.some((p) => p[s.key] !== undefined)) continue;
+          const { key, ...shown } = s;
+          series.push({ ...shown, value: (_, v) => formatPercent(v) });
+          data.push(points.map((p) => orNull(p[key])));
+        }
+        container.dataset.pressure = String(series.length > base.length);
         live.update({ series }, data, events, range);
       },
       resize: live.resize,

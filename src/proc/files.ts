@@ -6,11 +6,10 @@ import { errnoCode } from '../errors.js';
  * `gone` (the process exited: ENOENT, ESRCH), or `denied` (EACCES, EPERM). Anything else (EIO,
  * EAGAIN…) is `failed`, counted by callers but never fatal.
  */
-export type ReadOutcome =
-  | { ok: true; bytes: number }
-  | { ok: false; reason: 'gone' | 'denied' | 'failed'; code: string };
+export type ReadOutcome = { ok: true; bytes: number } | ReadFailure;
+export type ReadFailure = { ok: false; reason: 'gone' | 'denied' | 'failed'; code: string };
 
-export function classify(err: unknown): { ok: false; reason: 'gone' | 'denied' | 'failed'; code: string } {
+export function classify(err: unknown): ReadFailure {
   const code = errnoCode(err) ?? 'EUNKNOWN';
   if (code === 'ENOENT' || code === 'ESRCH') return { ok: false, reason: 'gone', code };
   if (code === 'EACCES' || code === 'EPERM') return { ok: false, reason: 'denied', code };
@@ -69,9 +68,16 @@ export function readText(path: string, maxBytes = 64 * 1024): string | ReadOutco
 
 /**
  * Reads a file to its end, up to `maxBytes`. For the /proc files that the kernel hands out a
- * page at a time (/proc/net/tcp and other seq files): one read would see only the first page.
+ * page at a time (/proc/net/tcp, maps and other seq files): one read would see only the first
+ * page. Opened as every /proc file is, so a FIFO bound over one answers at once (EAGAIN or EOF).
  */
-export function readAllText(path: string, maxBytes: number): string | ReadOutcome {
+export function readAllText(path: string, maxBytes: number): string | ReadFailure {
+  const bytes = readAllBytes(path, maxBytes);
+  return Buffer.isBuffer(bytes) ? bytes.toString('latin1') : bytes;
+}
+
+/** The same, as bytes: for files whose text is not Latin-1 (environ holds UTF-8). */
+export function readAllBytes(path: string, maxBytes: number): Buffer | ReadFailure {
   let fd: number;
   try {
     fd = openSync(path, PROC_OPEN_FLAGS);
@@ -93,5 +99,5 @@ export function readAllText(path: string, maxBytes: number): string | ReadOutcom
   } finally {
     closeSync(fd);
   }
-  return Buffer.concat(chunks, total).toString('latin1');
+  return Buffer.concat(chunks, total);
 }

@@ -47,6 +47,7 @@ export {
   type TickInput,
 } from './engine.js';
 export type { RuleEvent, SuppressedAction } from './events.js';
+export { type RuleNeeds, ruleNeeds } from './needs.js';
 export { compileRule, DEFAULT_COOLDOWN_MS, type RuleSpec, type RuleText } from './rule.js';
 export { RuleParseError } from './rule-error.js';
 export { MAX_WITHIN_CYCLES, type ParseConditionOptions, parseCondition } from './rule-parser.js';

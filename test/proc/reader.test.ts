@@ -63,7 +63,7 @@ describe('ProcReader on the real /proc', () => {
     reader.close();
   });
 
-  it('reads a comm set with PR_SET_NAME to "a) b (c"', async () => {
+  it('reads a comm set with PR_SET_NAME to "a) b (c" (scenario 10)', async () => {
     const child = start('python3', [join(FIXTURES, 'rename.py'), 'a) b (c']);
     await waitForLine(child, /ready/);
     const record = new ProcReader().read(pidOf(child));
@@ -99,7 +99,7 @@ describe('ProcReader on the real /proc', () => {
     assert.deepEqual(reader.errors, { denied: 0, failed: 0 });
   });
 
-  it('reports a zombie as Z with unknown memory', async () => {
+  it('reports a zombie as Z with unknown memory (scenario 7)', async () => {
     const parent = start('python3', [join(FIXTURES, 'zombie.py')]);
     const zombiePid = Number(await waitForLine(parent, /^\d+$/));
     const reader = new ProcReader();
@@ -257,7 +257,7 @@ describe('ProcReader on the real /proc', () => {
     reader.close();
   });
 
-  it('keeps every record whole while processes come and go by the hundred', async () => {
+  it('keeps every record whole while processes come and go by the hundred (scenario 6)', async () => {
     const churners = [0, 1].map(() => start('sh', ['-c', 'while :; do /bin/true; done']));
     const reader = new ProcReader();
     let seen = 0;

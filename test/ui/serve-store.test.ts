@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import { processSample, systemSample } from '../store/samples.js';
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-serve-store-'));
 after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 const config = join(scratch, 'memwarden.yaml');
+const noPsi = existsSync('/proc/pressure/memory') ? false : 'this kernel keeps no /proc/pressure/memory';
 
 /** Starts `memwarden serve ARGS` and resolves with its URL once it listens. */
 async function serve(args: string[]) {
@@ -51,6 +52,26 @@ describe('the history a config names, read by history, report and serve', () => 
     assert.equal((JSON.parse(stdout) as unknown[]).length, 5);
   });
 
+  it('history --system -c FILE prints the machine rows with their memory pressure', {
+    skip: noPsi,
+  }, async () => {
+    const json = await runCli(['history', '--system', '-c', config, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const points = JSON.parse(json.stdout) as { pressure?: { some: object; full?: object } }[];
+    assert.equal(points.length, 5);
+    for (const p of points) {
+      assert.deepEqual(Object.keys(p.pressure?.some ?? {}), ['avg10', 'avg60', 'avg300', 'totalUs']);
+      assert.deepEqual(Object.keys(p.pressure?.full ?? {}), ['avg10', 'avg60', 'avg300', 'totalUs']);
+    }
+    const table = await runCli(['history', '--system', '-c', config]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout.split('\n')[0] ?? '', /^TIME\s+AVAILABLE\s+MEM%\s+CPU%\s+PSI SOME\s+PSI FULL$/);
+    assert.equal(table.stdout.trim().split('\n').length, 6);
+    const both = await runCli(['history', '--system', 'crawler', '-c', config]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--system takes no TARGET or PID/);
+  });
+
   it('report -c FILE reads it too; -c and --store together are refused', async () => {
     const out = join(scratch, 'r.html');
     const report = await runCli(['report', '-c', config, '-o', out]);
@@ -82,6 +103,19 @@ describe('the history a config names, read by history, report and serve', () => 
               /in the history only/.test(section.querySelector('.summary').textContent);
           })()`,
         );
+        if (!noPsi) {
+          // The stored machine rows chart their memory pressure.
+          await waitInPage(
+            page,
+            `(() => {
+              const chart = document.getElementById('system-chart');
+              return chart.dataset.pressure === 'true' && Number(chart.dataset.points) >= 2;
+            })()`,
+          );
+          const shot = join(tmpdir(), 'memwarden-serve-store.png');
+          await page.screenshot({ path: shot, fullPage: true });
+          console.log(`# screenshot: ${shot}`);
+        }
       } finally {
         await close();
       }

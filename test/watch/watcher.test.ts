@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { WatchConfig } from '../../src/config/index.js';
 import { compileRule } from '../../src/rules/index.js';
-import type { WatchConfig } from '../../src/watch/config.js';
 import { Watcher } from '../../src/watch/watcher.js';
 import { start, waitForExit } from '../helpers/processes.js';
 
@@ -21,7 +21,7 @@ function config(pattern: string, intervalMs: number, rules: { when: string }[] =
 }
 
 describe('Watcher', () => {
-  it('returns to its baseline state after heavy process churn', async () => {
+  it('returns to its baseline state after heavy process churn (scenario 32)', async () => {
     const watcher = new Watcher(config('memwarden-churn', 100, [{ when: 'rss > 1GB' }, { when: 'leak' }]));
     watcher.tick();
     const baseline = watcher.stateSizes();
