@@ -87,7 +87,7 @@ export async function serveWatcher(
           time: tick.time,
           kind: e.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
           target: e.target,
-          pid: e.identity.pid,
+          ...(e.identity ? { pid: e.identity.pid } : {}),
           rule: e.ruleId,
           message: e.message,
         });

@@ -123,7 +123,8 @@ export function eventRecord(time: string, e: RuleEvent): object {
     kind: e.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
     rule: e.ruleId,
     target: e.target,
-    pid: e.identity.pid,
+    ...(e.identity ? { pid: e.identity.pid } : {}),
+    ...(e.group ? { group: e.group } : {}),
     message: e.message,
     actions: e.actions.map((a) => a.kind),
   };

@@ -9,20 +9,28 @@ import {
   type ProcessRecord,
   ProcReader,
   procVisibility,
+  readOwnCgroup,
   threadsOnMachine,
 } from '../proc/index.js';
 import {
+  type GroupObservation,
   type ProcessObservation,
   RuleEngine,
   type RuleEvent,
   type RuleSpec,
   ruleKey,
 } from '../rules/index.js';
-import type { ProcessSample, SystemSample } from '../sample/index.js';
-import { Sampler } from '../sample/index.js';
-import { type CompiledFilter, compileFilter, selectProcesses } from '../select/index.js';
+import type { GroupTotal, ProcessSample, SystemSample } from '../sample/index.js';
+import { groupTotals, Sampler } from '../sample/index.js';
+import {
+  type CompiledFilter,
+  compileFilter,
+  type ProcessFilter,
+  selectProcesses,
+  targetCgroup,
+} from '../select/index.js';
 import type { Store } from '../store/index.js';
-import { carryOut } from './act.js';
+import { carryOut, carryOutForGroup } from './act.js';
 import type { WatchConfig } from './config.js';
 import { type EscalationNotice, Escalations } from './escalate.js';
 import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
@@ -92,6 +100,8 @@ interface Target {
   /** `[name]`, made once: the target list of every process that is only in this target. */
   names: readonly string[];
   filter: CompiledFilter;
+  /** As written: a target named by cgroup, unit or container has that cgroup's own values. */
+  match: ProcessFilter;
 }
 
 export interface WatcherEvents {
@@ -161,6 +171,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private lastTrends = new Map<number, TrendView>();
   /** Chains a previous watcher left half done: `${ruleKey}:${pid}:${startTicks}` → next step. */
   private resumable: Map<string, number>;
+  /** Said when the run begins, once listeners are there to hear it. */
+  private readonly startWarnings: readonly string[];
   /** Cycles failed in a row: warned about when the run begins and when it ends. */
   private failedInARow = 0;
 
@@ -190,6 +202,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.intervalMs = config.intervalMs;
     this.trends = rulesNeedTrends(config.rules) ? this.trendTracker() : undefined;
     this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
+    this.startWarnings = groupChainWarnings(config.rules);
     const store = services.store;
     const memory = store
       ? new StoredRuleMemory(store, (id) => this.reader.identity(id.pid)?.startTicks === id.startTicks)
@@ -223,6 +236,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     else this.trends ??= this.trendTracker();
     this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
     this.engine.setRules(config.rules);
+    for (const warning of groupChainWarnings(config.rules)) this.emit('warning', warning);
     this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
     this.setGuard(config);
   }
@@ -354,9 +368,17 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const kill of oomKills)
       if (kill.sample && kill.targets.length > 0)
         killed.push({ sample: kill.sample, targets: kill.targets, oomKilled: true });
+    const tickTargets = perTarget.map(({ target, records: selected }) => ({
+      target,
+      processes: (unreadable.size > 0
+        ? selected.filter((r) => !unreadable.has(r))
+        : selected) as ProcessSample[],
+    }));
+    const groups = this.groupObservations(tickTargets);
     const events = this.engine.tick({
       system,
       processes: killed.length > 0 ? [...killed, ...observations] : observations,
+      groups,
     });
     this.counters.cycles++;
     this.counters.procReadDenied = this.reader.errors.denied;
@@ -367,10 +389,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       durationMs: monotonicMs() - started,
       wake,
       system,
-      targets: perTarget.map(({ target, records: selected }) => {
-        const processes = (
-          unreadable.size > 0 ? selected.filter((r) => !unreadable.has(r)) : selected
-        ) as ProcessSample[];
+      targets: tickTargets.map(({ target, processes }) => {
         return processes.length === 0 && this.hidden.restricted
           ? { name: target.name, processes, unknown: true as const }
           : { name: target.name, processes };
@@ -379,7 +398,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       oomKills,
       trends: trendViews,
     };
-    this.hand(tick, killed.length > 0 ? [...samples, ...killed.map((k) => k.sample)] : samples);
+    this.hand(tick, killed.length > 0 ? [...samples, ...killed.map((k) => k.sample)] : samples, groups);
     const storage = this.services.store?.stats();
     if (storage) {
       this.counters.storageWriteErrors = storage.writeErrors;
@@ -406,6 +425,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.stopping = stopping;
     const fallback = this.oom.fallbackReason;
     if (fallback !== undefined) this.emit('warning', fallback);
+    for (const warning of this.startWarnings) this.emit('warning', warning);
     const trigger = await this.armPressureTrigger();
     try {
       // CPU % needs two reads: a first, silent one lets the first logged cycle have it too.
@@ -560,8 +580,47 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     };
   }
 
+  /**
+   * Each target with group rules taken as one: its processes' sums (PSS where it is read), and
+   * for a target named by cgroup, unit or container, that cgroup's own memory and pressure.
+   */
+  private groupObservations(
+    selected: readonly { target: Target; processes: ProcessSample[] }[],
+  ): GroupObservation[] {
+    const wanted = this.engine.groupTargets;
+    if (wanted.size === 0) return [];
+    const out: GroupObservation[] = [];
+    for (const { target, processes } of selected) {
+      if (!wanted.has(target.name)) continue;
+      const [total] = groupTotals(processes, () => target.names, this.needsSmaps);
+      const observation: GroupObservation = {
+        target: target.name,
+        members: processes,
+        total: total ?? emptyTotal(target.name, this.needsSmaps),
+      };
+      const { match } = target;
+      if (match.cgroups?.length || match.units?.length || match.containers?.length) {
+        const paths = processes.flatMap((p) => this.reader.cgroupPaths(p.pid) ?? []);
+        const own = targetCgroup(match, paths);
+        const read = own && readOwnCgroup(own.path, own.version, this.reader.cgroupRoot);
+        if (own && read) {
+          observation.cgroup = { path: own.path };
+          if (read.currentBytes !== undefined) observation.cgroup.currentBytes = read.currentBytes;
+          if (read.limitBytes !== undefined) observation.cgroup.limitBytes = read.limitBytes;
+          if (read.pressure !== undefined) observation.cgroup.pressure = read.pressure;
+        }
+      }
+      out.push(observation);
+    }
+    return out;
+  }
+
   /** The tick to the store, and each fired event's actions to the runner (not waited for). */
-  private hand(tick: Tick, samples: readonly ProcessSample[]): void {
+  private hand(
+    tick: Tick,
+    samples: readonly ProcessSample[],
+    groups: readonly GroupObservation[] = [],
+  ): void {
     const { store, runner } = this.services;
     store?.append({
       time: tick.time,
@@ -607,16 +666,20 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         time: tick.time,
         kind: event.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
         target: event.target,
-        pid: event.identity.pid,
-        startTicks: event.identity.startTicks,
+        ...(event.identity ? { pid: event.identity.pid, startTicks: event.identity.startTicks } : {}),
         rule: event.ruleId,
         message: event.message,
         details: {
           value: event.value,
           threshold: event.threshold,
           actions: event.actions.map((a) => a.kind),
+          ...(event.group ? { group: event.group } : {}),
         },
       });
+      if (event.identity === undefined) {
+        this.handGroupEvent(event, tick, groups);
+        continue;
+      }
       const sample = byPid?.get(event.identity.pid);
       if (event.kind === 'fired' && notifier) {
         const trend = tick.trends.get(event.identity.pid);
@@ -643,24 +706,48 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       }
       if (event.kind !== 'fired' || !runner || !sample) continue;
       const rule = event.escalate ? this.ruleById(event.ruleId) : undefined;
-      void carryOut(runner, event, sample, tick.cycle, (result) => {
-        store?.appendEvent({
-          time: result.time,
-          kind: 'action',
-          target: result.target,
-          pid: result.pid,
-          startTicks: result.startTicks,
-          rule: result.rule,
-          message: `${result.action}: ${result.message}`,
-          details: { ok: result.ok, code: result.code, durationMs: result.durationMs, ...result.details },
-        });
-        this.emit('action', result);
-      }).then(() => {
+      void carryOut(runner, event, sample, tick.cycle, this.recordAction).then(() => {
         // The chain after the rule's own actions, for the same firing.
         if (rule) void this.escalations?.start(event, sample, ruleKey(rule));
       });
     }
   }
+
+  /** A group rule's event: told once for the target, its actions carried out on its members. */
+  private handGroupEvent(event: RuleEvent, tick: Tick, groups: readonly GroupObservation[]): void {
+    const { runner, notifier } = this.services;
+    if (event.kind !== 'fired') return;
+    const acting = event.actions.filter((a) => a.kind !== 'log').map((a) => a.kind);
+    void notifier?.notify(
+      {
+        rule: event.ruleId,
+        target: event.target,
+        doing: acting.length > 0 ? `about to ${acting.join(', then ')}` : 'logged it',
+        message: event.message,
+      },
+      this.cooldowns.get(event.ruleId) ?? 0,
+    );
+    const members = groups.find((g) => g.target === event.target)?.members ?? [];
+    if (!runner || members.length === 0) return;
+    const size = (s: ProcessSample) => s.pss ?? s.rss ?? 0;
+    const biggestFirst = [...members].sort((a, b) => size(b) - size(a));
+    void carryOutForGroup(runner, event, biggestFirst, tick.cycle, this.recordAction);
+  }
+
+  /** An action's result, to the history file and the listeners. */
+  private readonly recordAction = (result: ActionResult): void => {
+    this.services.store?.appendEvent({
+      time: result.time,
+      kind: 'action',
+      target: result.target,
+      pid: result.pid,
+      startTicks: result.startTicks,
+      rule: result.rule,
+      message: `${result.action}: ${result.message}`,
+      details: { ok: result.ok, code: result.code, durationMs: result.durationMs, ...result.details },
+    });
+    this.emit('action', result);
+  };
 
   /** Once at start: how much of the machine hidepid keeps from this watcher. */
   private warnHidden(visible: readonly ProcessRecord[]): void {
@@ -743,8 +830,33 @@ function systemErrorCode(err: unknown): string | undefined {
   return code !== undefined && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
 }
 
+/** A group rule runs no escalation chain yet: said at load, not found out when it fires. */
+function groupChainWarnings(rules: readonly RuleSpec[]): string[] {
+  return rules
+    .filter((rule) => rule.when.scope === 'group' && rule.escalate !== undefined)
+    .map(
+      (rule) =>
+        `${rule.id}: a group rule's escalate: steps are not run (its do: actions are); put the chain on a per-process rule`,
+    );
+}
+
+/** PSS and USS come from smaps_rollup, which is read only when a rule asks for them. */
+const SMAPS_METRICS = new Set(['pss', 'total.pss', 'total.uss']);
+
 function rulesUsePss(rules: readonly RuleSpec[]): boolean {
-  return rules.some((r) => r.when.clauses.some((c) => c.kind === 'compare' && c.metric === 'pss'));
+  return rules.some((r) => r.when.clauses.some((c) => c.kind === 'compare' && SMAPS_METRICS.has(c.metric)));
+}
+
+/** A target with no process this tick: a group of 0, whose rules still run (`count < 1`). */
+function emptyTotal(key: string, withPss: boolean): GroupTotal {
+  return {
+    key,
+    processes: 0,
+    pids: [],
+    rss: 0,
+    pssFromRss: [],
+    ...(withPss ? { pss: 0, uss: 0, swap: 0 } : {}),
+  };
 }
 
 function compileTargets(config: WatchConfig, reader: ProcReader): Target[] {
@@ -753,5 +865,6 @@ function compileTargets(config: WatchConfig, reader: ProcReader): Target[] {
     name: t.name,
     names: [t.name],
     filter: compileFilter(t.match, { cgroupPaths }),
+    match: t.match,
   }));
 }
