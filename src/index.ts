@@ -12,6 +12,7 @@ export {
   type TrendResult,
   type TrendVerdict,
 } from './analysis/trend/index.js';
+export { loadConfig, type WatchConfig } from './config/index.js';
 export { type ErrorCode, MemwardenError } from './errors.js';
 export { type ProcessRecord, ProcReader, type SystemMemory } from './proc/index.js';
 export {
@@ -37,4 +38,4 @@ export {
 export type { ProcessFilter } from './select/index.js';
 export { openStore, type Store } from './store/index.js';
 export { formatBytes, parseDuration, parsePercent, parseSize } from './units/index.js';
-export { loadConfig, type Tick, type WatchConfig, Watcher } from './watch/index.js';
+export { type Tick, Watcher } from './watch/index.js';

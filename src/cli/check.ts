@@ -1,10 +1,11 @@
 import { stepText } from '../actions/index.js';
+import { formatIssue, loadConfig } from '../config/index.js';
 import { MemwardenError } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
 import { redactedArgv } from '../redact.js';
 import { commandLineOf, compileFilter, selectProcesses } from '../select/index.js';
 import { printable } from '../ui/index.js';
-import { candidateText, formatIssue, Guard, loadConfig, loadTimeWarnings } from '../watch/index.js';
+import { candidateText, Guard, loadTimeWarnings } from '../watch/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
 

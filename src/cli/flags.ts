@@ -1,6 +1,6 @@
+import { MIN_INTERVAL_MS } from '../config/index.js';
 import { MemwardenError } from '../errors.js';
 import { parseDuration } from '../units/index.js';
-import { MIN_INTERVAL_MS } from '../watch/index.js';
 
 /**
  * A count flag (`--count`, `--limit`, `--min-count`, `--max-points`): digits only, at least

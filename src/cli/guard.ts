@@ -1,6 +1,3 @@
-import { MemwardenError } from '../errors.js';
-import type { ProcessFilter } from '../select/index.js';
-import { parseDuration } from '../units/index.js';
 import {
   DEFAULT_GUARD_ESCALATE,
   DEFAULT_GUARD_WHEN,
@@ -10,7 +7,10 @@ import {
   loadConfig,
   MIN_INTERVAL_MS,
   type WatchConfig,
-} from '../watch/index.js';
+} from '../config/index.js';
+import { MemwardenError } from '../errors.js';
+import type { ProcessFilter } from '../select/index.js';
+import { parseDuration } from '../units/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 import { runWatcher, WATCHER_OPTIONS } from './watch.js';

@@ -18,7 +18,7 @@ export async function storePathFor(values: { store?: string; config?: string }):
   if (values.config === undefined) return values.store ?? defaultStorePath();
   if (values.store !== undefined)
     throw new MemwardenError('MW_USAGE', 'give either --store PATH or -c FILE, not both');
-  const { loadConfig } = await import('../watch/index.js');
+  const { loadConfig } = await import('../config/index.js');
   // Only read here: nothing in the file is run, so a file others could write is no danger.
   const config = await loadConfig(values.config, { allowInsecure: true });
   if (!config.store.enabled)

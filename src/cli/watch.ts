@@ -1,12 +1,11 @@
+import { DEFAULT_INTERVAL_MS, loadConfig, type WatchConfig } from '../config/index.js';
 import { MemwardenError } from '../errors.js';
 import { uidOf } from '../proc/index.js';
 import { printable } from '../ui/index.js';
 import { formatBytes, parseListen } from '../units/index.js';
 import {
   checkListenable,
-  DEFAULT_INTERVAL_MS,
   JsonLinesFile,
-  loadConfig,
   loadTimeWarnings,
   quickConfig,
   serveWatcher,
@@ -14,7 +13,6 @@ import {
   stopServices,
   TickJsonLines,
   tickLines,
-  type WatchConfig,
   Watcher,
 } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';

@@ -12,6 +12,7 @@ import {
   runEscalation,
   type VictimRanking,
 } from '../actions/index.js';
+import { describeGuard, type GuardConfig } from '../config/index.js';
 import {
   type Pressure,
   type ProcessRecord,
@@ -25,7 +26,6 @@ import { type ClauseValue, conditionTruth, pressureValue } from '../rules/index.
 import type { ProcessSample } from '../sample/index.js';
 import { compileFilter, selectProcesses } from '../select/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
-import { describeGuard, type GuardConfig } from './guard-config.js';
 
 /** The scope as measured now: what the guard's condition is tested against. */
 export interface ScopeReading {

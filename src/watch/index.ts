@@ -1,19 +1,9 @@
 /**
- * watch: the daemon. Takes a validated config, wires proc → select → sample → store/export/rules
+ * watch: the daemon. Takes a validated config (from `config/`), wires proc → select → sample → store/export/rules
  * → actions for each tick, runs the services it starts (`run:` targets, the dashboard), reloads
  * on SIGHUP and stops cleanly; `Ticker` is the same sweep → select → sample path without rules,
  * store or actions, for `top` and `serve`.
  */
-export {
-  ConfigError,
-  DEFAULT_INTERVAL_MS,
-  DEFAULT_RETAIN_MS,
-  formatIssue,
-  loadConfig,
-  MIN_INTERVAL_MS,
-  type TargetConfig,
-  type WatchConfig,
-} from './config.js';
 export { checkListenable, serveWatcher } from './dashboard.js';
 export {
   candidateText,
@@ -22,12 +12,6 @@ export {
   type GuardEnd,
   type GuardStep,
 } from './guard.js';
-export {
-  DEFAULT_GUARD_ESCALATE,
-  DEFAULT_GUARD_WHEN,
-  type GuardConfig,
-  guardFromOptions,
-} from './guard-config.js';
 export { JsonLinesFile } from './log.js';
 export { loadTimeWarnings } from './preflight.js';
 export { quickConfig } from './quick.js';

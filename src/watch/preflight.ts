@@ -1,8 +1,8 @@
+import type { WatchConfig } from '../config/index.js';
 import { uidOf } from '../proc/index.js';
 import type { RuleSpec } from '../rules/index.js';
 import { findLldb, ptracePreflight } from '../runtimes/index.js';
 import type { ProcessFilter } from '../select/index.js';
-import type { WatchConfig } from './config.js';
 import { probePolicy, refusalReason } from './probe-users.js';
 
 /**

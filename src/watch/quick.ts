@@ -1,7 +1,7 @@
+import { DEFAULT_LOG_MAX_SIZE_BYTES, DEFAULT_RETAIN_MS, type WatchConfig } from '../config/index.js';
 import { compileRule, type RuleSpec } from '../rules/index.js';
 import type { ProcessFilter } from '../select/index.js';
 import { parseSizeOrPercent } from '../units/index.js';
-import { DEFAULT_LOG_MAX_SIZE_BYTES, DEFAULT_RETAIN_MS, type WatchConfig } from './config.js';
 
 export interface QuickOptions {
   /** One target per pattern, named after it. */

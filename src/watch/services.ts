@@ -1,10 +1,10 @@
 import { dirname, join } from 'node:path';
 import { ActionRunner, Notifier, Supervisor } from '../actions/index.js';
+import type { WatchConfig } from '../config/index.js';
 import { MemwardenError } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
 import { defaultStorePath, openStore, type Store } from '../store/index.js';
 import { formatDuration } from '../units/index.js';
-import type { WatchConfig } from './config.js';
 import { actionProbes } from './probes.js';
 import type { WatcherServices } from './watcher.js';
 

@@ -1,6 +1,6 @@
+import { DEFAULT_RETAIN_MS } from '../config/index.js';
 import type { Tick as ExportTick } from '../export/index.js';
 import type { ProcessFilter } from '../select/index.js';
-import { DEFAULT_RETAIN_MS } from './config.js';
 import { toExportTick } from './export-tick.js';
 import { Watcher } from './watcher.js';
 

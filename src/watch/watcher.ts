@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ActionResult, ActionRunner, Notifier, Supervisor } from '../actions/index.js';
+import type { WatchConfig } from '../config/index.js';
 import { errnoCode } from '../errors.js';
 import {
   DEFAULT_PRESSURE_TRIGGER,
@@ -31,7 +32,6 @@ import {
 } from '../select/index.js';
 import type { Store } from '../store/index.js';
 import { carryOut, carryOutForGroup } from './act.js';
-import type { WatchConfig } from './config.js';
 import { type EscalationNotice, Escalations } from './escalate.js';
 import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
 import { type OomKillEvent, OomTracker } from './oom.js';

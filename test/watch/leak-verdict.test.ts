@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { WatchConfig } from '../../src/config/index.js';
 import { compileRule, type RuleEvent } from '../../src/rules/index.js';
-import type { WatchConfig } from '../../src/watch/config.js';
 import type { TrendView } from '../../src/watch/trends.js';
 import { Watcher } from '../../src/watch/watcher.js';
 import { pidOf, start, waitForLine } from '../helpers/processes.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { WatchConfig } from '../../src/config/index.js';
 import { compileRule } from '../../src/rules/index.js';
-import type { WatchConfig } from '../../src/watch/config.js';
 import { Watcher } from '../../src/watch/watcher.js';
 import { start, waitForExit } from '../helpers/processes.js';
 

@@ -11,7 +11,7 @@ import {
 import { isMemwardenError } from '../errors.js';
 import { didYouMean } from '../rules/index.js';
 import { parseDuration, parseSize } from '../units/index.js';
-import { type ConfigIssue, formatPath, type KeyPath } from './config-issues.js';
+import { type ConfigIssue, formatPath, type KeyPath } from './issues.js';
 
 export interface Entry {
   key: Scalar;

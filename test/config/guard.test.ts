@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseConfig } from '../../src/watch/config.js';
+import { parseConfig } from '../../src/config/index.js';
 import { runCli } from '../helpers/cli.js';
 import { pidOf, start, waitForLine } from '../helpers/processes.js';
 

@@ -3,8 +3,8 @@ import { type EscalationStep, parseEscalation } from '../actions/index.js';
 import { MemwardenError } from '../errors.js';
 import { type Condition, parseCondition, RuleParseError } from '../rules/index.js';
 import type { ProcessFilter } from '../select/index.js';
-import type { KeyPath } from './config-issues.js';
-import type { ConfigReader, Entry } from './config-reader.js';
+import type { KeyPath } from './issues.js';
+import type { ConfigReader, Entry } from './reader.js';
 
 /** What the guard watches: the whole machine, or one memory cgroup (a container, a service). */
 export type GuardScope = { kind: 'machine' } | { kind: 'cgroup'; dir: string };

@@ -3,8 +3,8 @@ import { chmod, chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/index.js';
 import { MemwardenError } from '../../src/errors.js';
-import { ConfigError, loadConfig, parseConfig } from '../../src/watch/config.js';
 
 let dir = '';
 let counter = 0;

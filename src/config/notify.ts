@@ -1,5 +1,5 @@
 import type { NotifyConfig } from '../actions/index.js';
-import type { ConfigReader, Entry } from './config-reader.js';
+import type { ConfigReader, Entry } from './reader.js';
 
 export const NOTIFY_KEYS = ['slack', 'ntfy', 'email', 'desktop'];
 const EMAIL_KEYS = ['smtp', 'from', 'to', 'secure'];

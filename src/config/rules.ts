@@ -1,0 +1,220 @@
+import { availableParallelism } from 'node:os';
+import { isScalar, isSeq, type Node } from 'yaml';
+import { parseEscalation } from '../actions/index.js';
+import { accountOf } from '../proc/index.js';
+import {
+  type ActionSpec,
+  ActionSpecError,
+  type Condition,
+  DEFAULT_COOLDOWN_MS,
+  type EscalationStep,
+  parseActions,
+  parseCondition,
+  RuleParseError,
+  type RuleSpec,
+} from '../rules/index.js';
+import { nodeAt, type ParseContext } from './context.js';
+import type { KeyPath } from './issues.js';
+import type { Entry } from './reader.js';
+import type { ExecAs } from './types.js';
+
+const RULE_KEYS = ['when', 'do', 'escalate', 'cooldown'];
+
+/** Turns a rule's column into the file's offset when the scalar holds the text verbatim. */
+function ruleOffset(text: string, node: Node, source: string, column: number): number {
+  const start = node.range?.[0] ?? 0;
+  if (!isScalar(node)) return start;
+  const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+  const contentStart = start + (quoted ? 1 : 0);
+  const verbatim =
+    (node.type === 'PLAIN' || quoted) && text.slice(contentStart, contentStart + source.length) === source;
+  return verbatim ? contentStart + column - 1 : start;
+}
+
+export function parseRules(
+  ctx: ParseContext,
+  entry: Entry | undefined,
+  path: KeyPath,
+  target: string,
+  hasRun: boolean,
+  execAs: ExecAs | undefined | null,
+): RuleSpec[] | undefined {
+  if (entry === undefined || entry.value === undefined) return [];
+  if (!isSeq(entry.value)) {
+    ctx.reader.report(entry.value, path, 'expected a list of rules, each with when and do');
+    return undefined;
+  }
+  const rules: RuleSpec[] = [];
+  entry.value.items.forEach((item, index) => {
+    const node = ctx.reader.resolve(item);
+    const rule = parseRule(
+      ctx,
+      node ?? entry.key,
+      [...path, index],
+      `${target}#${index + 1}`,
+      target,
+      hasRun,
+      execAs ?? undefined,
+    );
+    if (rule !== undefined) {
+      rules.push(rule);
+      if (node !== undefined) ctx.ruleNodes.set(rule.id, node);
+    }
+  });
+  return rules.length === entry.value.items.length ? rules : undefined;
+}
+
+function parseRule(
+  ctx: ParseContext,
+  node: Node,
+  path: KeyPath,
+  id: string,
+  target: string,
+  hasRun: boolean,
+  execAs: ExecAs | undefined,
+): RuleSpec | undefined {
+  const r = ctx.reader;
+  const fields = r.map(node, path, RULE_KEYS);
+  if (fields === undefined) return undefined;
+  const whenNode = r.required(fields, 'when', node, path, 'a condition such as rss > 500MB for 3m');
+  const when = whenNode === undefined ? undefined : parseConditionAt(ctx, whenNode, [...path, 'when']);
+  const escalateEntry = fields.get('escalate');
+  // A rule may do things at once, escalate step by step, or both; it must do something.
+  const doNode =
+    escalateEntry === undefined || fields.has('do')
+      ? r.required(fields, 'do', node, path, 'a list of actions such as [log, gc], or escalate: [steps]')
+      : undefined;
+  const actions =
+    doNode === undefined
+      ? escalateEntry === undefined
+        ? undefined
+        : []
+      : parseActionsAt(ctx, doNode, [...path, 'do'], hasRun, execAs);
+  const escalate =
+    escalateEntry === undefined
+      ? undefined
+      : parseRuleEscalation(
+          ctx,
+          escalateEntry.value ?? escalateEntry.key,
+          [...path, 'escalate'],
+          hasRun,
+          execAs,
+        );
+  const cooldown = fields.get('cooldown');
+  const cooldownMs =
+    cooldown === undefined
+      ? DEFAULT_COOLDOWN_MS
+      : r.duration(cooldown.value, [...path, 'cooldown'], 0, '5m', cooldown.key);
+  if (when === undefined || actions === undefined || cooldownMs === undefined) return undefined;
+  if (escalateEntry !== undefined && escalate === undefined) return undefined;
+  const rule: RuleSpec = { id, target, when, actions, cooldownMs };
+  if (escalate !== undefined) rule.escalate = escalate;
+  return rule;
+}
+
+function parseRuleEscalation(
+  ctx: ParseContext,
+  node: Node,
+  path: KeyPath,
+  hasRun: boolean,
+  execAs: ExecAs | undefined,
+): EscalationStep[] | undefined {
+  let steps: EscalationStep[];
+  try {
+    steps = parseEscalation(ctx.reader.toJS(node));
+  } catch (err) {
+    if (!(err instanceof ActionSpecError)) throw err;
+    ctx.reader.report(nodeAt(ctx.reader, node, err.path), [...path, ...err.path], err.reason);
+    return undefined;
+  }
+  if (!execAccounts(ctx, steps, node, path, execAs)) return undefined;
+  return restartWithoutRun(ctx, steps, node, path, hasRun) ? undefined : steps;
+}
+
+/**
+ * Gives each exec action the account it runs as (its own user:/group:, else the rule's or
+ * target's), reporting accounts that do not exist; false when one does not.
+ */
+function execAccounts(
+  ctx: ParseContext,
+  list: readonly EscalationStep[],
+  node: Node,
+  path: KeyPath,
+  execAs: ExecAs | undefined,
+): boolean {
+  let accountsOk = true;
+  list.forEach((action, index) => {
+    if (action.kind !== 'exec') return;
+    if (action.user === undefined) {
+      if (execAs !== undefined) Object.assign(action, execAs);
+      return;
+    }
+    const account = accountOf(action.user, action.group);
+    if (typeof account !== 'string') return;
+    const at = [...(isSeq(node) ? [index] : []), account.startsWith('unknown group') ? 'group' : 'user'];
+    ctx.reader.report(nodeAt(ctx.reader, node, at), [...path, ...at], account);
+    accountsOk = false;
+  });
+  return accountsOk;
+}
+
+/** Reports a `restart` among `list` when the target has no run: (nothing to restart it with). */
+function restartWithoutRun(
+  ctx: ParseContext,
+  list: readonly { kind: string }[],
+  node: Node,
+  path: KeyPath,
+  hasRun: boolean,
+): boolean {
+  const restartIndex = list.findIndex((action) => action.kind === 'restart');
+  if (restartIndex === -1 || hasRun) return false;
+  const at = isSeq(node) ? [restartIndex] : [];
+  ctx.reader.report(
+    nodeAt(ctx.reader, node, at),
+    [...path, ...at],
+    'restart applies only to a target memwarden starts itself (add run: [argv] to the target)',
+  );
+  return true;
+}
+
+export function parseConditionAt(ctx: ParseContext, node: Node, path: KeyPath): Condition | undefined {
+  const source = ctx.reader.string(node, path, 'a condition such as rss > 500MB for 3m');
+  if (source === undefined) return undefined;
+  try {
+    return parseCondition(source, { cpuCount: ctx.options.cpuCount ?? availableParallelism() });
+  } catch (err) {
+    if (!(err instanceof RuleParseError)) throw err;
+    const offset = ruleOffset(ctx.text, node, source, err.column);
+    ctx.reader.reportAt(offset, path, `${err.reason} (in '${source}' at column ${err.column})`);
+    return undefined;
+  }
+}
+
+export function parseStepsAt(ctx: ParseContext, node: Node, path: KeyPath): EscalationStep[] | undefined {
+  try {
+    return parseEscalation(ctx.reader.toJS(node));
+  } catch (err) {
+    if (!(err instanceof ActionSpecError)) throw err;
+    ctx.reader.report(nodeAt(ctx.reader, node, err.path), [...path, ...err.path], err.reason);
+    return undefined;
+  }
+}
+
+function parseActionsAt(
+  ctx: ParseContext,
+  node: Node,
+  path: KeyPath,
+  hasRun: boolean,
+  execAs: ExecAs | undefined,
+): ActionSpec[] | undefined {
+  let actions: ActionSpec[];
+  try {
+    actions = parseActions(ctx.reader.toJS(node));
+  } catch (err) {
+    if (!(err instanceof ActionSpecError)) throw err;
+    ctx.reader.report(nodeAt(ctx.reader, node, err.path), [...path, ...err.path], err.reason);
+    return undefined;
+  }
+  if (!execAccounts(ctx, actions, node, path, execAs)) return undefined;
+  return restartWithoutRun(ctx, actions, node, path, hasRun) ? undefined : actions;
+}
