@@ -168,6 +168,13 @@ class Parser {
   private checkScope(clauses: readonly Clause[]): boolean {
     const isGroup = (c: Clause) => c.kind === 'compare' && GROUP_METRICS.has(c.metric);
     const groupAt = clauses.findIndex(isGroup);
+    if (this.options.scope === 'process' && groupAt >= 0) {
+      const metric = (clauses[groupAt] as CompareClause).metric;
+      this.fail(
+        this.starts[groupAt] ?? this.peek(),
+        `'${metric}' is about the whole group, and this rule has scope: process`,
+      );
+    }
     if (this.options.scope !== 'group' && groupAt < 0) return false;
     clauses.forEach((clause, i) => {
       if (isGroup(clause) || (clause.kind === 'compare' && MACHINE_METRICS.has(clause.metric))) return;
