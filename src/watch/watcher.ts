@@ -22,7 +22,7 @@ import {
   ruleKey,
 } from '../rules/index.js';
 import type { GroupTotal, ProcessSample, SystemSample } from '../sample/index.js';
-import { groupTotals, Sampler } from '../sample/index.js';
+import { groupTotals, PssBudget, Sampler } from '../sample/index.js';
 import {
   type CompiledFilter,
   compileFilter,
@@ -153,8 +153,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private rules: readonly RuleSpec[];
   private intervalMs: number;
   private trends: TrendTracker | undefined;
-  /** Whether a rule reads PSS, so smaps_rollup is read for the selected processes. */
-  private needsSmaps: boolean;
+  /**
+   * The targets whose processes need PSS (a rule of theirs reads pss, total.pss or total.uss; all
+   * of them with the `pss` option): only theirs get smaps_rollup read, on the budget.
+   */
+  private smapsTargets: ReadonlySet<string>;
+  private readonly pssBudget: PssBudget;
   private stopping: AbortController | undefined;
   /** Aborted to end the current wait early: stop(), or the pressure trigger. */
   private wake: AbortController | undefined;
@@ -201,7 +205,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
     this.trends = rulesNeedTrends(config.rules) ? this.trendTracker() : undefined;
-    this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
+    this.smapsTargets = smapsTargets(config, options.pss ?? false);
+    this.pssBudget = new PssBudget({ budgetMs: pssBudgetMs(config.intervalMs) });
     this.startWarnings = groupChainWarnings(config.rules);
     const store = services.store;
     const memory = store
@@ -234,7 +239,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.intervalMs = config.intervalMs;
     if (!rulesNeedTrends(config.rules)) this.trends = undefined;
     else this.trends ??= this.trendTracker();
-    this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
+    this.smapsTargets = smapsTargets(config, this.options.pss ?? false);
     this.engine.setRules(config.rules);
     for (const warning of groupChainWarnings(config.rules)) this.emit('warning', warning);
     this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
@@ -335,9 +340,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       chosen = [...unique.values()];
     }
     // A process that is gone by the time its smaps_rollup is read is left out of the tick whole.
-    const unreadable = new Set<ProcessRecord>();
-    if (this.needsSmaps) {
-      for (const record of chosen) if (!this.reader.addSmaps(record)) unreadable.add(record);
+    let unreadable = new Set<ProcessRecord>();
+    if (this.smapsTargets.size > 0) {
+      const wanted = (record: ProcessRecord) =>
+        (memberOf?.get(record.pid) ?? perTarget[0]?.target.names ?? []).some((t) => this.smapsTargets.has(t));
+      unreadable = this.pssBudget.fill(this.reader, chosen.filter(wanted));
       if (unreadable.size > 0) chosen = chosen.filter((r) => !unreadable.has(r));
     }
     // Samples are the chosen records themselves, completed in place.
@@ -592,11 +599,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const out: GroupObservation[] = [];
     for (const { target, processes } of selected) {
       if (!wanted.has(target.name)) continue;
-      const [total] = groupTotals(processes, () => target.names, this.needsSmaps);
+      const withPss = this.smapsTargets.has(target.name);
+      const [total] = groupTotals(processes, () => target.names, withPss);
       const observation: GroupObservation = {
         target: target.name,
         members: processes,
-        total: total ?? emptyTotal(target.name, this.needsSmaps),
+        total: total ?? emptyTotal(target.name, withPss),
       };
       const { match } = target;
       if (match.cgroups?.length || match.units?.length || match.containers?.length) {
@@ -843,8 +851,16 @@ function groupChainWarnings(rules: readonly RuleSpec[]): string[] {
 /** PSS and USS come from smaps_rollup, which is read only when a rule asks for them. */
 const SMAPS_METRICS = new Set(['pss', 'total.pss', 'total.uss']);
 
-function rulesUsePss(rules: readonly RuleSpec[]): boolean {
-  return rules.some((r) => r.when.clauses.some((c) => c.kind === 'compare' && SMAPS_METRICS.has(c.metric)));
+function smapsTargets(config: WatchConfig, all: boolean): Set<string> {
+  if (all) return new Set(config.targets.map((t) => t.name));
+  const uses = (r: RuleSpec) =>
+    r.when.clauses.some((c) => c.kind === 'compare' && SMAPS_METRICS.has(c.metric));
+  return new Set(config.rules.filter(uses).map((r) => r.target));
+}
+
+/** 5 % of the interval for smaps_rollup reads, within 10–250 ms: 50 ms a cycle at 1 s. */
+function pssBudgetMs(intervalMs: number): number {
+  return Math.min(250, Math.max(10, intervalMs * 0.05));
 }
 
 /** A target with no process this tick: a group of 0, whose rules still run (`count < 1`). */
