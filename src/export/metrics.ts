@@ -114,6 +114,19 @@ function targetSeries(target: TargetTick, memTotalBytes: number): Series[] {
       "The highest RSS / cgroup memory.max among the target's processes.",
       t.memoryLimitRatio,
     ]);
+  const cgroup = target.cgroup;
+  if (cgroup?.currentBytes !== undefined)
+    series.push([
+      'memwarden_target_cgroup_memory_current_bytes',
+      "For a target named by cgroup, unit or container: that cgroup's memory.current (v1: memory.usage_in_bytes).",
+      cgroup.currentBytes,
+    ]);
+  if (cgroup?.limitBytes !== undefined)
+    series.push([
+      'memwarden_target_cgroup_memory_max_bytes',
+      "The memory limit on the target's cgroup: its own memory.max or the nearest ancestor's (v1: memory.limit_in_bytes).",
+      cgroup.limitBytes,
+    ]);
   const trend = target.trend;
   if (trend && trend.verdict !== 'insufficient')
     series.push([

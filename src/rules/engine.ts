@@ -692,8 +692,10 @@ function availableValue(clause: CompareClause, system: SystemSample): number | u
 
 /**
  * A group metric's value. `total.uss` is unknown while any member's is unreadable: a part of it
- * would say less than stopping the group frees. `total.pss` counts such members with RSS instead
- * (more, never less), and the event says how many.
+ * would say less than stopping the group frees. `total.pss` counts a member whose PSS is refused
+ * with its RSS instead (more, never less; the event says how many), but is unknown while a
+ * member's PSS is not read yet: a start-up's RSS stand-ins must not fire a rule the real values
+ * would not.
  */
 function measureGroup(
   clause: Clause,
@@ -706,7 +708,7 @@ function measureGroup(
     case 'total.rss':
       return total.rss;
     case 'total.pss':
-      return total.pss;
+      return total.pssUnread?.length ? undefined : total.pss;
     case 'total.uss':
       return total.pssFromRss.length > 0 ? undefined : total.uss;
     case 'count':

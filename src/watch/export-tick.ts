@@ -46,6 +46,14 @@ export function toExportTick(tick: Tick, counters: WatcherCounters): ExportTick 
       const target: ExportTick['targets'][number] = { name: t.name, processes: t.processes };
       if (trend) target.trend = trend;
       if (t.unknown) target.unknown = true;
+      if (t.cgroup) {
+        const { path, currentBytes, limitBytes } = t.cgroup;
+        target.cgroup = {
+          path,
+          ...(currentBytes === undefined ? {} : { currentBytes }),
+          ...(limitBytes === undefined ? {} : { limitBytes }),
+        };
+      }
       return target;
     }),
     counters: {

@@ -14,6 +14,7 @@ import {
   threadsOnMachine,
 } from '../proc/index.js';
 import {
+  type GroupCgroup,
   type GroupObservation,
   type ProcessObservation,
   RuleEngine,
@@ -52,7 +53,7 @@ export interface Tick {
    * `unknown` is set on a target that matched nothing while /proc hides other users' processes
    * (hidepid): its processes may be there unseen, so it is not "none".
    */
-  targets: { name: string; processes: ProcessSample[]; unknown?: true }[];
+  targets: { name: string; processes: ProcessSample[]; unknown?: true; cgroup?: GroupCgroup }[];
   events: RuleEvent[];
   /** The kernel's OOM kills learnt of in this cycle, named where memwarden watched the process. */
   oomKills: OomKillEvent[];
@@ -397,9 +398,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       wake,
       system,
       targets: tickTargets.map(({ target, processes }) => {
-        return processes.length === 0 && this.hidden.restricted
-          ? { name: target.name, processes, unknown: true as const }
-          : { name: target.name, processes };
+        const cgroup = groups.find((g) => g.target === target.name)?.cgroup;
+        const base =
+          cgroup === undefined ? { name: target.name, processes } : { name: target.name, processes, cgroup };
+        return processes.length === 0 && this.hidden.restricted ? { ...base, unknown: true as const } : base;
       }),
       events,
       oomKills,
@@ -589,16 +591,18 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /**
    * Each target with group rules taken as one: its processes' sums (PSS where it is read), and
-   * for a target named by cgroup, unit or container, that cgroup's own memory and pressure.
+   * for a target named by cgroup, unit or container (with group rules or not: `/metrics` shows
+   * it), that cgroup's own memory and pressure.
    */
   private groupObservations(
     selected: readonly { target: Target; processes: ProcessSample[] }[],
   ): GroupObservation[] {
     const wanted = this.engine.groupTargets;
-    if (wanted.size === 0) return [];
     const out: GroupObservation[] = [];
     for (const { target, processes } of selected) {
-      if (!wanted.has(target.name)) continue;
+      const { match } = target;
+      const byCgroup = Boolean(match.cgroups?.length || match.units?.length || match.containers?.length);
+      if (!wanted.has(target.name) && !byCgroup) continue;
       const withPss = this.smapsTargets.has(target.name);
       const [total] = groupTotals(processes, () => target.names, withPss);
       const observation: GroupObservation = {
@@ -606,8 +610,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         members: processes,
         total: total ?? emptyTotal(target.name, withPss),
       };
-      const { match } = target;
-      if (match.cgroups?.length || match.units?.length || match.containers?.length) {
+      if (byCgroup) {
         const paths = processes.flatMap((p) => this.reader.cgroupPaths(p.pid) ?? []);
         const own = targetCgroup(match, paths);
         const read = own && readOwnCgroup(own.path, own.version, this.reader.cgroupRoot);
