@@ -155,7 +155,10 @@
       document.getElementById('system-summary').textContent =
         `memory ${C.formatBytes(s.memUsed)} used of ${C.formatBytes(s.memTotal)} (${C.formatPercent(s.memPercent)}), ` +
         `${C.formatBytes(s.memAvailable)} available · CPU ${C.formatPercent(s.cpuPercent)} of ${s.cpuCount} cores · ` +
-        `load ${s.load1.toFixed(2)}`;
+        `load ${s.load1.toFixed(2)}` +
+        (s.pressure
+          ? ` · memory pressure ${C.formatPercent(s.pressure.some.avg10)} some, ${C.formatPercent(s.pressure.full?.avg10)} full (10 s)`
+          : '');
     }
     // The machine's chart marks the machine's events; each target's chart marks its own.
     systemChart.update(

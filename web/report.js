@@ -19,6 +19,19 @@
 
   const machine = C.el('section', 'system');
   machine.appendChild(C.el('h2', null, 'Machine'));
+  const peak = (key) => {
+    const values = data.system.map((p) => p[key]).filter((v) => v !== undefined);
+    return values.length > 0 ? Math.max(...values) : undefined;
+  };
+  const peakSome = peak('psiSome');
+  if (peakSome !== undefined)
+    machine.appendChild(
+      C.el(
+        'p',
+        'pressure',
+        `memory pressure (10 s averages): peak ${C.formatPercent(peakSome)} some, ${C.formatPercent(peak('psiFull'))} full`,
+      ),
+    );
   const systemChart = C.el('div', 'chart');
   machine.appendChild(systemChart);
   root.appendChild(machine);

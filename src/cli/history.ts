@@ -1,5 +1,11 @@
 import { MemwardenError } from '../errors.js';
-import { type HistoryPoint, type HistoryQuery, openStore, ROW_LIMIT } from '../store/index.js';
+import {
+  type HistoryPoint,
+  type HistoryQuery,
+  openHistory,
+  ROW_LIMIT,
+  type SystemPoint,
+} from '../store/index.js';
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
@@ -12,11 +18,14 @@ const OPTIONS = {
   ...STORE_OPTIONS,
   json: { type: 'boolean' },
   'max-points': { type: 'string' },
+  system: { type: 'boolean' },
 } as const;
 
 const HELP = `Usage: memwarden history TARGET|PID [--since 1h] [--until TIME] [--store PATH | -c FILE] [--json]
+       memwarden history --system [--since 1h] [--until TIME] [--store PATH | -c FILE] [--json]
 
-Prints the stored samples of a watched target (its name in the watcher's config) or of a pid.
+Prints the stored samples of a watched target (its name in the watcher's config) or of a pid;
+with --system, the machine's: available memory, memory used %, CPU % and memory pressure.
 
 Options:
   --since TIME      start of the range: a duration ago (30m, 2h, 7d) or a date (2026-01-31T12:00);
@@ -25,8 +34,13 @@ Options:
 ${STORE_HELP}
   --max-points N    average longer ranges down to N points per process; default 1000
   --json            a JSON array of {time (ms epoch), target, pid, startTicks, rss, pss, uss,
-                    swap, vms, cpuPercent, memPercent, memLimitPercent, threads}; a value that
-                    was not read is left out. 'memwarden analyze' reads this back.
+                    swap, vms, cpuPercent, memPercent, memLimitPercent, threads, cgroupPsiSome,
+                    cgroupPsiFull (the process's cgroup v2 memory pressure, avg10 %)}; a value
+                    that was not read is left out. 'memwarden analyze' reads this back.
+                    With --system: {time, memTotal, memAvailable, memUsed, memPercent, swapTotal,
+                    swapFree, cpuCount, cpuPercent, load1, load5, load15, pressure: {some, full:
+                    {avg10, avg60, avg300 (% of time stalled), totalUs}}}; pressure is left out
+                    where the kernel keeps none.
 
 Older samples are stored as averages (1-minute after an hour, 10-minute after a day).
 Exit codes: 0 ok, 1 no history file or it cannot be read, 2 a bad option.
@@ -57,7 +71,7 @@ function formatTime(ms: number): string {
 }
 
 function table(points: readonly HistoryPoint[]): string {
-  const rows = [
+  return columns([
     ['TIME', 'PID', 'RSS', 'MEM%', 'CPU%'],
     ...points.map((p) => [
       formatTime(p.time),
@@ -66,8 +80,27 @@ function table(points: readonly HistoryPoint[]): string {
       formatPercent(p.memPercent),
       formatPercent(p.cpuPercent),
     ]),
-  ];
-  const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  ]);
+}
+
+/** The machine's rows; PSI columns are the avg10 share of time some / all tasks stalled on memory. */
+function systemTable(points: readonly SystemPoint[]): string {
+  return columns([
+    ['TIME', 'AVAILABLE', 'MEM%', 'CPU%', 'PSI SOME', 'PSI FULL'],
+    ...points.map((p) => [
+      formatTime(p.time),
+      formatBytes(p.memAvailable),
+      formatPercent(p.memPercent),
+      formatPercent(p.cpuPercent),
+      formatPercent(p.pressure?.some.avg10),
+      formatPercent(p.pressure?.full?.avg10),
+    ]),
+  ]);
+}
+
+/** The first column left-aligned, the numbers right-aligned. */
+function columns(rows: readonly string[][]): string {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows
     .map((r) =>
       r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '),
@@ -80,19 +113,22 @@ export const historyCommand: Command = {
   help: HELP,
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, OPTIONS);
+    if (values.system) {
+      if (positionals.length > 0)
+        throw new MemwardenError('MW_USAGE', '--system takes no TARGET or PID (see --help)');
+      await printSystem(values);
+      return;
+    }
     if (positionals.length !== 1) {
       throw new MemwardenError('MW_USAGE', 'expected exactly one TARGET or PID (see --help)');
     }
     const subject = positionals[0] ?? '';
-    const nowMs = Date.now();
-    const sinceMs = parseTime('--since', values.since ?? '1h', nowMs);
-    const untilMs = values.until === undefined ? undefined : parseTime('--until', values.until, nowMs);
-    const maxPoints = parseCountFlag('--max-points', values['max-points']);
+    const { sinceMs, untilMs, maxPoints } = rangeOf(values);
     const query: HistoryQuery = /^\d+$/.test(subject)
       ? { pid: Number(subject), sinceMs, untilMs, maxPoints }
       : { target: subject, sinceMs, untilMs, maxPoints };
 
-    const store = openStore(await storePathFor(values), { readonly: true });
+    const store = openHistory(await storePathFor(values));
     let points: HistoryPoint[];
     try {
       if (query.target !== undefined && !store.targets().some((t) => t.target === query.target)) {
@@ -106,11 +142,7 @@ export const historyCommand: Command = {
     } finally {
       store.close();
     }
-    if (points.length >= ROW_LIMIT) {
-      process.stderr.write(
-        `memwarden history: cut at ${ROW_LIMIT} rows; narrow --since or lower --max-points\n`,
-      );
-    }
+    warnIfCut(points.length);
     if (values.json) {
       printJson(points);
       return;
@@ -124,3 +156,38 @@ export const historyCommand: Command = {
     process.stdout.write(`${table(points)}\n`);
   },
 };
+
+type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
+
+function rangeOf(values: Values): { sinceMs: number; untilMs?: number; maxPoints?: number } {
+  const nowMs = Date.now();
+  const range: { sinceMs: number; untilMs?: number; maxPoints?: number } = {
+    sinceMs: parseTime('--since', values.since ?? '1h', nowMs),
+  };
+  if (values.until !== undefined) range.untilMs = parseTime('--until', values.until, nowMs);
+  const maxPoints = parseCountFlag('--max-points', values['max-points']);
+  if (maxPoints !== undefined) range.maxPoints = maxPoints;
+  return range;
+}
+
+function warnIfCut(rows: number): void {
+  if (rows >= ROW_LIMIT)
+    process.stderr.write(
+      `memwarden history: cut at ${ROW_LIMIT} rows; narrow --since or lower --max-points\n`,
+    );
+}
+
+async function printSystem(values: Values): Promise<void> {
+  const range = rangeOf(values);
+  const store = openHistory(await storePathFor(values));
+  let points: SystemPoint[];
+  try {
+    points = store.system(range);
+  } finally {
+    store.close();
+  }
+  warnIfCut(points.length);
+  if (values.json) printJson(points);
+  else if (points.length === 0) process.stdout.write('no machine samples in that range\n');
+  else process.stdout.write(`${systemTable(points)}\n`);
+}

@@ -1,7 +1,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { errnoCode, MemwardenError } from '../errors.js';
 import { requireParentDirectory } from '../output-path.js';
-import { openStore } from '../store/index.js';
+import { openHistory } from '../store/index.js';
 import { renderReport, storeHistory } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
 import { parseCommandArgs } from './args.js';
@@ -34,7 +34,7 @@ export const reportCommand: Command = {
     const sinceMs = Date.now() - parseDuration(values.since ?? '24h');
     const output = values.output ?? 'memwarden-report.html';
     requireParentDirectory(output, 'report');
-    const store = openStore(await storePathFor(values), { readonly: true });
+    const store = openHistory(await storePathFor(values));
     let html: string;
     try {
       html = await renderReport(storeHistory(store), {

@@ -1,4 +1,4 @@
-import { HistoryReader, openStore } from '../store/index.js';
+import { HistoryReader, openHistory } from '../store/index.js';
 import { DashboardServer, isLoopbackHost, LiveHistory, storeHistory } from '../ui/index.js';
 import { parseDuration, parseListen } from '../units/index.js';
 import { Ticker } from '../watch/index.js';
@@ -48,13 +48,13 @@ export const serveCommand: Command = {
     const history = new LiveHistory(Math.max(2, Math.ceil(retainMs / intervalMs)));
     const sampler = new Ticker(
       positionals.map((p) => ({ name: p, filter: { substrings: [p] } })),
-      { pss: values.pss ?? false, intervalMs },
+      { pss: values.pss ?? false },
     );
     const storePath =
       values.store === undefined && values.config === undefined ? undefined : await storePathFor(values);
     // Opened here only to refuse a missing or foreign file at once; the charts read it from
     // their own thread, so that a long query does not hold up the sampling.
-    if (storePath !== undefined) openStore(storePath, { readonly: true }).close();
+    if (storePath !== undefined) openHistory(storePath).close();
     const reader = storePath === undefined ? undefined : new HistoryReader(storePath);
     const server = await DashboardServer.start({
       host,

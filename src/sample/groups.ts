@@ -60,7 +60,10 @@ export function groupTotals(
       if (s.pss === undefined) {
         g.pssFromRss.push(s.pid);
         g.pss = (g.pss ?? 0) + (s.rss ?? 0);
-        if (s.rss !== undefined && !s.partial?.includes('smaps')) (g.pssUnread ??= []).push(s.pid);
+        if (s.rss !== undefined && !s.partial?.includes('smaps')) {
+          g.pssUnread ??= [];
+          g.pssUnread.push(s.pid);
+        }
       } else {
         g.pss = (g.pss ?? 0) + s.pss;
         g.uss = (g.uss ?? 0) + (s.uss ?? 0);

@@ -6,10 +6,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { errnoCode } from '../errors.js';
+import { openHistory } from './history-file.js';
 import type { HistoryCall, HistoryReply } from './history-reader.js';
-import { openStore } from './store.js';
 
-const store = openStore((workerData as { path: string }).path, { readonly: true });
+const store = openHistory((workerData as { path: string }).path);
 
 function answer(call: HistoryCall): unknown {
   switch (call.method) {

@@ -28,29 +28,39 @@ function avg(column: string, integer: boolean): string {
   return integer ? `CAST(round(${expr}) AS INTEGER)` : expr;
 }
 
+const PSI_COLUMNS = ['some', 'full'].flatMap((kind) =>
+  ['avg10', 'avg60', 'avg300', 'total'].map((field) => `psi_${kind}_${field}`),
+);
+
+/** Averages are averaged; a stall total only grows, so a bucket keeps its last (largest) one. */
+function foldPressure(column: string): string {
+  return column.endsWith('_total') ? `max(${column})` : avg(column, false);
+}
+
 const BUCKET = 'CAST(time / :res AS INTEGER) * :res';
 
 const FOLD_SQL: Record<Table, string> = {
   process_samples: `
     INSERT INTO process_samples (time, target_id, process_id, resolution_ms, samples,
-      rss, rss_min, rss_max, pss, uss, swap, vms, cpu_percent, mem_percent, mem_limit_percent, threads)
+      rss, rss_min, rss_max, pss, uss, swap, vms, cpu_percent, mem_percent, mem_limit_percent, threads,
+      cgroup_psi_some, cgroup_psi_full)
     SELECT ${BUCKET} AS bucket, target_id, process_id, :res, sum(samples),
       ${avg('rss', true)}, min(coalesce(rss_min, rss)), max(coalesce(rss_max, rss)),
       ${avg('pss', true)}, ${avg('uss', true)}, ${avg('swap', true)}, ${avg('vms', true)},
       ${avg('cpu_percent', false)}, ${avg('mem_percent', false)}, ${avg('mem_limit_percent', false)},
-      ${avg('threads', false)}
+      ${avg('threads', false)}, ${avg('cgroup_psi_some', false)}, ${avg('cgroup_psi_full', false)}
     FROM process_samples
     WHERE resolution_ms IN (SELECT value FROM json_each(:levels)) AND time >= :start AND time < :end
     GROUP BY bucket, target_id, process_id`,
   system_samples: `
     INSERT INTO system_samples (time, resolution_ms, samples, mem_total, mem_available,
       mem_available_min, mem_used, mem_percent, swap_total, swap_free, cpu_count, cpu_percent,
-      load1, load5, load15)
+      load1, load5, load15, ${PSI_COLUMNS.join(', ')})
     SELECT ${BUCKET} AS bucket, :res, sum(samples), max(mem_total), ${avg('mem_available', true)},
       min(coalesce(mem_available_min, mem_available)), ${avg('mem_used', true)},
       ${avg('mem_percent', false)}, max(swap_total), ${avg('swap_free', true)}, max(cpu_count),
       ${avg('cpu_percent', false)}, ${avg('load1', false)}, ${avg('load5', false)},
-      ${avg('load15', false)}
+      ${avg('load15', false)}, ${PSI_COLUMNS.map(foldPressure).join(', ')}
     FROM system_samples
     WHERE resolution_ms IN (SELECT value FROM json_each(:levels)) AND time >= :start AND time < :end
     GROUP BY bucket`,

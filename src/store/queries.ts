@@ -4,6 +4,7 @@
  * ROW_LIMIT rows (scenario 36), since better-sqlite3 offers no way to interrupt a running query.
  */
 import type Database from 'better-sqlite3';
+import type { PressureLine } from '../proc/index.js';
 import type { HistoryPoint, HistoryQuery, StoredEvent, SystemPoint, TargetSummary } from './types.js';
 
 export const DEFAULT_MAX_POINTS = 1000;
@@ -34,6 +35,8 @@ const PROCESS_COLUMNS: ReadonlyArray<[column: string, field: string, integer: bo
   ['mem_percent', 'memPercent', false],
   ['mem_limit_percent', 'memLimitPercent', false],
   ['threads', 'threads', false],
+  ['cgroup_psi_some', 'cgroupPsiSome', false],
+  ['cgroup_psi_full', 'cgroupPsiFull', false],
 ];
 
 const SYSTEM_COLUMNS: ReadonlyArray<[column: string, field: string, integer: boolean]> = [
@@ -49,6 +52,43 @@ const SYSTEM_COLUMNS: ReadonlyArray<[column: string, field: string, integer: boo
   ['load5', 'load5', false],
   ['load15', 'load15', false],
 ];
+
+const PSI_FIELDS = ['avg10', 'avg60', 'avg300', 'total'] as const;
+
+/** The machine's PSI columns, as `psi_some_avg10 AS "some.avg10"`; a bucket keeps the last total. */
+function pressureList(bucketed: boolean): string {
+  return (['some', 'full'] as const)
+    .flatMap((kind) =>
+      PSI_FIELDS.map((field) => {
+        const column = `psi_${kind}_${field}`;
+        const value = !bucketed ? `s.${column}` : field === 'total' ? `max(s.${column})` : avg(column, false);
+        return `${value} AS "${kind}.${field}"`;
+      }),
+    )
+    .join(', ');
+}
+
+/** The flat PSI columns of a row become the sample's `pressure` (absent when `some` was not read). */
+function withPressure(row: Row): SystemPoint {
+  const flat: Row = {};
+  const lines: Partial<Record<'some' | 'full', PressureLine>> = {};
+  for (const [key, value] of Object.entries(row)) {
+    const dot = key.indexOf('.');
+    if (dot < 0) {
+      flat[key] = value;
+      continue;
+    }
+    const kind = key.slice(0, dot) as 'some' | 'full';
+    const field = key.slice(dot + 1);
+    if (typeof value !== 'number') continue;
+    const line = lines[kind] ?? { avg10: 0, avg60: 0, avg300: 0, totalUs: 0 };
+    lines[kind] = line;
+    line[field === 'total' ? 'totalUs' : (field as 'avg10' | 'avg60' | 'avg300')] = value;
+  }
+  const point = compact<SystemPoint>(flat);
+  if (lines.some) point.pressure = lines.full ? { some: lines.some, full: lines.full } : { some: lines.some };
+  return point;
+}
 
 function selectList(columns: typeof PROCESS_COLUMNS, bucketed: boolean): string {
   return columns
@@ -134,12 +174,12 @@ export function querySystem(
   const bucket = bucketMs(counts, fromMs, toMs, Math.max(1, query.maxPoints ?? DEFAULT_MAX_POINTS));
   const sql =
     bucket === 0
-      ? `SELECT s.time AS time, ${selectList(SYSTEM_COLUMNS, false)}
+      ? `SELECT s.time AS time, ${selectList(SYSTEM_COLUMNS, false)}, ${pressureList(false)}
          FROM system_samples s WHERE ${filter} ORDER BY s.time LIMIT ${ROW_LIMIT}`
-      : `SELECT ${BUCKET_START} AS time, ${selectList(SYSTEM_COLUMNS, true)}
+      : `SELECT ${BUCKET_START} AS time, ${selectList(SYSTEM_COLUMNS, true)}, ${pressureList(true)}
          FROM system_samples s WHERE ${filter} GROUP BY 1 ORDER BY 1 LIMIT ${ROW_LIMIT}`;
   if (bucket !== 0) params.bucket = bucket;
-  return (db.prepare(sql).all(params) as Row[]).map((r) => compact<SystemPoint>(r));
+  return (db.prepare(sql).all(params) as Row[]).map(withPressure);
 }
 
 export function queryEvents(

@@ -146,6 +146,22 @@ const MIGRATIONS: readonly string[] = [
   -- mid-chain resumes there instead of running the chain again from the top.
   ALTER TABLE rule_firings ADD COLUMN chain_step INTEGER;
   `,
+  `
+  -- Memory pressure (PSI), in percent of time stalled, and the stall totals in microseconds.
+  -- The machine's from /proc/pressure/memory; a process row's from its cgroup v2
+  -- memory.pressure (avg10 only: the window the rules read). NULL where the kernel keeps none,
+  -- and in every row written before this version.
+  ALTER TABLE system_samples ADD COLUMN psi_some_avg10 REAL;
+  ALTER TABLE system_samples ADD COLUMN psi_some_avg60 REAL;
+  ALTER TABLE system_samples ADD COLUMN psi_some_avg300 REAL;
+  ALTER TABLE system_samples ADD COLUMN psi_some_total INTEGER;
+  ALTER TABLE system_samples ADD COLUMN psi_full_avg10 REAL;
+  ALTER TABLE system_samples ADD COLUMN psi_full_avg60 REAL;
+  ALTER TABLE system_samples ADD COLUMN psi_full_avg300 REAL;
+  ALTER TABLE system_samples ADD COLUMN psi_full_total INTEGER;
+  ALTER TABLE process_samples ADD COLUMN cgroup_psi_some REAL;
+  ALTER TABLE process_samples ADD COLUMN cgroup_psi_full REAL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -43,6 +43,9 @@ export interface HistoryPoint {
   memPercent?: number;
   memLimitPercent?: number;
   threads?: number;
+  /** The process's cgroup v2 memory pressure, avg10 %, where the kernel keeps one for it. */
+  cgroupPsiSome?: number;
+  cgroupPsiFull?: number;
 }
 
 export interface HistoryQuery {
@@ -71,8 +74,6 @@ export interface DownsampleTier {
 }
 
 export interface StoreOptions {
-  /** Open for queries only: the file must exist, nothing is created, migrated or written. */
-  readonly?: boolean;
   /** Move a corrupt file aside and start a new one instead of failing. */
   recreateCorrupt?: boolean;
   /**

@@ -32,10 +32,18 @@ export interface SystemPoint {
   memAvailable: number;
   memPercent: number;
   cpuPercent?: number;
+  /** Memory pressure (PSI) avg10, % of time some / all tasks stalled; absent without PSI. */
+  psiSome?: number;
+  psiFull?: number;
 }
 
+/** A machine sample as the tick gives it and the store keeps it: pressure as the kernel's lines. */
+export type MachineSample = Omit<SystemPoint, 'psiSome' | 'psiFull'> & {
+  pressure?: { some: { avg10: number }; full?: { avg10: number } };
+};
+
 /** The chart's share of a machine sample, from a live tick or a stored row. */
-export function systemPoint(s: SystemPoint): SystemPoint {
+export function systemPoint(s: MachineSample): SystemPoint {
   const point: SystemPoint = {
     time: s.time,
     memTotal: s.memTotal,
@@ -43,6 +51,10 @@ export function systemPoint(s: SystemPoint): SystemPoint {
     memPercent: s.memPercent,
   };
   if (s.cpuPercent !== undefined) point.cpuPercent = s.cpuPercent;
+  if (s.pressure) {
+    point.psiSome = s.pressure.some.avg10;
+    if (s.pressure.full) point.psiFull = s.pressure.full.avg10;
+  }
   return point;
 }
 
@@ -153,7 +165,10 @@ export class SeriesDownsampler {
   }
 }
 
-/** The machine downsampled like a series: per bucket the lowest available memory and the mean CPU. */
+/**
+ * The machine downsampled like a series: per bucket the lowest available memory, the mean CPU and
+ * the highest pressure (a stall is what the chart is there to show, an average would hide it).
+ */
 export function downsampleSystem(
   points: readonly SystemPoint[],
   q: RangeQuery,
@@ -183,6 +198,10 @@ export function downsampleSystem(
       b.cpuSum += p.cpuPercent;
       b.cpuN++;
     }
+    const some = peak(b.psiSome, p.psiSome);
+    const full = peak(b.psiFull, p.psiFull);
+    if (some !== undefined) b.psiSome = some;
+    if (full !== undefined) b.psiFull = full;
   }
   const out: SystemPoint[] = [];
   for (const { cpuSum, cpuN, ...point } of buckets.values()) {

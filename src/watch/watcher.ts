@@ -5,42 +5,38 @@ import type { WatchConfig } from '../config/index.js';
 import { errnoCode } from '../errors.js';
 import {
   DEFAULT_PRESSURE_TRIGGER,
+  identityKey,
   PressureTrigger,
   type ProcessIdentity,
   type ProcessRecord,
   ProcReader,
-  procVisibility,
   readOwnCgroup,
   threadsOnMachine,
 } from '../proc/index.js';
 import {
-  type GroupCgroup,
   type GroupObservation,
   type ProcessObservation,
   RuleEngine,
   type RuleEvent,
   type RuleSpec,
   ruleKey,
+  ruleNeeds,
 } from '../rules/index.js';
 import type { GroupTotal, ProcessSample, SystemSample } from '../sample/index.js';
 import { groupTotals, PssBudget, Sampler } from '../sample/index.js';
-import {
-  type CompiledFilter,
-  compileFilter,
-  type ProcessFilter,
-  selectProcesses,
-  targetCgroup,
-} from '../select/index.js';
+import { targetCgroup } from '../select/index.js';
 import type { Store } from '../store/index.js';
 import { carryOut, carryOutForGroup } from './act.js';
 import { type EscalationNotice, Escalations } from './escalate.js';
+import { ruleEventRow } from './event-row.js';
 import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
 import { type OomKillEvent, OomTracker } from './oom.js';
-import { StoredRuleMemory } from './rule-memory.js';
-import { observeTrend, rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
+import { chainKey, StoredRuleMemory } from './rule-memory.js';
+import { type TargetRow, TargetSampler } from './target-sampler.js';
+import { observeTrend, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
-export interface Tick {
+export interface Cycle {
   cycle: number;
   /** Wall-clock time of the sweep, ms since the epoch. */
   time: number;
@@ -49,11 +45,7 @@ export interface Tick {
   /** What started the cycle: its slot in the interval, or a memory-pressure (PSI) trigger between slots. */
   wake: 'interval' | 'pressure';
   system: SystemSample;
-  /**
-   * `unknown` is set on a target that matched nothing while /proc hides other users' processes
-   * (hidepid): its processes may be there unseen, so it is not "none".
-   */
-  targets: { name: string; processes: ProcessSample[]; unknown?: true; cgroup?: GroupCgroup }[];
+  targets: TargetRow[];
   events: RuleEvent[];
   /** The kernel's OOM kills learnt of in this cycle, named where memwarden watched the process. */
   oomKills: OomKillEvent[];
@@ -96,17 +88,25 @@ export interface WatcherCounters {
   oomKillsByTarget: ReadonlyMap<string, number>;
 }
 
-interface Target {
-  name: string;
-  /** `[name]`, made once: the target list of every process that is only in this target. */
-  names: readonly string[];
-  filter: CompiledFilter;
-  /** As written: a target named by cgroup, unit or container has that cgroup's own values. */
-  match: ProcessFilter;
+/** Every counter at its start: nothing counted, the config loaded. */
+export function initialCounters(): WatcherCounters {
+  return {
+    cycles: 0,
+    cycleOverruns: 0,
+    cycleErrors: 0,
+    procReadDenied: 0,
+    procReadFailed: 0,
+    configLastReloadSuccess: 1,
+    storageWriteErrors: 0,
+    samplesDropped: 0,
+    oomKills: 0,
+    pressureWakeups: 0,
+    oomKillsByTarget: new Map(),
+  };
 }
 
 export interface WatcherEvents {
-  tick: [Tick];
+  tick: [Cycle];
   warning: [string];
   action: [ActionResult];
   escalation: [EscalationNotice];
@@ -130,43 +130,27 @@ function monotonicMs(): number {
  * slot makes the next slots be skipped (and counted), never piled up.
  */
 export class Watcher extends EventEmitter<WatcherEvents> {
-  readonly counters: WatcherCounters = {
-    cycles: 0,
-    cycleOverruns: 0,
-    cycleErrors: 0,
-    procReadDenied: 0,
-    procReadFailed: 0,
-    configLastReloadSuccess: 1,
-    storageWriteErrors: 0,
-    samplesDropped: 0,
-    oomKills: 0,
-    pressureWakeups: 0,
-    oomKillsByTarget: new Map(),
-  };
-  private readonly reader = new ProcReader();
+  readonly counters = initialCounters();
+  private readonly sampling = new TargetSampler();
+  /** Said when the run begins, once listeners are there to hear it. */
+  private readonly startWarnings: readonly string[];
+  private readonly reader = this.sampling.reader;
   private readonly oom: OomTracker;
   private guard: Guard | undefined;
   /** Each rule's cooldown, which is also how often its notices may repeat for one process. */
   private cooldowns = new Map<string, number>();
-  private readonly sampler = new Sampler(this.reader);
+  private readonly sampler = this.sampling.sampler;
   private readonly engine: RuleEngine;
-  private targets: Target[];
   private rules: readonly RuleSpec[];
   private intervalMs: number;
   private trends: TrendTracker | undefined;
-  /**
-   * The targets whose processes need PSS (a rule of theirs reads pss, total.pss or total.uss; all
-   * of them with the `pss` option): only theirs get smaps_rollup read, on the budget.
-   */
-  private smapsTargets: ReadonlySet<string>;
-  private readonly pssBudget: PssBudget;
   private stopping: AbortController | undefined;
   /** Aborted to end the current wait early: stop(), or the pressure trigger. */
   private wake: AbortController | undefined;
   /** Identities already warned about for partial reads: one warning each, not one per cycle. */
   private readonly warnedPartial = new Set<string>();
   /** Whether /proc hides other users' processes from this watcher (hidepid). */
-  private readonly hidden = procVisibility();
+  private readonly hidden = this.sampling.hidden;
   /** Escalation chains re-measure on their own reader and sampler, so the tick's CPU deltas stay whole. */
   private readonly chainReader = new ProcReader();
   private readonly chainSampler = new Sampler(this.chainReader);
@@ -174,10 +158,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** The last tick's samples and trends by pid, kept only while a chain may need them. */
   private lastSamples = new Map<number, ProcessSample>();
   private lastTrends = new Map<number, TrendView>();
-  /** Chains a previous watcher left half done: `${ruleKey}:${pid}:${startTicks}` → next step. */
+  /** Chains a previous watcher left half done: `chainKey(ruleKey, identity)` → next step. */
   private resumable: Map<string, number>;
-  /** Said when the run begins, once listeners are there to hear it. */
-  private readonly startWarnings: readonly string[];
   /** Cycles failed in a row: warned about when the run begins and when it ends. */
   private failedInARow = 0;
 
@@ -202,12 +184,14 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.counters.oomKillsByTarget = this.oom.killsByTarget;
     this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
     this.setGuard(config);
-    this.targets = compileTargets(config, this.reader);
+    this.sampling.setTargets(config.targets);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
-    this.trends = rulesNeedTrends(config.rules) ? this.trendTracker() : undefined;
-    this.smapsTargets = smapsTargets(config, options.pss ?? false);
-    this.pssBudget = new PssBudget({ budgetMs: pssBudgetMs(config.intervalMs) });
+    const needs = ruleNeeds(config.rules);
+    this.trends = needs.trends ? this.trendTracker() : undefined;
+    this.sampling.pss = options.pss ?? false;
+    this.sampling.pssTargets = needs.pssTargets;
+    this.sampling.pssBudget = new PssBudget({ budgetMs: pssBudgetMs(config.intervalMs) });
     this.startWarnings = groupChainWarnings(config.rules);
     const store = services.store;
     const memory = store
@@ -235,12 +219,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /** Swaps in a new config; rule state of unchanged rules is kept by the engine. */
   applyConfig(config: WatchConfig): void {
-    this.targets = compileTargets(config, this.reader);
+    this.sampling.setTargets(config.targets);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
-    if (!rulesNeedTrends(config.rules)) this.trends = undefined;
+    const needs = ruleNeeds(config.rules);
+    if (!needs.trends) this.trends = undefined;
     else this.trends ??= this.trendTracker();
-    this.smapsTargets = smapsTargets(config, this.options.pss ?? false);
+    this.sampling.pssTargets = needs.pssTargets;
     this.engine.setRules(config.rules);
     for (const warning of groupChainWarnings(config.rules)) this.emit('warning', warning);
     this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
@@ -308,56 +293,23 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** One cycle, synchronously: sweep, select, sample, evaluate. */
-  tick(wake: Tick['wake'] = 'interval'): Tick {
+  tick(wake: Cycle['wake'] = 'interval'): Cycle {
     if (wake === 'pressure') this.counters.pressureWakeups++;
     const started = monotonicMs();
-    // The machine first: its fork count must be read before the sweep to vouch for it.
-    const system = this.sampler.system();
-    const records = this.reader.sweep({ forks: this.sampler.forks });
+    const { system, records } = this.sampling.sweep();
     this.guard?.tick(records);
-    const perTarget = this.targets.map((target) => {
-      const selection = selectProcesses(records, target.filter, { explain: false });
-      const supervisedPid = this.services.supervisors?.get(target.name)?.pid;
-      const supervised = records.find((r) => r.pid === supervisedPid);
-      if (supervised && !selection.records.includes(supervised)) selection.records.push(supervised);
-      return { target, records: selection.records };
-    });
-    // With one target its selection is the set to sample; with several, a process in more than
-    // one is sampled once and carries every name. Per-pid maps are built only then: at a
-    // thousand processes a tick they are most of the tick's garbage.
-    let memberOf: Map<number, readonly string[]> | undefined;
-    let chosen: ProcessRecord[];
-    if (perTarget.length === 1) chosen = perTarget[0]?.records ?? [];
-    else {
-      memberOf = new Map();
-      const unique = new Map<number, ProcessRecord>();
-      for (const { target, records: selected } of perTarget) {
-        for (const record of selected) {
-          unique.set(record.pid, record);
-          const names = memberOf.get(record.pid);
-          memberOf.set(record.pid, names === undefined ? target.names : [...names, target.name]);
-        }
-      }
-      chosen = [...unique.values()];
-    }
-    // A process that is gone by the time its smaps_rollup is read is left out of the tick whole.
-    let unreadable = new Set<ProcessRecord>();
-    if (this.smapsTargets.size > 0) {
-      const wanted = (record: ProcessRecord) =>
-        (memberOf?.get(record.pid) ?? perTarget[0]?.target.names ?? []).some((t) => this.smapsTargets.has(t));
-      unreadable = this.pssBudget.fill(this.reader, chosen.filter(wanted));
-      if (unreadable.size > 0) chosen = chosen.filter((r) => !unreadable.has(r));
-    }
-    // Samples are the chosen records themselves, completed in place.
-    const samples = this.sampler.processes(chosen, system.memTotal);
-    const onlyTargets = perTarget[0]?.target.names ?? [];
+    const { samples, targetsOf, rows } = this.sampling.sample(
+      system,
+      records,
+      (target) => this.services.supervisors?.get(target)?.pid,
+    );
     this.warnAboutPartialReads(samples);
     const trendViews = new Map<number, TrendView>();
     this.trends?.record(samples, system.time);
     // Without rules there is nothing to observe: the engine only forgets what it knew.
     const observed = this.engine.hasRules ? samples : [];
     const observations: ProcessObservation[] = observed.map((sample) => {
-      const observation: ProcessObservation = { sample, targets: memberOf?.get(sample.pid) ?? onlyTargets };
+      const observation: ProcessObservation = { sample, targets: targetsOf(sample.pid) };
       const trend = this.trends?.view(sample, system, system.time);
       if (trend) {
         trendViews.set(sample.pid, trend);
@@ -366,7 +318,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       return observation;
     });
     const oomKills = this.oom.observe(
-      samples.map((sample) => ({ sample, targets: memberOf?.get(sample.pid) ?? onlyTargets })),
+      samples.map((sample) => ({ sample, targets: targetsOf(sample.pid) })),
       trendViews,
       system.time,
     );
@@ -376,13 +328,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const kill of oomKills)
       if (kill.sample && kill.targets.length > 0)
         killed.push({ sample: kill.sample, targets: kill.targets, oomKilled: true });
-    const tickTargets = perTarget.map(({ target, records: selected }) => ({
-      target,
-      processes: (unreadable.size > 0
-        ? selected.filter((r) => !unreadable.has(r))
-        : selected) as ProcessSample[],
-    }));
-    const groups = this.groupObservations(tickTargets);
+    const groups = this.groupObservations(rows);
     const events = this.engine.tick({
       system,
       processes: killed.length > 0 ? [...killed, ...observations] : observations,
@@ -391,18 +337,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.counters.cycles++;
     this.counters.procReadDenied = this.reader.errors.denied;
     this.counters.procReadFailed = this.reader.errors.failed;
-    const tick: Tick = {
+    const tick: Cycle = {
       cycle: this.counters.cycles,
       time: system.time,
       durationMs: monotonicMs() - started,
       wake,
       system,
-      targets: tickTargets.map(({ target, processes }) => {
-        const cgroup = groups.find((g) => g.target === target.name)?.cgroup;
-        const base =
-          cgroup === undefined ? { name: target.name, processes } : { name: target.name, processes, cgroup };
-        return processes.length === 0 && this.hidden.restricted ? { ...base, unknown: true as const } : base;
-      }),
+      targets: rows,
       events,
       oomKills,
       trends: trendViews,
@@ -505,7 +446,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * the descriptors) is lost, counted and warned about once per run of failures; the loop
    * goes on and recovers when the descriptors come back. Any other error is a bug and stops it.
    */
-  private scheduledTick(wake: Tick['wake']): void {
+  private scheduledTick(wake: Cycle['wake']): void {
     try {
       this.tick(wake);
     } catch (err) {
@@ -528,7 +469,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Closes the files kept open between ticks, for a watcher driven by `tick()` alone. */
   close(): void {
     this.escalations?.stopAll();
-    this.reader.close();
+    this.sampling.close();
     this.chainReader.close();
     this.oom.close();
   }
@@ -592,33 +533,40 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /**
    * Each target with group rules taken as one: its processes' sums (PSS where it is read), and
    * for a target named by cgroup, unit or container (with group rules or not: `/metrics` shows
-   * it), that cgroup's own memory and pressure.
+   * it), that cgroup's own memory and pressure, also set on the target's row.
    */
-  private groupObservations(
-    selected: readonly { target: Target; processes: ProcessSample[] }[],
-  ): GroupObservation[] {
+  private groupObservations(rows: readonly TargetRow[]): GroupObservation[] {
     const wanted = this.engine.groupTargets;
     const out: GroupObservation[] = [];
-    for (const { target, processes } of selected) {
-      const { match } = target;
-      const byCgroup = Boolean(match.cgroups?.length || match.units?.length || match.containers?.length);
-      if (!wanted.has(target.name) && !byCgroup) continue;
-      const withPss = this.smapsTargets.has(target.name);
-      const [total] = groupTotals(processes, () => target.names, withPss);
+    for (const row of rows) {
+      const match = this.sampling.matchOf(row.name);
+      const byCgroup = Boolean(match?.cgroups?.length || match?.units?.length || match?.containers?.length);
+      if (!wanted.has(row.name) && !byCgroup) continue;
+      const processes = row.processes;
+      const withPss = this.sampling.pss || this.sampling.pssTargets.has(row.name);
+      const [total] = groupTotals(processes, () => [row.name], withPss);
       const observation: GroupObservation = {
-        target: target.name,
+        target: row.name,
         members: processes,
-        total: total ?? emptyTotal(target.name, withPss),
+        total: total ?? emptyTotal(row.name, withPss),
       };
-      if (byCgroup) {
+      if (match && byCgroup) {
         const paths = processes.flatMap((p) => this.reader.cgroupPaths(p.pid) ?? []);
         const own = targetCgroup(match, paths);
         const read = own && readOwnCgroup(own.path, own.version, this.reader.cgroupRoot);
         if (own && read) {
-          observation.cgroup = { path: own.path };
-          if (read.currentBytes !== undefined) observation.cgroup.currentBytes = read.currentBytes;
-          if (read.limitBytes !== undefined) observation.cgroup.limitBytes = read.limitBytes;
-          if (read.pressure !== undefined) observation.cgroup.pressure = read.pressure;
+          const { currentBytes, limitBytes, pressure } = read;
+          observation.cgroup = {
+            path: own.path,
+            ...(currentBytes === undefined ? {} : { currentBytes }),
+            ...(limitBytes === undefined ? {} : { limitBytes }),
+            ...(pressure === undefined ? {} : { pressure }),
+          };
+          row.cgroup = {
+            path: own.path,
+            ...(currentBytes === undefined ? {} : { currentBytes }),
+            ...(limitBytes === undefined ? {} : { limitBytes }),
+          };
         }
       }
       out.push(observation);
@@ -627,11 +575,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** The tick to the store, and each fired event's actions to the runner (not waited for). */
-  private hand(
-    tick: Tick,
-    samples: readonly ProcessSample[],
-    groups: readonly GroupObservation[] = [],
-  ): void {
+  private hand(tick: Cycle, samples: readonly ProcessSample[], groups: readonly GroupObservation[]): void {
     const { store, runner } = this.services;
     store?.append({
       time: tick.time,
@@ -675,11 +619,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const event of tick.events) {
       store?.appendEvent({
         time: tick.time,
-        kind: event.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
-        target: event.target,
-        ...(event.identity ? { pid: event.identity.pid, startTicks: event.identity.startTicks } : {}),
-        rule: event.ruleId,
-        message: event.message,
+        ...ruleEventRow(event),
+        ...(event.identity ? { startTicks: event.identity.startTicks } : {}),
         details: {
           value: event.value,
           threshold: event.threshold,
@@ -725,7 +666,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** A group rule's event: told once for the target, its actions carried out on its members. */
-  private handGroupEvent(event: RuleEvent, tick: Tick, groups: readonly GroupObservation[]): void {
+  private handGroupEvent(event: RuleEvent, tick: Cycle, groups: readonly GroupObservation[]): void {
     const { runner, notifier } = this.services;
     if (event.kind !== 'fired') return;
     const acting = event.actions.filter((a) => a.kind !== 'log').map((a) => a.kind);
@@ -785,18 +726,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (this.resumable.size === 0 || this.escalations === undefined) return;
     const pending = this.resumable;
     this.resumable = new Map();
-    const byPid = new Map(samples.map((s) => [s.pid, s]));
     for (const rule of this.rules) {
       if (rule.escalate === undefined) continue;
       const key = ruleKey(rule);
-      for (const [resumeKey, nextStep] of pending) {
-        if (!resumeKey.startsWith(`${key}:`)) continue;
-        const [pid, startTicks] = resumeKey
-          .slice(key.length + 1)
-          .split(':')
-          .map(Number);
-        const sample = pid === undefined ? undefined : byPid.get(pid);
-        if (sample === undefined || sample.startTicks !== startTicks) continue;
+      for (const sample of samples) {
+        const nextStep = pending.get(chainKey(key, sample));
+        if (nextStep === undefined) continue;
         const identity = { pid: sample.pid, startTicks: sample.startTicks };
         const event: RuleEvent = {
           kind: 'fired',
@@ -822,7 +757,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const live = new Set<string>();
     for (const s of samples) {
       if (!s.partial) continue;
-      const key = `${s.pid}:${s.startTicks}`;
+      const key = identityKey(s);
       live.add(key);
       if (this.warnedPartial.has(key)) continue;
       this.warnedPartial.add(key);
@@ -851,16 +786,6 @@ function groupChainWarnings(rules: readonly RuleSpec[]): string[] {
     );
 }
 
-/** PSS and USS come from smaps_rollup, which is read only when a rule asks for them. */
-const SMAPS_METRICS = new Set(['pss', 'total.pss', 'total.uss']);
-
-function smapsTargets(config: WatchConfig, all: boolean): Set<string> {
-  if (all) return new Set(config.targets.map((t) => t.name));
-  const uses = (r: RuleSpec) =>
-    r.when.clauses.some((c) => c.kind === 'compare' && SMAPS_METRICS.has(c.metric));
-  return new Set(config.rules.filter(uses).map((r) => r.target));
-}
-
 /** 5 % of the interval for smaps_rollup reads, within 10–250 ms: 50 ms a cycle at 1 s. */
 function pssBudgetMs(intervalMs: number): number {
   return Math.min(250, Math.max(10, intervalMs * 0.05));
@@ -876,14 +801,4 @@ function emptyTotal(key: string, withPss: boolean): GroupTotal {
     pssFromRss: [],
     ...(withPss ? { pss: 0, uss: 0, swap: 0 } : {}),
   };
-}
-
-function compileTargets(config: WatchConfig, reader: ProcReader): Target[] {
-  const cgroupPaths = (pid: number) => reader.cgroupPaths(pid);
-  return config.targets.map((t) => ({
-    name: t.name,
-    names: [t.name],
-    filter: compileFilter(t.match, { cgroupPaths }),
-    match: t.match,
-  }));
 }

@@ -38,6 +38,43 @@ export function makeMemoryCgroup(limitBytes: number): TestCgroup {
   return { path, dir };
 }
 
+/** Where cgroup v2 is mounted here (a hybrid host's `unified`, or the whole tree), if anywhere. */
+export function unifiedRoot(): string | undefined {
+  for (const dir of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
+    if (existsSync(`${dir}/cgroup.procs`) && existsSync(`${dir}/cgroup.controllers`)) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * Why a test cannot make a cgroup v2 group with its own `memory.pressure` here, or undefined
+ * when it can. The file comes with PSI, not with the memory controller, so a hybrid host whose
+ * v2 tree lacks that controller still has one per group.
+ */
+export function whyNoUnifiedPressure(): string | undefined {
+  if (process.getuid?.() !== 0) return 'making a cgroup v2 group needs root';
+  const root = unifiedRoot();
+  if (root === undefined) return 'cgroup v2 is not mounted here (cgroup v1 only)';
+  if (!existsSync(`${root}/memory.pressure`)) return `${root} has no memory.pressure (kernel without PSI)`;
+  return undefined;
+}
+
+/** Makes a cgroup v2 group `/memwarden-psi-<pid>-<n>`, removed (its processes killed) after the file. */
+export function makeUnifiedCgroup(): TestCgroup {
+  const root = unifiedRoot();
+  if (root === undefined) throw new Error('cgroup v2 is not mounted');
+  const path = `/memwarden-psi-${process.pid}-${++serial}`;
+  const dir = `${root}${path}`;
+  mkdirSync(dir);
+  made.push(dir);
+  return { path, dir };
+}
+
+/** Moves a process into a cgroup (v1 or v2: both take a pid written to `cgroup.procs`). */
+export function moveInto(cgroup: TestCgroup, pid: number): void {
+  writeFileSync(`${cgroup.dir}/cgroup.procs`, String(pid));
+}
+
 export function cgroupPids(dir: string): number[] {
   try {
     return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);

@@ -25,7 +25,7 @@ describe('history reads off the sampling thread (issue 10, point 6; scenario 36)
 
   it('answers from its own thread what the store answers', async () => {
     const reader = new store.HistoryReader(path);
-    const direct = store.openStore(path, { readonly: true });
+    const direct = store.openHistory(path);
     try {
       const query = { target: BIG_TARGET, sinceMs: Date.now() - 3_600_000, maxPoints: 100 };
       const [threaded, targets] = await Promise.all([reader.history(query), reader.targets()]);

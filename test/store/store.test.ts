@@ -6,7 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { MemwardenError } from '../../src/errors.js';
 import { redact, redactedArgv } from '../../src/redact.js';
-import { defaultStorePath, openStore } from '../../src/store/index.js';
+import { defaultStorePath, openHistory, openStore } from '../../src/store/index.js';
 import { batchAt, processSample, systemSample, walCommits } from './samples.js';
 import { tempDir } from './temp.js';
 
@@ -197,7 +197,7 @@ describe('store', () => {
     store.append(batchAt(T0));
     const stats = store.close();
     assert.equal(stats.pendingBatches, 0);
-    const reader = openStore(path, { readonly: true });
+    const reader = openHistory(path);
     try {
       assert.equal(reader.history({ target: 'web', sinceMs: 0 }).length, 1);
     } finally {

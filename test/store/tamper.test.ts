@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MemwardenError } from '../../src/errors.js';
-import { openStore, SCHEMA_VERSION } from '../../src/store/index.js';
+import { openHistory, openStore, SCHEMA_VERSION } from '../../src/store/index.js';
 import { batchAt } from './samples.js';
 import { tempDir } from './temp.js';
 
@@ -26,7 +26,7 @@ describe('store on a damaged or foreign file', () => {
     db.close();
     const before = readFileSync(path);
     assert.throws(() => openStore(path), isCode('MW_UNSUPPORTED', /newer memwarden/));
-    assert.throws(() => openStore(path, { readonly: true }), isCode('MW_UNSUPPORTED'));
+    assert.throws(() => openHistory(path), isCode('MW_UNSUPPORTED'));
     assert.deepEqual(readFileSync(path), before);
   });
 
@@ -61,7 +61,7 @@ describe('store on a damaged or foreign file', () => {
   it('does not move a corrupt file when only reading it', () => {
     const path = join(tempDir(), 'history.db');
     writeFileSync(path, GARBAGE);
-    assert.throws(() => openStore(path, { readonly: true }), isCode('MW_INPUT'));
+    assert.throws(() => openHistory(path), isCode('MW_INPUT'));
     assert.equal(readFileSync(path).toString(), GARBAGE);
   });
 
@@ -79,11 +79,11 @@ describe('store on a damaged or foreign file', () => {
   it('creates nothing when reading a file that does not exist', () => {
     const dir = tempDir();
     const path = join(dir, 'sub', 'history.db');
-    assert.throws(() => openStore(path, { readonly: true }), isCode('MW_FAILED', /no history file/));
+    assert.throws(() => openHistory(path), isCode('MW_FAILED', /no history file/));
     assert.deepEqual(readdirSync(dir), []);
   });
 
-  it('starts a new file when its file is deleted or replaced while open', () => {
+  it('starts a new file when its file is deleted or replaced while open (scenario 30)', () => {
     const dir = tempDir();
     const path = join(dir, 'history.db');
     const alerts: Error[] = [];
@@ -100,7 +100,7 @@ describe('store on a damaged or foreign file', () => {
     } finally {
       store.close();
     }
-    const reader = openStore(path, { readonly: true });
+    const reader = openHistory(path);
     try {
       assert.deepEqual(
         reader.history({ target: 'web', sinceMs: 0 }).map((p) => p.time),

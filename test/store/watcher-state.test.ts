@@ -82,6 +82,11 @@ describe("the watcher's memory in the history file", () => {
     // What a file written before the watcher kept its memory in it looks like.
     const raw = new Database(path);
     raw.exec('DROP TABLE supervisors; DROP TABLE rule_firings; DROP TABLE actions; PRAGMA user_version = 1');
+    for (const column of ['avg10', 'avg60', 'avg300', 'total'].flatMap((f) => [`some_${f}`, `full_${f}`]))
+      raw.exec(`ALTER TABLE system_samples DROP COLUMN psi_${column}`);
+    raw.exec(
+      'ALTER TABLE process_samples DROP COLUMN cgroup_psi_some; ALTER TABLE process_samples DROP COLUMN cgroup_psi_full',
+    );
     raw.close();
 
     const upgraded = openStore(path, { maintenanceIntervalMs: 0 });

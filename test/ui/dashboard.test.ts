@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -86,6 +86,17 @@ describe('dashboard in Chromium', { skip }, () => {
       })()`,
     );
     assert.match((await page.textContent('#system-summary')) ?? '', /memory .+ used of/);
+    if (existsSync('/proc/pressure/memory')) {
+      // The machine chart draws memory pressure from the live ticks, its latest value in the legend.
+      await waitInPage(page, `document.getElementById('system-chart').dataset.pressure === 'true'`);
+      const legend = (await page.textContent('#system-chart .u-legend')) ?? '';
+      assert.match(legend, /memory pressure some %\s*\d+\.\d%/);
+      assert.match(legend, /memory pressure full %\s*\d+\.\d%/);
+      assert.match(
+        (await page.textContent('#system-summary')) ?? '',
+        /memory pressure \d+\.\d% some, \d+\.\d% full/,
+      );
+    }
     assert.match(
       (await page.textContent('section.target .summary')) ?? '',
       /leak suspected, 35\.2 GiB\/h, limit in 1h30m/,

@@ -19,22 +19,25 @@ const HOUR = 3_600_000;
 function history(now: number): LiveHistory {
   const h = new LiveHistory(500);
   for (let i = 0; i <= 120; i++) {
-    h.push(
-      fakeTick(
-        [
-          {
-            name: 'api',
-            processes: [fakeProcess(10, { rss: 100 * MiB + i * MiB }), fakeProcess(11, { rss: 50 * MiB })],
-            trend: { verdict: 'leak', slopeBytesPerSecond: MiB / 60, timeToLimitSeconds: 7200 },
-          },
-          {
-            name: HOSTILE,
-            processes: [fakeProcess(12, { rss: 10 * MiB, name: HOSTILE, cmdline: [HOSTILE] })],
-          },
-        ],
-        now - 2 * HOUR + i * 60_000,
-      ),
+    // Memory pressure that peaks an hour ago: 40 % some, 12 % full.
+    const stall = Math.max(0, 40 - Math.abs(i - 60));
+    const line = (avg10: number) => ({ avg10, avg60: avg10, avg300: avg10, totalUs: i * 1000 });
+    const tick = fakeTick(
+      [
+        {
+          name: 'api',
+          processes: [fakeProcess(10, { rss: 100 * MiB + i * MiB }), fakeProcess(11, { rss: 50 * MiB })],
+          trend: { verdict: 'leak', slopeBytesPerSecond: MiB / 60, timeToLimitSeconds: 7200 },
+        },
+        {
+          name: HOSTILE,
+          processes: [fakeProcess(12, { rss: 10 * MiB, name: HOSTILE, cmdline: [HOSTILE] })],
+        },
+      ],
+      now - 2 * HOUR + i * 60_000,
     );
+    tick.system.pressure = { some: line(stall), full: line(stall * 0.3) };
+    h.push(tick);
   }
   h.addEvent({
     time: now - HOUR,
@@ -118,6 +121,11 @@ describe('HTML report', () => {
     assert.match(html, /<title>nightly<\/title>/);
     const json = /<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)?.[1] ?? '';
     assert.ok(json.includes('touna0627.py report-test'));
+    // The machine's pressure, as the watcher stored it each cycle, where the kernel keeps it.
+    if (existsSync('/proc/pressure/memory')) {
+      const system = (JSON.parse(json) as { system: { psiSome?: number; psiFull?: number }[] }).system;
+      assert.ok(system.length > 0 && system.every((p) => p.psiSome !== undefined && p.psiFull !== undefined));
+    }
     assert.deepEqual(
       readdirSync(dir).filter((f) => f.endsWith('.tmp')),
       [],
@@ -173,6 +181,18 @@ describe('HTML report', () => {
       )) as string[];
       assert.ok(headings.includes(HOSTILE), String(headings));
       assert.match((await page.textContent('body')) ?? '', /leak suspected, 60\.0 MiB\/h, limit in 2h00m/);
+      // The machine chart draws memory pressure beside memory and CPU, and the peak is said.
+      assert.equal(
+        await page.evaluate(`document.querySelector('section.system .chart').dataset.pressure`),
+        'true',
+      );
+      const legend = (await page.textContent('section.system .u-legend')) ?? '';
+      assert.match(legend, /memory pressure some %/);
+      assert.match(legend, /memory pressure full %/);
+      assert.equal(
+        await page.textContent('section.system .pressure'),
+        'memory pressure (10 s averages): peak 40.0% some, 12.0% full',
+      );
       const shot = join(tmpdir(), 'memwarden-report.png');
       await page.screenshot({ path: shot, fullPage: true });
       console.log(`# screenshot: ${shot}`);

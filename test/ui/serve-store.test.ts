@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openStore } from '../../src/store/index.js';
 import { browserSkipReason, launchChromium, waitInPage } from '../helpers/browser.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { start, waitForExit, waitForLine } from '../helpers/processes.js';
+import { processSample, systemSample } from '../store/samples.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-serve-store-'));
 after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
 const config = join(scratch, 'memwarden.yaml');
+const noPsi = existsSync('/proc/pressure/memory') ? false : 'this kernel keeps no /proc/pressure/memory';
 
 /** Starts `memwarden serve ARGS` and resolves with its URL once it listens. */
 async function serve(args: string[]) {
@@ -49,6 +52,26 @@ describe('the history a config names, read by history, report and serve', () => 
     assert.equal((JSON.parse(stdout) as unknown[]).length, 5);
   });
 
+  it('history --system -c FILE prints the machine rows with their memory pressure', {
+    skip: noPsi,
+  }, async () => {
+    const json = await runCli(['history', '--system', '-c', config, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const points = JSON.parse(json.stdout) as { pressure?: { some: object; full?: object } }[];
+    assert.equal(points.length, 5);
+    for (const p of points) {
+      assert.deepEqual(Object.keys(p.pressure?.some ?? {}), ['avg10', 'avg60', 'avg300', 'totalUs']);
+      assert.deepEqual(Object.keys(p.pressure?.full ?? {}), ['avg10', 'avg60', 'avg300', 'totalUs']);
+    }
+    const table = await runCli(['history', '--system', '-c', config]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout.split('\n')[0] ?? '', /^TIME\s+AVAILABLE\s+MEM%\s+CPU%\s+PSI SOME\s+PSI FULL$/);
+    assert.equal(table.stdout.trim().split('\n').length, 6);
+    const both = await runCli(['history', '--system', 'crawler', '-c', config]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /--system takes no TARGET or PID/);
+  });
+
   it('report -c FILE reads it too; -c and --store together are refused', async () => {
     const out = join(scratch, 'r.html');
     const report = await runCli(['report', '-c', config, '-o', out]);
@@ -80,8 +103,60 @@ describe('the history a config names, read by history, report and serve', () => 
               /in the history only/.test(section.querySelector('.summary').textContent);
           })()`,
         );
+        if (!noPsi) {
+          // The stored machine rows chart their memory pressure.
+          await waitInPage(
+            page,
+            `(() => {
+              const chart = document.getElementById('system-chart');
+              return chart.dataset.pressure === 'true' && Number(chart.dataset.points) >= 2;
+            })()`,
+          );
+          const shot = join(tmpdir(), 'memwarden-serve-store.png');
+          await page.screenshot({ path: shot, fullPage: true });
+          console.log(`# screenshot: ${shot}`);
+        }
       } finally {
         await close();
+      }
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await waitForExit(child), 0);
+    }
+  });
+});
+
+describe('serve --store over a history younger than the range asked for', () => {
+  it('averages the data over their own span, not the whole range', async () => {
+    // Ten minutes a second apart, charted over an hour in 100 points: cut from the hour, the
+    // buckets would be 36 s wide and the ten minutes some 17 points at the right edge; cut from
+    // the ten minutes they are 7 s wide (the store rounds widths up to whole seconds).
+    const path = join(scratch, 'young.db');
+    const store = openStore(path, { maintenanceIntervalMs: 0 });
+    const now = Date.now();
+    for (let i = 600; i >= 1; i--) {
+      const time = now - i * 1000;
+      store.append({
+        time,
+        system: systemSample(time),
+        processes: [{ target: 'web', sample: processSample({ time, rss: 100_000_000 + i * 1000 }) }],
+      });
+    }
+    store.close();
+    const { child, url } = await serve(['--store', path]);
+    try {
+      const range = `since=${now - 3_600_000}&until=${now}&points=100`;
+      const series = (await (await fetch(`${url}api/series?target=web&${range}`)).json()) as {
+        points: { time: number }[];
+      };
+      const system = (await (await fetch(`${url}api/system?${range}`)).json()) as {
+        points: { time: number }[];
+      };
+      for (const [what, points] of [
+        ['series', series.points],
+        ['system', system.points],
+      ] as const) {
+        assert.ok(points.length >= 80 && points.length <= 101, `${what}: ${points.length} points`);
       }
     } finally {
       child.kill('SIGTERM');
