@@ -8,8 +8,8 @@ import {
   SeriesDownsampler,
   type SeriesPoint,
   type SeriesQuery,
-  type SystemPoint,
-  systemPoint,
+  type SystemChartPoint,
+  systemChartPoint,
 } from './history.js';
 
 /**
@@ -92,9 +92,9 @@ export class LiveHistory implements HistorySource {
     return out.result();
   }
 
-  system(q: RangeQuery): SystemPoint[] {
-    const points: SystemPoint[] = [];
-    for (const { system: s } of this.allTicks()) points.push(systemPoint(s));
+  system(q: RangeQuery): SystemChartPoint[] {
+    const points: SystemChartPoint[] = [];
+    for (const { system: s } of this.allTicks()) points.push(systemChartPoint(s));
     return downsampleSystem(points, this.spanned(q), Date.now());
   }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TrendSummary } from '../export/index.js';
-import type { HistoryEvent, HistorySource, SystemPoint, TargetPoint } from './history.js';
+import type { HistoryEvent, HistorySource, SystemChartPoint, TargetPoint } from './history.js';
 import { totalsByTime } from './history.js';
 import { webAssets } from './web-assets.js';
 
@@ -15,7 +15,7 @@ export interface ReportOptions {
   title?: string;
 }
 
-export interface TargetSummary {
+export interface ReportTarget {
   name: string;
   peakRssBytes?: number;
   lastRssBytes?: number;
@@ -35,8 +35,8 @@ export interface ReportData {
   generatedAt: number;
   sinceMs: number;
   untilMs: number;
-  system: SystemPoint[];
-  targets: (TargetSummary & { points: TargetPoint[] })[];
+  system: SystemChartPoint[];
+  targets: (ReportTarget & { points: TargetPoint[] })[];
   events: HistoryEvent[];
 }
 
@@ -51,8 +51,8 @@ export function summarise(
   points: readonly TargetPoint[],
   trend?: TrendSummary,
   untilMs?: number,
-): TargetSummary {
-  const summary: TargetSummary = { name };
+): ReportTarget {
+  const summary: ReportTarget = { name };
   const first = points[0];
   const last = points[points.length - 1];
   if (first && last) {

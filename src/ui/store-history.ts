@@ -1,12 +1,6 @@
 import { detectTrend } from '../analysis/trend/index.js';
 import type { TrendSummary } from '../export/index.js';
-import type {
-  HistoryPoint,
-  HistoryQuery,
-  StoredEvent,
-  SystemPoint as StoredSystemPoint,
-  TargetSummary,
-} from '../store/index.js';
+import type { HistoryPoint, HistoryQuery, StoredEvent, SystemPoint, TargetSummary } from '../store/index.js';
 import {
   type Awaitable,
   type EventQuery,
@@ -15,8 +9,8 @@ import {
   type RangeQuery,
   type SeriesPoint,
   type SeriesQuery,
-  type SystemPoint,
-  systemPoint,
+  type SystemChartPoint,
+  systemChartPoint,
 } from './history.js';
 
 /** The trend verdict of a target looks back this far in its history. */
@@ -28,7 +22,7 @@ const TREND_WINDOW_MS = 24 * 3_600_000;
  */
 export interface HistoryRows {
   history(query: HistoryQuery): Awaitable<HistoryPoint[]>;
-  system(query: { sinceMs: number; untilMs?: number; maxPoints?: number }): Awaitable<StoredSystemPoint[]>;
+  system(query: { sinceMs: number; untilMs?: number; maxPoints?: number }): Awaitable<SystemPoint[]>;
   events(query: {
     sinceMs: number;
     untilMs?: number;
@@ -59,8 +53,8 @@ export function storeHistory(store: HistoryRows): HistorySource {
         if (p.memPercent !== undefined) point.memPercent = p.memPercent;
         return point;
       }),
-    system: async (q: RangeQuery): Promise<SystemPoint[]> =>
-      (await store.system(rangeOf(q, {}))).map(systemPoint),
+    system: async (q: RangeQuery): Promise<SystemChartPoint[]> =>
+      (await store.system(rangeOf(q, {}))).map(systemChartPoint),
     events: async (q: EventQuery): Promise<HistoryEvent[]> => {
       const query: { sinceMs: number; untilMs?: number; target?: string; limit: number } = {
         sinceMs: q.sinceMs,
