@@ -1,4 +1,4 @@
-import type { TrendSummary } from '../export/index.js';
+import type { TargetTrend } from '../export/index.js';
 
 /** A value now or later: an SQLite store may answer synchronously, another source may not. */
 export type Awaitable<T> = T | Promise<T>;
@@ -84,7 +84,7 @@ export interface HistorySource {
   system(q: RangeQuery): Awaitable<SystemChartPoint[]>;
   events(q: EventQuery): Awaitable<HistoryEvent[]>;
   /** The detector's latest answer for a target, where the source keeps one. */
-  trend?(target: string): Awaitable<TrendSummary | undefined>;
+  trend?(target: string): Awaitable<TargetTrend | undefined>;
   /** Releases what the source holds (a reader's thread); the server calls it when it closes. */
   close?(): Awaitable<void>;
 }

@@ -1,4 +1,4 @@
-import type { Tick, TrendSummary } from '../export/index.js';
+import type { TargetTrend, Tick } from '../export/index.js';
 import {
   downsampleSystem,
   type EventQuery,
@@ -22,7 +22,7 @@ export class LiveHistory implements HistorySource {
   private readonly eventRing: (HistoryEvent | undefined)[];
   private tickNext = 0;
   private eventNext = 0;
-  private readonly latestTrend = new Map<string, TrendSummary | undefined>();
+  private readonly latestTrend = new Map<string, TargetTrend | undefined>();
   /** Ticks and events that fell off the rings. */
   readonly dropped = { ticks: 0, events: 0 };
 
@@ -111,7 +111,7 @@ export class LiveHistory implements HistorySource {
     return out;
   }
 
-  trend(target: string): TrendSummary | undefined {
+  trend(target: string): TargetTrend | undefined {
     return this.latestTrend.get(target);
   }
 }

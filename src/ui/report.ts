@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TrendSummary } from '../export/index.js';
+import type { TargetTrend } from '../export/index.js';
 import type { HistoryEvent, HistorySource, SystemChartPoint, TargetPoint } from './history.js';
 import { totalsByTime } from './history.js';
 import { webAssets } from './web-assets.js';
@@ -27,7 +27,7 @@ export interface ReportTarget {
   processes?: number;
   /** Set when the target has no sample near the end of the range: its processes are gone since. */
   goneSinceMs?: number;
-  trend?: TrendSummary;
+  trend?: TargetTrend;
 }
 
 export interface ReportData {
@@ -49,7 +49,7 @@ const GONE_AFTER_GAPS = 3;
 export function summarise(
   name: string,
   points: readonly TargetPoint[],
-  trend?: TrendSummary,
+  trend?: TargetTrend,
   untilMs?: number,
 ): ReportTarget {
   const summary: ReportTarget = { name };

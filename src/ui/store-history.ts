@@ -1,5 +1,5 @@
 import { detectTrend } from '../analysis/trend/index.js';
-import type { TrendSummary } from '../export/index.js';
+import type { TargetTrend } from '../export/index.js';
 import type { HistoryPoint, HistoryQuery, StoredEvent, SystemPoint, TargetSummary } from '../store/index.js';
 import {
   type Awaitable,
@@ -76,7 +76,7 @@ export function storeHistory(store: HistoryRows): HistorySource {
           return event;
         });
     },
-    trend: async (target: string): Promise<TrendSummary | undefined> => {
+    trend: async (target: string): Promise<TargetTrend | undefined> => {
       const points = await store.history({ target, sinceMs: Date.now() - TREND_WINDOW_MS, maxPoints: 2000 });
       const byPid = new Map<number, { t: number[]; rss: number[] }>();
       for (const p of points) {
@@ -89,7 +89,7 @@ export function storeHistory(store: HistoryRows): HistorySource {
       const largest = [...byPid.values()].sort((a, b) => (b.rss.at(-1) ?? 0) - (a.rss.at(-1) ?? 0))[0];
       if (!largest) return undefined;
       const result = detectTrend({ timeSeconds: largest.t, bytes: largest.rss });
-      const summary: TrendSummary = { verdict: result.verdict, reason: result.reason };
+      const summary: TargetTrend = { verdict: result.verdict, reason: result.reason };
       if (result.neededSeconds !== undefined) summary.neededSeconds = result.neededSeconds;
       if (result.slopeBytesPerSecond !== null) summary.slopeBytesPerSecond = result.slopeBytesPerSecond;
       return summary;
