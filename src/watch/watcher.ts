@@ -33,7 +33,7 @@ import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guar
 import { type OomKillEvent, OomTracker } from './oom.js';
 import { chainKey, StoredRuleMemory } from './rule-memory.js';
 import { type TargetRow, TargetSampler } from './target-sampler.js';
-import { observeTrend, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
+import { observeTrend, type ProcessTrend, type TrendSeed, TrendTracker } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
 export interface Cycle {
@@ -50,7 +50,7 @@ export interface Cycle {
   /** The kernel's OOM kills learnt of in this cycle, named where memwarden watched the process. */
   oomKills: OomKillEvent[];
   /** Trend verdicts by pid, for processes whose rules ask for one. */
-  trends: Map<number, TrendView>;
+  trends: Map<number, ProcessTrend>;
 }
 
 /** What the watcher hands its results to, besides its `tick` event. */
@@ -157,7 +157,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly escalations: Escalations | undefined;
   /** The last tick's samples and trends by pid, kept only while a chain may need them. */
   private lastSamples = new Map<number, ProcessSample>();
-  private lastTrends = new Map<number, TrendView>();
+  private lastTrends = new Map<number, ProcessTrend>();
   /** Chains a previous watcher left half done: `chainKey(ruleKey, identity)` → next step. */
   private resumable: Map<string, number>;
   /** Cycles failed in a row: warned about when the run begins and when it ends. */
@@ -304,7 +304,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       (target) => this.services.supervisors?.get(target)?.pid,
     );
     this.warnAboutPartialReads(samples);
-    const trendViews = new Map<number, TrendView>();
+    const trendViews = new Map<number, ProcessTrend>();
     this.trends?.record(samples, system.time);
     // Without rules there is nothing to observe: the engine only forgets what it knew.
     const observed = this.engine.hasRules ? samples : [];
