@@ -14,6 +14,7 @@ import {
 } from '../actions/index.js';
 import { describeGuard, type GuardConfig } from '../config/index.js';
 import {
+  cgroupPressureFile,
   type Pressure,
   type ProcessRecord,
   type ProcReader,
@@ -194,6 +195,17 @@ export class Guard extends EventEmitter<GuardEvents> {
 
   setConfig(config: GuardConfig): void {
     this.config = config;
+  }
+
+  /** The cgroup directory the guard watches; undefined for the machine. */
+  scopeDir(): string | undefined {
+    return this.config.scope.kind === 'cgroup' ? this.config.scope.dir : undefined;
+  }
+
+  /** The cgroup scope's own `memory.pressure` (cgroup v2 only), where it exists now. */
+  pressureFile(): string | undefined {
+    const dir = this.scopeDir();
+    return dir !== undefined && cgroupPressureFile(dir) ? `${dir}/memory.pressure` : undefined;
   }
 
   /** Today's ranking of the scope's processes, without any condition: what `check` shows. */
