@@ -251,6 +251,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const notifier = this.services.notifier;
     const guard = new Guard(config.guard, {
       reader: this.reader,
+      cycle: () => this.counters.cycles,
       ...(this.services.runner ? { runner: this.services.runner } : {}),
       ...(notifier
         ? {

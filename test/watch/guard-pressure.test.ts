@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { ActionRunner } from '../../src/actions/index.js';
 import { guardFromOptions, type WatchConfig } from '../../src/config/index.js';
 import { ProcReader } from '../../src/proc/index.js';
-import type { GuardDecision, GuardEnd, GuardStep } from '../../src/watch/guard.js';
+import type { GuardDecision } from '../../src/watch/guard.js';
 import { type Tick, Watcher } from '../../src/watch/watcher.js';
 import {
   canMakeMemoryCgroups,
@@ -15,6 +15,7 @@ import {
   moveInto,
   whyNoUnifiedPressure,
 } from '../helpers/cgroups.js';
+import { guardEvents } from '../helpers/guard-events.js';
 import { pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const THRASH = new URL('../fixtures/page-thrash.py', import.meta.url).pathname;
@@ -68,7 +69,6 @@ describe("the guard's PSI trigger on its cgroup scope", () => {
       { pressureTrigger: false, scopePressureTrigger: 'some 50000 2000000' },
     );
     const warnings: string[] = [];
-    const events: (GuardDecision | GuardStep | GuardEnd)[] = [];
     let thrasher: ReturnType<typeof start> | undefined;
     const woken = new Promise<Tick>((resolve, reject) => {
       watcher.on('warning', (w) => {
@@ -84,12 +84,7 @@ describe("the guard's PSI trigger on its cgroup scope", () => {
         if (tick.wake === 'pressure') resolve(tick);
       });
     });
-    const ended = new Promise<GuardEnd>((resolve) =>
-      watcher.on('guard', (e) => {
-        events.push(e);
-        if (e.kind === 'guard-end') resolve(e);
-      }),
-    );
+    const { events, ended } = guardEvents(watcher);
     const running = watcher.run();
     try {
       const tick = await woken;
