@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { errnoCode, MemwardenError } from '../errors.js';
-import { parseStat } from '../proc/index.js';
+import { parseStat, readAllBytes } from '../proc/index.js';
 import { stateOf, tracerPid } from './target-checks.js';
 
 /**
@@ -192,12 +192,9 @@ export function runLldb(pid: number, commands: readonly string[], options: LldbO
 function ourTracer(pid: number, lldbPid: number | undefined): number | undefined {
   const tracer = tracerPid(pid);
   if (!tracer || lldbPid === undefined) return undefined;
-  try {
-    const stat = parseStat(readFileSync(`/proc/${tracer}/stat`));
-    return stat?.ppid === lldbPid ? tracer : undefined;
-  } catch {
-    return undefined;
-  }
+  const bytes = readAllBytes(`/proc/${tracer}/stat`, 4096);
+  if (!Buffer.isBuffer(bytes)) return undefined;
+  return parseStat(bytes)?.ppid === lldbPid ? tracer : undefined;
 }
 
 function killGroup(pid: number | undefined): void {

@@ -1,7 +1,7 @@
-import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { readlinkSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { MemwardenError } from '../errors.js';
-import { type ProcessIdentity, type ProcessRecord, ProcReader } from '../proc/index.js';
+import { errnoCode, MemwardenError } from '../errors.js';
+import { type ProcessIdentity, type ProcessRecord, ProcReader, readAllText } from '../proc/index.js';
 import { executableFacts } from './elf.js';
 
 export type RuntimeKind = 'node' | 'python' | 'native' | 'unknown';
@@ -23,6 +23,8 @@ export interface RuntimeInfo {
   protectedReason?: string;
   /** The executable file, to notice an `execve` between detection and action. */
   exeFile?: { dev: number; ino: number };
+  /** Why the executable could not be read, when it could not: the runtime is then unknown. */
+  exeUnreadable?: string;
 }
 
 export interface DetectOptions {
@@ -36,11 +38,8 @@ const LIBNODE = /\/libnode\.so/;
 const MAPS_CAP_BYTES = 2 * 1024 * 1024;
 
 function readMaps(root: string, pid: number): string {
-  try {
-    return readFileSync(`${root}/${pid}/maps`, 'latin1').slice(0, MAPS_CAP_BYTES);
-  } catch {
-    return '';
-  }
+  const text = readAllText(`${root}/${pid}/maps`, MAPS_CAP_BYTES);
+  return typeof text === 'string' ? text : '';
 }
 
 function fileId(path: string): { dev: number; ino: number } | undefined {
@@ -86,6 +85,21 @@ export function protectedReason(record: {
 }
 
 /**
+ * Why /proc/PID/exe could not be read, in words that say what to do. The kernel hides it from
+ * whoever may not ptrace the process: another user's, or one of our own that is not dumpable
+ * (prctl(PR_SET_DUMPABLE, 0), or a set-uid or set-gid program), whose /proc files are root's.
+ */
+function exeRefusal(code: string | undefined, uid: number): string {
+  if (code !== 'EACCES' && code !== 'EPERM')
+    return `its executable cannot be read (${code ?? 'unknown error'})`;
+  const euid = process.geteuid?.() ?? -1;
+  if (uid === euid) {
+    return `its executable cannot be read (${code}): the process is not dumpable (prctl PR_SET_DUMPABLE 0, or a set-uid or set-gid program), so only CAP_SYS_PTRACE may look inside it`;
+  }
+  return `its executable cannot be read (${code}): the process belongs to uid ${uid} and memwarden runs as uid ${euid} without CAP_SYS_PTRACE`;
+}
+
+/**
  * What runtime a process runs, from its executable: Node if the file exports Node's addon
  * symbols or the process maps libnode (a file merely named node is native); Python if it is
  * named pythonX.Y or maps libpython; native otherwise. Undefined when the process is gone.
@@ -109,7 +123,8 @@ export function detectRuntime(pid: number, options: DetectOptions = {}): Runtime
   const exeLink = `${root}/${pid}/exe`;
   try {
     info.exe = readlinkSync(exeLink);
-  } catch {
+  } catch (err) {
+    info.exeUnreadable = exeRefusal(errnoCode(err), record.uid);
     return info;
   }
   const exeFile = fileId(exeLink);

@@ -62,6 +62,12 @@ export function resolveTarget(
   }
   const probes = RUNTIME_PROBES[info.runtime];
   const supported = probes[probe];
+  if (!supported && info.runtime === 'unknown') {
+    throw new MemwardenError(
+      'MW_UNSUPPORTED',
+      `pid ${pid} (${info.name}) runs an unknown runtime: ${info.exeUnreadable ?? 'its executable cannot be read'}; nothing was sent to it`,
+    );
+  }
   if (!supported) {
     throw new MemwardenError(
       'MW_UNSUPPORTED',

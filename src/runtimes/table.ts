@@ -10,11 +10,11 @@ export const RUNTIME_PROBES: Record<RuntimeKind, RuntimeProbes> = {
   python: pythonRuntimeProbes,
   native: nativeRuntimeProbes,
   unknown: {
-    availability: () =>
+    availability: (target) =>
       (['gc', 'snapshot', 'trim'] as const).map((probe) => ({
         probe,
         possible: false,
-        reason: 'its executable cannot be read, so its runtime is unknown',
+        reason: `${target.exeUnreadable ?? 'its executable cannot be read'}, so its runtime is unknown`,
       })),
   },
 };

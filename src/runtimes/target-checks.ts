@@ -1,9 +1,17 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { MemwardenError } from '../errors.js';
-import { type ProcessIdentity, type ProcessRecord, ProcReader } from '../proc/index.js';
+import {
+  type ProcessIdentity,
+  type ProcessRecord,
+  ProcReader,
+  readAllBytes,
+  readAllText,
+} from '../proc/index.js';
 
 /** Longest /proc/<pid>/maps read: thousands of mappings, bounded against a pathological one. */
 const MAPS_CAP_BYTES = 8 * 1024 * 1024;
+/** A process's environment is bounded by the exec limits (a quarter of an 8 MiB stack by default). */
+const ENVIRON_CAP_BYTES = 4 * 1024 * 1024;
 
 /** identity() always reads afresh, so one reader serves every check. */
 const identityReader = new ProcReader();
@@ -77,12 +85,8 @@ export function tracerPid(pid: number): number | undefined {
 }
 
 function statusField(pid: number, name: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const text = readAllText(`/proc/${pid}/status`, 64 * 1024);
+  if (typeof text !== 'string') return undefined;
   const match = new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text);
   return match?.[1]?.trim();
 }
@@ -98,13 +102,8 @@ export function exePath(pid: number): string | undefined {
 
 /** The distinct files mapped into a process (libraries, the executable); undefined when denied or gone. */
 export function mappedFiles(pid: number): string[] | undefined {
-  let text: string;
-  try {
-    const buffer = readFileSync(`/proc/${pid}/maps`);
-    text = buffer.toString('latin1', 0, Math.min(buffer.length, MAPS_CAP_BYTES));
-  } catch {
-    return undefined;
-  }
+  const text = readAllText(`/proc/${pid}/maps`, MAPS_CAP_BYTES);
+  if (typeof text !== 'string') return undefined;
   const files = new Set<string>();
   for (const line of text.split('\n')) {
     // address perms offset dev inode path: the path is whatever follows the fifth field.
@@ -116,12 +115,8 @@ export function mappedFiles(pid: number): string[] | undefined {
 
 /** The environment the process started with; undefined when denied or gone. */
 export function environOf(pid: number): Map<string, string> | undefined {
-  let buffer: Buffer;
-  try {
-    buffer = readFileSync(`/proc/${pid}/environ`);
-  } catch {
-    return undefined;
-  }
+  const buffer = readAllBytes(`/proc/${pid}/environ`, ENVIRON_CAP_BYTES);
+  if (!Buffer.isBuffer(buffer)) return undefined;
   const env = new Map<string, string>();
   for (const entry of buffer.toString('utf8').split('\0')) {
     const eq = entry.indexOf('=');

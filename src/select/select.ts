@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { errnoCode, MemwardenError } from '../errors.js';
+import { MemwardenError } from '../errors.js';
 import type { CgroupPaths, ProcessRecord } from '../proc/index.js';
-import { ProcReader, processName, uidOf } from '../proc/index.js';
+import { ProcReader, processName, readAllText, uidOf } from '../proc/index.js';
 import { cgroupTest, containerTest, unitNameOf, unitTest } from './cgroup-match.js';
 import type { ProcessFilter } from './filter.js';
 import { compileGlob, compileRegex, MATCH_PREFIX_CHARS } from './pattern.js';
@@ -47,14 +46,15 @@ export function commandLineOf(record: ProcessRecord): string {
   return text;
 }
 
+/**
+ * Opened without blocking: a pid file lives where the service writes, and a FIFO put there in
+ * its place must not stall the cycle (it reads as empty, so as no pid).
+ */
 function readPidFile(path: string): number {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = errnoCode(err);
+  const text = readAllText(path, 4096);
+  if (typeof text !== 'string') {
     const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
+      text.code === 'ENOENT' ? 'no such file' : text.code === 'EACCES' ? 'permission denied' : text.code;
     throw new MemwardenError('MW_NO_PIDFILE', `cannot read pid file ${path}: ${why}`);
   }
   const pid = Number(text.trim().split(/\s+/)[0]);

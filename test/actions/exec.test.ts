@@ -78,7 +78,7 @@ describe('exec actions', () => {
     assert.equal(existsSync(marker), false, `${marker} was created`);
   });
 
-  it('stops a command that outlives its timeout, with everything it started', async () => {
+  it('stops a command that outlives its timeout, with everything it started (scenario 25)', async () => {
     const pidFile = join(scratch, 'grandchild.pid');
     const began = Date.now();
     const outcome = await runCommand({

@@ -118,7 +118,7 @@ describe('signal actions and the identity check', () => {
     assert.equal(result.code, 'ESRCH');
   });
 
-  it('reports EPERM when an unprivileged watchdog signals a root process', async (t) => {
+  it('reports EPERM when an unprivileged watchdog signals a root process (scenario 14)', async (t) => {
     if (process.getuid?.() !== 0) {
       t.skip('needs root to start a watchdog as another user');
       return;
@@ -195,7 +195,7 @@ describe('protected processes', () => {
 });
 
 describe('one action at a time, one destructive action per cycle', () => {
-  it('lets the first destructive action of a cycle win and suppresses the others', async () => {
+  it('lets the first destructive action of a cycle win and suppresses the others (scenario 5)', async () => {
     const { child, sample } = await sleeper('2011');
     const marker = join(scratch, 'second-rule-ran');
     const runner = new ActionRunner({ identities: new ProcReader() });

@@ -196,7 +196,7 @@ describe('Supervisor', () => {
     await supervisor.stop();
   });
 
-  it('clamps saved restart times that lie in the future (the wall clock went back)', () => {
+  it('clamps saved restart times that lie in the future (the wall clock went back) (scenario 11)', () => {
     const state = openState();
     let monoMs = 5_000;
     const wallMs = Date.UTC(2026, 0, 1);

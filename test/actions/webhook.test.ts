@@ -116,7 +116,7 @@ describe('webhook actions', () => {
     await runner.close();
   });
 
-  it('bounds an endpoint that never answers: timeouts, a capped queue and sockets, a caller never blocked', async () => {
+  it('bounds an endpoint that never answers: timeouts, a capped queue and sockets, a caller never blocked (scenario 35)', async () => {
     const server = await serve(() => {
       // accepts and never answers
     });

@@ -8,7 +8,7 @@ const DIST_PROC = new URL('../../dist/proc/index.js', import.meta.url).pathname;
 describe('an unprivileged reader', {
   skip: process.getuid?.() === 0 ? false : 'needs root to start a reader as another user',
 }, () => {
-  it("gets a partial record for root's process, not a crash and not a dead process", async () => {
+  it("gets a partial record for root's process, not a crash and not a dead process (scenario 12)", async () => {
     const target = start('sleep', ['5151']);
     await waitForExec(pidOf(target), '5151');
     const script = `

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -54,7 +63,7 @@ describe('ProcReader on the real /proc', () => {
     reader.close();
   });
 
-  it('reads a comm set with PR_SET_NAME to "a) b (c"', async () => {
+  it('reads a comm set with PR_SET_NAME to "a) b (c" (scenario 10)', async () => {
     const child = start('python3', [join(FIXTURES, 'rename.py'), 'a) b (c']);
     await waitForLine(child, /ready/);
     const record = new ProcReader().read(pidOf(child));
@@ -90,7 +99,7 @@ describe('ProcReader on the real /proc', () => {
     assert.deepEqual(reader.errors, { denied: 0, failed: 0 });
   });
 
-  it('reports a zombie as Z with unknown memory', async () => {
+  it('reports a zombie as Z with unknown memory (scenario 7)', async () => {
     const parent = start('python3', [join(FIXTURES, 'zombie.py')]);
     const zombiePid = Number(await waitForLine(parent, /^\d+$/));
     const reader = new ProcReader();
@@ -164,6 +173,31 @@ describe('ProcReader on the real /proc', () => {
     assert.equal(after.rss, fresh.rss);
   });
 
+  it('keeps no schedstat open when told each process is read only twice, and still reads stat', async () => {
+    const child = start('sleep', ['1003']);
+    const pid = pidOf(child);
+    await waitForExec(pid, '1003');
+    const reader = new ProcReader({ schedstat: false });
+    try {
+      assert.ok(reader.read(pid));
+      const kept = readdirSync('/proc/self/fd').map((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
+      assert.ok(kept.includes(`/proc/${pid}/stat`), 'stat is kept open');
+      assert.ok(!kept.includes(`/proc/${pid}/schedstat`), 'schedstat is not');
+      const again = reader.read(pid);
+      assert.equal(again?.startTicks, new ProcReader().read(pid)?.startTicks);
+    } finally {
+      reader.close();
+      child.kill('SIGKILL');
+      await waitForExit(child);
+    }
+  });
+
   it('shows a new parent of a process that never runs within 8 reads', async () => {
     // The shell starts a sleep and waits; once it is killed, the sleep is re-parented without
     // running at all.
@@ -223,7 +257,7 @@ describe('ProcReader on the real /proc', () => {
     reader.close();
   });
 
-  it('keeps every record whole while processes come and go by the hundred', async () => {
+  it('keeps every record whole while processes come and go by the hundred (scenario 6)', async () => {
     const churners = [0, 1].map(() => start('sh', ['-c', 'while :; do /bin/true; done']));
     const reader = new ProcReader();
     let seen = 0;

@@ -209,7 +209,7 @@ describe('refusals before attaching', () => {
 });
 
 describe('lldb faults', { skip: NO_LLDB }, () => {
-  it('reports a missing lldb as "lldb not found" and leaves the target alone', async () => {
+  it('reports a missing lldb as "lldb not found" and leaves the target alone (scenario 20)', async () => {
     const target = await startFixture('python3', 'py_growing.py');
     await assert.rejects(pythonGc(target.pid, { lldbPath: '/nonexistent/lldb', paths: ['lldb'] }), {
       code: 'MW_UNSUPPORTED',
@@ -236,7 +236,7 @@ describe('lldb faults', { skip: NO_LLDB }, () => {
     assert.deepEqual(lldbChildren(), []);
   });
 
-  it('fails cleanly when the target dies during the injection, and reaps lldb', async () => {
+  it('fails cleanly when the target dies during the injection, and reaps lldb (scenario 21)', async () => {
     const target = await startFixture('python3', 'py_cycles.py', ['1000']);
     const gc = pythonGc(target.pid, { timeoutMs: 20_000 });
     // Kill the target 100 ms after lldb has attached to it.
@@ -252,7 +252,7 @@ describe('lldb faults', { skip: NO_LLDB }, () => {
     assert.deepEqual(lldbChildren(), []);
   });
 
-  it('times out on a target whose GIL is held by a long C call, and leaves it running', async () => {
+  it('times out on a target whose GIL is held by a long C call, and leaves it running (scenario 22)', async () => {
     const child = start('python3', [join(FIXTURES, 'py_gil_hog.py')]);
     await waitForLine(child, /^ready/);
     const pid = pidOf(child);
@@ -268,7 +268,7 @@ describe('lldb faults', { skip: NO_LLDB }, () => {
     assert.deepEqual(lldbChildren(), []);
   });
 
-  it('continues a target left stopped when our timeout kills lldb', async () => {
+  it('continues a target left stopped when our timeout kills lldb (scenario 21)', async () => {
     const target = await startFixture('python3', 'py_growing.py');
     // lldb attaches, then blocks in a host shell command while the target sits in a tracing stop;
     // the timeout falls inside that command even when a loaded machine makes the attach slow.

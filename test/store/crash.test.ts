@@ -37,7 +37,7 @@ async function runAndKill(path: string, minFlushed: number): Promise<number[]> {
 }
 
 describe('store crash safety', () => {
-  it('keeps every reported batch, exactly once, in a sound file across SIGKILLs', async () => {
+  it('keeps every reported batch, exactly once, in a sound file across SIGKILLs (scenario 26)', async () => {
     const path = join(tempDir(), 'history.db');
     const reported: number[] = [];
     for (let run = 0; run < RUNS; run++) {

@@ -22,7 +22,7 @@ interface Report {
 }
 
 describe('store on a full disk', () => {
-  it('counts errors, bounds the backlog and resumes when space is freed', {
+  it('counts errors, bounds the backlog and resumes when space is freed (scenario 27)', {
     skip: canMount ? false : 'needs unshare -rm (user and mount namespaces) to mount a small tmpfs',
   }, async () => {
     const dir = tempDir();

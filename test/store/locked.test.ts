@@ -40,7 +40,7 @@ function storedBatches(store: Store): number {
 }
 
 describe('store on a locked file', () => {
-  it('keeps appending without blocking and writes the backlog once the lock is gone', async () => {
+  it('keeps appending without blocking and writes the backlog once the lock is gone (scenario 28)', async () => {
     const path = join(tempDir(), 'history.db');
     const alerts: Error[] = [];
     const store = openStore(path, {

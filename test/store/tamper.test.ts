@@ -83,7 +83,7 @@ describe('store on a damaged or foreign file', () => {
     assert.deepEqual(readdirSync(dir), []);
   });
 
-  it('starts a new file when its file is deleted or replaced while open', () => {
+  it('starts a new file when its file is deleted or replaced while open (scenario 30)', () => {
     const dir = tempDir();
     const path = join(dir, 'history.db');
     const alerts: Error[] = [];

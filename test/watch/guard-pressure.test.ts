@@ -7,7 +7,7 @@ import { ActionRunner } from '../../src/actions/index.js';
 import { guardFromOptions, type WatchConfig } from '../../src/config/index.js';
 import { ProcReader } from '../../src/proc/index.js';
 import type { GuardDecision } from '../../src/watch/guard.js';
-import { type Tick, Watcher } from '../../src/watch/watcher.js';
+import { type Cycle, Watcher } from '../../src/watch/watcher.js';
 import {
   canMakeMemoryCgroups,
   makeMemoryCgroup,
@@ -70,7 +70,7 @@ describe("the guard's PSI trigger on its cgroup scope", () => {
     );
     const warnings: string[] = [];
     let thrasher: ReturnType<typeof start> | undefined;
-    const woken = new Promise<Tick>((resolve, reject) => {
+    const woken = new Promise<Cycle>((resolve, reject) => {
       watcher.on('warning', (w) => {
         warnings.push(w);
         if (/no PSI trigger/.test(w)) reject(new Error(w));

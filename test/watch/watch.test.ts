@@ -157,7 +157,7 @@ describe('memwarden watch', () => {
     assert.equal(jsonRecords(out).filter((r) => r.kind === 'rule-fired').length, 0);
   });
 
-  it('keeps the old config when a SIGHUP brings a bad one, and exits cleanly on SIGTERM', async () => {
+  it('keeps the old config when a SIGHUP brings a bad one, and exits cleanly on SIGTERM (scenario 2)', async () => {
     const config = join(scratch, 'reload.yaml');
     writeFileSync(
       config,
@@ -192,7 +192,7 @@ describe('memwarden watch', () => {
     );
   });
 
-  it('refuses a log path that is a symbolic link', async () => {
+  it('refuses a log path that is a symbolic link (scenario 39)', async () => {
     const target = join(scratch, 'victim.txt');
     writeFileSync(target, 'keep me\n');
     const link = join(scratch, 'link.log');
@@ -307,7 +307,7 @@ describe('memwarden check', () => {
     assert.doesNotMatch(root.stderr, /will be refused/);
   });
 
-  it('names file, line and column of every error and exits 2', async () => {
+  it('names file, line and column of every error and exits 2 (scenario 1)', async () => {
     const config = join(scratch, 'bad.yaml');
     writeFileSync(
       config,

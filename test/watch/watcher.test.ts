@@ -21,7 +21,7 @@ function config(pattern: string, intervalMs: number, rules: { when: string }[] =
 }
 
 describe('Watcher', () => {
-  it('returns to its baseline state after heavy process churn', async () => {
+  it('returns to its baseline state after heavy process churn (scenario 32)', async () => {
     const watcher = new Watcher(config('memwarden-churn', 100, [{ when: 'rss > 1GB' }, { when: 'leak' }]));
     watcher.tick();
     const baseline = watcher.stateSizes();

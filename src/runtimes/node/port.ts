@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
-import { errnoCode } from '../../errors.js';
+import { readAllText } from '../../proc/index.js';
 
 export const DEFAULT_INSPECTOR_PORT = 9229;
 
@@ -210,13 +209,10 @@ export function parseInspectorFlags(cmdline: readonly string[], nodeOptions = ''
  * its inspector would bind.
  */
 function nodeOptionsOf(root: string, pid: number): string | undefined {
-  try {
-    const environ = readFileSync(`${root}/${pid}/environ`, 'latin1');
-    const entry = environ.split('\0').find((e) => e.startsWith('NODE_OPTIONS='));
-    return entry === undefined ? '' : entry.slice('NODE_OPTIONS='.length);
-  } catch (err) {
-    return errnoCode(err) === 'ENOENT' ? '' : undefined;
-  }
+  const environ = readAllText(`${root}/${pid}/environ`, ENVIRON_CAP_BYTES);
+  if (typeof environ !== 'string') return environ.code === 'ENOENT' ? '' : undefined;
+  const entry = environ.split('\0').find((e) => e.startsWith('NODE_OPTIONS='));
+  return entry === undefined ? '' : entry.slice('NODE_OPTIONS='.length);
 }
 
 /** The inspector flags of a running process, or undefined when its environment is unreadable. */
@@ -228,6 +224,9 @@ export function inspectorFlags(
   const nodeOptions = nodeOptionsOf(root, pid);
   return nodeOptions === undefined ? undefined : parseInspectorFlags(cmdline, nodeOptions);
 }
+
+/** A process's environment is bounded by the exec limits (a quarter of an 8 MiB stack by default). */
+const ENVIRON_CAP_BYTES = 4 * 1024 * 1024;
 
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
