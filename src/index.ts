@@ -38,4 +38,4 @@ export {
 export type { ProcessFilter } from './select/index.js';
 export { openStore, type Store } from './store/index.js';
 export { formatBytes, parseDuration, parsePercent, parseSize } from './units/index.js';
-export { type Tick, Watcher } from './watch/index.js';
+export { type Cycle, Watcher } from './watch/index.js';

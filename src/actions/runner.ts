@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { accountOf, type ProcessIdentity } from '../proc/index.js';
+import { accountOf, identityKey, type ProcessIdentity } from '../proc/index.js';
 import { type Clock, systemClock } from './clock.js';
 import { runCommand } from './exec.js';
 import { checkIdentity, type IdentitySource } from './identity.js';
@@ -393,10 +393,6 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     this.outstanding--;
     if (this.outstanding === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
-}
-
-function identityKey(identity: ProcessIdentity): string {
-  return `${identity.pid}:${identity.startTicks}`;
 }
 
 /** The promise's value, or undefined once `ms` have passed first. */

@@ -7,6 +7,7 @@ import {
   type HeapDiff,
 } from '../analysis/heap/index.js';
 import { MemwardenError } from '../errors.js';
+import { type Column, renderTable } from '../ui/index.js';
 import { formatBytes, parseSize } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
@@ -102,23 +103,16 @@ export function renderDiff(diff: HeapDiff, minCountDelta?: number, minSizeDeltaB
     lines.push(`No class grew by ${count} objects and ${bytes} or more.`);
     return `${lines.join('\n')}\n`;
   }
-  const rows = diff.growing.map((g) => [
-    g.name,
-    signed(String(g.countDelta), g.countDelta),
-    signed(formatBytes(g.sizeDelta), g.sizeDelta),
-    formatBytes(g.retainedSizeDelta),
-  ]);
-  const header = ['CLASS', 'COUNT Δ', 'SIZE Δ', 'RETAINED Δ'];
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col]!.length)));
-  const format = (cells: string[]) =>
-    cells
-      .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!)))
-      .join('  ');
-  lines.push(format(header));
-  diff.growing.forEach((g, i) => {
-    lines.push(format(rows[i]!));
-    if (g.retainers.length > 0) lines.push(`    held by: ${g.retainers.join(' → ')}`);
-  });
+  const columns: Column<HeapDiff['growing'][number]>[] = [
+    { header: 'CLASS', value: (g) => g.name },
+    { header: 'COUNT Δ', value: (g) => signed(String(g.countDelta), g.countDelta), align: 'right' },
+    { header: 'SIZE Δ', value: (g) => signed(formatBytes(g.sizeDelta), g.sizeDelta), align: 'right' },
+    { header: 'RETAINED Δ', value: (g) => formatBytes(g.retainedSizeDelta), align: 'right' },
+  ];
+  const table = renderTable(diff.growing, columns, undefined, (g) =>
+    g.retainers.length > 0 ? [`    held by: ${g.retainers.join(' → ')}`] : [],
+  );
+  lines.push(table.slice(0, -1));
   if (diff.omitted > 0) lines.push(`… and ${diff.omitted} more (see --limit)`);
   return `${lines.join('\n')}\n`;
 }

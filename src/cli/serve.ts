@@ -48,7 +48,7 @@ export const serveCommand: Command = {
     const history = new LiveHistory(Math.max(2, Math.ceil(retainMs / intervalMs)));
     const sampler = new Ticker(
       positionals.map((p) => ({ name: p, filter: { substrings: [p] } })),
-      { pss: values.pss ?? false, intervalMs },
+      { pss: values.pss ?? false },
     );
     const storePath =
       values.store === undefined && values.config === undefined ? undefined : await storePathFor(values);

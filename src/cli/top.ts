@@ -1,6 +1,6 @@
-import { probeActions, runTopInteractive, runTopPlain } from '../ui/index.js';
+import { runTopInteractive, runTopPlain } from '../ui/index.js';
 import { parseDuration } from '../units/index.js';
-import { Ticker } from '../watch/index.js';
+import { probeActions, Ticker } from '../watch/index.js';
 import { parseCommandArgs } from './args.js';
 import type { Command } from './command.js';
 import { parseCountFlag, parseIntervalFlag } from './flags.js';
@@ -44,7 +44,7 @@ export const topCommand: Command = {
       positionals.length > 0
         ? positionals.map((p) => ({ name: p, filter: { substrings: [p] } }))
         : [{ name: 'all', filter: { all: true } }];
-    const sampler = new Ticker(targets, { pss: values.pss ?? false, intervalMs });
+    const sampler = new Ticker(targets, { pss: values.pss ?? false });
     const common = {
       sample: () => sampler.tick(),
       intervalMs,

@@ -18,6 +18,7 @@ export { processName } from './comm.js';
 export { bootTimeSeconds, CLOCK_TICKS_PER_SECOND, openFileSoftLimit, pageSizeBytes } from './constants.js';
 export { type ProcessCredentials, readCredentials } from './credentials.js';
 export { readAllBytes, readAllText } from './files.js';
+export { identityKey } from './identity.js';
 export { KernelLog, type KernelOomKill, parseKmsgRecord } from './kmsg.js';
 export {
   isLoopback,

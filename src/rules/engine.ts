@@ -6,6 +6,7 @@ import { type Arbitrated, arbitrate } from './arbitration.js';
 import { type Clause, DEFAULT_GROWTH_WINDOW_MS } from './condition.js';
 import type { RuleEvent } from './events.js';
 import { GrowthHistory } from './growth.js';
+import { ruleNeeds } from './needs.js';
 import type { RuleSpec } from './rule.js';
 import { conditionTruth } from './truth.js';
 
@@ -214,16 +215,9 @@ export class RuleEngine {
       ),
     );
     const previousWindowMs = this.growthWindowMs;
-    this.growthWindowMs = 0;
-    this.growthTargets = new Set();
-    for (const rule of this.rules) {
-      for (const clause of rule.when.clauses) {
-        if (clause.kind === 'compare' && clause.metric === 'growth') {
-          this.growthWindowMs = Math.max(this.growthWindowMs, clause.overMs ?? DEFAULT_GROWTH_WINDOW_MS);
-          this.growthTargets.add(rule.target);
-        }
-      }
-    }
+    const needs = ruleNeeds(this.rules);
+    this.growthWindowMs = needs.growthWindowMs;
+    this.growthTargets = needs.growthTargets;
     // A history thinned for another window cannot answer for this one.
     if (this.growthWindowMs !== previousWindowMs) {
       for (const identity of this.identities.values()) delete identity.history;

@@ -5,6 +5,8 @@
  * hysteresis and cooldown on a monotonic clock — and emits `fired`/`resolved` events. Carrying
  * actions out belongs to `actions/`.
  */
+
+export { closestMatch, didYouMean } from '../units/index.js';
 export {
   type ActionKind,
   type ActionSpec,
@@ -45,8 +47,8 @@ export {
   type TickInput,
 } from './engine.js';
 export type { RuleEvent, SuppressedAction } from './events.js';
+export { type RuleNeeds, ruleNeeds } from './needs.js';
 export { compileRule, DEFAULT_COOLDOWN_MS, type RuleSpec, type RuleText } from './rule.js';
 export { RuleParseError } from './rule-error.js';
 export { MAX_WITHIN_CYCLES, type ParseConditionOptions, parseCondition } from './rule-parser.js';
-export { closestMatch, didYouMean } from './suggest.js';
 export { type ClauseValue, conditionTruth, type Truth } from './truth.js';

@@ -1,5 +1,5 @@
 import { isMemwardenError } from '../errors.js';
-import { parseDuration, parsePercent, parseSize } from '../units/index.js';
+import { didYouMean, parseDuration, parsePercent, parseSize } from '../units/index.js';
 import {
   type Clause,
   type CompareClause,
@@ -12,7 +12,6 @@ import {
   type ValueUnit,
 } from './condition.js';
 import { RuleParseError } from './rule-error.js';
-import { didYouMean } from './suggest.js';
 import { type QuantityToken, type Token, tokenize } from './tokenizer.js';
 
 export interface ParseConditionOptions {

@@ -3,12 +3,11 @@
  * its JSON API and `/metrics`, and the self-contained HTML report. It reads ticks (live) and a
  * `HistorySource` (the store, or the in-memory `LiveHistory`).
  */
-export {
-  type ActionHandler,
-  type ActionKind,
-  type ActionRequest,
-  type ActionResult,
-  probeActions,
+export type {
+  ActionHandler,
+  ActionRequest,
+  RequestedAction,
+  RequestOutcome,
 } from './actions.js';
 export type {
   Awaitable,

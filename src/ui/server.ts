@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { MemwardenError } from '../errors.js';
 import { METRICS_CONTENT_TYPE, MetricsCache, type Tick } from '../export/index.js';
 import { openFileSoftLimit, readCredentials } from '../proc/index.js';
-import { type ActionHandler, isActionKind } from './actions.js';
+import { type ActionHandler, isRequestedAction } from './actions.js';
 import { type Caller, describeCaller, localCaller, mayActOn } from './caller.js';
 import { type HistorySource, totalsByTime } from './history.js';
 import { HostAllowlist, hostForUrl, isLoopbackHost } from './host-check.js';
@@ -416,7 +416,7 @@ export class DashboardServer {
       !isCount(pid) ||
       pid === 0 ||
       !(startTicks === undefined || isCount(startTicks)) ||
-      !isActionKind(action)
+      !isRequestedAction(action)
     )
       throw new HttpError(
         400,

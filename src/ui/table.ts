@@ -7,20 +7,35 @@ export interface Column<T> {
 
 /**
  * A plain text table. The last column takes what is left of `width` (and is cut there) so a
- * long command line does not wrap every row; without a width nothing is cut.
+ * long command line does not wrap every row; without a width nothing is cut. A left-aligned
+ * last column is not padded, so no line ends in spaces. `under` gives lines printed below a
+ * row, as they are (a heap diff's retainer path under its class).
  */
-export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], width?: number): string {
+export function renderTable<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  width?: number,
+  under?: (row: T) => readonly string[],
+): string {
   const cells = rows.map((row) => columns.map((c) => c.value(row)));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const lines = [columns.map((c) => c.header), ...cells].map((cellsOfRow) => {
-    const parts = cellsOfRow.map((cell, i) => {
-      const column = columns[i] as Column<T>;
-      if (i === columns.length - 1) return cell;
-      const w = widths[i] ?? 0;
-      return column.align === 'right' ? cell.padStart(w) : cell.padEnd(w);
-    });
-    const line = parts.join('  ');
-    return width !== undefined && line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line;
+  const cut = (line: string) =>
+    width !== undefined && line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line;
+  const format = (cellsOfRow: readonly string[]) =>
+    cut(
+      cellsOfRow
+        .map((cell, i) => {
+          const column = columns[i] as Column<T>;
+          const w = widths[i] ?? 0;
+          if (column.align === 'right') return cell.padStart(w);
+          return i === columns.length - 1 ? cell : cell.padEnd(w);
+        })
+        .join('  '),
+    );
+  const lines = [format(columns.map((c) => c.header))];
+  rows.forEach((row, index) => {
+    lines.push(format(cells[index] ?? []));
+    if (under) for (const line of under(row)) lines.push(cut(line));
   });
   return `${lines.join('\n')}\n`;
 }

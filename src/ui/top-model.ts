@@ -1,8 +1,9 @@
 import { detectTrend, neededMinutes, type TrendResult } from '../analysis/trend/index.js';
 import type { Tick, TrendSummary } from '../export/index.js';
+import { identityKey } from '../proc/index.js';
 import type { ProcessSample } from '../sample/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
-import type { ActionKind } from './actions.js';
+import type { RequestedAction } from './actions.js';
 import { printable } from './text.js';
 import { commandOf } from './view-model.js';
 
@@ -71,12 +72,12 @@ const COMPARE: Record<SortKey, (a: Row, b: Row) => number> = {
 export type TopEffect =
   | { kind: 'none' }
   | { kind: 'quit' }
-  | { kind: 'action'; action: ActionKind; pid: number; startTicks: number };
+  | { kind: 'action'; action: RequestedAction; pid: number; startTicks: number };
 
 type Mode =
   | { kind: 'normal' }
   | { kind: 'filter'; text: string }
-  | { kind: 'confirm'; action: ActionKind; pid: number; startTicks: number };
+  | { kind: 'confirm'; action: RequestedAction; pid: number; startTicks: number };
 
 /**
  * Everything `top` shows and how keys change it, with no terminal in sight: the runner feeds
@@ -107,7 +108,7 @@ export class TopModel {
     const due: { h: History; sample: ProcessSample }[] = [];
     for (const target of tick.targets) {
       for (const sample of target.processes) {
-        const key = `${sample.pid}:${sample.startTicks}`;
+        const key = identityKey(sample);
         seen.add(key);
         let h = this.history.get(key);
         if (!h) {
@@ -146,7 +147,7 @@ export class TopModel {
     }
     for (const row of rows) {
       // Growth only from a verdict: a slope over seconds is a GC's fall or an allocation burst.
-      const r = this.history.get(`${row.sample.pid}:${row.sample.startTicks}`)?.result;
+      const r = this.history.get(identityKey(row.sample))?.result;
       if (r && r.verdict !== 'insufficient' && r.slopeBytesPerSecond !== null)
         row.growthPerHour = r.slopeBytesPerSecond * 3600;
       else if (r?.neededSeconds !== undefined) row.growthNeededSeconds = r.neededSeconds;
@@ -195,7 +196,7 @@ export class TopModel {
    * row now in its place is taken, and from then on that process is the selection.
    */
   private selectedIndex(rows: readonly Row[]): number {
-    let i = rows.findIndex((r) => `${r.sample.pid}:${r.sample.startTicks}` === this.selectedKey);
+    let i = rows.findIndex((r) => identityKey(r.sample) === this.selectedKey);
     if (i < 0) {
       i = Math.max(0, Math.min(this.selectedRow, rows.length - 1));
       this.select(rows[i]);
@@ -250,7 +251,7 @@ export class TopModel {
       case 'S': {
         const row = rows[index];
         if (!row) break;
-        const action: ActionKind = input === 'g' ? 'gc' : 'snapshot';
+        const action: RequestedAction = input === 'g' ? 'gc' : 'snapshot';
         this.select(row);
         this.mode = { kind: 'confirm', action, pid: row.sample.pid, startTicks: row.sample.startTicks };
         break;
@@ -260,7 +261,7 @@ export class TopModel {
   }
 
   private select(row: Row | undefined): void {
-    if (row) this.selectedKey = `${row.sample.pid}:${row.sample.startTicks}`;
+    if (row) this.selectedKey = identityKey(row.sample);
   }
 
   /** The columns shown at `width`: narrowed, then dropped, in a fixed order until COMMAND has room. */

@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import type { ActionRunner } from '../actions/index.js';
 import { MemwardenError } from '../errors.js';
-import type { Tick as ExportTick } from '../export/index.js';
+import type { Tick } from '../export/index.js';
 import { HistoryReader, type Store } from '../store/index.js';
 import {
   type ActionHandler,
@@ -10,8 +10,9 @@ import {
   LiveHistory,
   storeHistory,
 } from '../ui/index.js';
+import { ruleEventRow } from './event-row.js';
 import { toExportTick } from './export-tick.js';
-import type { Tick, Watcher } from './watcher.js';
+import type { Cycle, Watcher } from './watcher.js';
 
 export interface DashboardWiring {
   host: string;
@@ -37,7 +38,7 @@ export async function serveWatcher(
   const history: HistorySource = services.store
     ? storeHistory(new HistoryReader(services.store.path))
     : (live as LiveHistory);
-  let latest: Tick | undefined;
+  let latest: Cycle | undefined;
   const actions: ActionHandler = async (request) => {
     const match = latest?.targets
       .flatMap((t) => t.processes.map((p) => ({ target: t.name, sample: p })))
@@ -70,7 +71,7 @@ export async function serveWatcher(
   });
   watcher.on('tick', (tick) => {
     latest = tick;
-    const exported: ExportTick = toExportTick(tick, watcher.counters);
+    const exported: Tick = toExportTick(tick, watcher.counters);
     if (live) {
       live.push(exported);
       for (const k of tick.oomKills) {
@@ -83,14 +84,7 @@ export async function serveWatcher(
         });
       }
       for (const e of tick.events) {
-        live.addEvent({
-          time: tick.time,
-          kind: e.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
-          target: e.target,
-          pid: e.identity.pid,
-          rule: e.ruleId,
-          message: e.message,
-        });
+        live.addEvent({ time: tick.time, ...ruleEventRow(e) });
       }
     }
     server.publish(exported);

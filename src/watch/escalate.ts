@@ -8,7 +8,7 @@ import {
   type LiveProcessSource,
   runEscalation,
 } from '../actions/index.js';
-import type { ProcessIdentity } from '../proc/index.js';
+import { identityKey, type ProcessIdentity } from '../proc/index.js';
 import type { RuleEvent } from '../rules/index.js';
 import type { ProcessSample } from '../sample/index.js';
 import type { Store } from '../store/index.js';
@@ -72,7 +72,7 @@ export class Escalations {
   ): Promise<EscalationEnd | undefined> {
     const steps = event.escalate;
     const identity = event.identity;
-    const key = `${event.ruleId}\0${identity.pid}:${identity.startTicks}`;
+    const key = `${event.ruleId}\0${identityKey(identity)}`;
     if (steps === undefined || startAt >= steps.length || this.running.has(key)) {
       return Promise.resolve(undefined);
     }

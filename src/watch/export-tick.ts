@@ -1,6 +1,6 @@
-import type { Tick as ExportTick, TrendSummary } from '../export/index.js';
+import type { Tick, TrendSummary } from '../export/index.js';
 import type { TrendView } from './trends.js';
-import type { Tick, WatcherCounters } from './watcher.js';
+import type { Cycle, WatcherCounters } from './watcher.js';
 
 /**
  * A target's trend from its processes' ones: a leak if any of them leaks, at the fastest slope,
@@ -34,7 +34,10 @@ function targetTrend(
 }
 
 /** A watcher's tick in the shape the dashboard, /metrics and `top` read. */
-export function toExportTick(tick: Tick, counters: WatcherCounters): ExportTick {
+export function toExportTick(
+  tick: Pick<Cycle, 'time' | 'system' | 'durationMs' | 'targets' | 'trends'>,
+  counters: WatcherCounters,
+): Tick {
   return {
     time: tick.time,
     system: tick.system,
@@ -43,7 +46,7 @@ export function toExportTick(tick: Tick, counters: WatcherCounters): ExportTick 
         t.processes.map((p) => p.pid),
         tick.trends,
       );
-      const target: ExportTick['targets'][number] = { name: t.name, processes: t.processes };
+      const target: Tick['targets'][number] = { name: t.name, processes: t.processes };
       if (trend) target.trend = trend;
       if (t.unknown) target.unknown = true;
       return target;

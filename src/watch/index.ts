@@ -14,8 +14,9 @@ export {
 } from './guard.js';
 export { JsonLinesFile } from './log.js';
 export { loadTimeWarnings } from './preflight.js';
+export { probeActions } from './probes.js';
 export { quickConfig } from './quick.js';
 export { TickJsonLines, tickLines } from './report-lines.js';
 export { startServices, stopServices } from './services.js';
 export { Ticker } from './ticker.js';
-export { type Tick, Watcher } from './watcher.js';
+export { type Cycle, Watcher } from './watcher.js';

@@ -2,7 +2,15 @@ import { mkdirSync } from 'node:fs';
 import type { ProbeOutcome, ResultCode, RuntimeProbes } from '../actions/index.js';
 import { isMemwardenError, unreachable } from '../errors.js';
 import { ProcReader } from '../proc/index.js';
-import { collectGarbage, type GcResult, releaseLine, takeSnapshot, trimMemory } from '../runtimes/index.js';
+import {
+  collectGarbage,
+  type GcResult,
+  releaseLine,
+  type SnapshotResult,
+  takeSnapshot,
+  trimMemory,
+} from '../runtimes/index.js';
+import type { ActionHandler } from '../ui/index.js';
 import { formatBytes } from '../units/index.js';
 import { probePolicy, refusalReason } from './probe-users.js';
 
@@ -46,8 +54,13 @@ async function outcome<T>(
   }
 }
 
+/** A release in one line: what came back and which way the runtime was reached. */
 function released(r: GcResult): string {
   return `${releaseLine(r)} via ${r.via}`;
+}
+
+function wrote(r: SnapshotResult): string {
+  return `wrote ${r.path} (${formatBytes(r.bytes)})`;
 }
 
 function releaseDetails(r: GcResult): Record<string, unknown> {
@@ -108,9 +121,27 @@ export function actionProbes(
       mkdirSync(snapshotDir, { recursive: true, mode: 0o700 });
       return outcome(
         takeSnapshot(identity, undefined, { timeoutMs: o.timeoutMs, directory: snapshotDir, onActivate }),
-        (r) => `wrote ${r.path} (${formatBytes(r.bytes)})`,
+        wrote,
         (r) => ({ path: r.path, bytes: r.bytes, runtime: r.runtime, pid }),
       );
     },
   };
 }
+
+/**
+ * gc and snapshot straight through the runtime probes, for `top`, which has no action runner:
+ * for the process as the asker saw it, so that with its start time a pid reused since is
+ * refused. Expected failures come back as a message.
+ */
+export const probeActions: ActionHandler = async (request) => {
+  const target =
+    request.startTicks === undefined ? request.pid : { pid: request.pid, startTicks: request.startTicks };
+  try {
+    // The same release as `memwarden gc`: the collection, then the trim.
+    if (request.action === 'gc') return { ok: true, message: released(await collectGarbage(target)) };
+    return { ok: true, message: wrote(await takeSnapshot(target, undefined)) };
+  } catch (err) {
+    if (!isMemwardenError(err)) throw err;
+    return { ok: false, message: err.message };
+  }
+};

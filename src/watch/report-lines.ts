@@ -4,9 +4,10 @@ import type { RuleEvent } from '../rules/index.js';
 import type { SystemSample } from '../sample/index.js';
 import { printable } from '../ui/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
+import { ruleEventRow } from './event-row.js';
 import type { OomKillEvent } from './oom.js';
 import type { TrendView } from './trends.js';
-import type { Tick } from './watcher.js';
+import type { Cycle } from './watcher.js';
 
 /** The machine's JSON-lines record of one cycle. */
 export function systemRecord(time: string, cycle: number, s: SystemSample): object {
@@ -54,7 +55,7 @@ export class TickJsonLines {
   private readonly kept = new Map<string, Map<number, KeptLine>>();
   private encoded = 0;
 
-  encode(tick: Tick): string {
+  encode(tick: Cycle): string {
     const seen = ++this.encoded;
     const time = new Date(tick.time).toISOString();
     let out = `${JSON.stringify(systemRecord(time, tick.cycle, tick.system))}\n`;
@@ -120,11 +121,7 @@ function field(key: string, value: number | undefined): string {
 export function eventRecord(time: string, e: RuleEvent): object {
   return {
     time,
-    kind: e.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
-    rule: e.ruleId,
-    target: e.target,
-    pid: e.identity.pid,
-    message: e.message,
+    ...ruleEventRow(e),
     actions: e.actions.map((a) => a.kind),
   };
 }
@@ -172,7 +169,7 @@ function trendText(trend: TrendView): string {
 }
 
 /** The same cycle for a person at a terminal. */
-export function tickLines(tick: Tick): string[] {
+export function tickLines(tick: Cycle): string[] {
   const at = clock(tick.time);
   const s = tick.system;
   const lines = [

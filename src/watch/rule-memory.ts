@@ -1,9 +1,10 @@
-import type { ProcessIdentity } from '../proc/index.js';
+import { identityKey, type ProcessIdentity } from '../proc/index.js';
 import type { RememberedFiring, RuleMemory } from '../rules/index.js';
 import type { RuleFiringRecord, Store } from '../store/index.js';
 
-function keyOf(pid: number, startTicks: number): string {
-  return `${pid}:${startTicks}`;
+/** An escalation chain's key: the rule's and the process's. */
+export function chainKey(ruleKey: string, identity: ProcessIdentity): string {
+  return `${ruleKey}:${identityKey(identity)}`;
 }
 
 /**
@@ -25,9 +26,9 @@ export class StoredRuleMemory implements RuleMemory {
         store.forgetRuleFirings(record.pid, record.startTicks);
         continue;
       }
-      const key = keyOf(record.pid, record.startTicks);
+      const key = identityKey(record);
       if (record.firing && record.chainStep !== undefined) {
-        this.chains.set(`${record.ruleKey}:${key}`, record.chainStep);
+        this.chains.set(chainKey(record.ruleKey, record), record.chainStep);
       }
       const list = this.remembered.get(key);
       if (list) list.push(record);
@@ -36,7 +37,7 @@ export class StoredRuleMemory implements RuleMemory {
   }
 
   /**
-   * `${ruleKey}:${pid}:${startTicks}` → the next step, for every escalation chain of a live firing
+   * `chainKey(ruleKey, identity)` → the next step, for every escalation chain of a live firing
    * that a previous watcher saved progress for (a finished chain's next step is its length).
    */
   unfinishedChains(): Map<string, number> {
@@ -44,7 +45,7 @@ export class StoredRuleMemory implements RuleMemory {
   }
 
   recall(identity: ProcessIdentity): RememberedFiring[] {
-    const key = keyOf(identity.pid, identity.startTicks);
+    const key = identityKey(identity);
     const records = this.remembered.get(key);
     if (records === undefined) return [];
     this.remembered.delete(key);
@@ -66,7 +67,7 @@ export class StoredRuleMemory implements RuleMemory {
   }
 
   forget(identity: ProcessIdentity): void {
-    this.remembered.delete(keyOf(identity.pid, identity.startTicks));
+    this.remembered.delete(identityKey(identity));
     this.store.forgetRuleFirings(identity.pid, identity.startTicks);
   }
 }

@@ -1,36 +1,58 @@
-import { DEFAULT_RETAIN_MS } from '../config/index.js';
-import type { Tick as ExportTick } from '../export/index.js';
+import type { Tick } from '../export/index.js';
 import type { ProcessFilter } from '../select/index.js';
 import { toExportTick } from './export-tick.js';
-import { Watcher } from './watcher.js';
+import { OomTracker } from './oom.js';
+import { TargetSampler } from './target-sampler.js';
+import { initialCounters } from './watcher.js';
 
 export interface TickerTarget {
   name: string;
   filter: ProcessFilter;
 }
 
-/** Ticks for `top` and `serve`: a watcher with targets and no rules, read on demand. */
+/**
+ * Ticks for `top` and `serve`: the watcher's sweep → select → sample path and its OOM count,
+ * with no rules, store or actions, read on demand.
+ */
 export class Ticker {
-  private readonly watcher: Watcher;
+  private readonly sampling = new TargetSampler();
+  private readonly oom: OomTracker;
+  private readonly counters = initialCounters();
 
-  constructor(targets: readonly TickerTarget[], options: { pss?: boolean; intervalMs?: number } = {}) {
-    const config = {
-      file: '(command line)',
-      intervalMs: options.intervalMs ?? 1000,
-      retainMs: DEFAULT_RETAIN_MS,
-      store: { enabled: false },
-      targets: targets.map((t) => ({ name: t.name, match: t.filter, rules: [] })),
-      rules: [],
-      warnings: [],
-    };
-    this.watcher = new Watcher(config, {}, { pss: options.pss ?? false });
+  constructor(targets: readonly TickerTarget[], options: { pss?: boolean } = {}) {
+    const { reader } = this.sampling;
+    this.sampling.setTargets(targets.map((t) => ({ name: t.name, match: t.filter })));
+    this.sampling.pss = options.pss ?? false;
+    this.oom = new OomTracker({
+      cgroupRoot: reader.cgroupRoot,
+      cgroupPaths: (pid) => reader.cgroupPaths(pid),
+    });
+    this.counters.oomKillsByTarget = this.oom.killsByTarget;
   }
 
-  tick(): ExportTick {
-    return toExportTick(this.watcher.tick(), this.watcher.counters);
+  tick(): Tick {
+    const started = performance.now();
+    const { system, records } = this.sampling.sweep();
+    const { samples, targetsOf, rows } = this.sampling.sample(system, records);
+    this.oom.observe(
+      samples.map((sample) => ({ sample, targets: targetsOf(sample.pid) })),
+      new Map(),
+      system.time,
+    );
+    const { counters } = this;
+    counters.cycles++;
+    counters.oomKills = this.oom.machineKills;
+    counters.procReadDenied = this.sampling.reader.errors.denied;
+    counters.procReadFailed = this.sampling.reader.errors.failed;
+    const durationMs = performance.now() - started;
+    return toExportTick(
+      { time: system.time, system, durationMs, targets: rows, trends: new Map() },
+      counters,
+    );
   }
 
   close(): void {
-    this.watcher.close();
+    this.sampling.close();
+    this.oom.close();
   }
 }

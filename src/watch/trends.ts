@@ -1,5 +1,5 @@
 import { detectTrend, type TrendResult } from '../analysis/trend/index.js';
-import type { ProcessObservation, RuleSpec } from '../rules/index.js';
+import type { ProcessObservation } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 
 /** Points kept per process; when full, every other one is dropped so the span keeps growing. */
@@ -48,13 +48,6 @@ export interface TrendView {
 export function observeTrend(observation: ProcessObservation, trend: TrendView): void {
   if (trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
   if (trend.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
-}
-
-/** Whether any rule needs a trend (`leak`, `oom_in`), so the watcher keeps series only then. */
-export function rulesNeedTrends(rules: readonly RuleSpec[]): boolean {
-  return rules.some((r) =>
-    r.when.clauses.some((c) => c.kind === 'leak' || (c.kind === 'compare' && c.metric === 'oom_in')),
-  );
 }
 
 /** Earlier points of a process, from the history file, so a restarted watcher need not start over. */

@@ -5,11 +5,11 @@ import type { WatchConfig } from '../config/index.js';
 import { errnoCode } from '../errors.js';
 import {
   DEFAULT_PRESSURE_TRIGGER,
+  identityKey,
   PressureTrigger,
   type ProcessIdentity,
   type ProcessRecord,
   ProcReader,
-  procVisibility,
   threadsOnMachine,
 } from '../proc/index.js';
 import {
@@ -18,20 +18,22 @@ import {
   type RuleEvent,
   type RuleSpec,
   ruleKey,
+  ruleNeeds,
 } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { Sampler } from '../sample/index.js';
-import { type CompiledFilter, compileFilter, selectProcesses } from '../select/index.js';
 import type { Store } from '../store/index.js';
 import { carryOut } from './act.js';
 import { type EscalationNotice, Escalations } from './escalate.js';
+import { ruleEventRow } from './event-row.js';
 import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
 import { type OomKillEvent, OomTracker } from './oom.js';
-import { StoredRuleMemory } from './rule-memory.js';
-import { observeTrend, rulesNeedTrends, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
+import { chainKey, StoredRuleMemory } from './rule-memory.js';
+import { type TargetRow, TargetSampler } from './target-sampler.js';
+import { observeTrend, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
-export interface Tick {
+export interface Cycle {
   cycle: number;
   /** Wall-clock time of the sweep, ms since the epoch. */
   time: number;
@@ -40,11 +42,7 @@ export interface Tick {
   /** What started the cycle: its slot in the interval, or a memory-pressure (PSI) trigger between slots. */
   wake: 'interval' | 'pressure';
   system: SystemSample;
-  /**
-   * `unknown` is set on a target that matched nothing while /proc hides other users' processes
-   * (hidepid): its processes may be there unseen, so it is not "none".
-   */
-  targets: { name: string; processes: ProcessSample[]; unknown?: true }[];
+  targets: TargetRow[];
   events: RuleEvent[];
   /** The kernel's OOM kills learnt of in this cycle, named where memwarden watched the process. */
   oomKills: OomKillEvent[];
@@ -87,15 +85,25 @@ export interface WatcherCounters {
   oomKillsByTarget: ReadonlyMap<string, number>;
 }
 
-interface Target {
-  name: string;
-  /** `[name]`, made once: the target list of every process that is only in this target. */
-  names: readonly string[];
-  filter: CompiledFilter;
+/** Every counter at its start: nothing counted, the config loaded. */
+export function initialCounters(): WatcherCounters {
+  return {
+    cycles: 0,
+    cycleOverruns: 0,
+    cycleErrors: 0,
+    procReadDenied: 0,
+    procReadFailed: 0,
+    configLastReloadSuccess: 1,
+    storageWriteErrors: 0,
+    samplesDropped: 0,
+    oomKills: 0,
+    pressureWakeups: 0,
+    oomKillsByTarget: new Map(),
+  };
 }
 
 export interface WatcherEvents {
-  tick: [Tick];
+  tick: [Cycle];
   warning: [string];
   action: [ActionResult];
   escalation: [EscalationNotice];
@@ -119,39 +127,25 @@ function monotonicMs(): number {
  * slot makes the next slots be skipped (and counted), never piled up.
  */
 export class Watcher extends EventEmitter<WatcherEvents> {
-  readonly counters: WatcherCounters = {
-    cycles: 0,
-    cycleOverruns: 0,
-    cycleErrors: 0,
-    procReadDenied: 0,
-    procReadFailed: 0,
-    configLastReloadSuccess: 1,
-    storageWriteErrors: 0,
-    samplesDropped: 0,
-    oomKills: 0,
-    pressureWakeups: 0,
-    oomKillsByTarget: new Map(),
-  };
-  private readonly reader = new ProcReader();
+  readonly counters = initialCounters();
+  private readonly sampling = new TargetSampler();
+  private readonly reader = this.sampling.reader;
   private readonly oom: OomTracker;
   private guard: Guard | undefined;
   /** Each rule's cooldown, which is also how often its notices may repeat for one process. */
   private cooldowns = new Map<string, number>();
-  private readonly sampler = new Sampler(this.reader);
+  private readonly sampler = this.sampling.sampler;
   private readonly engine: RuleEngine;
-  private targets: Target[];
   private rules: readonly RuleSpec[];
   private intervalMs: number;
   private trends: TrendTracker | undefined;
-  /** Whether a rule reads PSS, so smaps_rollup is read for the selected processes. */
-  private needsSmaps: boolean;
   private stopping: AbortController | undefined;
   /** Aborted to end the current wait early: stop(), or the pressure trigger. */
   private wake: AbortController | undefined;
   /** Identities already warned about for partial reads: one warning each, not one per cycle. */
   private readonly warnedPartial = new Set<string>();
   /** Whether /proc hides other users' processes from this watcher (hidepid). */
-  private readonly hidden = procVisibility();
+  private readonly hidden = this.sampling.hidden;
   /** Escalation chains re-measure on their own reader and sampler, so the tick's CPU deltas stay whole. */
   private readonly chainReader = new ProcReader();
   private readonly chainSampler = new Sampler(this.chainReader);
@@ -159,7 +153,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** The last tick's samples and trends by pid, kept only while a chain may need them. */
   private lastSamples = new Map<number, ProcessSample>();
   private lastTrends = new Map<number, TrendView>();
-  /** Chains a previous watcher left half done: `${ruleKey}:${pid}:${startTicks}` → next step. */
+  /** Chains a previous watcher left half done: `chainKey(ruleKey, identity)` → next step. */
   private resumable: Map<string, number>;
   /** Cycles failed in a row: warned about when the run begins and when it ends. */
   private failedInARow = 0;
@@ -185,11 +179,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.counters.oomKillsByTarget = this.oom.killsByTarget;
     this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
     this.setGuard(config);
-    this.targets = compileTargets(config, this.reader);
+    this.sampling.setTargets(config.targets);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
-    this.trends = rulesNeedTrends(config.rules) ? this.trendTracker() : undefined;
-    this.needsSmaps = (options.pss ?? false) || rulesUsePss(config.rules);
+    const needs = ruleNeeds(config.rules);
+    this.trends = needs.trends ? this.trendTracker() : undefined;
+    this.sampling.pss = (options.pss ?? false) || needs.pss;
     const store = services.store;
     const memory = store
       ? new StoredRuleMemory(store, (id) => this.reader.identity(id.pid)?.startTicks === id.startTicks)
@@ -216,12 +211,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /** Swaps in a new config; rule state of unchanged rules is kept by the engine. */
   applyConfig(config: WatchConfig): void {
-    this.targets = compileTargets(config, this.reader);
+    this.sampling.setTargets(config.targets);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
-    if (!rulesNeedTrends(config.rules)) this.trends = undefined;
+    const needs = ruleNeeds(config.rules);
+    if (!needs.trends) this.trends = undefined;
     else this.trends ??= this.trendTracker();
-    this.needsSmaps = (this.options.pss ?? false) || rulesUsePss(config.rules);
+    this.sampling.pss = (this.options.pss ?? false) || needs.pss;
     this.engine.setRules(config.rules);
     this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
     this.setGuard(config);
@@ -288,54 +284,23 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** One cycle, synchronously: sweep, select, sample, evaluate. */
-  tick(wake: Tick['wake'] = 'interval'): Tick {
+  tick(wake: Cycle['wake'] = 'interval'): Cycle {
     if (wake === 'pressure') this.counters.pressureWakeups++;
     const started = monotonicMs();
-    // The machine first: its fork count must be read before the sweep to vouch for it.
-    const system = this.sampler.system();
-    const records = this.reader.sweep({ forks: this.sampler.forks });
+    const { system, records } = this.sampling.sweep();
     this.guard?.tick(records);
-    const perTarget = this.targets.map((target) => {
-      const selection = selectProcesses(records, target.filter, { explain: false });
-      const supervisedPid = this.services.supervisors?.get(target.name)?.pid;
-      const supervised = records.find((r) => r.pid === supervisedPid);
-      if (supervised && !selection.records.includes(supervised)) selection.records.push(supervised);
-      return { target, records: selection.records };
-    });
-    // With one target its selection is the set to sample; with several, a process in more than
-    // one is sampled once and carries every name. Per-pid maps are built only then: at a
-    // thousand processes a tick they are most of the tick's garbage.
-    let memberOf: Map<number, readonly string[]> | undefined;
-    let chosen: ProcessRecord[];
-    if (perTarget.length === 1) chosen = perTarget[0]?.records ?? [];
-    else {
-      memberOf = new Map();
-      const unique = new Map<number, ProcessRecord>();
-      for (const { target, records: selected } of perTarget) {
-        for (const record of selected) {
-          unique.set(record.pid, record);
-          const names = memberOf.get(record.pid);
-          memberOf.set(record.pid, names === undefined ? target.names : [...names, target.name]);
-        }
-      }
-      chosen = [...unique.values()];
-    }
-    // A process that is gone by the time its smaps_rollup is read is left out of the tick whole.
-    const unreadable = new Set<ProcessRecord>();
-    if (this.needsSmaps) {
-      for (const record of chosen) if (!this.reader.addSmaps(record)) unreadable.add(record);
-      if (unreadable.size > 0) chosen = chosen.filter((r) => !unreadable.has(r));
-    }
-    // Samples are the chosen records themselves, completed in place.
-    const samples = this.sampler.processes(chosen, system.memTotal);
-    const onlyTargets = perTarget[0]?.target.names ?? [];
+    const { samples, targetsOf, rows } = this.sampling.sample(
+      system,
+      records,
+      (target) => this.services.supervisors?.get(target)?.pid,
+    );
     this.warnAboutPartialReads(samples);
     const trendViews = new Map<number, TrendView>();
     this.trends?.record(samples, system.time);
     // Without rules there is nothing to observe: the engine only forgets what it knew.
     const observed = this.engine.hasRules ? samples : [];
     const observations: ProcessObservation[] = observed.map((sample) => {
-      const observation: ProcessObservation = { sample, targets: memberOf?.get(sample.pid) ?? onlyTargets };
+      const observation: ProcessObservation = { sample, targets: targetsOf(sample.pid) };
       const trend = this.trends?.view(sample, system, system.time);
       if (trend) {
         trendViews.set(sample.pid, trend);
@@ -344,7 +309,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       return observation;
     });
     const oomKills = this.oom.observe(
-      samples.map((sample) => ({ sample, targets: memberOf?.get(sample.pid) ?? onlyTargets })),
+      samples.map((sample) => ({ sample, targets: targetsOf(sample.pid) })),
       trendViews,
       system.time,
     );
@@ -361,20 +326,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.counters.cycles++;
     this.counters.procReadDenied = this.reader.errors.denied;
     this.counters.procReadFailed = this.reader.errors.failed;
-    const tick: Tick = {
+    const tick: Cycle = {
       cycle: this.counters.cycles,
       time: system.time,
       durationMs: monotonicMs() - started,
       wake,
       system,
-      targets: perTarget.map(({ target, records: selected }) => {
-        const processes = (
-          unreadable.size > 0 ? selected.filter((r) => !unreadable.has(r)) : selected
-        ) as ProcessSample[];
-        return processes.length === 0 && this.hidden.restricted
-          ? { name: target.name, processes, unknown: true as const }
-          : { name: target.name, processes };
-      }),
+      targets: rows,
       events,
       oomKills,
       trends: trendViews,
@@ -476,7 +434,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * the descriptors) is lost, counted and warned about once per run of failures; the loop
    * goes on and recovers when the descriptors come back. Any other error is a bug and stops it.
    */
-  private scheduledTick(wake: Tick['wake']): void {
+  private scheduledTick(wake: Cycle['wake']): void {
     try {
       this.tick(wake);
     } catch (err) {
@@ -499,7 +457,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Closes the files kept open between ticks, for a watcher driven by `tick()` alone. */
   close(): void {
     this.escalations?.stopAll();
-    this.reader.close();
+    this.sampling.close();
     this.chainReader.close();
     this.oom.close();
   }
@@ -561,7 +519,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** The tick to the store, and each fired event's actions to the runner (not waited for). */
-  private hand(tick: Tick, samples: readonly ProcessSample[]): void {
+  private hand(tick: Cycle, samples: readonly ProcessSample[]): void {
     const { store, runner } = this.services;
     store?.append({
       time: tick.time,
@@ -605,12 +563,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     for (const event of tick.events) {
       store?.appendEvent({
         time: tick.time,
-        kind: event.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
-        target: event.target,
-        pid: event.identity.pid,
+        ...ruleEventRow(event),
         startTicks: event.identity.startTicks,
-        rule: event.ruleId,
-        message: event.message,
         details: {
           value: event.value,
           threshold: event.threshold,
@@ -687,18 +641,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     if (this.resumable.size === 0 || this.escalations === undefined) return;
     const pending = this.resumable;
     this.resumable = new Map();
-    const byPid = new Map(samples.map((s) => [s.pid, s]));
     for (const rule of this.rules) {
       if (rule.escalate === undefined) continue;
       const key = ruleKey(rule);
-      for (const [resumeKey, nextStep] of pending) {
-        if (!resumeKey.startsWith(`${key}:`)) continue;
-        const [pid, startTicks] = resumeKey
-          .slice(key.length + 1)
-          .split(':')
-          .map(Number);
-        const sample = pid === undefined ? undefined : byPid.get(pid);
-        if (sample === undefined || sample.startTicks !== startTicks) continue;
+      for (const sample of samples) {
+        const nextStep = pending.get(chainKey(key, sample));
+        if (nextStep === undefined) continue;
         const identity = { pid: sample.pid, startTicks: sample.startTicks };
         const event: RuleEvent = {
           kind: 'fired',
@@ -724,7 +672,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const live = new Set<string>();
     for (const s of samples) {
       if (!s.partial) continue;
-      const key = `${s.pid}:${s.startTicks}`;
+      const key = identityKey(s);
       live.add(key);
       if (this.warnedPartial.has(key)) continue;
       this.warnedPartial.add(key);
@@ -741,17 +689,4 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 function systemErrorCode(err: unknown): string | undefined {
   const code = errnoCode(err);
   return code !== undefined && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
-}
-
-function rulesUsePss(rules: readonly RuleSpec[]): boolean {
-  return rules.some((r) => r.when.clauses.some((c) => c.kind === 'compare' && c.metric === 'pss'));
-}
-
-function compileTargets(config: WatchConfig, reader: ProcReader): Target[] {
-  const cgroupPaths = (pid: number) => reader.cgroupPaths(pid);
-  return config.targets.map((t) => ({
-    name: t.name,
-    names: [t.name],
-    filter: compileFilter(t.match, { cgroupPaths }),
-  }));
 }

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { parseKmsgRecord } from '../../src/proc/index.js';
 import { compileRule } from '../../src/rules/index.js';
 import { quickConfig } from '../../src/watch/quick.js';
-import { type Tick, Watcher } from '../../src/watch/watcher.js';
+import { type Cycle, Watcher } from '../../src/watch/watcher.js';
 import { canMakeMemoryCgroups, makeMemoryCgroup, oomKillCount } from '../helpers/cgroups.js';
 import { BIN, CLI_ENV } from '../helpers/cli.js';
 import { pidOf, start, waitForExit, waitForLine, waitForLines } from '../helpers/processes.js';
@@ -107,10 +107,10 @@ describe('OOM kills', () => {
     target.rules = [rule];
     const watcher = new Watcher(config, {}, { kernelLogPath: '/nonexistent/kmsg' });
     const warnings: string[] = [];
-    const ticks: Tick[] = [];
+    const ticks: Cycle[] = [];
     watcher.on('warning', (w) => warnings.push(w));
     let sawAlive = false;
-    const named = new Promise<Tick>((resolve) =>
+    const named = new Promise<Cycle>((resolve) =>
       watcher.on('tick', (tick) => {
         ticks.push(tick);
         if (!sawAlive && tick.targets[0]?.processes.some((p) => p.pid === hog.pid)) {

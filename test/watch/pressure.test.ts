@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readPressure } from '../../src/proc/index.js';
 import { quickConfig } from '../../src/watch/quick.js';
-import { type Tick, Watcher } from '../../src/watch/watcher.js';
+import { type Cycle, Watcher } from '../../src/watch/watcher.js';
 import { canMakeMemoryCgroups, makeMemoryCgroup } from '../helpers/cgroups.js';
 import { BIN } from '../helpers/cli.js';
 import { pidOf, start, waitForExit, waitForLine, waitForLines, waitUntil } from '../helpers/processes.js';
@@ -45,7 +45,7 @@ describe('memory pressure', () => {
     );
     const warnings: string[] = [];
     let thrashing = false;
-    const woken = new Promise<Tick>((resolve, reject) => {
+    const woken = new Promise<Cycle>((resolve, reject) => {
       watcher.on('warning', (w) => {
         warnings.push(w);
         if (/no PSI trigger/.test(w)) reject(new Error(w));

@@ -3,14 +3,14 @@ import { describe, it } from 'node:test';
 import type { ProcessSample } from '../../src/sample/index.js';
 import { quickConfig } from '../../src/watch/quick.js';
 import { eventRecord, systemRecord, TickJsonLines } from '../../src/watch/report-lines.js';
-import { type Tick, Watcher } from '../../src/watch/watcher.js';
+import { type Cycle, Watcher } from '../../src/watch/watcher.js';
 import { pidOf, start, waitForExec } from '../helpers/processes.js';
 import { SYSTEM } from '../helpers/samples.js';
 
 const round = (v: number | undefined) => (v === undefined ? undefined : Math.round(v * 100) / 100);
 
 /** The lines as JSON.stringify writes the records, one object literal each: what the encoder must match. */
-function stringified(tick: Tick): string {
+function stringified(tick: Cycle): string {
   const time = new Date(tick.time).toISOString();
   const records: object[] = [systemRecord(time, tick.cycle, tick.system)];
   for (const target of tick.targets) {
@@ -72,7 +72,7 @@ describe('TickJsonLines', () => {
       time: 1_700_000_100_000,
       ...fields,
     });
-    const tick = (cycle: number, processes: ProcessSample[]): Tick => ({
+    const tick = (cycle: number, processes: ProcessSample[]): Cycle => ({
       cycle,
       time: 1_700_000_100_000 + cycle * 1000,
       durationMs: 1,

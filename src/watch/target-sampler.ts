@@ -1,0 +1,124 @@
+import { type ProcessRecord, ProcReader, procVisibility } from '../proc/index.js';
+import { type ProcessSample, Sampler, type SystemSample } from '../sample/index.js';
+import { type CompiledFilter, compileFilter, type ProcessFilter, selectProcesses } from '../select/index.js';
+
+/** A target as the sweep needs it: a name and what it matches. */
+export interface SweepTarget {
+  name: string;
+  match: ProcessFilter;
+}
+
+interface Target {
+  name: string;
+  /** `[name]`, made once: the target list of every process that is only in this target. */
+  names: readonly string[];
+  filter: CompiledFilter;
+}
+
+/** One target's processes in a tick. */
+export interface TargetRow {
+  name: string;
+  processes: ProcessSample[];
+  /**
+   * Set on a target that matched nothing while /proc hides other users' processes (hidepid):
+   * its processes may be there unseen, so it is not "none".
+   */
+  unknown?: true;
+}
+
+export interface TargetSamples {
+  /** Every selected process, sampled once however many targets it is in. */
+  samples: ProcessSample[];
+  /** The names of the targets a sampled process is in. */
+  targetsOf: (pid: number) => readonly string[];
+  /** Each target's processes, in the targets' order. */
+  rows: TargetRow[];
+}
+
+/**
+ * The path every tick takes, with rules or without: one sweep of /proc, each target's
+ * selection, one sample per selected process. The watcher adds rules, store and actions on top;
+ * `top` and `serve` use it as it is.
+ */
+export class TargetSampler {
+  readonly reader = new ProcReader();
+  readonly sampler = new Sampler(this.reader);
+  /** Whether /proc hides other users' processes from this process (hidepid). */
+  readonly hidden = procVisibility();
+  /** Whether smaps_rollup is read for the selected processes, for their PSS. */
+  pss = false;
+  private targets: Target[] = [];
+
+  setTargets(targets: readonly SweepTarget[]): void {
+    const cgroupPaths = (pid: number) => this.reader.cgroupPaths(pid);
+    this.targets = targets.map((t) => ({
+      name: t.name,
+      names: [t.name],
+      filter: compileFilter(t.match, { cgroupPaths }),
+    }));
+  }
+
+  /** The machine, then every process: the machine first, its fork count vouches for the sweep. */
+  sweep(): { system: SystemSample; records: ProcessRecord[] } {
+    const system = this.sampler.system();
+    return { system, records: this.reader.sweep({ forks: this.sampler.forks }) };
+  }
+
+  /**
+   * Each target's selection among `records`, sampled. `ownPid` names, per target, a process
+   * that belongs to it whatever it matches (the one memwarden started for it).
+   */
+  sample(
+    system: SystemSample,
+    records: readonly ProcessRecord[],
+    ownPid?: (target: string) => number | undefined,
+  ): TargetSamples {
+    const perTarget = this.targets.map((target) => {
+      const selection = selectProcesses(records, target.filter, { explain: false });
+      const own = ownPid?.(target.name);
+      const owned = own === undefined ? undefined : records.find((r) => r.pid === own);
+      if (owned && !selection.records.includes(owned)) selection.records.push(owned);
+      return { target, records: selection.records };
+    });
+    // With one target its selection is the set to sample; with several, a process in more than
+    // one is sampled once and carries every name. Per-pid maps are built only then: at a
+    // thousand processes a tick they are most of the tick's garbage.
+    let memberOf: Map<number, readonly string[]> | undefined;
+    let chosen: ProcessRecord[];
+    if (perTarget.length === 1) chosen = perTarget[0]?.records ?? [];
+    else {
+      memberOf = new Map();
+      const unique = new Map<number, ProcessRecord>();
+      for (const { target, records: selected } of perTarget) {
+        for (const record of selected) {
+          unique.set(record.pid, record);
+          const names = memberOf.get(record.pid);
+          memberOf.set(record.pid, names === undefined ? target.names : [...names, target.name]);
+        }
+      }
+      chosen = [...unique.values()];
+    }
+    // A process that is gone by the time its smaps_rollup is read is left out of the tick whole.
+    const unreadable = new Set<ProcessRecord>();
+    if (this.pss) {
+      for (const record of chosen) if (!this.reader.addSmaps(record)) unreadable.add(record);
+      if (unreadable.size > 0) chosen = chosen.filter((r) => !unreadable.has(r));
+    }
+    // Samples are the chosen records themselves, completed in place.
+    const samples = this.sampler.processes(chosen, system.memTotal);
+    const onlyTargets = perTarget[0]?.target.names ?? [];
+    const rows = perTarget.map(({ target, records: selected }): TargetRow => {
+      const processes = (
+        unreadable.size > 0 ? selected.filter((r) => !unreadable.has(r)) : selected
+      ) as ProcessSample[];
+      return processes.length === 0 && this.hidden.restricted
+        ? { name: target.name, processes, unknown: true }
+        : { name: target.name, processes };
+    });
+    return { samples, targetsOf: (pid) => memberOf?.get(pid) ?? onlyTargets, rows };
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
