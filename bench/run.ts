@@ -4,6 +4,7 @@ import { benchGroups } from './groups.js';
 import { benchHeap } from './heap.js';
 import { benchRegex } from './regex.js';
 import { benchRelease } from './release.js';
+import { benchScrape } from './scrape.js';
 import { benchSweep } from './sweep.js';
 import { benchTrend } from './trend.js';
 import { benchWatch } from './watch.js';
@@ -16,6 +17,7 @@ const benches: [string, () => Promise<void> | void][] = [
   ['heap', benchHeap],
   ['regex', benchRegex],
   ['release', benchRelease],
+  ['scrape', benchScrape],
   ['cli', benchCli],
 ];
 const only = process.argv.slice(2);
