@@ -180,6 +180,15 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Holds a process for `holder` (the guard, naming its actions' `rule` so) until the returned
+   * release is called: its destructive steps pass the one-per-cycle rule and go first in the
+   * process's line, and every other rule's destructive action on it is refused meanwhile.
+   */
+  hold(identity: ProcessIdentity, holder: string): () => void {
+    return this.overlap.hold(identityKey(identity), holder);
+  }
+
   /** Cancels what waits, lets what runs finish (each is bounded), and closes the webhook sender. */
   async close(): Promise<void> {
     this.closed = true;
@@ -219,16 +228,25 @@ export class ActionRunner extends EventEmitter<ActionRunnerEvents> {
       return;
     }
     if (isDestructive(spec.kind)) {
-      const holder = this.overlap.claim(context.cycle, job.key, context.rule);
-      if (holder !== undefined) {
+      const taken = this.overlap.claim(context.cycle, job.key, context.rule);
+      if (taken !== undefined) {
         this.counters.suppressedOverlap++;
         this.finish(job, {
           ok: false,
           code: 'SUPPRESSED_OVERLAP',
-          message: `rule ${holder} already acts on pid ${context.sample.pid} this cycle`,
+          message: taken.held
+            ? `the ${taken.holder} acts on pid ${context.sample.pid} until its chain has ended`
+            : `rule ${taken.holder} already acts on pid ${context.sample.pid} this cycle`,
         });
         return;
       }
+    }
+    if (this.overlap.isHeldBy(job.key, context.rule)) {
+      // The holder's step goes first in its process's line and is never dropped for a full one.
+      const firstForSame = this.waiting.findIndex((w) => w.key === job.key);
+      this.waiting.splice(firstForSame < 0 ? this.waiting.length : firstForSame, 0, job);
+      this.pump();
+      return;
     }
     const waitingForSame = this.waiting.filter((w) => w.key === job.key).length;
     const mustWait = this.busy.has(job.key) || waitingForSame > 0;

@@ -24,7 +24,8 @@ export interface ActionContext {
  * - `PID_REUSED`: the pid now belongs to another process; nothing was done to it.
  * - `IDENTITY_UNKNOWN`: a start time of 0 or unreadable; not taken as reuse, but not acted on either.
  * - `PROTECTED`: pid 1, memwarden itself or its parent, a kernel thread or a zombie.
- * - `SUPPRESSED_OVERLAP`: another destructive action already took this process this cycle.
+ * - `SUPPRESSED_OVERLAP`: another destructive action already took this process this cycle, or
+ *   the guard holds it while its chain runs.
  * - `DROPPED`: a queue was full (per process, or the webhook retry queue).
  * - `TIMEOUT`, `EXIT_STATUS` (non-zero exit or killed), `SPAWN_FAILED`: exec and probes.
  * - `HTTP_STATUS`, `REDIRECT`, `NETWORK`, `BAD_URL`: webhooks.

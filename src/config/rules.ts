@@ -3,7 +3,6 @@ import { isScalar, isSeq, type Node } from 'yaml';
 import { parseEscalation } from '../actions/index.js';
 import { accountOf } from '../proc/index.js';
 import {
-  type ActionSpec,
   ActionSpecError,
   type Condition,
   DEFAULT_COOLDOWN_MS,
@@ -101,16 +100,17 @@ function parseRule(
       ? escalateEntry === undefined
         ? undefined
         : []
-      : parseActionsAt(ctx, doNode, [...path, 'do'], hasRun, execAs);
+      : ruleList(ctx, doNode, [...path, 'do'], hasRun, execAs, parseActions);
   const escalate =
     escalateEntry === undefined
       ? undefined
-      : parseRuleEscalation(
+      : ruleList(
           ctx,
           escalateEntry.value ?? escalateEntry.key,
           [...path, 'escalate'],
           hasRun,
           execAs,
+          parseEscalation,
         );
   const cooldown = fields.get('cooldown');
   const cooldownMs =
@@ -124,23 +124,34 @@ function parseRule(
   return rule;
 }
 
-function parseRuleEscalation(
+/** A list read by `parse` (actions, escalation steps), its ActionSpecError placed where it points. */
+function specList<T>(
   ctx: ParseContext,
   node: Node,
   path: KeyPath,
-  hasRun: boolean,
-  execAs: ExecAs | undefined,
-): EscalationStep[] | undefined {
-  let steps: EscalationStep[];
+  parse: (value: unknown) => T[],
+): T[] | undefined {
   try {
-    steps = parseEscalation(ctx.reader.toJS(node));
+    return parse(ctx.reader.toJS(node));
   } catch (err) {
     if (!(err instanceof ActionSpecError)) throw err;
     ctx.reader.report(nodeAt(ctx.reader, node, err.path), [...path, ...err.path], err.reason);
     return undefined;
   }
-  if (!execAccounts(ctx, steps, node, path, execAs)) return undefined;
-  return restartWithoutRun(ctx, steps, node, path, hasRun) ? undefined : steps;
+}
+
+/** A rule's `do:` or `escalate:` list: each exec given its account, a restart refused without run:. */
+function ruleList<T extends EscalationStep>(
+  ctx: ParseContext,
+  node: Node,
+  path: KeyPath,
+  hasRun: boolean,
+  execAs: ExecAs | undefined,
+  parse: (value: unknown) => T[],
+): T[] | undefined {
+  const list = specList(ctx, node, path, parse);
+  if (list === undefined || !execAccounts(ctx, list, node, path, execAs)) return undefined;
+  return restartWithoutRun(ctx, list, node, path, hasRun) ? undefined : list;
 }
 
 /**
@@ -212,30 +223,5 @@ export function parseConditionAt(
 }
 
 export function parseStepsAt(ctx: ParseContext, node: Node, path: KeyPath): EscalationStep[] | undefined {
-  try {
-    return parseEscalation(ctx.reader.toJS(node));
-  } catch (err) {
-    if (!(err instanceof ActionSpecError)) throw err;
-    ctx.reader.report(nodeAt(ctx.reader, node, err.path), [...path, ...err.path], err.reason);
-    return undefined;
-  }
-}
-
-function parseActionsAt(
-  ctx: ParseContext,
-  node: Node,
-  path: KeyPath,
-  hasRun: boolean,
-  execAs: ExecAs | undefined,
-): ActionSpec[] | undefined {
-  let actions: ActionSpec[];
-  try {
-    actions = parseActions(ctx.reader.toJS(node));
-  } catch (err) {
-    if (!(err instanceof ActionSpecError)) throw err;
-    ctx.reader.report(nodeAt(ctx.reader, node, err.path), [...path, ...err.path], err.reason);
-    return undefined;
-  }
-  if (!execAccounts(ctx, actions, node, path, execAs)) return undefined;
-  return restartWithoutRun(ctx, actions, node, path, hasRun) ? undefined : actions;
+  return specList(ctx, node, path, parseEscalation);
 }

@@ -125,7 +125,7 @@ export function readCgroupOomKills(paths: CgroupPaths, sysfs = '/sys/fs/cgroup')
 
 /** A memory cgroup as the guard sees it: its limit, what it uses, its pressure and its processes. */
 export interface CgroupScope {
-  /** `v1` (memory.limit_in_bytes) or `v2` (memory.max). */
+  /** `v1` (memory.limit_in_bytes) or `v2` (memory.max, or memory.pressure alone). */
   version: 'v1' | 'v2';
   limitBytes?: number;
   usageBytes?: number;
@@ -139,12 +139,22 @@ export interface CgroupScope {
 const MAX_CGROUP_DIRS = 256;
 
 /**
+ * Whether a cgroup directory has its own `memory.pressure`: every cgroup v2 group has one where
+ * the kernel keeps PSI, with or without the memory controller (a hybrid host's `unified` tree
+ * has none of that controller and still keeps each group's stalls); v1 groups never do.
+ */
+export function cgroupPressureFile(dir: string): boolean {
+  return existsSync(`${dir}/memory.pressure`) && !existsSync(`${dir}/memory.limit_in_bytes`);
+}
+
+/**
  * Reads a memory cgroup given by its directory (`/sys/fs/cgroup/memory/app` on v1,
- * `/sys/fs/cgroup/app.slice` on v2). Undefined when the directory is not a memory cgroup.
+ * `/sys/fs/cgroup/app.slice` on v2). A v2 group without the memory controller has no limit or
+ * usage but still its pressure. Undefined when the directory is neither.
  */
 export function readCgroupScope(dir: string): CgroupScope | undefined {
   const v1 = existsSync(`${dir}/memory.limit_in_bytes`);
-  if (!v1 && !existsSync(`${dir}/memory.max`)) return undefined;
+  if (!v1 && !existsSync(`${dir}/memory.max`) && !cgroupPressureFile(dir)) return undefined;
   const scope: CgroupScope = { version: v1 ? 'v1' : 'v2', pids: [] };
   const limit = readNumber(`${dir}/${v1 ? 'memory.limit_in_bytes' : 'memory.max'}`);
   if (limit !== undefined && limit < V1_UNLIMITED) scope.limitBytes = limit;

@@ -7,6 +7,7 @@
 export {
   type CgroupPaths,
   type CgroupScope,
+  cgroupPressureFile,
   parseCgroupFile,
   readCgroupMemory,
   readCgroupOomKills,

@@ -14,6 +14,7 @@ import {
 } from '../actions/index.js';
 import { describeGuard, type GuardConfig } from '../config/index.js';
 import {
+  cgroupPressureFile,
   type Pressure,
   type ProcessRecord,
   type ProcReader,
@@ -88,7 +89,12 @@ export interface GuardDeps {
    * the notifiers' chance to tell people before the guard kills anything.
    */
   announce?: (decision: GuardDecision) => Promise<void>;
+  /** The watcher's current cycle, for the steps' action context. */
+  cycle?: () => number;
 }
+
+/** The name the guard's steps carry as their rule, and the holder of its victim. */
+const GUARD = 'guard';
 
 const RANKING_SHOWN = 10;
 
@@ -179,7 +185,6 @@ export class Guard extends EventEmitter<GuardEvents> {
   private readonly stopping = new AbortController();
   /** The last dry-run decision's victim in the current episode, so it is not repeated every tick. */
   private dryRunVictim: number | undefined | null = null;
-  private stepSerial = 0;
 
   constructor(
     private config: GuardConfig,
@@ -194,6 +199,17 @@ export class Guard extends EventEmitter<GuardEvents> {
 
   setConfig(config: GuardConfig): void {
     this.config = config;
+  }
+
+  /** The cgroup directory the guard watches; undefined for the machine. */
+  scopeDir(): string | undefined {
+    return this.config.scope.kind === 'cgroup' ? this.config.scope.dir : undefined;
+  }
+
+  /** The cgroup scope's own `memory.pressure` (cgroup v2 only), where it exists now. */
+  pressureFile(): string | undefined {
+    const dir = this.scopeDir();
+    return dir !== undefined && cgroupPressureFile(dir) ? `${dir}/memory.pressure` : undefined;
   }
 
   /** Today's ranking of the scope's processes, without any condition: what `check` shows. */
@@ -239,7 +255,15 @@ export class Guard extends EventEmitter<GuardEvents> {
       this.dryRunVictim = victim?.pid;
       return decision;
     }
-    if (victim) this.running = this.act(decision, victim).finally(() => (this.running = undefined));
+    if (victim) {
+      // Held from the decision on, before this cycle's rules run: none of them acts on the
+      // victim destructively until the chain has ended, so the two never double up.
+      const release = this.deps.runner?.hold(victim, GUARD);
+      this.running = this.act(decision, victim).finally(() => {
+        release?.();
+        this.running = undefined;
+      });
+    }
     return decision;
   }
 
@@ -295,14 +319,14 @@ export class Guard extends EventEmitter<GuardEvents> {
       act: async (step) => {
         if (!runner || !sample)
           return { ok: false, code: 'NOT_AVAILABLE', message: `${step.kind}: nothing can act here` };
-        // Each step is its own cycle for the runner's one-destructive-action-per-cycle check:
-        // a chain's destructive steps are meant to follow each other.
+        // The victim is held for the guard, so its steps pass the one-destructive-action-per-
+        // cycle rule (a chain's steps are meant to follow each other, each re-measured first).
         const outcome = await runner.run(step, {
-          target: 'guard',
+          target: GUARD,
           sample: { ...sample, time: Date.now() },
-          rule: 'guard',
+          rule: GUARD,
           message: decision.message,
-          cycle: -++this.stepSerial,
+          cycle: this.deps.cycle?.() ?? 0,
         });
         return outcome.details === undefined
           ? { ok: outcome.ok, ...(outcome.code ? { code: outcome.code } : {}), message: outcome.message }

@@ -6,7 +6,7 @@ import { printable } from '../ui/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
 import { ruleEventRow } from './event-row.js';
 import type { OomKillEvent } from './oom.js';
-import type { TrendView } from './trends.js';
+import type { ProcessTrend } from './trends.js';
 import type { Cycle } from './watcher.js';
 
 /** The machine's JSON-lines record of one cycle. */
@@ -162,7 +162,7 @@ function clock(ms: number): string {
 }
 
 /** A process's leak verdict in a few words; while there is none, what it waits for. */
-function trendText(trend: TrendView): string {
+function trendText(trend: ProcessTrend): string {
   if (trend.verdict === 'leak') {
     const rate =
       trend.slopeBytesPerSecond === undefined ? '' : ` +${formatBytes(trend.slopeBytesPerSecond * 60)}/min`;

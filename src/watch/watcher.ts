@@ -33,7 +33,7 @@ import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guar
 import { type OomKillEvent, OomTracker } from './oom.js';
 import { chainKey, StoredRuleMemory } from './rule-memory.js';
 import { type TargetRow, TargetSampler } from './target-sampler.js';
-import { observeTrend, type TrendSeed, TrendTracker, type TrendView } from './trends.js';
+import { observeTrend, type ProcessTrend, type TrendSeed, TrendTracker } from './trends.js';
 
 /** What one cycle saw and decided; every consumer (logs, store, dashboard) reads the same one. */
 export interface Cycle {
@@ -44,13 +44,15 @@ export interface Cycle {
   durationMs: number;
   /** What started the cycle: its slot in the interval, or a memory-pressure (PSI) trigger between slots. */
   wake: 'interval' | 'pressure';
+  /** For a `pressure` wake: the pressure file whose trigger fired (the machine's, or the guard's cgroup's). */
+  wokenBy?: string;
   system: SystemSample;
   targets: TargetRow[];
   events: RuleEvent[];
   /** The kernel's OOM kills learnt of in this cycle, named where memwarden watched the process. */
   oomKills: OomKillEvent[];
   /** Trend verdicts by pid, for processes whose rules ask for one. */
-  trends: Map<number, TrendView>;
+  trends: Map<number, ProcessTrend>;
 }
 
 /** What the watcher hands its results to, besides its `tick` event. */
@@ -147,6 +149,11 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private stopping: AbortController | undefined;
   /** Aborted to end the current wait early: stop(), or the pressure trigger. */
   private wake: AbortController | undefined;
+  /** The pressure file whose trigger fired during the current wait. */
+  private wokenBy: string | undefined;
+  /** The PSI trigger on the guard's cgroup scope, while a run has one armed. */
+  private scopeTrigger: PressureTrigger | undefined;
+  private running = false;
   /** Identities already warned about for partial reads: one warning each, not one per cycle. */
   private readonly warnedPartial = new Set<string>();
   /** Whether /proc hides other users' processes from this watcher (hidepid). */
@@ -157,7 +164,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   private readonly escalations: Escalations | undefined;
   /** The last tick's samples and trends by pid, kept only while a chain may need them. */
   private lastSamples = new Map<number, ProcessSample>();
-  private lastTrends = new Map<number, TrendView>();
+  private lastTrends = new Map<number, ProcessTrend>();
   /** Chains a previous watcher left half done: `chainKey(ruleKey, identity)` → next step. */
   private resumable: Map<string, number>;
   /** Cycles failed in a row: warned about when the run begins and when it ends. */
@@ -172,6 +179,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       kernelLogPath?: string;
       /** The PSI trigger that wakes the loop between slots (default `some 500000 2000000`); false for none. */
       pressureTrigger?: string | false;
+      /** The trigger on a cgroup v2 guard scope's `memory.pressure`; default as `pressureTrigger`. */
+      scopePressureTrigger?: string | false;
       trendTimeScale?: number;
     } = {},
   ) {
@@ -239,12 +248,15 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       return;
     }
     if (this.guard) {
+      const before = this.guard.pressureFile();
       this.guard.setConfig(config.guard);
+      if (this.running && this.guard.pressureFile() !== before) void this.armScopeTrigger();
       return;
     }
     const notifier = this.services.notifier;
     const guard = new Guard(config.guard, {
       reader: this.reader,
+      cycle: () => this.counters.cycles,
       ...(this.services.runner ? { runner: this.services.runner } : {}),
       ...(notifier
         ? {
@@ -293,7 +305,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   }
 
   /** One cycle, synchronously: sweep, select, sample, evaluate. */
-  tick(wake: Cycle['wake'] = 'interval'): Cycle {
+  tick(wake: Cycle['wake'] = 'interval', wokenBy?: string): Cycle {
     if (wake === 'pressure') this.counters.pressureWakeups++;
     const started = monotonicMs();
     const { system, records } = this.sampling.sweep();
@@ -304,7 +316,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       (target) => this.services.supervisors?.get(target)?.pid,
     );
     this.warnAboutPartialReads(samples);
-    const trendViews = new Map<number, TrendView>();
+    const trendViews = new Map<number, ProcessTrend>();
     this.trends?.record(samples, system.time);
     // Without rules there is nothing to observe: the engine only forgets what it knew.
     const observed = this.engine.hasRules ? samples : [];
@@ -342,6 +354,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       time: system.time,
       durationMs: monotonicMs() - started,
       wake,
+      ...(wokenBy === undefined ? {} : { wokenBy }),
       system,
       targets: rows,
       events,
@@ -376,7 +389,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const fallback = this.oom.fallbackReason;
     if (fallback !== undefined) this.emit('warning', fallback);
     for (const warning of this.startWarnings) this.emit('warning', warning);
+    this.running = true;
     const trigger = await this.armPressureTrigger();
+    await this.armScopeTrigger();
     try {
       // CPU % needs two reads: a first, silent one lets the first logged cycle have it too.
       this.sampler.system();
@@ -389,7 +404,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       let slot = monotonicMs();
       let woken = false;
       while (!stopping.signal.aborted) {
-        this.scheduledTick(woken ? 'pressure' : 'interval');
+        this.scheduledTick(woken ? 'pressure' : 'interval', woken ? this.wokenBy : undefined);
         if (count !== undefined && this.counters.cycles >= count) break;
         const now = monotonicMs();
         // A cycle woken by pressure comes between slots: the next slot stays where it was.
@@ -403,13 +418,17 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         }
         const wake = new AbortController();
         this.wake = wake;
+        this.wokenBy = undefined;
         if (!stopping.signal.aborted)
           await sleep(Math.max(0, slot - now), undefined, { signal: wake.signal }).catch(() => undefined);
         this.wake = undefined;
         woken = wake.signal.aborted && !stopping.signal.aborted;
       }
     } finally {
+      this.running = false;
       trigger?.close();
+      this.scopeTrigger?.close();
+      this.scopeTrigger = undefined;
       await this.guard?.stop();
       this.close();
     }
@@ -418,19 +437,61 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Arms the PSI trigger if the kernel lets us, and says at start which way pressure is seen. */
   private async armPressureTrigger(): Promise<PressureTrigger | undefined> {
     const setting = this.options.pressureTrigger;
-    const path = `${this.reader.root}/pressure/memory`;
     if (setting === false) return undefined;
-    const trigger = new PressureTrigger(path, setting ?? DEFAULT_PRESSURE_TRIGGER);
+    return this.armTrigger(
+      `${this.reader.root}/pressure/memory`,
+      setting ?? DEFAULT_PRESSURE_TRIGGER,
+      'memory pressure',
+    );
+  }
+
+  /**
+   * A guard scoped to a cgroup v2 group is woken by that group's own pressure: a container can
+   * stall on its limit while the machine is at ease, which the machine's trigger never sees. A
+   * v1 cgroup keeps no pressure file; its scope is then measured once a cycle, and said so.
+   */
+  private async armScopeTrigger(): Promise<void> {
+    this.scopeTrigger?.close();
+    this.scopeTrigger = undefined;
+    const guard = this.guard;
+    const setting = this.options.scopePressureTrigger ?? this.options.pressureTrigger;
+    if (guard === undefined || setting === false) return;
+    const scope = guard.scopeDir();
+    if (scope === undefined) return;
+    const file = guard.pressureFile();
+    if (file === undefined) {
+      this.emit(
+        'warning',
+        `guard scope ${scope}: measured once a cycle (it keeps no memory.pressure: cgroup v1, or a kernel without PSI)`,
+      );
+      return;
+    }
+    const trigger = await this.armTrigger(file, setting ?? DEFAULT_PRESSURE_TRIGGER, `guard scope ${scope}`);
+    // Re-armed for another scope (a reload) while this one was being armed: keep only the latest.
+    if (!this.running || guard.pressureFile() !== file) trigger?.close();
+    else this.scopeTrigger = trigger;
+  }
+
+  private async armTrigger(
+    path: string,
+    setting: string,
+    what: string,
+  ): Promise<PressureTrigger | undefined> {
+    const trigger = new PressureTrigger(path, setting);
     const armed = await trigger.arm();
     if (!armed.armed) {
-      this.emit('warning', `memory pressure: read once a cycle (no PSI trigger on ${path}: ${armed.reason})`);
+      this.emit('warning', `${what}: read once a cycle (no PSI trigger on ${path}: ${armed.reason})`);
       return undefined;
     }
     this.emit(
       'warning',
-      `memory pressure: a PSI trigger ('${trigger.trigger}' on ${path}) wakes the watcher between cycles`,
+      `${what}: a PSI trigger ('${trigger.trigger}' on ${path}) wakes the watcher between cycles`,
     );
-    trigger.on('pressure', () => this.wake?.abort());
+    trigger.on('pressure', () => {
+      if (!this.wake || this.wake.signal.aborted) return;
+      this.wokenBy = path;
+      this.wake.abort();
+    });
     return trigger;
   }
 
@@ -446,9 +507,9 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * the descriptors) is lost, counted and warned about once per run of failures; the loop
    * goes on and recovers when the descriptors come back. Any other error is a bug and stops it.
    */
-  private scheduledTick(wake: Cycle['wake']): void {
+  private scheduledTick(wake: Cycle['wake'], wokenBy?: string): void {
     try {
-      this.tick(wake);
+      this.tick(wake, wokenBy);
     } catch (err) {
       const code = systemErrorCode(err);
       if (code === undefined) throw err;

@@ -224,6 +224,73 @@ describe('one action at a time, one destructive action per cycle', () => {
     assert.equal((await runner.run(cont, contextFor(sample, { cycle: 2 }))).ok, true);
   });
 
+  it("lets the guard's steps pass a rule's claim and refuses rules on its victim until it lets go", async () => {
+    const { sample } = await sleeper('2015');
+    const runner = new ActionRunner({ identities: new ProcReader() });
+    const cont: ActionSpec = { kind: 'signal', signal: 'SIGCONT' };
+    const by = (rule: string, cycle: number) => runner.run(cont, contextFor(sample, { rule, cycle }));
+    assert.equal((await by('early-rule', 5)).ok, true);
+    const release = runner.hold(sample, 'guard');
+    // Not held back by the rule that acted this cycle; and a chain's steps follow each other.
+    assert.equal((await by('guard', 5)).ok, true);
+    assert.equal((await by('guard', 5)).ok, true);
+    const refused = await by('late-rule', 6);
+    assert.equal(refused.code, 'SUPPRESSED_OVERLAP');
+    assert.equal(refused.message, `the guard acts on pid ${sample.pid} until its chain has ended`);
+    release();
+    assert.equal((await by('late-rule', 7)).ok, true);
+    // The guard's steps leave the cycle's claims alone: this cycle's first rule still holds it.
+    const again = runner.hold(sample, 'guard');
+    assert.equal((await by('guard', 7)).ok, true);
+    again();
+    assert.match((await by('another-rule', 7)).message, /rule late-rule already acts on pid \d+ this cycle/);
+  });
+
+  it("puts the guard's step first in its victim's line and never drops it for a full one", async () => {
+    const { sample } = await sleeper('2016');
+    const runner = new ActionRunner({ identities: new ProcReader(), maxQueuedPerProcess: 1 });
+    const gate = join(scratch, 'guard-gate');
+    const order: string[] = [];
+    const track = (name: string, p: Promise<{ ok: boolean; code?: string }>) =>
+      p.then((r) => {
+        order.push(name);
+        return r;
+      });
+    // An action already running on the process: it ends once the gate file exists.
+    const running = track(
+      'running',
+      runner.run(
+        {
+          kind: 'exec',
+          argv: ['sh', '-c', `while [ ! -e '${gate}' ]; do sleep 0.05; done`],
+          timeoutMs: 30_000,
+          maxOutputBytes: 100,
+        },
+        contextFor(sample, { rule: 'slow', cycle: 1 }),
+      ),
+    );
+    const queued = track(
+      'queued',
+      runner.run(
+        { kind: 'exec', argv: ['true'], timeoutMs: 30_000, maxOutputBytes: 100 },
+        contextFor(sample, { rule: 'next', cycle: 2 }),
+      ),
+    );
+    // Both are in line before the guard takes the process.
+    await new Promise((r) => setImmediate(r));
+    runner.hold(sample, 'guard');
+    const guardStep = track(
+      'guard',
+      runner.run({ kind: 'signal', signal: 'SIGCONT' }, contextFor(sample, { rule: 'guard', cycle: 2 })),
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.equal(runner.queued, 2, 'the line is over its limit of one for the guard alone');
+    writeFileSync(gate, '');
+    const [, , step] = await Promise.all([running, queued, guardStep]);
+    assert.equal(step.ok, true);
+    assert.deepEqual(order, ['running', 'guard', 'queued']);
+  });
+
   it('runs actions on one process one after another and drops what exceeds the queue', async () => {
     const { sample } = await sleeper('2013');
     const lock = join(scratch, 'one-at-a-time');

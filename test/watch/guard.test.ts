@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { ActionRunner } from '../../src/actions/index.js';
+import { type ActionResult, ActionRunner } from '../../src/actions/index.js';
 import type { WatchConfig } from '../../src/config/index.js';
-import { guardFromOptions } from '../../src/config/index.js';
+import { guardFromOptions, parseConfig } from '../../src/config/index.js';
 import { ProcReader } from '../../src/proc/index.js';
-import type { GuardDecision, GuardEnd, GuardStep } from '../../src/watch/guard.js';
+import type { GuardDecision } from '../../src/watch/guard.js';
 import { Watcher } from '../../src/watch/watcher.js';
 import { canMakeMemoryCgroups, makeMemoryCgroup, oomKillCount } from '../helpers/cgroups.js';
 import { jsonRecords, runCli } from '../helpers/cli.js';
+import { guardEvents } from '../helpers/guard-events.js';
 import { isAlive, pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
 
 const HOG = new URL('../fixtures/cgroup-hog.py', import.meta.url).pathname;
@@ -68,13 +69,7 @@ describe('the guard', () => {
     };
     const runner = new ActionRunner({ identities: new ProcReader() });
     const watcher = new Watcher(config, { runner });
-    const events: (GuardDecision | GuardStep | GuardEnd)[] = [];
-    const ended = new Promise<GuardEnd>((resolve) =>
-      watcher.on('guard', (e) => {
-        events.push(e);
-        if (e.kind === 'guard-end') resolve(e);
-      }),
-    );
+    const { events, ended } = guardEvents(watcher);
     // The preferred process grows by 10 MiB a cycle until the guard acts.
     let growing = Promise.resolve();
     watcher.on('tick', () => {
@@ -145,6 +140,61 @@ describe('the guard', () => {
     assert.match(decision?.plan ?? '', /dry run/);
     assert.equal(jsonRecords(stdout, 'guard-step').length, 0);
     for (const p of [neutral, avoided, preferred]) assert.ok(isAlive(p.pid), `pid ${p.pid} untouched`);
+  });
+
+  it("holds its victim: a rule's destructive action on it in the guard's cycles is refused, not doubled", {
+    skip,
+  }, async () => {
+    const tag = `guard-hold-${process.pid}`;
+    const cgroup = makeMemoryCgroup(300 * MiB);
+    const victim = await hog(cgroup.dir, `${tag}-victim`, 20);
+    const { config, issues } = parseConfig(
+      [
+        'interval: 200ms',
+        'store: false',
+        'targets:',
+        '  - name: hogs',
+        `    match: ${tag}-victim`,
+        '    rules:',
+        '      - when: rss > 1MB',
+        '        do: [signal SIGCONT]',
+        'guard:',
+        `  scope: { cgroup: ${cgroup.dir} }`,
+        '  when: limit% > 1%',
+        `  prefer: { patterns: [${tag}-victim] }`,
+        // Harmless steps: the chain runs its course while the rule keeps firing beside it.
+        '  escalate: [signal SIGCONT, wait 1s, signal SIGCONT]',
+      ].join('\n'),
+      '(test)',
+    );
+    assert.deepEqual(issues, []);
+    assert.ok(config);
+    const runner = new ActionRunner({ identities: new ProcReader() });
+    const watcher = new Watcher(config, { runner }, { pressureTrigger: false });
+    const ruleResults: ActionResult[] = [];
+    watcher.on('action', (r) => {
+      if (r.rule !== 'guard') ruleResults.push(r);
+    });
+    const { ended } = guardEvents(watcher);
+    const running = watcher.run();
+    try {
+      const end = await ended;
+      assert.equal(end.pid, victim.pid);
+      // Both of the guard's steps went through, whatever the rule did in the same cycles.
+      assert.deepEqual(
+        end.result.steps.filter((s) => s.text.startsWith('signal')).map((s) => s.ok),
+        [true, true],
+      );
+      // The rule fired in the guard's first cycle, after the guard had taken its victim.
+      const first = ruleResults[0];
+      assert.equal(first?.code, 'SUPPRESSED_OVERLAP', JSON.stringify(ruleResults));
+      assert.equal(first?.message, `the guard acts on pid ${victim.pid} until its chain has ended`);
+      assert.ok(ruleResults.every((r) => !r.ok));
+    } finally {
+      watcher.stop();
+      await running;
+      await runner.close();
+    }
   });
 
   it('refuses a condition about one process, with exit code 2', async () => {
