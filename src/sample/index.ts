@@ -1,7 +1,8 @@
 /**
  * sample: successive reads turned into samples — CPU % from tick deltas between two reads,
  * memory % of the machine and of the process's cgroup limit — and the one-shot `listProcesses`
- * and `readSystem` that the CLI and the library expose.
+ * and `readSystem` that the CLI and the library expose; group totals over samples, and PSS read
+ * on a time budget.
  */
 
 export { familyKeys, type GroupTotal, groupTotals } from './groups.js';
