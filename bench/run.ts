@@ -1,5 +1,6 @@
 /** `npm run bench [NAME…]`: every benchmark (or the named ones), each printing its own table. */
 import { benchCli } from './cli.js';
+import { benchGroups } from './groups.js';
 import { benchHeap } from './heap.js';
 import { benchRegex } from './regex.js';
 import { benchRelease } from './release.js';
@@ -9,6 +10,7 @@ import { benchWatch } from './watch.js';
 
 const benches: [string, () => Promise<void> | void][] = [
   ['sweep', benchSweep],
+  ['groups', benchGroups],
   ['trend', benchTrend],
   ['watch', benchWatch],
   ['heap', benchHeap],

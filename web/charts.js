@@ -51,8 +51,13 @@
 
   const EVENT_COLOUR = '#c0392b';
 
-  /** Events closer than this on the chart (CSS pixels) are drawn as one marker. */
-  const EVENT_GROUP_PX = 6;
+  /**
+   * Events closer than this on the chart (CSS pixels) are one marker: a repeating rule makes
+   * one mark per stretch of the chart, with its count, not a line a few pixels from the next.
+   */
+  const EVENT_GROUP_PX = 14;
+  /** Half the width of a marker's triangle, in CSS pixels. */
+  const MARKER_PX = 5;
 
   /** The events of the chart grouped by where they fall on it: [{ x, events }], left to right. */
   function eventGroups(u) {
@@ -63,35 +68,47 @@
       const x = u.valToPos(e.time / 1000, 'x', true);
       if (x < left || x > left + width) continue;
       const last = groups[groups.length - 1];
-      if (last && x - last.x < EVENT_GROUP_PX * devicePixelRatio) last.events.push(e);
-      else groups.push({ x, events: [e] });
+      if (last && x - last.first < EVENT_GROUP_PX * devicePixelRatio) {
+        last.events.push(e);
+        last.x = (last.first + x) / 2;
+      } else groups.push({ x, first: x, events: [e] });
     }
     return groups;
   }
 
   /**
-   * Marks the chart's events as dashed lines, those close together as one line with their
-   * count; hovering near one names them (the chart's title) instead of a legend full of lines.
+   * Marks the chart's events as small triangles along its top edge, those close together as one
+   * with their count; hovering near one names them (the chart's title). No line crosses the
+   * data, so a chart with dozens of events still shows its series.
    */
   const eventMarkers = {
     hooks: {
       draw: [
         (u) => {
           const { ctx } = u;
-          const { top, height } = u.bbox;
+          const { top } = u.bbox;
+          const half = MARKER_PX * devicePixelRatio;
+          const groups = eventGroups(u);
+          // Where the markers are (CSS pixels from the plot's left edge), for tests: written as
+          // drawn, since uPlot applies new data and scales a moment after setData.
+          if (u.root.parentElement)
+            u.root.parentElement.dataset.eventMarks = groups
+              .map((g) => Math.round((g.x - u.bbox.left) / devicePixelRatio))
+              .join(' ');
           ctx.save();
-          ctx.strokeStyle = EVENT_COLOUR;
           ctx.fillStyle = EVENT_COLOUR;
-          ctx.lineWidth = 1;
           ctx.font = `${10 * devicePixelRatio}px sans-serif`;
-          for (const g of eventGroups(u)) {
-            ctx.setLineDash([4, 3]);
+          for (const g of groups) {
             ctx.beginPath();
-            ctx.moveTo(g.x, top);
-            ctx.lineTo(g.x, top + height);
-            ctx.stroke();
-            if (g.events.length > 1)
-              ctx.fillText(`×${g.events.length}`, g.x + 3, top + 10 * devicePixelRatio);
+            ctx.moveTo(g.x - half, top);
+            ctx.lineTo(g.x + half, top);
+            ctx.lineTo(g.x, top + half * 1.6);
+            ctx.closePath();
+            ctx.fill();
+            if (g.events.length > 1) {
+              ctx.textBaseline = 'top';
+              ctx.fillText(`×${g.events.length}`, g.x + half + 2 * devicePixelRatio, top);
+            }
           }
           ctx.restore();
         },
@@ -104,7 +121,9 @@
             return;
           }
           const x = left * devicePixelRatio + u.bbox.left;
-          const near = eventGroups(u).find((g) => Math.abs(g.x - x) <= EVENT_GROUP_PX * devicePixelRatio);
+          const near = eventGroups(u).find(
+            (g) => Math.abs(g.x - x) <= (EVENT_GROUP_PX / 2 + MARKER_PX) * devicePixelRatio,
+          );
           u.over.title = near
             ? near.events
                 .map((e) => `${new Date(e.time).toLocaleTimeString()} ${e.kind}: ${e.message}`)

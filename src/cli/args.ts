@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { errnoCode, MemwardenError } from '../errors.js';
-import { didYouMean } from '../rules/index.js';
+import { didYouMean } from '../units/index.js';
 
 type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
 

@@ -33,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   const entry = COMMANDS.find((c) => c.name === name);
   if (!entry) {
-    const { didYouMean } = await import('../rules/index.js');
+    const { didYouMean } = await import('../units/index.js');
     const hint = didYouMean(
       name,
       COMMANDS.map((c) => c.name),

@@ -10,6 +10,7 @@ import {
   parseActions,
   parseCondition,
   RuleParseError,
+  type RuleScope,
   type RuleSpec,
 } from '../rules/index.js';
 import { nodeAt, type ParseContext } from './context.js';
@@ -17,7 +18,7 @@ import type { KeyPath } from './issues.js';
 import type { Entry } from './reader.js';
 import type { ExecAs } from './types.js';
 
-const RULE_KEYS = ['when', 'do', 'escalate', 'cooldown'];
+const RULE_KEYS = ['when', 'scope', 'do', 'escalate', 'cooldown'];
 
 /** Turns a rule's column into the file's offset when the scalar holds the text verbatim. */
 function ruleOffset(text: string, node: Node, source: string, column: number): number {
@@ -75,8 +76,19 @@ function parseRule(
   const r = ctx.reader;
   const fields = r.map(node, path, RULE_KEYS);
   if (fields === undefined) return undefined;
+  const scopeEntry = fields.get('scope');
+  const scopeText =
+    scopeEntry === undefined
+      ? undefined
+      : r.string(scopeEntry.value, [...path, 'scope'], 'group or process', scopeEntry.key);
+  if (scopeText !== undefined && scopeText !== 'group' && scopeText !== 'process') {
+    r.report(scopeEntry?.value, [...path, 'scope'], `expected group or process, found '${scopeText}'`);
+    return undefined;
+  }
+  if (scopeEntry !== undefined && scopeText === undefined) return undefined;
   const whenNode = r.required(fields, 'when', node, path, 'a condition such as rss > 500MB for 3m');
-  const when = whenNode === undefined ? undefined : parseConditionAt(ctx, whenNode, [...path, 'when']);
+  const when =
+    whenNode === undefined ? undefined : parseConditionAt(ctx, whenNode, [...path, 'when'], scopeText);
   const escalateEntry = fields.get('escalate');
   // A rule may do things at once, escalate step by step, or both; it must do something.
   const doNode =
@@ -188,11 +200,20 @@ function restartWithoutRun(
   return true;
 }
 
-export function parseConditionAt(ctx: ParseContext, node: Node, path: KeyPath): Condition | undefined {
+/** `scope` is the rule's `scope:` key: `group` reads `pss`, `limit%` as the whole target's. */
+export function parseConditionAt(
+  ctx: ParseContext,
+  node: Node,
+  path: KeyPath,
+  scope?: RuleScope,
+): Condition | undefined {
   const source = ctx.reader.string(node, path, 'a condition such as rss > 500MB for 3m');
   if (source === undefined) return undefined;
   try {
-    return parseCondition(source, { cpuCount: ctx.options.cpuCount ?? availableParallelism() });
+    return parseCondition(source, {
+      cpuCount: ctx.options.cpuCount ?? availableParallelism(),
+      ...(scope === undefined ? {} : { scope }),
+    });
   } catch (err) {
     if (!(err instanceof RuleParseError)) throw err;
     const offset = ruleOffset(ctx.text, node, source, err.column);

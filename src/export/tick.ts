@@ -21,6 +21,8 @@ export interface TargetTick {
   name: string;
   processes: ProcessSample[];
   trend?: TargetTrend;
+  /** A target named by cgroup, unit or container: that cgroup's own use and the limit on it. */
+  cgroup?: { path: string; currentBytes?: number; limitBytes?: number };
   /** None matched while /proc hides other users' processes: the count is unknown, not 0. */
   unknown?: boolean;
 }

@@ -11,6 +11,7 @@ export {
   readCgroupMemory,
   readCgroupOomKills,
   readCgroupScope,
+  readOwnCgroup,
   unifiedMount,
 } from './cgroup.js';
 export { parseCmdline, trimArgv } from './cmdline.js';

@@ -14,6 +14,12 @@ export interface ReaderOptions {
   root?: string;
   /** The cgroup filesystem mount. */
   cgroupRoot?: string;
+  /**
+   * Keep each process's schedstat open, to skip reading stat again while the process has not
+   * run (default true). That pays from the third read on: a reader that reads each process
+   * twice (a one-off listing) would open, read and close one file more per process for nothing.
+   */
+  schedstat?: boolean;
 }
 
 export interface ReadOptions {
@@ -87,6 +93,9 @@ const REFRESH_EVERY = 8;
 /** Longest first field of schedstat: a run time in ns fits 20 digits. */
 const RUNTIME_BYTES = 24;
 
+/** The run time kept where schedstat is not read: never written to. */
+const NO_RUNTIME = Buffer.alloc(0);
+
 /** What reading a pid yields when the pid no longer exists at all. */
 const GONE = Symbol('gone');
 
@@ -115,8 +124,11 @@ export class ProcReader {
   private readonly statBuffer = Buffer.allocUnsafe(4096);
   private readonly cmdlineBuffer = Buffer.allocUnsafe(CMDLINE_CAP_BYTES);
   private readonly schedstatBuffer = Buffer.allocUnsafe(128);
-  /** False once schedstat shows no run time for a process that has used CPU (scheduler stats off). */
-  private schedstatUsable = true;
+  /**
+   * False when not asked for, or once schedstat shows no run time for a process that has used
+   * CPU (scheduler statistics off).
+   */
+  private schedstatUsable: boolean;
   /** The pids of the last listing, less those found gone since, in the listing's order. */
   private listed: number[] = [];
   /** The fork count given with the sweep that listed them. */
@@ -125,6 +137,7 @@ export class ProcReader {
   constructor(options: ReaderOptions = {}) {
     this.root = options.root ?? '/proc';
     this.cgroupRoot = options.cgroupRoot ?? '/sys/fs/cgroup';
+    this.schedstatUsable = options.schedstat ?? true;
     // Four fds per kept process; leave room for everything else the process opens.
     this.maxCached = Math.max(0, Math.min(20_000, Math.floor((openFileSoftLimit() - 512) / 4)));
   }
@@ -262,7 +275,7 @@ export class ProcReader {
       statmFaults: -1,
       statmCpuTicks: -1,
       schedstatFd: this.schedstatUsable ? this.openOptional(`${dir}/schedstat`) : -1,
-      runtime: Buffer.allocUnsafe(RUNTIME_BYTES),
+      runtime: this.schedstatUsable ? Buffer.allocUnsafe(RUNTIME_BYTES) : NO_RUNTIME,
       runtimeLength: -1,
       refreshIn: 1 + (pid % REFRESH_EVERY),
     };
@@ -292,7 +305,7 @@ export class ProcReader {
         !refresh &&
         runtimeLength > 0 &&
         runtimeLength === entry.runtimeLength &&
-        this.schedstatBuffer.compare(entry.runtime, 0, runtimeLength, 0, runtimeLength) === 0
+        sameBytes(this.schedstatBuffer, entry.runtime, runtimeLength)
       )
         return last;
     }
@@ -470,6 +483,15 @@ function closeEntry(entry: CachedProcess): void {
   if (entry.statmFd >= 0) closeSync(entry.statmFd);
   if (entry.cmdlineFd >= 0) closeSync(entry.cmdlineFd);
   if (entry.schedstatFd >= 0) closeSync(entry.schedstatFd);
+}
+
+/**
+ * Whether the first `length` bytes of two buffers are equal: a run time is a few digits, and a
+ * loop over them costs less than Buffer.compare's range checks and views.
+ */
+function sameBytes(a: Buffer, b: Buffer, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const SPACE_BYTE = 0x20;

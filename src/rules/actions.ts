@@ -1,7 +1,6 @@
 import { constants } from 'node:os';
 import { MemwardenError } from '../errors.js';
-import { parseDuration } from '../units/index.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean, parseDuration } from '../units/index.js';
 
 /** What a rule asks for. Only the description: carrying it out is the actions part's job. */
 export type ActionSpec =

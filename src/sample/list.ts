@@ -32,7 +32,11 @@ function byRssDescending(a: ProcessSample, b: ProcessSample): number {
  * measured rate. A process that exits inside the window is left out.
  */
 export async function listProcesses(filter: ProcessFilter, options: ListOptions = {}): Promise<ProcessList> {
-  const reader = options.procRoot ? new ProcReader({ root: options.procRoot }) : new ProcReader();
+  // Each process is read twice: schedstat would only add a file to open.
+  const reader = new ProcReader({
+    schedstat: false,
+    ...(options.procRoot ? { root: options.procRoot } : {}),
+  });
   const compiled = compileFilter(filter, { cgroupPaths: (pid) => reader.cgroupPaths(pid) });
   try {
     const sampler = new Sampler(reader);

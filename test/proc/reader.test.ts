@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -162,6 +171,31 @@ describe('ProcReader on the real /proc', () => {
     assert.ok(after.cpuTicks >= first.cpuTicks + 20, `${after.cpuTicks} after ${first.cpuTicks}`);
     assert.equal(after.cpuTicks, fresh.cpuTicks, 'the same as a reader that never saw it before');
     assert.equal(after.rss, fresh.rss);
+  });
+
+  it('keeps no schedstat open when told each process is read only twice, and still reads stat', async () => {
+    const child = start('sleep', ['1003']);
+    const pid = pidOf(child);
+    await waitForExec(pid, '1003');
+    const reader = new ProcReader({ schedstat: false });
+    try {
+      assert.ok(reader.read(pid));
+      const kept = readdirSync('/proc/self/fd').map((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
+      assert.ok(kept.includes(`/proc/${pid}/stat`), 'stat is kept open');
+      assert.ok(!kept.includes(`/proc/${pid}/schedstat`), 'schedstat is not');
+      const again = reader.read(pid);
+      assert.equal(again?.startTicks, new ProcReader().read(pid)?.startTicks);
+    } finally {
+      reader.close();
+      child.kill('SIGKILL');
+      await waitForExit(child);
+    }
   });
 
   it('shows a new parent of a process that never runs within 8 reads', async () => {

@@ -15,6 +15,7 @@ after(() => rmSync(shots, { recursive: true, force: true, maxRetries: 5 }));
 
 describe('a dashboard only seconds old, in Chromium', { skip }, () => {
   let server: DashboardServer;
+  let history: LiveHistory;
   let sampler: Ticker;
   let timer: NodeJS.Timeout;
   let browser: BrowserContext;
@@ -28,7 +29,7 @@ describe('a dashboard only seconds old, in Chromium', { skip }, () => {
       'memwarden-fresh-target',
     ]);
     await waitForLine(target, /ready/);
-    const history = new LiveHistory(1000);
+    history = new LiveHistory(1000);
     sampler = new Ticker([{ name: 'fresh', filter: { substrings: ['memwarden-fresh-target'] } }]);
     server = await DashboardServer.start({ port: 0, history, refreshMs: 1000 });
     const tick = () => {
@@ -69,6 +70,39 @@ describe('a dashboard only seconds old, in Chromium', { skip }, () => {
     assert.match(legend, /\d+(\.\d+)? (KiB|MiB|GiB)/, legend);
     const summary = String(await page.textContent('section.target[data-target="fresh"] .summary'));
     assert.match(summary, /^1 process, RSS /);
+    // Five events of one tick (a rule firing on five processes): one marker on the target's
+    // chart, its label naming all five; the machine's one event on the machine's chart alone.
+    const now = Date.now();
+    for (let i = 0; i < 5; i++)
+      history.addEvent({ time: now - 1000 + i, kind: 'rule-fired', target: 'fresh', message: `fired ${i}` });
+    history.addEvent({ time: now - 500, kind: 'oom-killed', target: '', message: 'a kill elsewhere' });
+    const marks = (selector: string) => `(${selector}?.dataset.eventMarks ?? '').split(' ').filter(Boolean)`;
+    await waitInPage(
+      page,
+      `${marks(chart)}.length === 1 && ${marks("document.querySelector('#system-chart')")}.length === 1`,
+    ).catch(async (err) => {
+      const seen = await page.evaluate(
+        `[${chart}.dataset.eventMarks, document.querySelector('#system-chart').dataset.eventMarks, document.getElementById('events').textContent]`,
+      );
+      throw new Error(`${err.message}; markers seen: ${JSON.stringify(seen)}`);
+    });
+    // Hover the marker: a mouse move at its x, made in the page so that no refresh (which moves
+    // a live chart's axis) comes between finding the marker and reading the label.
+    const hover = `(() => {
+      const over = ${chart}.querySelector('.u-over');
+      const r = over.getBoundingClientRect();
+      const x = Number(${marks(chart)}[0]);
+      over.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + x, clientY: r.top + 5, bubbles: true }));
+      return over.title;
+    })()`;
+    await waitInPage(page, `/fired 0[\\s\\S]*fired 4/.test(${hover})`).catch(async (err) => {
+      const seen = await page.evaluate(`[${hover}, ${chart}.dataset.eventMarks]`);
+      throw new Error(`${err.message.split('\n')[0]}; seen ${JSON.stringify(seen)}`);
+    });
+    const label = String(await page.evaluate(hover));
+    assert.equal(label.split('\n').length, 5, label);
+    assert.doesNotMatch(label, /a kill elsewhere/);
+    await page.evaluate(`${chart}.querySelector('.u-over').dispatchEvent(new MouseEvent('mouseleave'))`);
     const file = join(process.env.MEMWARDEN_SHOTS ?? shots, 'dashboard-fresh.png');
     await page.screenshot({ path: file, fullPage: true });
     assert.deepEqual(problems, []);

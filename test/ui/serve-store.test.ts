@@ -3,9 +3,11 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openStore } from '../../src/store/index.js';
 import { browserSkipReason, launchChromium, waitInPage } from '../helpers/browser.js';
 import { BIN, runCli } from '../helpers/cli.js';
 import { start, waitForExit, waitForLine } from '../helpers/processes.js';
+import { processSample, systemSample } from '../store/samples.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-serve-store-'));
 after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
@@ -116,6 +118,45 @@ describe('the history a config names, read by history, report and serve', () => 
         }
       } finally {
         await close();
+      }
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await waitForExit(child), 0);
+    }
+  });
+});
+
+describe('serve --store over a history younger than the range asked for', () => {
+  it('averages the data over their own span, not the whole range', async () => {
+    // Ten minutes a second apart, charted over an hour in 100 points: cut from the hour, the
+    // buckets would be 36 s wide and the ten minutes some 17 points at the right edge; cut from
+    // the ten minutes they are 7 s wide (the store rounds widths up to whole seconds).
+    const path = join(scratch, 'young.db');
+    const store = openStore(path, { maintenanceIntervalMs: 0 });
+    const now = Date.now();
+    for (let i = 600; i >= 1; i--) {
+      const time = now - i * 1000;
+      store.append({
+        time,
+        system: systemSample(time),
+        processes: [{ target: 'web', sample: processSample({ time, rss: 100_000_000 + i * 1000 }) }],
+      });
+    }
+    store.close();
+    const { child, url } = await serve(['--store', path]);
+    try {
+      const range = `since=${now - 3_600_000}&until=${now}&points=100`;
+      const series = (await (await fetch(`${url}api/series?target=web&${range}`)).json()) as {
+        points: { time: number }[];
+      };
+      const system = (await (await fetch(`${url}api/system?${range}`)).json()) as {
+        points: { time: number }[];
+      };
+      for (const [what, points] of [
+        ['series', series.points],
+        ['system', system.points],
+      ] as const) {
+        assert.ok(points.length >= 80 && points.length <= 101, `${what}: ${points.length} points`);
       }
     } finally {
       child.kill('SIGTERM');

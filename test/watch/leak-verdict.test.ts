@@ -80,7 +80,7 @@ async function watch(
       const tick = watcher.tick();
       const process_ = tick.targets[0]?.processes.find((p) => p.pid === pid);
       assert.ok(process_, `pid ${pid} is not watched`);
-      seen.events.push(...tick.events.filter((e) => e.identity.pid === pid));
+      seen.events.push(...tick.events.filter((e) => e.identity?.pid === pid));
       const view = tick.trends.get(pid);
       if (view) seen.views.push(view);
       const minutes = ((tick.time - process_.startTime) * TIME_SCALE) / 60_000;
