@@ -3,7 +3,7 @@ import {
   DEFAULT_GUARD_WHEN,
   DEFAULT_INTERVAL_MS,
   DEFAULT_RETAIN_MS,
-  guardFromOptions,
+  guardFromFlags,
   loadConfig,
   MIN_INTERVAL_MS,
   type WatchConfig,
@@ -84,7 +84,7 @@ export const guardCommand: Command = {
     } else {
       const prefer = filter(values.prefer, values['prefer-name']);
       const avoid = filter(values.avoid, values['avoid-name']);
-      const guard = guardFromOptions({
+      const guard = guardFromFlags({
         ...(values.scope === undefined ? {} : { scope: values.scope }),
         ...(values.when === undefined ? {} : { when: values.when }),
         ...(prefer ? { prefer } : {}),

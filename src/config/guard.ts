@@ -54,7 +54,7 @@ function parseScope(text: string): GuardScope {
   };
 }
 
-export interface GuardOptions {
+export interface GuardFlags {
   scope?: string;
   when?: string;
   prefer?: ProcessFilter;
@@ -64,7 +64,7 @@ export interface GuardOptions {
 }
 
 /** `memwarden guard`'s flags as a guard; a bad value is a usage error naming the flag. */
-export function guardFromOptions(options: GuardOptions): GuardConfig {
+export function guardFromFlags(options: GuardFlags): GuardConfig {
   const whenText = options.when ?? DEFAULT_GUARD_WHEN;
   let when: Condition;
   try {

@@ -8,9 +8,9 @@ export {
   DEFAULT_GUARD_WHEN,
   describeGuard,
   type GuardConfig,
-  type GuardOptions,
+  type GuardFlags,
   type GuardScope,
-  guardFromOptions,
+  guardFromFlags,
 } from './guard.js';
 export { ConfigError, type ConfigIssue, formatIssue } from './issues.js';
 export { loadConfig } from './load.js';

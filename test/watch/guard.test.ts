@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { type ActionResult, ActionRunner } from '../../src/actions/index.js';
 import type { WatchConfig } from '../../src/config/index.js';
-import { guardFromOptions, parseConfig } from '../../src/config/index.js';
+import { guardFromFlags, parseConfig } from '../../src/config/index.js';
 import { ProcReader } from '../../src/proc/index.js';
 import type { GuardDecision } from '../../src/watch/guard.js';
 import { Watcher } from '../../src/watch/watcher.js';
@@ -50,7 +50,7 @@ describe('the guard', () => {
   }, async () => {
     const tag = `guard-real-${process.pid}`;
     const { cgroup, neutral, avoided, preferred } = await scene(tag);
-    const guard = guardFromOptions({
+    const guard = guardFromFlags({
       scope: cgroup.dir,
       when: 'limit% > 70%',
       prefer: { substrings: [`${tag}-preferred`] },
