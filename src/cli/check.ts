@@ -5,6 +5,7 @@ import { ProcReader } from '../proc/index.js';
 import { redactedArgv } from '../redact.js';
 import { commandLineOf, compileFilter, selectProcesses } from '../select/index.js';
 import { printable } from '../ui/index.js';
+import { formatCount } from '../units/index.js';
 import { candidateText, Guard, loadTimeWarnings } from '../watch/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
@@ -75,11 +76,12 @@ export const checkCommand: Command = {
     }
     for (const w of warnings) process.stderr.write(`memwarden check: ${w}\n`);
     process.stdout.write(
-      `${config.file}: valid, ${config.targets.length} targets, ${config.rules.length} rules\n`,
+      `${config.file}: valid, ${formatCount(config.targets.length, 'target')}, ${formatCount(config.rules.length, 'rule')}\n`,
     );
     for (const [i, t] of targets.entries()) {
-      const count = t.processes.length === 1 ? '1 process' : `${t.processes.length} processes`;
-      process.stdout.write(`${printable(t.name)}: ${count}, ${t.rules} rules\n`);
+      process.stdout.write(
+        `${printable(t.name)}: ${formatCount(t.processes.length, 'process', 'processes')}, ${formatCount(t.rules, 'rule')}\n`,
+      );
       for (const record of selections[i]?.records ?? []) {
         process.stdout.write(
           `  ${record.pid}  ${printable(commandLineOf({ ...record, cmdline: redactedArgv(record.cmdline) }))}\n`,

@@ -55,3 +55,8 @@ export function formatDurationWords(ms: number): string {
   }
   return parts.join(' ');
 }
+
+/** `1 rule`, `2 rules`, `0 processes`: a count with its noun in the number it takes. */
+export function formatCount(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

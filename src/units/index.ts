@@ -4,7 +4,7 @@
  * `MB` and `MiB` differ) and formatted back for display; and the word a typo most likely
  * meant, for the errors about them (flags, config keys, rule names).
  */
-export { formatBytes, formatDuration, formatDurationWords, formatPercent } from './format.js';
+export { formatBytes, formatCount, formatDuration, formatDurationWords, formatPercent } from './format.js';
 export { DEFAULT_LISTEN_HOST, parseListen } from './listen.js';
 export { parseDuration, parsePercent, parseSize, parseSizeOrPercent, type SizeOrPercent } from './parse.js';
 export { closestMatch, didYouMean } from './suggest.js';
