@@ -7,7 +7,7 @@
  */
 import { compileRule, RuleEngine } from '../src/rules/index.js';
 import type { ProcessSample } from '../src/sample/index.js';
-import { observeTrend, TrendTracker, type TrendView } from '../src/watch/trends.js';
+import { observeTrend, type ProcessTrend, TrendTracker } from '../src/watch/trends.js';
 import { LIVE_SHAPES, type LiveSeries, liveSeries } from '../test/fixtures/trend-live.js';
 import { processSample, SYSTEM } from '../test/helpers/samples.js';
 import { BASELINE_MIN_SAMPLES, leastSquaresSlope } from './least-squares.js';
@@ -22,7 +22,7 @@ interface Replay {
 }
 
 /** The verdict after the first `upTo` samples, the last of which is `sample`. */
-type Judge = (sample: ProcessSample, upTo: number, nowMs: number) => TrendView | undefined;
+type Judge = (sample: ProcessSample, upTo: number, nowMs: number) => ProcessTrend | undefined;
 
 /** Replays one series through a judge and the rule engine, as the watcher's tick does. */
 function replay(series: LiveSeries, judge: Judge): Replay {

@@ -88,10 +88,17 @@
           const { ctx } = u;
           const { top } = u.bbox;
           const half = MARKER_PX * devicePixelRatio;
+          const groups = eventGroups(u);
+          // Where the markers are (CSS pixels from the plot's left edge), for tests: written as
+          // drawn, since uPlot applies new data and scales a moment after setData.
+          if (u.root.parentElement)
+            u.root.parentElement.dataset.eventMarks = groups
+              .map((g) => Math.round((g.x - u.bbox.left) / devicePixelRatio))
+              .join(' ');
           ctx.save();
           ctx.fillStyle = EVENT_COLOUR;
           ctx.font = `${10 * devicePixelRatio}px sans-serif`;
-          for (const g of eventGroups(u)) {
+          for (const g of groups) {
             ctx.beginPath();
             ctx.moveTo(g.x - half, top);
             ctx.lineTo(g.x + half, top);
@@ -202,10 +209,6 @@
         showLatest(chart);
         container.dataset.points = String(data[0].length);
         container.dataset.xMin = String(xRange?.[0] ?? '');
-        // Where the event markers are (CSS pixels from the plot's left edge), for tests.
-        container.dataset.eventMarks = eventGroups(chart)
-          .map((g) => Math.round((g.x - chart.bbox.left) / devicePixelRatio))
-          .join(' ');
       },
       resize() {
         chart?.setSize({ width: chartWidth(container), height: build.height });

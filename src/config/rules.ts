@@ -3,7 +3,6 @@ import { isScalar, isSeq, type Node } from 'yaml';
 import { parseEscalation } from '../actions/index.js';
 import { accountOf } from '../proc/index.js';
 import {
-  type ActionSpec,
   ActionSpecError,
   type Condition,
   DEFAULT_COOLDOWN_MS,
@@ -11,6 +10,7 @@ import {
   parseActions,
   parseCondition,
   RuleParseError,
+  type RuleScope,
   type RuleSpec,
 } from '../rules/index.js';
 import { nodeAt, type ParseContext } from './context.js';
@@ -18,7 +18,7 @@ import type { KeyPath } from './issues.js';
 import type { Entry } from './reader.js';
 import type { ExecAs } from './types.js';
 
-const RULE_KEYS = ['when', 'do', 'escalate', 'cooldown'];
+const RULE_KEYS = ['when', 'scope', 'do', 'escalate', 'cooldown'];
 
 /** Turns a rule's column into the file's offset when the scalar holds the text verbatim. */
 function ruleOffset(text: string, node: Node, source: string, column: number): number {
@@ -76,8 +76,19 @@ function parseRule(
   const r = ctx.reader;
   const fields = r.map(node, path, RULE_KEYS);
   if (fields === undefined) return undefined;
+  const scopeEntry = fields.get('scope');
+  const scopeText =
+    scopeEntry === undefined
+      ? undefined
+      : r.string(scopeEntry.value, [...path, 'scope'], 'group or process', scopeEntry.key);
+  if (scopeText !== undefined && scopeText !== 'group' && scopeText !== 'process') {
+    r.report(scopeEntry?.value, [...path, 'scope'], `expected group or process, found '${scopeText}'`);
+    return undefined;
+  }
+  if (scopeEntry !== undefined && scopeText === undefined) return undefined;
   const whenNode = r.required(fields, 'when', node, path, 'a condition such as rss > 500MB for 3m');
-  const when = whenNode === undefined ? undefined : parseConditionAt(ctx, whenNode, [...path, 'when']);
+  const when =
+    whenNode === undefined ? undefined : parseConditionAt(ctx, whenNode, [...path, 'when'], scopeText);
   const escalateEntry = fields.get('escalate');
   // A rule may do things at once, escalate step by step, or both; it must do something.
   const doNode =
@@ -89,16 +100,17 @@ function parseRule(
       ? escalateEntry === undefined
         ? undefined
         : []
-      : parseActionsAt(ctx, doNode, [...path, 'do'], hasRun, execAs);
+      : ruleList(ctx, doNode, [...path, 'do'], hasRun, execAs, parseActions);
   const escalate =
     escalateEntry === undefined
       ? undefined
-      : parseRuleEscalation(
+      : ruleList(
           ctx,
           escalateEntry.value ?? escalateEntry.key,
           [...path, 'escalate'],
           hasRun,
           execAs,
+          parseEscalation,
         );
   const cooldown = fields.get('cooldown');
   const cooldownMs =
@@ -112,23 +124,34 @@ function parseRule(
   return rule;
 }
 
-function parseRuleEscalation(
+/** A list read by `parse` (actions, escalation steps), its ActionSpecError placed where it points. */
+function specList<T>(
   ctx: ParseContext,
   node: Node,
   path: KeyPath,
-  hasRun: boolean,
-  execAs: ExecAs | undefined,
-): EscalationStep[] | undefined {
-  let steps: EscalationStep[];
+  parse: (value: unknown) => T[],
+): T[] | undefined {
   try {
-    steps = parseEscalation(ctx.reader.toJS(node));
+    return parse(ctx.reader.toJS(node));
   } catch (err) {
     if (!(err instanceof ActionSpecError)) throw err;
     ctx.reader.report(nodeAt(ctx.reader, node, err.path), [...path, ...err.path], err.reason);
     return undefined;
   }
-  if (!execAccounts(ctx, steps, node, path, execAs)) return undefined;
-  return restartWithoutRun(ctx, steps, node, path, hasRun) ? undefined : steps;
+}
+
+/** A rule's `do:` or `escalate:` list: each exec given its account, a restart refused without run:. */
+function ruleList<T extends EscalationStep>(
+  ctx: ParseContext,
+  node: Node,
+  path: KeyPath,
+  hasRun: boolean,
+  execAs: ExecAs | undefined,
+  parse: (value: unknown) => T[],
+): T[] | undefined {
+  const list = specList(ctx, node, path, parse);
+  if (list === undefined || !execAccounts(ctx, list, node, path, execAs)) return undefined;
+  return restartWithoutRun(ctx, list, node, path, hasRun) ? undefined : list;
 }
 
 /**
@@ -177,11 +200,20 @@ function restartWithoutRun(
   return true;
 }
 
-export function parseConditionAt(ctx: ParseContext, node: Node, path: KeyPath): Condition | undefined {
+/** `scope` is the rule's `scope:` key: `group` reads `pss`, `limit%` as the whole target's. */
+export function parseConditionAt(
+  ctx: ParseContext,
+  node: Node,
+  path: KeyPath,
+  scope?: RuleScope,
+): Condition | undefined {
   const source = ctx.reader.string(node, path, 'a condition such as rss > 500MB for 3m');
   if (source === undefined) return undefined;
   try {
-    return parseCondition(source, { cpuCount: ctx.options.cpuCount ?? availableParallelism() });
+    return parseCondition(source, {
+      cpuCount: ctx.options.cpuCount ?? availableParallelism(),
+      ...(scope === undefined ? {} : { scope }),
+    });
   } catch (err) {
     if (!(err instanceof RuleParseError)) throw err;
     const offset = ruleOffset(ctx.text, node, source, err.column);
@@ -191,30 +223,5 @@ export function parseConditionAt(ctx: ParseContext, node: Node, path: KeyPath): 
 }
 
 export function parseStepsAt(ctx: ParseContext, node: Node, path: KeyPath): EscalationStep[] | undefined {
-  try {
-    return parseEscalation(ctx.reader.toJS(node));
-  } catch (err) {
-    if (!(err instanceof ActionSpecError)) throw err;
-    ctx.reader.report(nodeAt(ctx.reader, node, err.path), [...path, ...err.path], err.reason);
-    return undefined;
-  }
-}
-
-function parseActionsAt(
-  ctx: ParseContext,
-  node: Node,
-  path: KeyPath,
-  hasRun: boolean,
-  execAs: ExecAs | undefined,
-): ActionSpec[] | undefined {
-  let actions: ActionSpec[];
-  try {
-    actions = parseActions(ctx.reader.toJS(node));
-  } catch (err) {
-    if (!(err instanceof ActionSpecError)) throw err;
-    ctx.reader.report(nodeAt(ctx.reader, node, err.path), [...path, ...err.path], err.reason);
-    return undefined;
-  }
-  if (!execAccounts(ctx, actions, node, path, execAs)) return undefined;
-  return restartWithoutRun(ctx, actions, node, path, hasRun) ? undefined : actions;
+  return specList(ctx, node, path, parseEscalation);
 }

@@ -4,4 +4,4 @@
  */
 export { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 export { MetricsCache } from './metrics-cache.js';
-export type { DaemonCounters, TargetTick, Tick, TrendSummary } from './tick.js';
+export type { DaemonCounters, TargetTick, TargetTrend, Tick } from './tick.js';

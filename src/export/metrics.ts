@@ -45,6 +45,8 @@ interface TargetTotals {
   processes: number;
   rssBytes: number;
   pssBytes?: number;
+  /** The oldest of the PSS values summed, when a time budget kept earlier reads. */
+  pssAgeMs?: number;
   swapBytes?: number;
   cpuRatio: number;
   memoryLimitRatio?: number;
@@ -63,6 +65,7 @@ function totals(processes: readonly ProcessSample[]): TargetTotals {
   for (const p of processes) {
     if (usable(p.rss)) t.rssBytes += p.rss;
     if (usable(p.pss)) t.pssBytes = (t.pssBytes ?? 0) + p.pss;
+    if (usable(p.pss) && usable(p.pssAgeMs)) t.pssAgeMs = Math.max(t.pssAgeMs ?? 0, p.pssAgeMs);
     if (usable(p.swap)) t.swapBytes = (t.swapBytes ?? 0) + p.swap;
     if (usable(p.cpuPercent)) t.cpuRatio += p.cpuPercent / 100;
     if (usable(p.memLimitPercent))
@@ -81,7 +84,17 @@ function targetSeries(target: TargetTick, memTotalBytes: number): Series[] {
     ['memwarden_target_rss_bytes', 'Resident set size summed over the target.', t.rssBytes],
   ];
   if (t.pssBytes !== undefined)
-    series.push(['memwarden_target_pss_bytes', 'Proportional set size summed over the target.', t.pssBytes]);
+    series.push([
+      'memwarden_target_pss_bytes',
+      "Proportional set size summed over the target's processes whose PSS was read: each shared page divided among the processes that map it, so shared memory counts once.",
+      t.pssBytes,
+    ]);
+  if (t.pssAgeMs !== undefined)
+    series.push([
+      'memwarden_target_pss_age_seconds',
+      'Age of the oldest PSS value in memwarden_target_pss_bytes (PSS is read on a time budget).',
+      t.pssAgeMs / 1000,
+    ]);
   if (t.swapBytes !== undefined)
     series.push(['memwarden_target_swap_bytes', 'Swapped-out memory summed over the target.', t.swapBytes]);
   series.push([
@@ -100,6 +113,19 @@ function targetSeries(target: TargetTick, memTotalBytes: number): Series[] {
       'memwarden_target_memory_limit_ratio',
       "The highest RSS / cgroup memory.max among the target's processes.",
       t.memoryLimitRatio,
+    ]);
+  const cgroup = target.cgroup;
+  if (cgroup?.currentBytes !== undefined)
+    series.push([
+      'memwarden_target_cgroup_memory_current_bytes',
+      "For a target named by cgroup, unit or container: that cgroup's memory.current (v1: memory.usage_in_bytes).",
+      cgroup.currentBytes,
+    ]);
+  if (cgroup?.limitBytes !== undefined)
+    series.push([
+      'memwarden_target_cgroup_memory_max_bytes',
+      "The memory limit on the target's cgroup: its own memory.max or the nearest ancestor's (v1: memory.limit_in_bytes).",
+      cgroup.limitBytes,
     ]);
   const trend = target.trend;
   if (trend && trend.verdict !== 'insufficient')

@@ -1,7 +1,10 @@
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 
-/** The leak detector's answer for one target, as far as the views need it. */
-export interface TrendSummary {
+/**
+ * The leak detector's answer for one target, as far as the views need it: drawn from its
+ * processes' `ProcessTrend`s, which are drawn from the detector's full `TrendResult`.
+ */
+export interface TargetTrend {
   verdict: 'leak' | 'no-leak' | 'insufficient';
   /** Growth of the post-GC floor; absent when the detector had too little data. */
   slopeBytesPerSecond?: number;
@@ -17,7 +20,9 @@ export interface TargetTick {
   /** The target's name from the config: a label value, so kept short and stable. */
   name: string;
   processes: ProcessSample[];
-  trend?: TrendSummary;
+  trend?: TargetTrend;
+  /** A target named by cgroup, unit or container: that cgroup's own use and the limit on it. */
+  cgroup?: { path: string; currentBytes?: number; limitBytes?: number };
   /** None matched while /proc hides other users' processes: the count is unknown, not 0. */
   unknown?: boolean;
 }

@@ -69,6 +69,33 @@ function walk(path: string, mount: string, limitFile: string, usageFile: string)
   return info;
 }
 
+/**
+ * A cgroup's own memory, given its path and hierarchy: what it uses, the limit that applies to
+ * it (its own or the nearest ancestor's), and on v2 its `memory.pressure`. A version left unknown
+ * is looked for in v1's memory controller first. Undefined when the cgroup is not there.
+ */
+export function readOwnCgroup(
+  path: string,
+  version: 'v1' | 'v2' | undefined,
+  sysfs = '/sys/fs/cgroup',
+): (CgroupInfo & { pressure?: Pressure }) | undefined {
+  const inside = path === '/' ? '' : path;
+  const v1 = version === 'v1' || (version === undefined && existsSync(`${sysfs}/memory${inside}`));
+  if (v1)
+    return existsSync(`${sysfs}/memory${inside}`) ? readCgroupMemory({ memoryV1: path }, sysfs) : undefined;
+  const dir = `${unifiedMount(sysfs)}${inside}`;
+  if (!existsSync(dir)) return undefined;
+  const info: CgroupInfo & { pressure?: Pressure } = walk(
+    path,
+    unifiedMount(sysfs),
+    'memory.max',
+    'memory.current',
+  );
+  const pressure = readPressure(`${dir}/memory.pressure`);
+  if (pressure !== undefined) info.pressure = pressure;
+  return info;
+}
+
 /** Where cgroup v2 is mounted: the root itself on a v2-only host, `unified/` on a hybrid one. */
 export function unifiedMount(sysfs = '/sys/fs/cgroup'): string {
   return existsSync(`${sysfs}/unified/cgroup.procs`) ? `${sysfs}/unified` : sysfs;

@@ -12,6 +12,7 @@ export {
   readCgroupMemory,
   readCgroupOomKills,
   readCgroupScope,
+  readOwnCgroup,
   unifiedMount,
 } from './cgroup.js';
 export { parseCmdline, trimArgv } from './cmdline.js';

@@ -28,6 +28,11 @@ export interface ProcessRecord {
   pss?: number;
   uss?: number;
   swap?: number;
+  /**
+   * How old `pss`, `uss` and `swap` are, in ms: 0 when read this cycle, more when a time budget
+   * kept an earlier read (see sample's PssBudget); absent when nothing keeps them.
+   */
+  pssAgeMs?: number;
   /** Names of fields that could not be read (EACCES and the like); absent when all were read. */
   partial?: string[];
 }

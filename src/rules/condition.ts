@@ -21,8 +21,31 @@ export const PRESSURE_METRICS: readonly PressureMetric[] = (['psi', 'cgroup.psi'
   ),
 );
 
+/**
+ * Measures of a target as a whole, read once per target and cycle: sums over its processes
+ * (`total.pss` divides shared pages among their users, so a page shared by five processes counts
+ * once), their number, and for a target named by cgroup, unit or container that cgroup's own
+ * `memory.current`, `memory.max`, their ratio (`total.limit%`) and its PSI (`total.psi.some`).
+ */
+export type GroupMetric =
+  | 'total.rss'
+  | 'total.pss'
+  | 'total.uss'
+  | 'count'
+  | 'memory.current'
+  | 'memory.max'
+  | 'total.limit%'
+  | GroupPressureMetric;
+
+type GroupPressureMetric = `total.psi.${PressureKind}${PressureWindow}`;
+
+const GROUP_PRESSURE_METRICS = (['some', 'full'] as const).flatMap((kind) =>
+  (['', '10', '60', '300'] as const).map((window) => `total.psi.${kind}${window}` as GroupPressureMetric),
+);
+
 export type Metric =
   | PressureMetric
+  | GroupMetric
   | 'rss'
   | 'pss'
   | 'vms'
@@ -45,6 +68,17 @@ export const METRIC_UNITS: Readonly<Record<Metric, ValueUnit>> = {
   growth: 'bytesPerSecond',
   available: 'bytes',
   oom_in: 'seconds',
+  'total.rss': 'bytes',
+  'total.pss': 'bytes',
+  'total.uss': 'bytes',
+  count: 'count',
+  'memory.current': 'bytes',
+  'memory.max': 'bytes',
+  'total.limit%': 'percent',
+  ...(Object.fromEntries(GROUP_PRESSURE_METRICS.map((m) => [m, 'percent'])) as Record<
+    GroupPressureMetric,
+    ValueUnit
+  >),
   ...(Object.fromEntries(PRESSURE_METRICS.map((m) => [m, 'percent'])) as Record<PressureMetric, ValueUnit>),
 };
 
@@ -81,8 +115,34 @@ export type Persistence =
   | { kind: 'for'; durationMs: number }
   | { kind: 'count'; times: number; withinCycles: number };
 
+/** The metrics about a whole target; a rule with one of them is a group rule. */
+export const GROUP_METRICS: ReadonlySet<Metric> = new Set<Metric>([
+  'total.rss',
+  'total.pss',
+  'total.uss',
+  'count',
+  'memory.current',
+  'memory.max',
+  'total.limit%',
+  ...GROUP_PRESSURE_METRICS,
+]);
+
+/** The machine's own measures, which mean the same in a process rule and in a group rule. */
+export const MACHINE_METRICS: ReadonlySet<Metric> = new Set<Metric>([
+  'available',
+  ...PRESSURE_METRICS.filter((m) => m.startsWith('psi.')),
+]);
+
+/**
+ * What a rule is about: each process of its target (the default), or the target as one group,
+ * which fires once for the group however many processes it has.
+ */
+export type RuleScope = 'process' | 'group';
+
 export interface Condition {
   source: string;
+  /** Absent for a per-process rule, so the conditions of existing rules stay as they were. */
+  scope?: 'group';
   /** All must hold (`and`), unless `or` splits them into alternatives. */
   clauses: Clause[];
   /** Where each alternative after the first begins in `clauses` (`a and b or c` → [2]). */

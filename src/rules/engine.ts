@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Pressure, ProcessIdentity } from '../proc/index.js';
-import type { ProcessSample, SystemSample } from '../sample/index.js';
+import type { GroupTotal, ProcessSample, SystemSample } from '../sample/index.js';
 import { formatBytes, formatDuration, formatPercent } from '../units/index.js';
 import { type Arbitrated, arbitrate } from './arbitration.js';
-import { type Clause, DEFAULT_GROWTH_WINDOW_MS } from './condition.js';
-import type { RuleEvent } from './events.js';
+import { type Clause, type CompareClause, DEFAULT_GROWTH_WINDOW_MS } from './condition.js';
+import type { GroupEventInfo, RuleEvent } from './events.js';
 import { GrowthHistory } from './growth.js';
 import { ruleNeeds } from './needs.js';
 import type { RuleSpec } from './rule.js';
@@ -26,10 +26,34 @@ export interface ProcessObservation {
   oomKilled?: boolean;
 }
 
+/** A target's own cgroup (a target named by cgroup, unit or container), read once a tick. */
+export interface GroupCgroup {
+  path: string;
+  currentBytes?: number;
+  limitBytes?: number;
+  /** cgroup v2 `memory.pressure`; absent on v1. */
+  pressure?: Pressure;
+}
+
+/** A target taken as one in a tick: what its group rules are evaluated on. */
+export interface GroupObservation {
+  target: string;
+  /** Its processes this tick; none is a group of 0 (`count < 1`), not a missing one. */
+  members: readonly ProcessSample[];
+  /** Their sums (see `groupTotals`); `pss` only where it was read. */
+  total: GroupTotal;
+  cgroup?: GroupCgroup;
+}
+
 export interface TickInput {
   system: SystemSample;
   processes: Iterable<ProcessObservation>;
+  /** One per target with group rules; a target left out for several ticks is forgotten. */
+  groups?: Iterable<GroupObservation>;
 }
+
+/** Members a group event lists by name: the biggest, so an event stays small for 1000 processes. */
+export const MAX_EVENT_MEMBERS = 20;
 
 export interface RuleEngineOptions {
   /** Monotonic milliseconds (e.g. `performance.now`); never the wall clock. */
@@ -109,6 +133,21 @@ interface IdentityState {
   history?: GrowthHistory;
 }
 
+/** A group rule's state is the target's: one per (rule, target), however many processes it has. */
+interface GroupState {
+  target: string;
+  lastSeenTick: number;
+  rules: (RuleState | undefined)[];
+  /** The last observation, for the event that says the group is gone. */
+  observation: GroupObservation;
+}
+
+type Subject = IdentityState | GroupState;
+
+function isGroup(subject: Subject): subject is GroupState {
+  return 'target' in subject;
+}
+
 const DEFAULT_RESOLVE_AFTER_CYCLES = 3;
 const DEFAULT_HYSTERESIS_FRACTION = 0.05;
 const DEFAULT_FORGET_AFTER_TICKS = 3;
@@ -158,7 +197,10 @@ export class RuleEngine {
   private rules: RuleSpec[] = [];
   private ruleKeys: string[] = [];
   private ruleIndexByKey = new Map<string, number>();
+  /** Per-process rules by target. */
   private rulesByTarget = new Map<string, number[]>();
+  /** Group rules (`total.pss`, `count`) by target. */
+  private groupRulesByTarget = new Map<string, number[]>();
   private growthWindowMs = 0;
   /** Targets with a growth rule: only their processes need an RSS history. */
   private growthTargets = new Set<string>();
@@ -166,6 +208,7 @@ export class RuleEngine {
   private oomRules = new Set<number>();
   /** By pid; the entry's start time tells whether it is still the same process. */
   private readonly identities = new Map<number, IdentityState>();
+  private readonly groups = new Map<string, GroupState>();
   private tickNumber = 0;
   private nowMs = 0;
   private lastClockMs: number | undefined;
@@ -199,15 +242,17 @@ export class RuleEngine {
       oldIndex.set(key, [...(oldIndex.get(key) ?? []), index]);
     });
     const carried = rules.map((rule) => oldIndex.get(fingerprint(rule))?.shift());
-    for (const identity of this.identities.values()) {
-      identity.rules = carried.map((old) => (old === undefined ? undefined : identity.rules[old]));
+    for (const subject of [...this.identities.values(), ...this.groups.values()]) {
+      subject.rules = carried.map((old) => (old === undefined ? undefined : subject.rules[old]));
     }
     this.rules = [...rules];
     this.ruleKeys = this.rules.map(ruleKey);
     this.ruleIndexByKey = new Map(this.ruleKeys.map((key, index) => [key, index]));
     this.rulesByTarget = new Map();
+    this.groupRulesByTarget = new Map();
     this.rules.forEach((rule, index) => {
-      this.rulesByTarget.set(rule.target, [...(this.rulesByTarget.get(rule.target) ?? []), index]);
+      const byTarget = rule.when.scope === 'group' ? this.groupRulesByTarget : this.rulesByTarget;
+      byTarget.set(rule.target, [...(byTarget.get(rule.target) ?? []), index]);
     });
     this.oomRules = new Set(
       this.rules.flatMap((rule, index) =>
@@ -228,6 +273,11 @@ export class RuleEngine {
     return this.rules.length > 0;
   }
 
+  /** The targets with group rules: only theirs need a GroupObservation each tick. */
+  get groupTargets(): ReadonlySet<string> {
+    return new Set(this.groupRulesByTarget.keys());
+  }
+
   stats(): RuleEngineStats {
     let ruleStates = 0;
     let historyPoints = 0;
@@ -235,6 +285,8 @@ export class RuleEngine {
       for (const state of identity.rules) if (state !== undefined) ruleStates++;
       historyPoints += identity.history?.size ?? 0;
     }
+    for (const group of this.groups.values())
+      for (const state of group.rules) if (state !== undefined) ruleStates++;
     return {
       identities: this.identities.size,
       ruleStates,
@@ -284,7 +336,12 @@ export class RuleEngine {
       let fired: Arbitrated[] | undefined;
       for (const index of this.applicableRules(observation.targets)) {
         if (observation.oomKilled && !this.oomRules.has(index)) continue;
-        const event = this.evaluate(index, identity, observation, input.system);
+        const rule = this.rules[index];
+        if (rule === undefined) continue;
+        const values = rule.when.clauses.map((clause) =>
+          this.measure(clause, identity, observation, input.system),
+        );
+        const event = this.evaluate(index, identity, values);
         if (event === undefined) continue;
         this.remember(index, event);
         if (event.kind === 'resolved') events.push(event);
@@ -293,8 +350,34 @@ export class RuleEngine {
       }
       if (fired !== undefined) events.push(...arbitrate(fired));
     }
+    for (const observation of input.groups ?? []) this.tickGroup(observation, input.system, events);
     this.forget(events);
     return events;
+  }
+
+  /** A target's group rules, once for the target: their events name it, not one process. */
+  private tickGroup(observation: GroupObservation, system: SystemSample, events: RuleEvent[]): void {
+    const indexes = this.groupRulesByTarget.get(observation.target);
+    if (indexes === undefined) return;
+    let group = this.groups.get(observation.target);
+    if (group === undefined) {
+      group = { target: observation.target, lastSeenTick: 0, rules: [], observation };
+      this.groups.set(observation.target, group);
+    }
+    if (group.lastSeenTick === this.tickNumber) return;
+    group.lastSeenTick = this.tickNumber;
+    group.observation = observation;
+    const fired: Arbitrated[] = [];
+    for (const index of indexes) {
+      const rule = this.rules[index];
+      if (rule === undefined) continue;
+      const values = rule.when.clauses.map((clause) => measureGroup(clause, observation, system));
+      const event = this.evaluate(index, group, values);
+      if (event === undefined) continue;
+      if (event.kind === 'resolved') events.push(event);
+      else fired.push({ index, event });
+    }
+    if (fired.length > 0) events.push(...arbitrate(fired));
   }
 
   /**
@@ -326,6 +409,7 @@ export class RuleEngine {
     const memory = this.options.memory;
     const key = this.ruleKeys[index];
     if (memory === undefined || key === undefined) return;
+    if (event.identity === undefined) return;
     if (event.kind === 'fired') memory.fired(key, event.identity);
     else memory.cleared(key, event.identity);
   }
@@ -339,16 +423,15 @@ export class RuleEngine {
     return [...indexes].sort((a, b) => a - b);
   }
 
+  /** One rule's step for one subject (a process, or a target as a group) on its measured values. */
   private evaluate(
     index: number,
-    identity: IdentityState,
-    observation: ProcessObservation,
-    system: SystemSample,
+    subject: Subject,
+    values: (number | boolean | undefined)[],
   ): RuleEvent | undefined {
     const rule = this.rules[index];
     if (rule === undefined) return undefined;
-    let state = identity.rules[index];
-    const values = rule.when.clauses.map((clause) => this.measure(clause, identity, observation, system));
+    let state = subject.rules[index];
     const truth = conditionTruth(rule.when, values);
     if (state === undefined) {
       // Nothing to remember for a rule that has never been near its threshold.
@@ -362,7 +445,7 @@ export class RuleEngine {
         announced: false,
         lastValue: undefined,
       };
-      identity.rules[index] = state;
+      subject.rules[index] = state;
     }
     state.lastValue = values[0];
     const persistence = rule.when.persistence;
@@ -374,16 +457,16 @@ export class RuleEngine {
         if (state.clearStreak < this.resolveAfterCycles) return undefined;
         const announced = state.announced;
         this.reset(state);
-        return announced ? this.event('resolved', rule, identity, values, 'cleared') : undefined;
+        return announced ? this.event('resolved', rule, subject, values, 'cleared') : undefined;
       }
       if (relaxed === 'unknown') return undefined;
       state.clearStreak = 0;
-      return this.fire(rule, state, identity, values, true);
+      return this.fire(rule, state, subject, values, true);
     }
 
     switch (persistence.kind) {
       case 'immediate':
-        if (truth === 'true') return this.fire(rule, state, identity, values, false);
+        if (truth === 'true') return this.fire(rule, state, subject, values, false);
         break;
       case 'for':
         if (truth === 'true') {
@@ -392,7 +475,7 @@ export class RuleEngine {
             state.pendingSinceMs = this.nowMs;
           }
           if (this.nowMs - state.pendingSinceMs >= persistence.durationMs) {
-            return this.fire(rule, state, identity, values, false);
+            return this.fire(rule, state, subject, values, false);
           }
         } else if (truth === 'false') {
           state.status = 'inactive';
@@ -404,14 +487,14 @@ export class RuleEngine {
         state.hitCount += hit - (state.hits[state.hitIndex] ?? 0);
         state.hits[state.hitIndex] = hit;
         state.hitIndex = (state.hitIndex + 1) % persistence.withinCycles;
-        if (state.hitCount >= persistence.times) return this.fire(rule, state, identity, values, false);
+        if (state.hitCount >= persistence.times) return this.fire(rule, state, subject, values, false);
         state.status = state.hitCount > 0 ? 'pending' : 'inactive';
         break;
       }
     }
     // An idle state whose cooldown is over holds nothing a fresh one would not.
     const coolingDown = state.lastFiredMs !== undefined && this.nowMs - state.lastFiredMs < rule.cooldownMs;
-    if (state.status === 'inactive' && !coolingDown) identity.rules[index] = undefined;
+    if (state.status === 'inactive' && !coolingDown) subject.rules[index] = undefined;
     return undefined;
   }
 
@@ -419,7 +502,7 @@ export class RuleEngine {
   private fire(
     rule: RuleSpec,
     state: RuleState,
-    identity: IdentityState,
+    subject: Subject,
     values: (number | boolean | undefined)[],
     alreadyFiring: boolean,
   ): RuleEvent | undefined {
@@ -431,7 +514,7 @@ export class RuleEngine {
     const repeat = state.announced;
     state.lastFiredMs = this.nowMs;
     state.announced = true;
-    const event = this.event('fired', rule, identity, values);
+    const event = this.event('fired', rule, subject, values);
     event.repeat = repeat;
     return event;
   }
@@ -470,9 +553,7 @@ export class RuleEngine {
       case 'threads':
         return sample.threads;
       case 'available':
-        if (clause.unit === 'percent')
-          return system.memTotal > 0 ? (system.memAvailable / system.memTotal) * 100 : undefined;
-        return system.memAvailable;
+        return availableValue(clause, system);
       case 'oom_in':
         return observation.oomInSeconds;
       case 'growth':
@@ -483,16 +564,16 @@ export class RuleEngine {
           clause.overMs ?? DEFAULT_GROWTH_WINDOW_MS,
         );
       default:
-        return clause.metric.startsWith('cgroup.')
-          ? pressureValue(sample.cgroupPressure, clause.metric)
-          : pressureValue(system.pressure, clause.metric);
+        if (clause.metric.startsWith('cgroup.')) return pressureValue(sample.cgroupPressure, clause.metric);
+        // The parser keeps group metrics out of per-process rules; the machine's PSI is left.
+        return clause.metric.startsWith('psi.') ? pressureValue(system.pressure, clause.metric) : undefined;
     }
   }
 
   private event(
     kind: RuleEvent['kind'],
     rule: RuleSpec,
-    identity: IdentityState,
+    subject: Subject,
     values: readonly (number | boolean | undefined)[],
     reason?: RuleEvent['reason'],
   ): RuleEvent {
@@ -503,17 +584,23 @@ export class RuleEngine {
         return `${label} ${formatValue(clause, values[i])}`;
       })
       .join(', ');
-    const what = reason === 'gone' ? 'process gone' : readings;
+    const group = isGroup(subject) ? groupInfo(subject.observation) : undefined;
+    let what = reason === 'gone' ? (group ? 'no longer watched' : 'process gone') : readings;
+    if (group !== undefined && group.pssFromRss > 0 && reason !== 'gone')
+      what += ` (${group.pssFromRss} of ${group.count} counted by RSS: PSS not readable)`;
+    const on = isGroup(subject)
+      ? `target ${subject.target} (${describeMembers(group as GroupEventInfo)})`
+      : `pid ${subject.identity.pid} (${subject.name})`;
     const event: RuleEvent = {
       kind,
       ruleId: rule.id,
       target: rule.target,
-      identity: { ...identity.identity },
-      name: identity.name,
+      ...(isGroup(subject) ? { group } : { identity: { ...subject.identity } }),
+      name: isGroup(subject) ? subject.target : subject.name,
       metric: first === undefined ? 'leak' : first.kind === 'compare' ? first.metric : first.kind,
       value: values[0],
       threshold: first === undefined || first.kind !== 'compare' ? true : first.threshold,
-      message: `${rule.id} ${kind} '${rule.when.source}' on pid ${identity.identity.pid} (${identity.name}): ${what}`,
+      message: `${rule.id} ${kind} '${rule.when.source}' on ${on}: ${what}`,
       actions: kind === 'fired' ? [...rule.actions] : [],
       suppressed: [],
       repeat: false,
@@ -531,7 +618,7 @@ export class RuleEngine {
    */
   conditionHolds(ruleId: string, observation: ProcessObservation, system: SystemSample): boolean | undefined {
     const rule = this.rules.find((r) => r.id === ruleId);
-    if (rule === undefined) return undefined;
+    if (rule === undefined || rule.when.scope === 'group') return undefined;
     const { pid, startTicks, name } = observation.sample;
     const known = this.identities.get(pid);
     // A growth clause reads the process's RSS history, which only the same process may lend.
@@ -549,6 +636,11 @@ export class RuleEngine {
     for (const identity of this.identities.values()) {
       if (this.tickNumber - identity.lastSeenTick >= this.forgetAfterTicks) this.drop(identity, events);
     }
+    for (const group of this.groups.values()) {
+      if (this.tickNumber - group.lastSeenTick < this.forgetAfterTicks) continue;
+      this.groups.delete(group.target);
+      this.owed(group, events);
+    }
     const excess = this.identities.size - this.maxIdentities;
     if (excess <= 0) return;
     const stalest = [...this.identities.values()]
@@ -563,10 +655,15 @@ export class RuleEngine {
     this.identities.delete(identity.identity.pid);
     if (identity.rules.some((state) => state?.lastFiredMs !== undefined))
       this.options.memory?.forget(identity.identity);
-    identity.rules.forEach((state, index) => {
+    this.owed(identity, events);
+  }
+
+  /** A `resolved` for each rule that announced it was firing for a subject now gone. */
+  private owed(subject: Subject, events: RuleEvent[]): void {
+    subject.rules.forEach((state, index) => {
       const rule = this.rules[index];
       if (state?.announced && rule !== undefined) {
-        events.push(this.event('resolved', rule, identity, [state.lastValue], 'gone'));
+        events.push(this.event('resolved', rule, subject, [state.lastValue], 'gone'));
       }
     });
   }
@@ -579,4 +676,84 @@ export function pressureValue(pressure: Pressure | undefined, metric: string): n
   const line = m[1] === 'full' ? pressure.full : pressure.some;
   if (line === undefined) return undefined;
   return m[2] === '60' ? line.avg60 : m[2] === '300' ? line.avg300 : line.avg10;
+}
+
+function availableValue(clause: CompareClause, system: SystemSample): number | undefined {
+  if (clause.unit === 'percent')
+    return system.memTotal > 0 ? (system.memAvailable / system.memTotal) * 100 : undefined;
+  return system.memAvailable;
+}
+
+/**
+ * A group metric's value. `total.uss` is unknown while any member's is unreadable: a part of it
+ * would say less than stopping the group frees. `total.pss` counts a member whose PSS is refused
+ * with its RSS instead (more, never less; the event says how many), but is unknown while a
+ * member's PSS is not read yet: a start-up's RSS stand-ins must not fire a rule the real values
+ * would not.
+ */
+function measureGroup(
+  clause: Clause,
+  observation: GroupObservation,
+  system: SystemSample,
+): number | boolean | undefined {
+  if (clause.kind !== 'compare') return undefined;
+  const { total, cgroup } = observation;
+  switch (clause.metric) {
+    case 'total.rss':
+      return total.rss;
+    case 'total.pss':
+      return total.pssUnread?.length ? undefined : total.pss;
+    case 'total.uss':
+      return total.pssFromRss.length > 0 ? undefined : total.uss;
+    case 'count':
+      return total.processes;
+    case 'memory.current':
+      return cgroup?.currentBytes;
+    case 'memory.max':
+      return cgroup?.limitBytes;
+    case 'total.limit%':
+      return cgroup?.currentBytes === undefined || cgroup.limitBytes === undefined || cgroup.limitBytes <= 0
+        ? undefined
+        : (cgroup.currentBytes / cgroup.limitBytes) * 100;
+    case 'available':
+      return availableValue(clause, system);
+    default:
+      if (clause.metric.startsWith('total.psi.')) return pressureValue(cgroup?.pressure, clause.metric);
+      return clause.metric.startsWith('psi.') ? pressureValue(system.pressure, clause.metric) : undefined;
+  }
+}
+
+/** A group as its events carry it: its sums, its cgroup, and its biggest members by name. */
+function groupInfo(observation: GroupObservation): GroupEventInfo {
+  const { total, cgroup } = observation;
+  const size = (s: ProcessSample) => s.pss ?? s.rss ?? 0;
+  const members = [...observation.members]
+    .sort((a, b) => size(b) - size(a))
+    .slice(0, MAX_EVENT_MEMBERS)
+    .map((s) => ({
+      pid: s.pid,
+      startTicks: s.startTicks,
+      name: s.name,
+      ...(s.rss === undefined ? {} : { rss: s.rss }),
+      ...(s.pss === undefined ? {} : { pss: s.pss }),
+    }));
+  return {
+    count: total.processes,
+    members,
+    rss: total.rss,
+    ...(total.pss === undefined ? {} : { pss: total.pss }),
+    ...(total.uss === undefined || total.pssFromRss.length > 0 ? {} : { uss: total.uss }),
+    pssFromRss: total.pssFromRss.length,
+    ...(cgroup === undefined ? {} : { cgroup: cgroup.path }),
+    ...(cgroup?.currentBytes === undefined ? {} : { currentBytes: cgroup.currentBytes }),
+    ...(cgroup?.limitBytes === undefined ? {} : { limitBytes: cgroup.limitBytes }),
+  };
+}
+
+/** `3 processes, biggest pid 812 (python3)`, or `no processes`. */
+function describeMembers(group: GroupEventInfo): string {
+  const biggest = group.members[0];
+  if (biggest === undefined) return 'no processes';
+  const count = `${group.count} process${group.count === 1 ? '' : 'es'}`;
+  return `${count}, biggest pid ${biggest.pid} (${biggest.name})`;
 }

@@ -7,8 +7,10 @@ import type { RuleSpec } from './rule.js';
  * process), growth (a thinned RSS history per process of the targets that ask).
  */
 export interface RuleNeeds {
-  /** A rule reads `pss`. */
+  /** A rule reads `pss`, `total.pss` or `total.uss` (all from smaps_rollup). */
   pss: boolean;
+  /** The targets whose rules read them: only their processes need smaps_rollup read. */
+  pssTargets: Set<string>;
   /** A rule reads `leak` or `oom_in`. */
   trends: boolean;
   /** The longest window a `growth` clause looks over; 0 without one. */
@@ -19,13 +21,21 @@ export interface RuleNeeds {
 
 /** Scans the rules' clauses once for what they need. */
 export function ruleNeeds(rules: readonly RuleSpec[]): RuleNeeds {
-  const needs: RuleNeeds = { pss: false, trends: false, growthWindowMs: 0, growthTargets: new Set() };
+  const needs: RuleNeeds = {
+    pss: false,
+    pssTargets: new Set(),
+    trends: false,
+    growthWindowMs: 0,
+    growthTargets: new Set(),
+  };
   for (const rule of rules) {
     for (const clause of rule.when.clauses) {
       if (clause.kind === 'leak') needs.trends = true;
       if (clause.kind !== 'compare') continue;
-      if (clause.metric === 'pss') needs.pss = true;
-      else if (clause.metric === 'oom_in') needs.trends = true;
+      if (clause.metric === 'pss' || clause.metric === 'total.pss' || clause.metric === 'total.uss') {
+        needs.pss = true;
+        needs.pssTargets.add(rule.target);
+      } else if (clause.metric === 'oom_in') needs.trends = true;
       else if (clause.metric === 'growth') {
         needs.growthWindowMs = Math.max(needs.growthWindowMs, clause.overMs ?? DEFAULT_GROWTH_WINDOW_MS);
         needs.growthTargets.add(rule.target);

@@ -5,10 +5,14 @@ import {
   type CompareClause,
   type CompareOp,
   type Condition,
+  GROUP_METRICS,
+  type GroupMetric,
+  MACHINE_METRICS,
   METRIC_UNITS,
   type Metric,
   type Persistence,
   type PressureMetric,
+  type RuleScope,
   type ValueUnit,
 } from './condition.js';
 import { RuleParseError } from './rule-error.js';
@@ -17,7 +21,26 @@ import { type QuantityToken, type Token, tokenize } from './tokenizer.js';
 export interface ParseConditionOptions {
   /** CPUs of the host: a `cpu%` threshold above `cpuCount × 100%` can never be reached. */
   cpuCount?: number;
+  /**
+   * `group` (a rule's `scope: group`) reads the plain names as the group's: `pss` is `total.pss`,
+   * `limit%` is `total.limit%`, `cgroup.psi.some` is `total.psi.some`. Without it a rule is a
+   * group rule when it names a group metric (`total.pss`, `count`, `memory.current`).
+   */
+  scope?: RuleScope;
 }
+
+/** What the plain names mean in a rule with `scope: group`. */
+const IN_GROUP_SCOPE: Readonly<Record<string, GroupMetric>> = {
+  rss: 'total.rss',
+  pss: 'total.pss',
+  uss: 'total.uss',
+  'limit%': 'total.limit%',
+  ...Object.fromEntries(
+    (['some', 'full'] as const).flatMap((kind) =>
+      (['', '10', '60', '300'] as const).map((w) => [`cgroup.psi.${kind}${w}`, `total.psi.${kind}${w}`]),
+    ),
+  ),
+};
 
 /** Kept small so that the per-rule hit window stays cheap. */
 export const MAX_WITHIN_CYCLES = 1000;
@@ -36,7 +59,7 @@ function example(metric: Metric): string {
     : (EXAMPLES[metric as keyof typeof EXAMPLES] ?? '');
 }
 
-const EXAMPLES: Readonly<Record<Exclude<Metric, PressureMetric>, string>> = {
+const EXAMPLES: Readonly<Record<Exclude<Metric, PressureMetric | `total.psi.${string}`>, string>> = {
   rss: 'a size with a unit such as 500MB',
   pss: 'a size with a unit such as 500MB',
   vms: 'a size with a unit such as 2GiB',
@@ -47,6 +70,13 @@ const EXAMPLES: Readonly<Record<Exclude<Metric, PressureMetric>, string>> = {
   threads: 'a whole number such as 500',
   growth: 'a size per time such as 50MB/h',
   oom_in: 'a duration such as 2h',
+  'total.rss': 'a size with a unit such as 2GB',
+  'total.pss': 'a size with a unit such as 2GB',
+  'total.uss': 'a size with a unit such as 2GB',
+  count: 'a whole number such as 20',
+  'memory.current': 'a size with a unit such as 2GB',
+  'memory.max': 'a size with a unit such as 2GB',
+  'total.limit%': 'a percentage such as 90%',
 };
 
 /**
@@ -55,6 +85,8 @@ const EXAMPLES: Readonly<Record<Exclude<Metric, PressureMetric>, string>> = {
  *   condition   := all ('or' all)* persistence? END
  *   all         := clause ('and' clause)*
  *   clause      := 'leak' | 'oom_killed' | METRIC OP quantity ('over' DURATION)?
+ *
+ * A METRIC of the group (`total.pss`, `count`) makes the whole condition a group rule's.
  *   persistence := 'for' DURATION | INT 'times' 'within' INT 'cycles'
  *
  * `and` binds tighter than `or`, as everywhere. `over` belongs to `growth` alone; `for` and
@@ -62,6 +94,8 @@ const EXAMPLES: Readonly<Record<Exclude<Metric, PressureMetric>, string>> = {
  */
 class Parser {
   private position = 0;
+  /** Each clause's first token, for errors about the clauses together. */
+  private readonly starts: Token[] = [];
 
   constructor(
     private readonly source: string,
@@ -116,24 +150,58 @@ class Parser {
         this.isWord(end, 'and') || this.isWord(end, 'or') ? " ('for' and 'times within' go at the end)" : '';
       this.fail(end, `expected ${expected}, found ${this.found(end)}${hint}`);
     }
-    return or.length > 0
-      ? { source: this.source, clauses, or, persistence }
-      : { source: this.source, clauses, persistence };
+    const group = this.checkScope(clauses);
+    return {
+      source: this.source,
+      ...(group ? { scope: 'group' as const } : {}),
+      clauses,
+      ...(or.length > 0 ? { or } : {}),
+      persistence,
+    };
+  }
+
+  /**
+   * A rule is about each process or about the group, never both: a condition that mixed them
+   * would have no one subject to fire for. The machine's own measures fit either.
+   */
+  private checkScope(clauses: readonly Clause[]): boolean {
+    const isGroup = (c: Clause) => c.kind === 'compare' && GROUP_METRICS.has(c.metric);
+    const groupAt = clauses.findIndex(isGroup);
+    if (this.options.scope === 'process' && groupAt >= 0) {
+      const metric = (clauses[groupAt] as CompareClause).metric;
+      this.fail(
+        this.starts[groupAt] ?? this.peek(),
+        `'${metric}' is about the whole group, and this rule has scope: process`,
+      );
+    }
+    if (this.options.scope !== 'group' && groupAt < 0) return false;
+    clauses.forEach((clause, i) => {
+      if (isGroup(clause) || (clause.kind === 'compare' && MACHINE_METRICS.has(clause.metric))) return;
+      const label = clause.kind === 'compare' ? clause.metric : clause.kind;
+      const why =
+        groupAt >= 0
+          ? `'${label}' is about each process and '${(clauses[groupAt] as CompareClause).metric}' about the whole group: a rule is one or the other (split it in two)`
+          : `'${label}' is about each process, not the group (scope: group); use total.rss, total.pss, total.uss, count, memory.current, memory.max, total.limit% or total.psi.some`;
+      this.fail(this.starts[i] ?? this.peek(), why);
+    });
+    return true;
   }
 
   private clause(): Clause {
     const start = this.next();
+    this.starts.push(start);
     if (start.kind !== 'word') {
       this.fail(start, `expected a metric (${WORDS.join(', ')}), found ${this.found(start)}`);
     }
     if (start.text === 'leak' || start.text === 'oom_killed') return { kind: start.text, text: start.text };
-    if (!isMetric(start.text)) {
+    const word = (this.options.scope === 'group' ? IN_GROUP_SCOPE[start.text] : undefined) ?? start.text;
+    if (!isMetric(word)) {
       this.fail(
         start,
         `unknown metric '${start.text}'${didYouMean(start.text, WORDS)}; expected one of ${WORDS.join(', ')}`,
       );
     }
-    const metric = start.text;
+    const metric = word;
     const opToken = this.next();
     if (opToken.kind !== 'op')
       this.fail(opToken, `expected one of > >= < <= == after ${metric}, found ${this.found(opToken)}`);

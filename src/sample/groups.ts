@@ -18,8 +18,13 @@ export interface GroupTotal {
   pss?: number;
   uss?: number;
   swap?: number;
-  /** Members counted with RSS in `pss` because their PSS was not readable. */
+  /** Members counted with RSS in `pss` because their PSS was not readable (or not read yet). */
   pssFromRss: number[];
+  /**
+   * Of those, the members whose PSS was not read yet (a time budget put them off) rather than
+   * refused: while there are any, `pss` says less about the group than it seems to.
+   */
+  pssUnread?: number[];
   /** 100 % = one core. */
   cpuPercent?: number;
 }
@@ -55,6 +60,10 @@ export function groupTotals(
       if (s.pss === undefined) {
         g.pssFromRss.push(s.pid);
         g.pss = (g.pss ?? 0) + (s.rss ?? 0);
+        if (s.rss !== undefined && !s.partial?.includes('smaps')) {
+          g.pssUnread ??= [];
+          g.pssUnread.push(s.pid);
+        }
       } else {
         g.pss = (g.pss ?? 0) + s.pss;
         g.uss = (g.uss ?? 0) + (s.uss ?? 0);

@@ -1,4 +1,5 @@
 import type { CgroupPaths } from '../proc/index.js';
+import type { ProcessFilter } from './filter.js';
 import { compileGlob } from './pattern.js';
 
 /**
@@ -95,4 +96,63 @@ export function containerIdOf(path: string): string | undefined {
 export function containerTest(prefix: string): (paths: CgroupPaths) => boolean {
   const wanted = prefix.trim().toLowerCase();
   return (paths) => pathsOf(paths).some((p) => containerIdOf(p)?.startsWith(wanted) === true);
+}
+
+/** A target's own cgroup: its path inside the v1 memory controller, or in the v2 hierarchy. */
+export interface TargetCgroup {
+  path: string;
+  /** Unknown for a target with no process, named by a plain path that may be either. */
+  version?: 'v1' | 'v2';
+}
+
+/** Where a member's path meets the target's name: the named cgroup, the unit's, the container's. */
+function anchorOf(filter: ProcessFilter, path: string): string | undefined {
+  const parts = path.split('/');
+  const upTo = (test: (part: string) => boolean) => {
+    const i = parts.findIndex(test);
+    return i < 0 ? undefined : parts.slice(0, i + 1).join('/');
+  };
+  const [spec] = filter.cgroups ?? [];
+  if (spec !== undefined) {
+    const wanted = cgroupPathOf(spec);
+    if (!/[*?[]/.test(wanted)) return path === wanted || path.startsWith(`${wanted}/`) ? wanted : undefined;
+    const glob = compileGlob(wanted);
+    return withAncestors(path)
+      .reverse()
+      .find((a) => glob.test(a));
+  }
+  const [unit] = filter.units ?? [];
+  if (unit !== undefined) return upTo((part) => part === unitNameOf(unit));
+  const [container] = filter.containers ?? [];
+  if (container !== undefined) {
+    const wanted = container.trim().toLowerCase();
+    return upTo((part) => containerIdOf(part)?.startsWith(wanted) === true);
+  }
+  return undefined;
+}
+
+/**
+ * The one cgroup a target named by `cgroup:`, `unit:` or `container:` stands for, from its
+ * members' cgroups: the named cgroup (not the sub-cgroup a member sits in), the unit's own, the
+ * container's. Undefined for a target named otherwise, or whose members are in different ones
+ * (a glob or a prefix that matched two); a target with no process has its plain `cgroup:` path.
+ */
+export function targetCgroup(
+  filter: ProcessFilter,
+  members: readonly CgroupPaths[],
+): TargetCgroup | undefined {
+  if (members.length === 0) {
+    const only = filter.cgroups?.length === 1 ? cgroupPathOf(filter.cgroups[0] as string) : undefined;
+    return only === undefined || /[*?[]/.test(only) ? undefined : { path: only };
+  }
+  let found: TargetCgroup | undefined;
+  for (const paths of members) {
+    const version = paths.memoryV1 !== undefined ? 'v1' : 'v2';
+    const path = paths.memoryV1 ?? paths.unified;
+    const anchor = path === undefined ? undefined : anchorOf(filter, path);
+    if (anchor === undefined) return undefined;
+    if (found === undefined) found = { path: anchor, version };
+    else if (found.path !== anchor || found.version !== version) return undefined;
+  }
+  return found;
 }

@@ -5,7 +5,7 @@
  * and container, read from each process's cgroup paths.
  */
 
-export { cgroupPathOf, containerIdOf, unitOf } from './cgroup-match.js';
+export { cgroupPathOf, containerIdOf, type TargetCgroup, targetCgroup, unitOf } from './cgroup-match.js';
 export type { ProcessFilter } from './filter.js';
 export { compileGlob, compileRegex, MATCH_PREFIX_CHARS } from './pattern.js';
 export {

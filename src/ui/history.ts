@@ -1,4 +1,4 @@
-import type { TrendSummary } from '../export/index.js';
+import type { TargetTrend } from '../export/index.js';
 
 /** A value now or later: an SQLite store may answer synchronously, another source may not. */
 export type Awaitable<T> = T | Promise<T>;
@@ -26,7 +26,7 @@ export interface SeriesPoint {
   memPercent?: number;
 }
 
-export interface SystemPoint {
+export interface SystemChartPoint {
   time: number;
   memTotal: number;
   memAvailable: number;
@@ -38,13 +38,13 @@ export interface SystemPoint {
 }
 
 /** A machine sample as the tick gives it and the store keeps it: pressure as the kernel's lines. */
-export type MachineSample = Omit<SystemPoint, 'psiSome' | 'psiFull'> & {
+export type MachineSample = Omit<SystemChartPoint, 'psiSome' | 'psiFull'> & {
   pressure?: { some: { avg10: number }; full?: { avg10: number } };
 };
 
 /** The chart's share of a machine sample, from a live tick or a stored row. */
-export function systemPoint(s: MachineSample): SystemPoint {
-  const point: SystemPoint = {
+export function systemChartPoint(s: MachineSample): SystemChartPoint {
+  const point: SystemChartPoint = {
     time: s.time,
     memTotal: s.memTotal,
     memAvailable: s.memAvailable,
@@ -81,10 +81,10 @@ export interface HistoryEvent {
 export interface HistorySource {
   targets(): Awaitable<string[]>;
   series(q: SeriesQuery): Awaitable<SeriesPoint[]>;
-  system(q: RangeQuery): Awaitable<SystemPoint[]>;
+  system(q: RangeQuery): Awaitable<SystemChartPoint[]>;
   events(q: EventQuery): Awaitable<HistoryEvent[]>;
   /** The detector's latest answer for a target, where the source keeps one. */
-  trend?(target: string): Awaitable<TrendSummary | undefined>;
+  trend?(target: string): Awaitable<TargetTrend | undefined>;
   /** Releases what the source holds (a reader's thread); the server calls it when it closes. */
   close?(): Awaitable<void>;
 }
@@ -170,13 +170,13 @@ export class SeriesDownsampler {
  * the highest pressure (a stall is what the chart is there to show, an average would hide it).
  */
 export function downsampleSystem(
-  points: readonly SystemPoint[],
+  points: readonly SystemChartPoint[],
   q: RangeQuery,
   nowMs: number,
-): SystemPoint[] {
+): SystemChartPoint[] {
   const until = q.untilMs ?? nowMs;
   const width = Math.max(1, (until - q.sinceMs) / Math.max(1, q.maxPoints));
-  const buckets = new Map<number, SystemPoint & { cpuSum: number; cpuN: number }>();
+  const buckets = new Map<number, SystemChartPoint & { cpuSum: number; cpuN: number }>();
   for (const p of points) {
     if (p.time < q.sinceMs || p.time >= until) continue;
     const index = Math.floor((p.time - q.sinceMs) / width);
@@ -203,7 +203,7 @@ export function downsampleSystem(
     if (some !== undefined) b.psiSome = some;
     if (full !== undefined) b.psiFull = full;
   }
-  const out: SystemPoint[] = [];
+  const out: SystemChartPoint[] = [];
   for (const { cpuSum, cpuN, ...point } of buckets.values()) {
     if (cpuN > 0) point.cpuPercent = cpuSum / cpuN;
     else delete point.cpuPercent;

@@ -17,7 +17,7 @@ export type {
   RangeQuery,
   SeriesPoint,
   SeriesQuery,
-  SystemPoint,
+  SystemChartPoint,
 } from './history.js';
 export { downsampleSystem, SeriesDownsampler } from './history.js';
 export { isLoopbackHost } from './host-check.js';
@@ -26,8 +26,8 @@ export {
   collectReport,
   type ReportData,
   type ReportOptions,
+  type ReportTarget,
   renderReport,
-  type TargetSummary,
 } from './report.js';
 export { type DashboardOptions, DashboardServer } from './server.js';
 export { storeHistory } from './store-history.js';

@@ -1,4 +1,4 @@
-import type { Tick, TrendSummary } from '../export/index.js';
+import type { TargetTrend, Tick } from '../export/index.js';
 import {
   downsampleSystem,
   type EventQuery,
@@ -8,8 +8,8 @@ import {
   SeriesDownsampler,
   type SeriesPoint,
   type SeriesQuery,
-  type SystemPoint,
-  systemPoint,
+  type SystemChartPoint,
+  systemChartPoint,
 } from './history.js';
 
 /**
@@ -22,7 +22,7 @@ export class LiveHistory implements HistorySource {
   private readonly eventRing: (HistoryEvent | undefined)[];
   private tickNext = 0;
   private eventNext = 0;
-  private readonly latestTrend = new Map<string, TrendSummary | undefined>();
+  private readonly latestTrend = new Map<string, TargetTrend | undefined>();
   /** Ticks and events that fell off the rings. */
   readonly dropped = { ticks: 0, events: 0 };
 
@@ -92,9 +92,9 @@ export class LiveHistory implements HistorySource {
     return out.result();
   }
 
-  system(q: RangeQuery): SystemPoint[] {
-    const points: SystemPoint[] = [];
-    for (const { system: s } of this.allTicks()) points.push(systemPoint(s));
+  system(q: RangeQuery): SystemChartPoint[] {
+    const points: SystemChartPoint[] = [];
+    for (const { system: s } of this.allTicks()) points.push(systemChartPoint(s));
     return downsampleSystem(points, this.spanned(q), Date.now());
   }
 
@@ -111,7 +111,7 @@ export class LiveHistory implements HistorySource {
     return out;
   }
 
-  trend(target: string): TrendSummary | undefined {
+  trend(target: string): TargetTrend | undefined {
     return this.latestTrend.get(target);
   }
 }

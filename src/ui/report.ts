@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { TrendSummary } from '../export/index.js';
-import type { HistoryEvent, HistorySource, SystemPoint, TargetPoint } from './history.js';
+import type { TargetTrend } from '../export/index.js';
+import type { HistoryEvent, HistorySource, SystemChartPoint, TargetPoint } from './history.js';
 import { totalsByTime } from './history.js';
 import { webAssets } from './web-assets.js';
 
@@ -15,7 +15,7 @@ export interface ReportOptions {
   title?: string;
 }
 
-export interface TargetSummary {
+export interface ReportTarget {
   name: string;
   peakRssBytes?: number;
   lastRssBytes?: number;
@@ -27,7 +27,7 @@ export interface TargetSummary {
   processes?: number;
   /** Set when the target has no sample near the end of the range: its processes are gone since. */
   goneSinceMs?: number;
-  trend?: TrendSummary;
+  trend?: TargetTrend;
 }
 
 export interface ReportData {
@@ -35,8 +35,8 @@ export interface ReportData {
   generatedAt: number;
   sinceMs: number;
   untilMs: number;
-  system: SystemPoint[];
-  targets: (TargetSummary & { points: TargetPoint[] })[];
+  system: SystemChartPoint[];
+  targets: (ReportTarget & { points: TargetPoint[] })[];
   events: HistoryEvent[];
 }
 
@@ -49,10 +49,10 @@ const GONE_AFTER_GAPS = 3;
 export function summarise(
   name: string,
   points: readonly TargetPoint[],
-  trend?: TrendSummary,
+  trend?: TargetTrend,
   untilMs?: number,
-): TargetSummary {
-  const summary: TargetSummary = { name };
+): ReportTarget {
+  const summary: ReportTarget = { name };
   const first = points[0];
   const last = points[points.length - 1];
   if (first && last) {

@@ -1,12 +1,6 @@
 import { detectTrend } from '../analysis/trend/index.js';
-import type { TrendSummary } from '../export/index.js';
-import type {
-  HistoryPoint,
-  HistoryQuery,
-  StoredEvent,
-  SystemPoint as StoredSystemPoint,
-  TargetSummary,
-} from '../store/index.js';
+import type { TargetTrend } from '../export/index.js';
+import type { HistoryPoint, HistoryQuery, StoredEvent, SystemPoint, TargetSummary } from '../store/index.js';
 import {
   type Awaitable,
   type EventQuery,
@@ -15,8 +9,8 @@ import {
   type RangeQuery,
   type SeriesPoint,
   type SeriesQuery,
-  type SystemPoint,
-  systemPoint,
+  type SystemChartPoint,
+  systemChartPoint,
 } from './history.js';
 
 /** The trend verdict of a target looks back this far in its history. */
@@ -28,7 +22,7 @@ const TREND_WINDOW_MS = 24 * 3_600_000;
  */
 export interface HistoryRows {
   history(query: HistoryQuery): Awaitable<HistoryPoint[]>;
-  system(query: { sinceMs: number; untilMs?: number; maxPoints?: number }): Awaitable<StoredSystemPoint[]>;
+  system(query: { sinceMs: number; untilMs?: number; maxPoints?: number }): Awaitable<SystemPoint[]>;
   events(query: {
     sinceMs: number;
     untilMs?: number;
@@ -59,8 +53,8 @@ export function storeHistory(store: HistoryRows): HistorySource {
         if (p.memPercent !== undefined) point.memPercent = p.memPercent;
         return point;
       }),
-    system: async (q: RangeQuery): Promise<SystemPoint[]> =>
-      (await followingData(q, (r) => store.system(rangeOf(r, {})))).map(systemPoint),
+    system: async (q: RangeQuery): Promise<SystemChartPoint[]> =>
+      (await followingData(q, (r) => store.system(rangeOf(r, {})))).map(systemChartPoint),
     events: async (q: EventQuery): Promise<HistoryEvent[]> => {
       const query: { sinceMs: number; untilMs?: number; target?: string; limit: number } = {
         sinceMs: q.sinceMs,
@@ -82,7 +76,7 @@ export function storeHistory(store: HistoryRows): HistorySource {
           return event;
         });
     },
-    trend: async (target: string): Promise<TrendSummary | undefined> => {
+    trend: async (target: string): Promise<TargetTrend | undefined> => {
       const points = await store.history({ target, sinceMs: Date.now() - TREND_WINDOW_MS, maxPoints: 2000 });
       const byPid = new Map<number, { t: number[]; rss: number[] }>();
       for (const p of points) {
@@ -95,7 +89,7 @@ export function storeHistory(store: HistoryRows): HistorySource {
       const largest = [...byPid.values()].sort((a, b) => (b.rss.at(-1) ?? 0) - (a.rss.at(-1) ?? 0))[0];
       if (!largest) return undefined;
       const result = detectTrend({ timeSeconds: largest.t, bytes: largest.rss });
-      const summary: TrendSummary = { verdict: result.verdict, reason: result.reason };
+      const summary: TargetTrend = { verdict: result.verdict, reason: result.reason };
       if (result.neededSeconds !== undefined) summary.neededSeconds = result.neededSeconds;
       if (result.slopeBytesPerSecond !== null) summary.slopeBytesPerSecond = result.slopeBytesPerSecond;
       return summary;

@@ -1,5 +1,5 @@
 import { detectTrend, neededMinutes, type TrendResult } from '../analysis/trend/index.js';
-import type { Tick, TrendSummary } from '../export/index.js';
+import type { TargetTrend, Tick } from '../export/index.js';
 import { identityKey } from '../proc/index.js';
 import type { ProcessSample } from '../sample/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
@@ -54,7 +54,7 @@ interface Row {
   growthNeededSeconds?: number;
   /** RSS (or PSS) within the window, for the sparkline. */
   values: number[];
-  trend?: TrendSummary;
+  trend?: TargetTrend;
 }
 
 export const SORT_KEYS = ['rss', 'cpu', 'growth', 'mem', 'pid'] as const;
@@ -435,7 +435,7 @@ function cut(text: string, width: number): string {
 }
 
 /** The LEAK column: the verdict, or while there is none yet, about how many minutes it needs. */
-function leakCell(trend: TrendSummary): string {
+function leakCell(trend: TargetTrend): string {
   if (trend.verdict === 'leak') return 'LEAK';
   if (trend.verdict === 'no-leak') return 'no';
   return trend.neededSeconds === undefined ? '?' : `?${neededMinutes(trend.neededSeconds)}m`;

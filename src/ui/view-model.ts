@@ -1,4 +1,4 @@
-import type { TargetTick, Tick, TrendSummary } from '../export/index.js';
+import type { TargetTick, TargetTrend, Tick } from '../export/index.js';
 import type { ProcessSample } from '../sample/index.js';
 
 /** Longest command line a view receives: enough to recognise a process, bounded against a 2 MB one. */
@@ -23,7 +23,7 @@ export interface TargetView {
   processes: ProcessView[];
   rssBytes: number;
   pssBytes?: number;
-  trend?: TrendSummary;
+  trend?: TargetTrend;
   /** Nothing matched while /proc hides other users' processes: the count is unknown, not 0. */
   unknown?: true;
 }

@@ -72,6 +72,8 @@ export class Escalations {
   ): Promise<EscalationEnd | undefined> {
     const steps = event.escalate;
     const identity = event.identity;
+    // A group rule's chain would need the group measured again before each step: not done yet.
+    if (identity === undefined) return Promise.resolve(undefined);
     const key = `${event.ruleId}\0${identityKey(identity)}`;
     if (steps === undefined || startAt >= steps.length || this.running.has(key)) {
       return Promise.resolve(undefined);

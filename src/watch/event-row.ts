@@ -11,14 +11,15 @@ export function ruleEventRow(e: RuleEvent): {
   kind: RuleEventKind;
   rule: string;
   target: string;
-  pid: number;
+  /** Absent for a group rule's event, which is about the target as a whole. */
+  pid?: number;
   message: string;
 } {
   return {
     kind: e.kind === 'fired' ? 'rule-fired' : 'rule-resolved',
     rule: e.ruleId,
     target: e.target,
-    pid: e.identity.pid,
+    ...(e.identity ? { pid: e.identity.pid } : {}),
     message: e.message,
   };
 }

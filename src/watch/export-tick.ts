@@ -1,5 +1,5 @@
-import type { Tick, TrendSummary } from '../export/index.js';
-import type { TrendView } from './trends.js';
+import type { TargetTrend, Tick } from '../export/index.js';
+import type { ProcessTrend } from './trends.js';
 import type { Cycle, WatcherCounters } from './watcher.js';
 
 /**
@@ -8,9 +8,9 @@ import type { Cycle, WatcherCounters } from './watcher.js';
  */
 function targetTrend(
   pids: readonly number[],
-  trends: ReadonlyMap<number, TrendView>,
-): TrendSummary | undefined {
-  const views = pids.map((pid) => trends.get(pid)).filter((v): v is TrendView => v !== undefined);
+  trends: ReadonlyMap<number, ProcessTrend>,
+): TargetTrend | undefined {
+  const views = pids.map((pid) => trends.get(pid)).filter((v): v is ProcessTrend => v !== undefined);
   if (views.length === 0) return undefined;
   const verdict = views.some((v) => v.verdict === 'leak')
     ? 'leak'
@@ -23,7 +23,7 @@ function targetTrend(
     verdict === 'insufficient'
       ? views.reduce((a, b) => ((b.neededSeconds ?? Infinity) < (a.neededSeconds ?? Infinity) ? b : a))
       : views.find((v) => v.verdict === verdict);
-  const summary: TrendSummary = { verdict };
+  const summary: TargetTrend = { verdict };
   if (deciding) summary.reason = deciding.reason;
   if (deciding?.neededSeconds !== undefined) summary.neededSeconds = deciding.neededSeconds;
   const slopes = views.map((v) => v.slopeBytesPerSecond).filter((x): x is number => x !== undefined);
@@ -49,6 +49,14 @@ export function toExportTick(
       const target: Tick['targets'][number] = { name: t.name, processes: t.processes };
       if (trend) target.trend = trend;
       if (t.unknown) target.unknown = true;
+      if (t.cgroup) {
+        const { path, currentBytes, limitBytes } = t.cgroup;
+        target.cgroup = {
+          path,
+          ...(currentBytes === undefined ? {} : { currentBytes }),
+          ...(limitBytes === undefined ? {} : { limitBytes }),
+        };
+      }
       return target;
     }),
     counters: {

@@ -7,7 +7,7 @@ import {
 } from '../proc/index.js';
 import type { ProcessSample } from '../sample/index.js';
 import { formatBytes, formatDuration } from '../units/index.js';
-import type { TrendView } from './trends.js';
+import type { ProcessTrend } from './trends.js';
 
 /** An OOM kill of the kernel's, named: which process, of which target, and how it stood. */
 export interface OomKillEvent {
@@ -23,7 +23,7 @@ export interface OomKillEvent {
   lastRssBytes?: number;
   /** What the kernel logged: anonymous RSS at the kill. */
   anonRssBytes?: number;
-  trend?: TrendView['verdict'];
+  trend?: ProcessTrend['verdict'];
   slopeBytesPerSecond?: number;
   timeToLimitSeconds?: number;
   cgroup?: string;
@@ -38,7 +38,7 @@ export interface OomKillEvent {
 interface Seen {
   sample: ProcessSample;
   targets: readonly string[];
-  trend?: TrendView;
+  trend?: ProcessTrend;
   paths?: CgroupPaths;
 }
 
@@ -82,7 +82,7 @@ export class OomTracker {
   /** The kills learnt of since the last call, given this tick's processes. */
   observe(
     current: readonly { sample: ProcessSample; targets: readonly string[] }[],
-    trends: ReadonlyMap<number, TrendView>,
+    trends: ReadonlyMap<number, ProcessTrend>,
     now: number,
   ): OomKillEvent[] {
     const seen = new Map<number, Seen>();

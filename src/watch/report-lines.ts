@@ -6,7 +6,7 @@ import { printable } from '../ui/index.js';
 import { formatBytes, formatPercent } from '../units/index.js';
 import { ruleEventRow } from './event-row.js';
 import type { OomKillEvent } from './oom.js';
-import type { TrendView } from './trends.js';
+import type { ProcessTrend } from './trends.js';
 import type { Cycle } from './watcher.js';
 
 /** The machine's JSON-lines record of one cycle. */
@@ -44,7 +44,8 @@ interface KeptLine {
 /**
  * The JSON lines of a stream of cycles, as `--json` and `--log` write them: one for the machine
  * (systemRecord), one per process (time, kind, cycle, target, pid, cmdline, cpuPercent,
- * memPercent, rss, pss, memLimitPercent, startTime; a value left unknown is left out), one per
+ * memPercent, rss, pss, pssAgeMs (how old pss is, when a time budget kept an earlier read),
+ * memLimitPercent, startTime; a value left unknown is left out), one per
  * target whose process count is unknown (kind `target`, status `unknown`: hidepid), one per
  * event (eventRecord), each what JSON.stringify makes of the record. The parts of a process's
  * line that hold while it lives (target, pid, command line, start time) are serialised once and
@@ -86,6 +87,7 @@ export class TickJsonLines {
         const cpu = round(p.cpuPercent);
         const mem = round(p.memPercent);
         const limit = round(p.memLimitPercent);
+        const age = p.pssAgeMs === undefined ? undefined : Math.round(p.pssAgeMs);
         const v = line.values;
         if (
           line.body === undefined ||
@@ -93,10 +95,11 @@ export class TickJsonLines {
           v[1] !== mem ||
           v[2] !== p.rss ||
           v[3] !== p.pss ||
-          v[4] !== limit
+          v[4] !== limit ||
+          v[5] !== age
         ) {
-          line.body = `${line.head}${field('cpuPercent', cpu)}${field('memPercent', mem)}${field('rss', p.rss)}${field('pss', p.pss)}${field('memLimitPercent', limit)},${line.tail}`;
-          line.values = [cpu, mem, p.rss, p.pss, limit];
+          line.body = `${line.head}${field('cpuPercent', cpu)}${field('memPercent', mem)}${field('rss', p.rss)}${field('pss', p.pss)}${field('pssAgeMs', age)}${field('memLimitPercent', limit)},${line.tail}`;
+          line.values = [cpu, mem, p.rss, p.pss, limit, age];
         }
         const trend = tick.trends.get(p.pid);
         out += `${start}${line.body}${trend ? `,"trend":${JSON.stringify(trend)}` : ''}}\n`;
@@ -122,6 +125,7 @@ export function eventRecord(time: string, e: RuleEvent): object {
   return {
     time,
     ...ruleEventRow(e),
+    ...(e.group ? { group: e.group } : {}),
     actions: e.actions.map((a) => a.kind),
   };
 }
@@ -158,7 +162,7 @@ function clock(ms: number): string {
 }
 
 /** A process's leak verdict in a few words; while there is none, what it waits for. */
-function trendText(trend: TrendView): string {
+function trendText(trend: ProcessTrend): string {
   if (trend.verdict === 'leak') {
     const rate =
       trend.slopeBytesPerSecond === undefined ? '' : ` +${formatBytes(trend.slopeBytesPerSecond * 60)}/min`;

@@ -1,5 +1,5 @@
 import { type ProcessRecord, ProcReader, procVisibility } from '../proc/index.js';
-import { type ProcessSample, Sampler, type SystemSample } from '../sample/index.js';
+import { type ProcessSample, type PssBudget, Sampler, type SystemSample } from '../sample/index.js';
 import { type CompiledFilter, compileFilter, type ProcessFilter, selectProcesses } from '../select/index.js';
 
 /** A target as the sweep needs it: a name and what it matches. */
@@ -13,6 +13,14 @@ interface Target {
   /** `[name]`, made once: the target list of every process that is only in this target. */
   names: readonly string[];
   filter: CompiledFilter;
+  match: ProcessFilter;
+}
+
+/** A target's own cgroup (named by cgroup, unit or container), as the tick shows it. */
+export interface TargetCgroupRow {
+  path: string;
+  currentBytes?: number;
+  limitBytes?: number;
 }
 
 /** One target's processes in a tick. */
@@ -24,6 +32,8 @@ export interface TargetRow {
    * its processes may be there unseen, so it is not "none".
    */
   unknown?: true;
+  /** For a target named by cgroup, unit or container: that cgroup's own memory. */
+  cgroup?: TargetCgroupRow;
 }
 
 export interface TargetSamples {
@@ -45,8 +55,12 @@ export class TargetSampler {
   readonly sampler = new Sampler(this.reader);
   /** Whether /proc hides other users' processes from this process (hidepid). */
   readonly hidden = procVisibility();
-  /** Whether smaps_rollup is read for the selected processes, for their PSS. */
+  /** Whether smaps_rollup is read for every selected process, for their PSS. */
   pss = false;
+  /** Targets whose processes get smaps_rollup read besides (their rules ask for PSS). */
+  pssTargets: ReadonlySet<string> = new Set();
+  /** When set, smaps_rollup is read on its time budget instead of for every process each tick. */
+  pssBudget: PssBudget | undefined;
   private targets: Target[] = [];
 
   setTargets(targets: readonly SweepTarget[]): void {
@@ -55,7 +69,13 @@ export class TargetSampler {
       name: t.name,
       names: [t.name],
       filter: compileFilter(t.match, { cgroupPaths }),
+      match: t.match,
     }));
+  }
+
+  /** A target's match as written; undefined for a name that is not a target. */
+  matchOf(name: string): ProcessFilter | undefined {
+    return this.targets.find((t) => t.name === name)?.match;
   }
 
   /** The machine, then every process: the machine first, its fork count vouches for the sweep. */
@@ -98,15 +118,22 @@ export class TargetSampler {
       }
       chosen = [...unique.values()];
     }
+    const onlyTargets = perTarget[0]?.target.names ?? [];
     // A process that is gone by the time its smaps_rollup is read is left out of the tick whole.
-    const unreadable = new Set<ProcessRecord>();
-    if (this.pss) {
-      for (const record of chosen) if (!this.reader.addSmaps(record)) unreadable.add(record);
+    let unreadable = new Set<ProcessRecord>();
+    const pssTargets = this.pssTargets;
+    const wanted = this.pss
+      ? chosen
+      : pssTargets.size === 0
+        ? []
+        : chosen.filter((r) => (memberOf?.get(r.pid) ?? onlyTargets).some((t) => pssTargets.has(t)));
+    if (wanted.length > 0) {
+      if (this.pssBudget) unreadable = this.pssBudget.fill(this.reader, wanted);
+      else for (const record of wanted) if (!this.reader.addSmaps(record)) unreadable.add(record);
       if (unreadable.size > 0) chosen = chosen.filter((r) => !unreadable.has(r));
     }
     // Samples are the chosen records themselves, completed in place.
     const samples = this.sampler.processes(chosen, system.memTotal);
-    const onlyTargets = perTarget[0]?.target.names ?? [];
     const rows = perTarget.map(({ target, records: selected }): TargetRow => {
       const processes = (
         unreadable.size > 0 ? selected.filter((r) => !unreadable.has(r)) : selected

@@ -1,4 +1,5 @@
 import { detectTrend, type TrendResult } from '../analysis/trend/index.js';
+import type { TargetTrend } from '../export/index.js';
 import type { ProcessObservation } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 
@@ -28,24 +29,23 @@ interface Series {
   clearSinceSeconds?: number;
 }
 
-export interface TrendView {
-  verdict: TrendResult['verdict'];
+/**
+ * One process's latest verdict, as the rules and the OOM report read it: the detector's
+ * `TrendResult` cut down to what they use; a target's `TargetTrend` is made of these.
+ */
+export interface ProcessTrend extends TargetTrend {
   /** Why: for `insufficient`, what is missing. */
   reason: string;
   /** Samples the verdict is based on (seeded ones included). */
   points: number;
-  slopeBytesPerSecond?: number;
-  timeToLimitSeconds?: number;
   limitBytes?: number;
-  /** For `insufficient` on a rising floor: about how much longer until a verdict. */
-  neededSeconds?: number;
 }
 
 /**
  * What the rule engine sees of a verdict: `leak` true or false, unknown while insufficient (so
  * that it neither fires nor resolves a rule), and `oom_in` only where a leak gives a time.
  */
-export function observeTrend(observation: ProcessObservation, trend: TrendView): void {
+export function observeTrend(observation: ProcessObservation, trend: ProcessTrend): void {
   if (trend.verdict !== 'insufficient') observation.leak = trend.verdict === 'leak';
   if (trend.timeToLimitSeconds !== undefined) observation.oomInSeconds = trend.timeToLimitSeconds;
 }
@@ -118,7 +118,7 @@ export class TrendTracker {
   }
 
   /** The latest verdict for a process, analysing again when the last one is old enough. */
-  view(sample: ProcessSample, system: SystemSample, nowMs: number): TrendView | undefined {
+  view(sample: ProcessSample, system: SystemSample, nowMs: number): ProcessTrend | undefined {
     const series = this.series.get(sample.pid);
     if (!series || series.startTicks !== sample.startTicks) return undefined;
     // A short series costs next to nothing to analyse, and is the one whose verdict changes
@@ -136,7 +136,7 @@ export class TrendTracker {
     const r = series.leak ?? series.result;
     if (!r) return undefined;
     const held = r !== series.result;
-    const view: TrendView = {
+    const view: ProcessTrend = {
       verdict: r.verdict,
       reason: held ? `${r.reason}; held until the floor is seen flat across several cycles` : r.reason,
       points: series.bytes.length,

@@ -179,7 +179,7 @@ targets:
       `5:8: store: the directory ${join(dir, 'no-such-dir')} for the history database does not exist`,
       '12:21: YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a ]',
       "13:22: targets[0].rules[1].when: 150% can never be reached: cpu% is at most 100% on this host (1 CPU; 100% = one core) (in 'cpu% > 150%' at column 8)",
-      "15:9: targets[0].rules[1].treshold: unknown key 'treshold'; expected one of when, do, escalate, cooldown",
+      "15:9: targets[0].rules[1].treshold: unknown key 'treshold'; expected one of when, scope, do, escalate, cooldown",
       "17:5: targets[1].memory: unknown key 'memory'; expected one of name, match, run, cwd, restart, rules, user, group",
       '22:19: targets[1].rules[0].cooldown: expected a duration with a unit such as 5m, found a list',
     ]);
@@ -219,6 +219,48 @@ targets:
       "7:30: targets[0].rules[1].when: expected a duration such as 3m after for (in 'mem% > 40% for' at column 15)",
       "9:48: targets[0].rules[2].do[1]: unknown signal 'SIGNOPE' (did you mean 'SIGFPE'?)",
       "11:30: targets[0].rules[3].do[0].exec[1]: unknown placeholder '{pdi}'; known: {pid}, {name}, {rss}, {target}, {rule} (write {{ for a literal brace)",
+    ]);
+  });
+
+  it('reads scope: group, and refuses a scope it does not know or a rule that mixes the two', async () => {
+    const path = await write(`targets:
+  - name: a
+    match: a
+    rules:
+      - when: pss > 2GB for 5m
+        scope: group
+        do: log
+      - when: total.rss > 3GB
+        do: log
+      - when: rss > 1GB
+        do: log
+`);
+    const config = await loadConfig(path);
+    assert.deepEqual(
+      config.rules.map((r) => [r.when.scope, r.when.clauses.map((c) => c.kind === 'compare' && c.metric)]),
+      [
+        ['group', ['total.pss']],
+        ['group', ['total.rss']],
+        [undefined, ['rss']],
+      ],
+    );
+    const errors = await errorsOf(`targets:
+  - name: a
+    match: a
+    rules:
+      - when: rss > 1GB
+        scope: all
+        do: log
+      - when: total.pss > 1GB and cpu% > 50%
+        do: log
+      - when: count > 3
+        scope: process
+        do: log
+`);
+    assert.deepEqual(errors, [
+      "6:16: targets[0].rules[0].scope: expected group or process, found 'all'",
+      "8:35: targets[0].rules[1].when: 'cpu%' is about each process and 'total.pss' about the whole group: a rule is one or the other (split it in two) (in 'total.pss > 1GB and cpu% > 50%' at column 21)",
+      "10:15: targets[0].rules[2].when: 'count' is about the whole group, and this rule has scope: process (in 'count > 3' at column 1)",
     ]);
   });
 

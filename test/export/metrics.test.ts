@@ -38,6 +38,26 @@ describe('Prometheus exposition', () => {
     { name: 'idle', processes: [] },
   ]);
 
+  it("shows a cgroup target's own memory.current and limit, and the age of its oldest PSS", () => {
+    const text = renderMetrics(
+      fakeTick([
+        {
+          name: 'redis',
+          processes: [
+            fakeProcess(1, { rss: 100, pss: 80, pssAgeMs: 1500 }),
+            fakeProcess(2, { rss: 50, pss: 40, pssAgeMs: 0 }),
+          ],
+          cgroup: { path: '/system.slice/redis.service', currentBytes: 4096, limitBytes: 8192 },
+        },
+      ]),
+    );
+    const byName = new Map(samples(text).map((s) => [`${s.name}${s.labels}`, s.value]));
+    assert.equal(byName.get('memwarden_target_cgroup_memory_current_bytes{target="redis"}'), '4096');
+    assert.equal(byName.get('memwarden_target_cgroup_memory_max_bytes{target="redis"}'), '8192');
+    assert.equal(byName.get('memwarden_target_pss_bytes{target="redis"}'), '120');
+    assert.equal(byName.get('memwarden_target_pss_age_seconds{target="redis"}'), '1.5');
+  });
+
   it('sums each target over its processes, in base units, without a pid label', () => {
     const text = renderMetrics(tick);
     const byName = new Map(samples(text).map((s) => [`${s.name}${s.labels}`, s.value]));

@@ -9,7 +9,7 @@ import {
   type RuleEvent,
   type RuleMemory,
 } from '../../src/rules/index.js';
-import type { ProcessSample, SystemSample } from '../../src/sample/index.js';
+import { groupTotals, type ProcessSample, type SystemSample } from '../../src/sample/index.js';
 import { processSample, SYSTEM } from '../helpers/samples.js';
 
 const INTERVAL_MS = 10_000;
@@ -212,7 +212,7 @@ describe('rule engine', () => {
     h.tick([{ sample: sample({ rss: 600 * MB }), targets: ['app'] }]);
     const events = h.tick([{ sample: sample({ rss: 600 * MB, startTicks: 9999 }), targets: ['app'] }]);
     assert.deepEqual(
-      events.map((e) => [e.kind, e.reason, e.identity.startTicks]),
+      events.map((e) => [e.kind, e.reason, e.identity?.startTicks]),
       [
         ['resolved', 'gone', 5000],
         ['fired', undefined, 9999],
@@ -271,7 +271,7 @@ describe('rule engine', () => {
     const twice = { sample: sample({ rss: 900 * MB }), targets: ['app', 'app'] };
     const events = h.tick([kthread, twice, twice]);
     assert.deepEqual(
-      events.map((e) => e.identity.pid),
+      events.map((e) => e.identity?.pid),
       [100],
     );
   });
@@ -399,6 +399,74 @@ describe('rule engine', () => {
       assert.equal(changed.ticks(1, 600 * MB).length, 1);
       for (let i = 0; i < 4; i++) changed.tick([]);
       assert.equal(memory.firings.size, 0, 'the process went away: nothing about it is kept');
+    });
+  });
+
+  describe('group rules', () => {
+    const members = (pss: number, count = 4) =>
+      Array.from({ length: count }, (_, i) => processSample({ pid: 200 + i, rss: 2 * pss, pss }));
+    const observe = (h: Harness, pss: number, count = 4, target = 'app') => {
+      h.clock.nowMs += INTERVAL_MS;
+      const list = members(pss, count);
+      const total = groupTotals(list, () => [target], true)[0] ?? {
+        key: target,
+        processes: 0,
+        pids: [],
+        rss: 0,
+        pss: 0,
+        uss: 0,
+        pssFromRss: [],
+      };
+      const events = h.engine.tick({
+        system: SYSTEM,
+        processes: list.map((sample) => ({ sample, targets: [target] })),
+        groups: [{ target, members: list, total }],
+      });
+      h.events.push(...events);
+      return events;
+    };
+
+    it('holds a for window for the group, then fires once for it, and resolves once', () => {
+      const h = new Harness([rule('total.pss > 300MB for 30s'), rule('pss > 90MB', { id: 'app#2' })]);
+      assert.deepEqual(
+        observe(h, 100 * MB).map((e) => e.ruleId),
+        ['app#2', 'app#2', 'app#2', 'app#2'],
+      );
+      assert.deepEqual(observe(h, 100 * MB), []);
+      assert.deepEqual(observe(h, 100 * MB), []);
+      const fired = observe(h, 100 * MB);
+      assert.deepEqual(
+        fired.map((e) => [e.ruleId, e.kind]),
+        [['app#1', 'fired']],
+      );
+      assert.equal(fired[0]?.identity, undefined);
+      assert.equal(fired[0]?.group?.count, 4);
+      assert.equal(fired[0]?.value, 400 * MB);
+      for (let i = 0; i < 10; i++) assert.deepEqual(observe(h, 100 * MB), []);
+      const clear = [...observe(h, 10 * MB), ...observe(h, 10 * MB), ...observe(h, 10 * MB)];
+      assert.deepEqual(
+        clear.filter((e) => e.ruleId === 'app#1').map((e) => [e.kind, e.reason]),
+        [['resolved', 'cleared']],
+      );
+    });
+
+    it('keeps a separate state per target, and resolves a group no longer watched', () => {
+      const h = new Harness([rule('count > 3'), rule('count > 3', { id: 'db#1', target: 'db' })]);
+      const fired = [...observe(h, MB, 5, 'app'), ...observe(h, MB, 5, 'db')];
+      assert.deepEqual(
+        fired.map((e) => [e.ruleId, e.target]),
+        [
+          ['app#1', 'app'],
+          ['db#1', 'db'],
+        ],
+      );
+      const later: RuleEvent[] = [];
+      for (let i = 0; i < 4; i++) later.push(...observe(h, MB, 5, 'db'));
+      assert.deepEqual(
+        later.map((e) => [e.ruleId, e.kind, e.reason]),
+        [['app#1', 'resolved', 'gone']],
+      );
+      assert.equal(h.engine.stats().ruleStates, 1);
     });
   });
 });

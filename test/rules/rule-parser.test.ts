@@ -130,4 +130,39 @@ describe('rule conditions', () => {
     parseError(`${'9'.repeat(990)}x`);
     assert.ok(performance.now() - started < 100);
   });
+
+  it('makes a rule about the group when it names a group metric', () => {
+    const condition = parseCondition('total.pss > 2GB and available < 10% for 5m');
+    assert.equal(condition.scope, 'group');
+    assert.deepEqual(
+      condition.clauses.map((c) => c.kind === 'compare' && c.metric),
+      ['total.pss', 'available'],
+    );
+    assert.equal(parseCondition('rss > 1GB').scope, undefined);
+    assert.equal(parseCondition('count > 20').scope, 'group');
+    assert.equal(parseCondition('memory.current > 1GB or total.psi.full60 > 5%').scope, 'group');
+  });
+
+  it("reads plain names as the group's under scope: group", () => {
+    const condition = parseCondition('pss > 2GB or limit% > 90% or cgroup.psi.some > 5%', { scope: 'group' });
+    assert.deepEqual(
+      condition.clauses.map((c) => c.kind === 'compare' && c.metric),
+      ['total.pss', 'total.limit%', 'total.psi.some'],
+    );
+    assert.equal(condition.scope, 'group');
+  });
+
+  it('refuses a rule that mixes the group and each process, pointing at the process metric', () => {
+    const mixed = parseError('total.pss > 2GB and cpu% > 50%');
+    assert.equal(mixed.column, 21);
+    assert.match(mixed.message, /'cpu%' is about each process and 'total.pss' about the whole group/);
+    try {
+      parseCondition('leak', { scope: 'group' });
+      assert.fail('leak parsed as a group measure');
+    } catch (err) {
+      assert.ok(err instanceof RuleParseError);
+      assert.match(err.message, /'leak' is about each process, not the group/);
+    }
+    assert.match(parseError('count > 2GB').message, /expected a whole number such as 20/);
+  });
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { containerIdOf, unitOf } from '../../src/select/index.js';
 import { runCli } from '../helpers/cli.js';
 import { pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
@@ -10,28 +11,7 @@ import { pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/
 const MiB = 1024 * 1024;
 
 /** A parent and four forked workers that all read one 200 MB shared anonymous mapping. */
-const SHARED_FAMILY = `
-import mmap, os, signal, sys
-size = 200 * 1024 * 1024
-m = mmap.mmap(-1, size, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
-for off in range(0, size, 4096):
-    m[off] = 1
-ready = []
-for _ in range(4):
-    r, w = os.pipe()
-    if os.fork() == 0:
-        total = 0
-        for off in range(0, size, 4096):
-            total += m[off]
-        os.write(w, b'x')
-        signal.pause()
-        os._exit(0)
-    ready.append(r)
-for r in ready:
-    os.read(r, 1)
-print('ready', flush=True)
-signal.pause()
-`;
+const SHARED_FAMILY = fileURLToPath(new URL('../fixtures/shared-family.py', import.meta.url));
 
 function pssOf(pid: number): number {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
@@ -41,7 +21,7 @@ function pssOf(pid: number): number {
 describe('groups of processes', () => {
   it('counts a family that shares 200 MB once: the sum of PSS, far below the sum of RSS', async () => {
     const marker = `memwarden-shared-family-${process.pid}`;
-    const family = start('python3', ['-c', SHARED_FAMILY, marker]);
+    const family = start('python3', [SHARED_FAMILY, marker]);
     await waitForLine(family, /ready/, 60_000);
     const result = await runCli(['ps', marker, '--group-by', 'parent', '--json']);
     assert.equal(result.code, 0, result.stderr);

@@ -95,7 +95,10 @@ describe('a dashboard only seconds old, in Chromium', { skip }, () => {
       over.dispatchEvent(new MouseEvent('mousemove', { clientX: r.left + x, clientY: r.top + 5, bubbles: true }));
       return over.title;
     })()`;
-    await waitInPage(page, `/fired 0[\\s\\S]*fired 4/.test(${hover})`);
+    await waitInPage(page, `/fired 0[\\s\\S]*fired 4/.test(${hover})`).catch(async (err) => {
+      const seen = await page.evaluate(`[${hover}, ${chart}.dataset.eventMarks]`);
+      throw new Error(`${err.message.split('\n')[0]}; seen ${JSON.stringify(seen)}`);
+    });
     const label = String(await page.evaluate(hover));
     assert.equal(label.split('\n').length, 5, label);
     assert.doesNotMatch(label, /a kill elsewhere/);

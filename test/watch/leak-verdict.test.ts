@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WatchConfig } from '../../src/config/index.js';
 import { compileRule, type RuleEvent } from '../../src/rules/index.js';
-import type { TrendView } from '../../src/watch/trends.js';
+import type { ProcessTrend } from '../../src/watch/trends.js';
 import { Watcher } from '../../src/watch/watcher.js';
 import { pidOf, start, waitForLine } from '../helpers/processes.js';
 
@@ -56,7 +56,7 @@ function config(marker: string): WatchConfig {
 
 interface Watched {
   events: RuleEvent[];
-  views: TrendView[];
+  views: ProcessTrend[];
 }
 
 /**
@@ -80,7 +80,7 @@ async function watch(
       const tick = watcher.tick();
       const process_ = tick.targets[0]?.processes.find((p) => p.pid === pid);
       assert.ok(process_, `pid ${pid} is not watched`);
-      seen.events.push(...tick.events.filter((e) => e.identity.pid === pid));
+      seen.events.push(...tick.events.filter((e) => e.identity?.pid === pid));
       const view = tick.trends.get(pid);
       if (view) seen.views.push(view);
       const minutes = ((tick.time - process_.startTime) * TIME_SCALE) / 60_000;

@@ -130,7 +130,7 @@ describe('OOM kills', () => {
       assert.equal(oomKillCount(hog.dir), 1);
       const fired = tick.events.filter((e) => e.kind === 'fired');
       assert.deepEqual(
-        fired.map((e) => [e.ruleId, e.identity.pid, e.metric]),
+        fired.map((e) => [e.ruleId, e.identity?.pid, e.metric]),
         [[`${tag}#1`, hog.pid, 'oom_killed']],
       );
       assert.equal(warnings.filter((w) => w.includes('cannot read /nonexistent/kmsg')).length, 1);
