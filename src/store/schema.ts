@@ -162,6 +162,12 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE process_samples ADD COLUMN cgroup_psi_some REAL;
   ALTER TABLE process_samples ADD COLUMN cgroup_psi_full REAL;
   `,
+  `
+  -- Most processes have no cgroup pressure: this small index tells a query at once whether its
+  -- range holds any, so that it averages those columns only then.
+  CREATE INDEX process_samples_cgroup_psi ON process_samples (target_id, time)
+    WHERE cgroup_psi_some IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -93,7 +93,7 @@ describe('memory pressure in the history file', { skip: noPsi }, () => {
     }
   });
 
-  it('upgrades a schema-3 file: its old rows have no pressure, new rows do', () => {
+  it('upgrades a schema-3 file: its old rows have no pressure, new rows do (schemas 4 and 5)', () => {
     const path = join(tempDir(), 'history.db');
     const t0 = Date.now() - 10_000;
     const first = openStore(path, { maintenanceIntervalMs: 0 });
@@ -104,6 +104,7 @@ describe('memory pressure in the history file', { skip: noPsi }, () => {
     for (const kind of ['some', 'full'])
       for (const field of ['avg10', 'avg60', 'avg300', 'total'])
         raw.exec(`ALTER TABLE system_samples DROP COLUMN psi_${kind}_${field}`);
+    raw.exec('DROP INDEX process_samples_cgroup_psi');
     raw.exec('ALTER TABLE process_samples DROP COLUMN cgroup_psi_some');
     raw.exec('ALTER TABLE process_samples DROP COLUMN cgroup_psi_full');
     raw.pragma('user_version = 3');

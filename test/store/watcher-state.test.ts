@@ -84,6 +84,7 @@ describe("the watcher's memory in the history file", () => {
     raw.exec('DROP TABLE supervisors; DROP TABLE rule_firings; DROP TABLE actions; PRAGMA user_version = 1');
     for (const column of ['avg10', 'avg60', 'avg300', 'total'].flatMap((f) => [`some_${f}`, `full_${f}`]))
       raw.exec(`ALTER TABLE system_samples DROP COLUMN psi_${column}`);
+    raw.exec('DROP INDEX process_samples_cgroup_psi');
     raw.exec(
       'ALTER TABLE process_samples DROP COLUMN cgroup_psi_some; ALTER TABLE process_samples DROP COLUMN cgroup_psi_full',
     );
