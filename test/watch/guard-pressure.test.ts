@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ActionRunner } from '../../src/actions/index.js';
-import { guardFromOptions, type WatchConfig } from '../../src/config/index.js';
+import { guardFromFlags, type WatchConfig } from '../../src/config/index.js';
 import { ProcReader } from '../../src/proc/index.js';
 import type { GuardDecision } from '../../src/watch/guard.js';
 import { type Cycle, Watcher } from '../../src/watch/watcher.js';
@@ -56,7 +56,7 @@ describe("the guard's PSI trigger on its cgroup scope", () => {
     const limit = makeMemoryCgroup(32 * MiB);
     const file = join(scratch, 'thrash.bin');
     writeFileSync(file, '');
-    const guard = guardFromOptions({
+    const guard = guardFromFlags({
       scope: group.dir,
       when: 'psi.some > 1%',
       prefer: { substrings: [tag] },
@@ -111,7 +111,7 @@ describe("the guard's PSI trigger on its cgroup scope", () => {
   }, async () => {
     const limit = makeMemoryCgroup(64 * MiB);
     const watcher = new Watcher(
-      configFor(guardFromOptions({ scope: limit.dir, when: 'limit% > 99%' })),
+      configFor(guardFromFlags({ scope: limit.dir, when: 'limit% > 99%' })),
       {},
       { pressureTrigger: false, scopePressureTrigger: 'some 500000 2000000' },
     );
