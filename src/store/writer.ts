@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
-import type { PressureLine } from '../proc/index.js';
+import { identityKey, type PressureLine } from '../proc/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { storedCmdline } from './cmdline.js';
 import { StateTables } from './state-tables.js';
@@ -390,7 +390,7 @@ export class StoreWriter {
   }
 
   private processId(p: ProcessSample): number {
-    const key = `${p.pid}:${p.startTicks}`;
+    const key = identityKey(p);
     const cached = this.processIds.get(key);
     if (cached && cached.name === p.name && sameArgv(cached.cmdline, p.cmdline)) return cached.id;
     if (this.processIds.size >= MAX_CACHED_PROCESSES) this.processIds.clear();
