@@ -13,8 +13,14 @@ RSS, PSS (with --pss), memory % of the machine and of its cgroup limit, CPU %, g
 (the trend detector's, "?Nm" until it has minutes of evidence) and a sparkline of the last
 minutes. On a narrow terminal columns narrow or drop and COMMAND takes what is left.
 
-Keys: s cycle sort (rss, cpu, growth, mem, pid) · / filter · ↑↓ select · g gc / S heap snapshot
-on the selected process (asks y/n first) · q quit.
+With more than one PATTERN (or --group) rows are grouped: a total row per target (▾/▸, the
+number of processes, sums of RSS, CPU %, memory % and growth, and of PSS with --pss, which divides
+shared pages among their users and so is the honest whole; the RSS sum counts them once per
+process), then its processes. One PATTERN or none starts with one row per process.
+
+Keys: s cycle sort (rss, cpu, growth, mem, pid) · / filter · ↑↓ select · t group by target on
+or off · + - or Space fold the selected row's group · * fold or unfold all · g gc / S heap
+snapshot on the selected process (asks y/n first) · q quit.
 
 When stdout is not a terminal, prints a plain table at each refresh instead.
 
@@ -23,6 +29,7 @@ Options:
   --window DURATION    how far back growth and the sparkline look (default 5m)
   --count N            stop after N refreshes
   --json               one JSON line per refresh (implies the plain mode)
+  --group              start grouped by target, with a total row per target
   --pss                also read PSS and show its column (slower; others' processes need root)
 `;
 
@@ -36,6 +43,7 @@ export const topCommand: Command = {
       count: { type: 'string' },
       pss: { type: 'boolean' },
       json: { type: 'boolean' },
+      group: { type: 'boolean' },
     });
     const intervalMs = parseIntervalFlag(values.interval, 2000);
     const windowMs = parseDuration(values.window ?? '5m');
@@ -50,6 +58,8 @@ export const topCommand: Command = {
       intervalMs,
       windowMs,
       pss: values.pss ?? false,
+      // As htop's tree view: one target is a flat list, several are shown as groups.
+      group: values.group ?? targets.length > 1,
       output: process.stdout,
       ...(count === undefined ? {} : { count }),
     };

@@ -55,6 +55,8 @@ interface Row {
   /** RSS (or PSS) within the window, for the sparkline. */
   values: number[];
   trend?: TargetTrend;
+  /** Set on a target's total row: its members (the visible ones) and whether they are shown. */
+  group?: { members: number; expanded: boolean; pssMissing: number };
 }
 
 export const SORT_KEYS = ['rss', 'cpu', 'growth', 'mem', 'pid'] as const;
@@ -89,16 +91,22 @@ export class TopModel {
   message = '';
   private mode: Mode = { kind: 'normal' };
   private selectedKey: string | undefined;
+  /** The selected row's target, so a member collapsed out of sight leaves the selection on its total. */
+  private selectedTarget: string | undefined;
   private rows: Row[] = [];
   private tick: Tick | undefined;
   private readonly history = new Map<string, History>();
   /** Where the selection was, for when its process goes: the row that takes its place. */
   private selectedRow = 0;
+  /** Targets whose members are hidden under their total row. */
+  private readonly collapsed = new Set<string>();
 
   constructor(
     private readonly windowMs: number,
     /** Whether PSS is read: its column is shown only then. */
     private readonly pss = false,
+    /** Whether rows are grouped under a total row per target (the `t` key switches it). */
+    public grouped = false,
   ) {}
 
   update(tick: Tick): void {
@@ -157,7 +165,8 @@ export class TopModel {
     this.rows = rows;
   }
 
-  private visible(): Row[] {
+  /** The process rows the filter lets through, sorted. */
+  private matching(): Row[] {
     const needle = this.filter.toLowerCase();
     const rows = needle
       ? this.rows.filter(
@@ -173,7 +182,7 @@ export class TopModel {
     return {
       time: this.tick?.time,
       system: this.tick?.system,
-      processes: this.visible().map((r) => ({
+      processes: this.matching().map((r) => ({
         target: r.target,
         pid: r.sample.pid,
         name: r.sample.name,
@@ -191,16 +200,75 @@ export class TopModel {
   }
 
   /**
+   * The rows on screen: the matching processes, or while grouped a total row per target, ordered
+   * by the sort key on its totals, each followed by its members unless collapsed.
+   */
+  private visible(): Row[] {
+    const rows = this.matching();
+    if (!this.grouped) return rows;
+    const byTarget = new Map<string, Row[]>();
+    for (const r of rows) byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
+    const groups = [...byTarget.values()].map((members) => ({ total: this.totalOf(members), members }));
+    groups.sort(
+      (a, b) => COMPARE[this.sort](a.total, b.total) || a.total.target.localeCompare(b.total.target),
+    );
+    return groups.flatMap((g) => (g.total.group?.expanded ? [g.total, ...g.members] : [g.total]));
+  }
+
+  /**
+   * A target's total row: the count, and sums of RSS (shared pages counted once per member, so
+   * an upper bound), of PSS (shared pages divided among their users, so an honest whole) when
+   * every member has one, of CPU % and memory %, and of the growth the members have a verdict on.
+   */
+  private totalOf(members: readonly Row[]): Row {
+    const first = members[0] as Row;
+    const sum = (of: (r: Row) => number | undefined) =>
+      members.some((r) => of(r) !== undefined) ? members.reduce((t, r) => t + (of(r) ?? 0), 0) : undefined;
+    const pssMissing = members.filter((r) => r.sample.pss === undefined).length;
+    const sample = { ...first.sample, pid: Math.min(...members.map((r) => r.sample.pid)) };
+    const rss = sum((r) => r.sample.rss);
+    const cpu = sum((r) => r.sample.cpuPercent);
+    const mem = sum((r) => r.sample.memPercent);
+    // Only a whole: a PSS total that leaves some members out would look smaller than it is.
+    if (this.pss && pssMissing === 0) sample.pss = sum((r) => r.sample.pss);
+    else delete sample.pss;
+    if (rss === undefined) delete sample.rss;
+    else sample.rss = rss;
+    if (cpu === undefined) delete sample.cpuPercent;
+    else sample.cpuPercent = cpu;
+    if (mem === undefined) delete sample.memPercent;
+    else sample.memPercent = mem;
+    delete sample.memLimitPercent;
+    const total: Row = {
+      target: first.target,
+      sample,
+      values: [],
+      group: { members: members.length, expanded: !this.collapsed.has(first.target), pssMissing },
+    };
+    const growth = sum((r) => r.growthPerHour);
+    if (growth !== undefined) total.growthPerHour = growth;
+    if (first.trend) total.trend = first.trend;
+    return total;
+  }
+
+  /**
    * The selected row's index. The selection is a process (pid + start time), so it follows its
    * process through a re-sort; with none yet, or once its process is gone or filtered out, the
    * row now in its place is taken, and from then on that process is the selection.
    */
   private selectedIndex(rows: readonly Row[]): number {
-    let i = rows.findIndex((r) => identityKey(r.sample) === this.selectedKey);
+    let i = rows.findIndex((r) => keyOf(r) === this.selectedKey);
+    if (i < 0 && this.selectedTarget !== undefined) {
+      // A member hidden under its collapsed total (or gone): the total is where it went.
+      i = rows.findIndex((r) => r.group && r.target === this.selectedTarget);
+      // A total row gone with the grouping: its first member.
+      if (i < 0 && this.selectedKey?.startsWith('total:'))
+        i = rows.findIndex((r) => r.target === this.selectedTarget);
+    }
     if (i < 0) {
       i = Math.max(0, Math.min(this.selectedRow, rows.length - 1));
-      this.select(rows[i]);
     }
+    this.select(rows[i]);
     this.selectedRow = i;
     return i;
   }
@@ -247,10 +315,37 @@ export class TopModel {
       case 'j':
         this.select(rows[Math.min(rows.length - 1, index + 1)]);
         break;
+      case 't':
+        this.grouped = !this.grouped;
+        this.message = this.grouped ? 'grouped by target' : 'one row per process';
+        break;
+      case '+':
+      case '-':
+      case ' ': {
+        const target = rows[index]?.target;
+        if (!this.grouped || target === undefined) break;
+        if (this.collapsed.has(target)) this.collapsed.delete(target);
+        else this.collapsed.add(target);
+        break;
+      }
+      case '*': {
+        if (!this.grouped) break;
+        const targets = new Set(rows.map((r) => r.target));
+        const anyOpen = [...targets].some((t) => !this.collapsed.has(t));
+        for (const t of targets) {
+          if (anyOpen) this.collapsed.add(t);
+          else this.collapsed.delete(t);
+        }
+        break;
+      }
       case 'g':
       case 'S': {
         const row = rows[index];
         if (!row) break;
+        if (row.group) {
+          this.message = `${input === 'g' ? 'gc' : 'snapshot'} acts on one process: select a member`;
+          break;
+        }
         const action: RequestedAction = input === 'g' ? 'gc' : 'snapshot';
         this.select(row);
         this.mode = { kind: 'confirm', action, pid: row.sample.pid, startTicks: row.sample.startTicks };
@@ -261,7 +356,9 @@ export class TopModel {
   }
 
   private select(row: Row | undefined): void {
-    if (row) this.selectedKey = identityKey(row.sample);
+    if (!row) return;
+    this.selectedKey = keyOf(row);
+    this.selectedTarget = row.target;
   }
 
   /** The columns shown at `width`: narrowed, then dropped, in a fixed order until COMMAND has room. */
@@ -323,11 +420,21 @@ export class TopModel {
       const r = rows[i];
       if (!r) continue;
       if (i === index && interactive) selectedLine = lines.length;
-      lines.push(line((c) => cellOf(r, c), printable(commandOf(r.sample))));
+      lines.push(line((c) => cellOf(r, c), r.group ? this.totalLabel(r) : printable(commandOf(r.sample))));
     }
     if (rows.length === 0)
       lines.push(this.filter ? '  no process matches the filter' : '  no process matches');
     return { lines, selectedLine };
+  }
+
+  /** A total row's COMMAND: the target, its count, and which memory its sum is of. */
+  private totalLabel(r: Row): string {
+    const g = r.group;
+    if (!g) return '';
+    const sumOf = r.sample.pss !== undefined ? 'PSS' : 'RSS';
+    const unread = this.pss && g.pssMissing > 0 ? ` (PSS unreadable for ${g.pssMissing})` : '';
+    // Which sum first: on a narrow terminal that is what stays.
+    return `sum of ${sumOf}${unread} · ${g.members} process${g.members === 1 ? '' : 'es'} · ${printable(r.target)}`;
   }
 
   /** The status and help line: what is set and said first, then as much help as fits. */
@@ -335,7 +442,7 @@ export class TopModel {
     const mode = this.mode;
     if (mode.kind === 'filter') return cut(`filter: ${mode.text}▏  (Enter keeps it, Esc clears)`, width);
     if (mode.kind === 'confirm') return cut(`Run ${mode.action} on pid ${mode.pid}? (y/n)`, width);
-    const state = `sort: ${this.sort}${this.filter ? `  filter: ${this.filter}` : ''}`;
+    const state = `sort: ${this.sort}${this.grouped ? '  grouped' : ''}${this.filter ? `  filter: ${this.filter}` : ''}`;
     const message = this.message ? `  ·  ${this.message}` : '';
     for (const help of HELP_LINES) {
       const text = `${state}  ·  ${help}${message}`;
@@ -381,16 +488,24 @@ const FIT_STEPS: readonly { name: string; width?: number }[] = [
 ];
 /** The help, from the whole to the shortest. */
 const HELP_LINES = [
+  's sort  / filter  ↑↓ select  t group  +- fold  * all  g gc  S snapshot  q quit',
   's sort  / filter  ↑↓ select  g gc  S snapshot  q quit',
+  's sort /filter t group +- fold g gc S snap q quit',
   's sort /filter g gc S snap q quit',
+  's / t + g S q',
   's / g S q',
 ];
+
+/** What the selection holds on to: a process by pid and start time, a total row by its target. */
+function keyOf(r: Row): string {
+  return r.group ? `total:${r.target}` : identityKey(r.sample);
+}
 
 function cellOf(r: Row, c: Column): string {
   const p = r.sample;
   switch (c.name) {
     case 'PID':
-      return String(p.pid);
+      return r.group ? `${r.group.expanded ? '▾' : '▸'} ${r.group.members}` : String(p.pid);
     case 'TARGET':
       return printable(r.target).slice(0, c.width);
     case 'RSS':
@@ -410,7 +525,7 @@ function cellOf(r: Row, c: Column): string {
           ? `?${neededMinutes(r.growthNeededSeconds)}m`
           : '-';
     case 'LAST MINUTES':
-      return sparkline(r.values, c.width);
+      return r.group ? '' : sparkline(r.values, c.width);
     case 'LEAK':
       return r.trend ? leakCell(r.trend) : '-';
     default:

@@ -11,6 +11,8 @@ export interface TopOptions {
   windowMs: number;
   /** Whether the samples carry PSS: its column is shown only then. */
   pss: boolean;
+  /** Whether rows start grouped under a total row per target. */
+  group: boolean;
   input: NodeJS.ReadStream;
   output: NodeJS.WriteStream;
   /** Stop after this many refreshes. */
@@ -28,7 +30,7 @@ const KEYS = /\x1b\[[0-9;]*[A-Za-z]|[\s\S]/gu;
  */
 export function runTopInteractive(options: TopOptions): Promise<void> {
   const { input, output } = options;
-  const model = new TopModel(options.windowMs, options.pss);
+  const model = new TopModel(options.windowMs, options.pss, options.group);
   let refreshes = 0;
   let restored = false;
 
@@ -115,7 +117,7 @@ export function runTopInteractive(options: TopOptions): Promise<void> {
 export async function runTopPlain(
   options: Omit<TopOptions, 'input' | 'actions'> & { json?: boolean },
 ): Promise<void> {
-  const model = new TopModel(options.windowMs, options.pss);
+  const model = new TopModel(options.windowMs, options.pss, options.group);
   for (let i = 0; options.count === undefined || i < options.count; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, options.intervalMs));
     model.update(options.sample());

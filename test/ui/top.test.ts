@@ -176,6 +176,95 @@ describe('top, the model', () => {
     assert.equal(model.key('q').kind, 'quit');
   });
 
+  it('groups rows under a total per target, folds them, and keeps the selection on its row', () => {
+    const mib = 1024 * 1024;
+    const model = new TopModel(300_000, true, true);
+    const tick = (apiRss: number) =>
+      fakeTick([
+        {
+          name: 'api',
+          processes: [
+            fakeProcess(1, { rss: apiRss * mib, pss: 30 * mib, cpuPercent: 10 }),
+            fakeProcess(2, { rss: 50 * mib, pss: 20 * mib, cpuPercent: 5 }),
+          ],
+        },
+        { name: 'db', processes: [fakeProcess(3, { rss: 200 * mib, pss: 150 * mib })] },
+        {
+          name: 'cache',
+          processes: [fakeProcess(4, { rss: 10 * mib }), fakeProcess(5, { rss: 10 * mib, pss: 5 * mib })],
+        },
+      ]);
+    model.update(tick(50));
+    const body = () => model.render(200, 40).lines.slice(3);
+    const selected = () => {
+      const { lines, selectedLine } = model.render(200, 40);
+      return (lines[selectedLine ?? -1] ?? '').trim();
+    };
+    // Sorted by the totals' PSS: db 150, api 50, cache (one member without PSS: no PSS total).
+    let rows = body();
+    assert.equal(rows.length, 8, rows.join('\n'));
+    assert.match(rows[0] ?? '', /^\s*▾ 1 db .*200 MiB .*150 MiB .* sum of PSS · 1 process · db$/);
+    assert.match(rows[1] ?? '', /^\s*3 db /);
+    assert.match(
+      rows[2] ?? '',
+      /^\s*▾ 2 api .*100 MiB .*50\.0 MiB .*15\.0% .* sum of PSS · 2 processes · api$/,
+    );
+    assert.match(
+      rows[5] ?? '',
+      /^\s*▾ 2 cache .*20\.0 MiB +- .* sum of RSS \(PSS unreadable for 1\) · 2 processes · cache$/,
+    );
+    // Without --pss the sums are of RSS and say so.
+    const rssOnly = new TopModel(300_000, false, true);
+    rssOnly.update(tick(50));
+    assert.match(rssOnly.render(200, 40).lines[3] ?? '', / sum of RSS · 1 process · db$/);
+    // The selection starts on the first total; down twice is api's total; folding it keeps it there.
+    assert.match(selected(), /^▾ 1 db/);
+    model.key('j');
+    model.key('j');
+    assert.match(selected(), /^▾ 2 api/);
+    model.key('+');
+    rows = body();
+    assert.equal(rows.length, 6);
+    assert.match(rows[2] ?? '', /^\s*▸ 2 api /);
+    assert.match(selected(), /^▸ 2 api/);
+    model.key('-');
+    model.key('j');
+    assert.match(selected(), /^1 api/);
+    // A gc prompt is only for a process; on a total row it says so.
+    model.key('k');
+    assert.equal(model.key('g').kind, 'none');
+    assert.match(model.render(200, 40).lines[1] ?? '', /select a member/);
+    model.key('j');
+    // A re-sort by the data: api grows past db, and the selection stays on pid 1.
+    model.update(tick(500));
+    model.key('s');
+    model.key('s');
+    model.key('s');
+    model.key('s');
+    assert.equal(model.sort, 'pid');
+    assert.match(body()[0] ?? '', /^\s*▾ 2 api /);
+    assert.match(selected(), /^1 api/);
+    // Folding the member's group moves the selection to its total; * folds and unfolds all.
+    model.key(' ');
+    assert.match(selected(), /^▸ 2 api/);
+    model.key('*');
+    assert.equal(body().length, 3);
+    assert.ok(body().every((l) => /^\s*▸ /.test(l)));
+    model.key('*');
+    assert.equal(body().length, 8);
+    // t switches grouping off: the total's first member is the selection, and back on.
+    model.key('t');
+    assert.equal(body().length, 5);
+    assert.match(selected(), /^1 api/);
+    model.key('t');
+    assert.match(model.render(200, 40).lines[1] ?? '', /grouped/);
+    for (const width of [80, 60, 40]) {
+      const { lines } = model.render(width, 24);
+      for (const line of lines) assert.ok([...line].length <= width, `${width}: ${line}`);
+      assert.match(lines[3] ?? '', /^\s*▾ 2 .* sum of PSS/);
+    }
+  });
+
   it('shows untrusted command lines with control characters escaped and secrets hidden', () => {
     const model = new TopModel(300_000);
     model.update(
@@ -230,6 +319,14 @@ describe('memwarden top with a real target', () => {
     assert.match(row, /memwarden-top-target/);
     assert.match(row, /[▁▂▃▄▅▆▇█]{2,}/);
     assert.doesNotMatch(stdout, /\x1b/);
+  });
+
+  it('prints a total row per target with --group', async () => {
+    const { code, stdout, stderr } = await runCli(['top', 'memwarden-top-target', '--group', '--count', '1']);
+    assert.equal(code, 0, stderr);
+    const lines = stdout.trim().split('\n');
+    assert.match(lines[2] ?? '', /^\s*▾ 2 memwarden-to .* sum of RSS · 2 processes · memwarden-top-target$/);
+    assert.ok(lines.some((l) => l.trim().startsWith(`${pid} `)));
   });
 
   it('prints one JSON line per refresh with --json', async () => {
@@ -346,6 +443,16 @@ describe('memwarden top with a real target', () => {
 
       tmux('send-keys', '-t', 'top', 's');
       await waitForScreen(/sort: rss/);
+      // t groups the rows: a total row at 80 columns, folded with + and back with t.
+      tmux('send-keys', '-t', 'top', 't');
+      shown = await waitForScreen(/^\s*▾ 2 memwarde .* sum of RSS · 2 proc/m);
+      assert.ok(shown.split('\n').every((l) => [...l].length <= 80));
+      tmux('send-keys', '-t', 'top', 'k', '+');
+      await waitForScreen(/^\s*▸ 2 memwarde /m);
+      assert.doesNotMatch(screen(), new RegExp(`^\\s*${pid} `, 'm'));
+      tmux('send-keys', '-t', 'top', 't');
+      await waitForScreen(new RegExp(`^\\s*${pid} `, 'm'));
+      assert.equal(selectedPid(), pid);
       tmux('send-keys', '-t', 'top', '/', 'zzz-nothing', 'Enter');
       await waitForScreen(/no process matches the filter/);
       tmux('send-keys', '-t', 'top', '/', 'Escape');
