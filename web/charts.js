@@ -139,7 +139,7 @@
   }
 
   /**
-   * One target's memory over time: RSS, PSS when known, and the trend line (from the last point
+   * One target's memory over time: RSS, PSS when known, the group's total, and the trend line (from the last point
    * at the detector's slope) when a trend is present. `points` are [{time, rss, pss}].
    */
   function memorySeries(points, trend) {
@@ -149,6 +149,18 @@
     if (points.some((p) => p.pss !== undefined && p.pss !== null)) {
       series.push({ label: 'PSS', stroke: '#00a86b', width: 1, value: (_, v) => formatBytes(v) });
       data.push(points.map((p) => (p.pss === undefined ? null : p.pss)));
+    }
+    // The group's total: PSS summed where every process had one, else RSS; the legend says which.
+    if (points.some((p) => p.total !== undefined)) {
+      const last = points[points.length - 1];
+      series.push({
+        label: last?.basis === 'pss' ? 'total (PSS)' : 'total (RSS)',
+        stroke: '#6c3483',
+        width: 2,
+        dash: [2, 2],
+        value: (_, v) => formatBytes(v),
+      });
+      data.push(points.map((p) => (p.total === undefined ? null : p.total)));
     }
     const last = points[points.length - 1];
     if (trend && Number.isFinite(trend.slopeBytesPerSecond) && last) {

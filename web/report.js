@@ -54,6 +54,12 @@
           : `none since ${new Date(t.goneSinceMs).toLocaleString()}`,
       ],
       ['peak RSS', C.formatBytes(t.peakRssBytes)],
+      [
+        'peak total',
+        t.peakTotalBytes === undefined
+          ? '-'
+          : `${C.formatBytes(t.peakTotalBytes)} (${t.peakTotalBasis === 'pss' ? 'PSS' : 'RSS'})`,
+      ],
       ['last RSS', C.formatBytes(t.lastRssBytes)],
       // The raw change is last minus first, gc dips and all; the verdict is the trend of the
       // floor under them, which is what a leak moves: both are said as what they are.

@@ -6,6 +6,7 @@ import {
   ROW_LIMIT,
   type SystemPoint,
 } from '../store/index.js';
+import { byTime, type GroupTotal, groupTotal } from '../ui/index.js';
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
@@ -37,6 +38,9 @@ ${STORE_HELP}
                     swap, vms, cpuPercent, memPercent, memLimitPercent, threads, cgroupPsiSome,
                     cgroupPsiFull (the process's cgroup v2 memory pressure, avg10 %)}; a value
                     that was not read is left out. 'memwarden analyze' reads this back.
+                    For a TARGET each point also has total: {count (processes at that time),
+                    rss, pss (null unless every one had PSS), basis ('pss' or 'rss': which sum
+                    the group's total is)}; the text table has a total row per time.
                     With --system: {time, memTotal, memAvailable, memUsed, memPercent, swapTotal,
                     swapFree, cpuCount, cpuPercent, load1, load5, load15, pressure: {some, full:
                     {avg10, avg60, avg300 (% of time stalled), totalUs}}}; pressure is left out
@@ -70,17 +74,43 @@ function formatTime(ms: number): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-function table(points: readonly HistoryPoint[]): string {
-  return columns([
-    ['TIME', 'PID', 'RSS', 'MEM%', 'CPU%'],
-    ...points.map((p) => [
-      formatTime(p.time),
-      String(p.pid),
-      formatBytes(p.rss),
-      formatPercent(p.memPercent),
-      formatPercent(p.cpuPercent),
-    ]),
-  ]);
+function memberRow(p: HistoryPoint): string[] {
+  return [
+    formatTime(p.time),
+    String(p.pid),
+    formatBytes(p.rss),
+    formatBytes(p.pss),
+    formatPercent(p.memPercent),
+    formatPercent(p.cpuPercent),
+  ];
+}
+
+/** A pid's rows; a target's rows with a total row after each time's members. */
+function table(points: readonly HistoryPoint[], withTotals: boolean): string {
+  const header = ['TIME', 'PID', 'RSS', 'PSS', 'MEM%', 'CPU%'];
+  if (!withTotals) return columns([header, ...points.map(memberRow)]);
+  const rows = [[...header, 'TOTAL']];
+  for (const [time, members] of byTime(points)) {
+    const t = groupTotal(members);
+    rows.push(...members.map((m) => [...memberRow(m), '']), [
+      formatTime(time),
+      `total ${t.count}`,
+      formatBytes(t.rss),
+      formatBytes(t.pss ?? undefined),
+      '',
+      '',
+      `${formatBytes(t.pss ?? t.rss)} ${t.basis.toUpperCase()}`,
+    ]);
+  }
+  return columns(rows);
+}
+
+/** Each of a target's points with its time's group total beside it. */
+function withTotals(points: readonly HistoryPoint[]): (HistoryPoint & { total: GroupTotal })[] {
+  return byTime(points).flatMap(([, members]) => {
+    const total = groupTotal(members);
+    return members.map((m) => ({ ...m, total }));
+  });
 }
 
 /** The machine's rows; PSI columns are the avg10 share of time some / all tasks stalled on memory. */
@@ -143,8 +173,9 @@ export const historyCommand: Command = {
       store.close();
     }
     warnIfCut(points.length);
+    const target = query.target !== undefined;
     if (values.json) {
-      printJson(points);
+      printJson(target ? withTotals(points) : points);
       return;
     }
     if (points.length === 0) {
@@ -153,7 +184,7 @@ export const historyCommand: Command = {
       );
       return;
     }
-    process.stdout.write(`${table(points)}\n`);
+    process.stdout.write(`${table(points, target)}\n`);
   },
 };
 

@@ -212,27 +212,67 @@ export function downsampleSystem(
   return out.sort((a, b) => a.time - b.time);
 }
 
+/**
+ * A group's memory at one time: PSS summed when every member had one (shared pages counted once
+ * across the group), else RSS, said as such; a partial PSS sum would undercount the group.
+ */
+export interface GroupTotal {
+  count: number;
+  rss: number;
+  pss: number | null;
+  basis: 'pss' | 'rss';
+}
+
+export function groupTotal(
+  members: readonly { rss?: number | undefined; pss?: number | undefined }[],
+): GroupTotal {
+  let rss = 0;
+  let pss = 0;
+  let allPss = members.length > 0;
+  for (const m of members) {
+    rss += m.rss ?? 0;
+    if (m.pss === undefined) allPss = false;
+    else pss += m.pss;
+  }
+  return { count: members.length, rss, pss: allPss ? pss : null, basis: allPss ? 'pss' : 'rss' };
+}
+
+/** Members grouped by their sample time, oldest first. */
+export function byTime<P extends { time: number }>(points: readonly P[]): [number, P[]][] {
+  const groups = new Map<number, P[]>();
+  for (const p of points) {
+    const group = groups.get(p.time);
+    if (group) group.push(p);
+    else groups.set(p.time, [p]);
+  }
+  return [...groups.entries()].sort((a, b) => a[0] - b[0]);
+}
+
 /** A target at one time: the sum over its processes, which is what one chart line shows. */
 export interface TargetPoint {
   time: number;
   rss: number;
+  /** Only when every process had one. */
   pss?: number;
+  /** The group's total: PSS when every process had one, else RSS (`basis` says which). */
+  total: number;
+  basis: 'pss' | 'rss';
   cpuPercent: number;
   processes: number;
 }
 
 export function totalsByTime(points: readonly SeriesPoint[]): TargetPoint[] {
-  const out = new Map<number, TargetPoint>();
-  for (const p of points) {
-    let row = out.get(p.time);
-    if (!row) {
-      row = { time: p.time, rss: 0, cpuPercent: 0, processes: 0 };
-      out.set(p.time, row);
-    }
-    row.rss += p.rss ?? 0;
-    if (p.pss !== undefined) row.pss = (row.pss ?? 0) + p.pss;
-    row.cpuPercent += p.cpuPercent ?? 0;
-    row.processes++;
-  }
-  return [...out.values()].sort((a, b) => a.time - b.time);
+  return byTime(points).map(([time, members]) => {
+    const t = groupTotal(members);
+    const row: TargetPoint = {
+      time,
+      rss: t.rss,
+      total: t.pss ?? t.rss,
+      basis: t.basis,
+      cpuPercent: members.reduce((sum, m) => sum + (m.cpuPercent ?? 0), 0),
+      processes: t.count,
+    };
+    if (t.pss !== null) row.pss = t.pss;
+    return row;
+  });
 }

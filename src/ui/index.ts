@@ -19,7 +19,7 @@ export type {
   SeriesQuery,
   SystemChartPoint,
 } from './history.js';
-export { downsampleSystem, SeriesDownsampler } from './history.js';
+export { byTime, downsampleSystem, type GroupTotal, groupTotal, SeriesDownsampler } from './history.js';
 export { isLoopbackHost } from './host-check.js';
 export { LiveHistory } from './live-history.js';
 export {

@@ -18,6 +18,9 @@ export interface ReportOptions {
 export interface ReportTarget {
   name: string;
   peakRssBytes?: number;
+  /** The highest group total (PSS where every process had one, else RSS) and its basis. */
+  peakTotalBytes?: number;
+  peakTotalBasis?: 'pss' | 'rss';
   lastRssBytes?: number;
   firstRssBytes?: number;
   /** Last minus first RSS over the range. */
@@ -57,6 +60,9 @@ export function summarise(
   const last = points[points.length - 1];
   if (first && last) {
     summary.peakRssBytes = Math.max(...points.map((p) => p.rss));
+    const top = points.reduce((a, b) => (b.total > a.total ? b : a));
+    summary.peakTotalBytes = top.total;
+    summary.peakTotalBasis = top.basis;
     summary.firstRssBytes = first.rss;
     summary.lastRssBytes = last.rss;
     summary.growthBytes = last.rss - first.rss;

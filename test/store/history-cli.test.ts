@@ -48,6 +48,7 @@ describe('memwarden history', () => {
         'cpuPercent',
         'memPercent',
         'threads',
+        'total',
       ]);
       assert.equal(points[0]?.target, 'web');
       assert.equal(points[0]?.pid, 4242);
@@ -63,7 +64,7 @@ describe('memwarden history', () => {
     const r = await runCli(['history', '99', '--since', '330s', '--store', path]);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split('\n');
-    assert.match(lines[0] ?? '', /^TIME\s+PID\s+RSS\s+MEM%\s+CPU%$/);
+    assert.match(lines[0] ?? '', /^TIME\s+PID\s+RSS\s+PSS\s+MEM%\s+CPU%$/);
     assert.equal(lines.length, 1 + 5);
     assert.match(lines[1] ?? '', /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+99\s+1000 B/);
   });

@@ -68,6 +68,8 @@ describe('a dashboard only seconds old, in Chromium', { skip }, () => {
     // With the cursor off the chart, the legend shows the last RSS, not a dash.
     const legend = String(await page.evaluate(`${chart}.querySelector('.u-legend').textContent`));
     assert.match(legend, /\d+(\.\d+)? (KiB|MiB|GiB)/, legend);
+    // The group's total beside its members' sums, said as PSS or RSS.
+    assert.match(legend, /total \((PSS|RSS)\)\s*\d+(\.\d+)? (KiB|MiB|GiB)/, legend);
     const summary = String(await page.textContent('section.target[data-target="fresh"] .summary'));
     assert.match(summary, /^1 process, RSS /);
     // Five events of one tick (a rule firing on five processes): one marker on the target's

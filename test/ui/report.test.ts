@@ -65,6 +65,10 @@ describe('HTML report', () => {
     const api = data.targets.find((t) => t.name === 'api');
     assert.ok(api);
     assert.equal(api.peakRssBytes, 270 * MiB);
+    // No member's PSS was read, so the group's total is its RSS, said as such.
+    assert.equal(api.peakTotalBytes, 270 * MiB);
+    assert.equal(api.peakTotalBasis, 'rss');
+    assert.ok(api.points.every((p) => p.total === p.rss && p.basis === 'rss'));
     assert.equal(api.lastRssBytes, 270 * MiB);
     assert.equal(api.growthBytes, 120 * MiB);
     // Downsampled bucket times stand a little apart from the sample times.
@@ -189,6 +193,10 @@ describe('HTML report', () => {
       const legend = (await page.textContent('section.system .u-legend')) ?? '';
       assert.match(legend, /memory pressure some %/);
       assert.match(legend, /memory pressure full %/);
+      // Each target's chart draws its group total, and the summary names the peak.
+      const apiChart = '[data-target="api"]';
+      assert.match((await page.textContent(`${apiChart} .u-legend`)) ?? '', /total \(RSS\)/);
+      assert.match((await page.textContent(`${apiChart} .summary`)) ?? '', /peak total270 MiB \(RSS\)/);
       assert.equal(
         await page.textContent('section.system .pressure'),
         'memory pressure (10 s averages): peak 40.0% some, 12.0% full',
