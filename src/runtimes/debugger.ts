@@ -18,6 +18,8 @@ const OUTPUT_CAP_BYTES = 256 * 1024;
 const CAP_SYS_PTRACE = 19n;
 /** How long lldb-server may take to let go of the target after lldb is gone. */
 const RELEASE_WAIT_MS = 2000;
+/** How lldb echoes a command of ours that calls into the target. */
+const EXPRESSION_ECHO = Buffer.from('(lldb) expression ');
 
 export interface PtraceVerdict {
   allowed: boolean;
@@ -144,16 +146,32 @@ export function runLldb(pid: number, commands: readonly string[], options: LldbO
       kept += Math.min(room, chunk.length);
       dropped += Math.max(0, chunk.length - room);
     };
+    // Once lldb has echoed an `expression`, a call may be running inside the target: a tracer
+    // killed then leaves the thread to return into lldb's trap address and die of SIGTRAP. The
+    // call carries its own, shorter timeout (lldbExpression), which unwinds it safely; so a
+    // running call gets the whole budget from its own start, and the kill is for a wedged lldb.
+    let callStartedAt: number | undefined;
+    const watchForCall = (chunk: Buffer) => {
+      if (callStartedAt === undefined && chunk.includes(EXPRESSION_ECHO)) callStartedAt = performance.now();
+    };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
+    child.stdout.on('data', watchForCall);
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const killUnlessInCall = () => {
+      const callEndsBy = callStartedAt === undefined ? 0 : callStartedAt + options.timeoutMs;
+      const wait = callEndsBy - performance.now();
+      if (wait > 0) {
+        timer = setTimeout(killUnlessInCall, wait);
+        return;
+      }
       timedOut = true;
       const strayServer = ourTracer(pid, child.pid);
       // lldb's own children (a platform shell) share its group; lldb-server has its own session.
       killGroup(child.pid);
       if (strayServer !== undefined) killPid(strayServer);
-    }, options.timeoutMs);
+    };
+    let timer = setTimeout(killUnlessInCall, options.timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(

@@ -286,6 +286,24 @@ describe('lldb faults', { skip: NO_LLDB }, () => {
     assert.ok(await heartbeatAdvances(target.heartbeat), 'the target did not resume');
     assert.equal(tracerOf(target.pid), 0);
   });
+  it('never kills lldb while a call runs inside the target: the call ends, and the target lives on', async (t) => {
+    const target = await startFixture('python3', 'py_growing.py');
+    // The 5 s timeout falls inside a 4.5 s call once the attach takes half a second: killing lldb
+    // then would leave the call to return into lldb's trap address, and the target would die of
+    // SIGTRAP. The call's own lldb timeout is within the budget, as lldbExpression makes it.
+    const call =
+      'expression --timeout 4800000 --unwind-on-error true --ignore-breakpoints true -- (int)usleep(4500000)';
+    const run = await runLldb(target.pid, [call, 'process detach'], { timeoutMs: 5000 });
+    if (run.timedOut && !run.output.includes('(lldb) expression')) {
+      return t.skip('the attach outlasted the timeout, so no call was running when it fired');
+    }
+    if (run.durationMs < 5000)
+      return t.skip('lldb was done before the timeout: nothing fell inside the call');
+    assert.equal(run.timedOut, false, run.output);
+    assert.match(run.output, /^\(int\) \$0 = 0$/m);
+    assert.ok(await heartbeatAdvances(target.heartbeat), 'the target did not live on');
+    assert.equal(tracerOf(target.pid), 0);
+  });
 });
 
 describe('ptrace denied', {
