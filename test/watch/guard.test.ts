@@ -70,10 +70,12 @@ describe('the guard', () => {
     const runner = new ActionRunner({ identities: new ProcReader() });
     const watcher = new Watcher(config, { runner });
     const { events, ended } = guardEvents(watcher);
-    // The preferred process grows by 10 MiB a cycle until the guard acts.
+    // The preferred process grows by 10 MiB a cycle until the guard's first step has run, as a
+    // runaway would: stopped at the decision, the usage could fall back under the line (the
+    // cgroup's page cache is reclaimed) before the step's own re-check, and the chain end cleared.
     let growing = Promise.resolve();
     watcher.on('tick', () => {
-      if (events.length === 0 && isAlive(preferred.pid))
+      if (!events.some((e) => e.kind === 'guard-step') && isAlive(preferred.pid))
         growing = growing.then(() => preferred.grow(10)).catch(() => undefined);
     });
     const running = watcher.run();
