@@ -151,8 +151,13 @@ export function runLldb(pid: number, commands: readonly string[], options: LldbO
     // call carries its own, shorter timeout (lldbExpression), which unwinds it safely; so a
     // running call gets the whole budget from its own start, and the kill is for a wedged lldb.
     let callStartedAt: number | undefined;
+    // The echo may arrive split over two reads: the end of the last one is kept to be joined.
+    let stdoutTail = Buffer.alloc(0);
     const watchForCall = (chunk: Buffer) => {
-      if (callStartedAt === undefined && chunk.includes(EXPRESSION_ECHO)) callStartedAt = performance.now();
+      if (callStartedAt !== undefined) return;
+      const seen = Buffer.concat([stdoutTail, chunk]);
+      if (seen.includes(EXPRESSION_ECHO)) callStartedAt = performance.now();
+      else stdoutTail = seen.subarray(Math.max(0, seen.length - EXPRESSION_ECHO.length + 1));
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
