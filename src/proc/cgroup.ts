@@ -80,17 +80,15 @@ export function readOwnCgroup(
   sysfs = '/sys/fs/cgroup',
 ): (CgroupInfo & { pressure?: Pressure }) | undefined {
   const inside = path === '/' ? '' : path;
-  const v1 = version === 'v1' || (version === undefined && existsSync(`${sysfs}/memory${inside}`));
-  if (v1)
-    return existsSync(`${sysfs}/memory${inside}`) ? readCgroupMemory({ memoryV1: path }, sysfs) : undefined;
-  const dir = `${unifiedMount(sysfs)}${inside}`;
+  if (version !== 'v2') {
+    const inV1 = existsSync(`${sysfs}/memory${inside}`);
+    if (inV1) return readCgroupMemory({ memoryV1: path }, sysfs);
+    if (version === 'v1') return undefined;
+  }
+  const mount = unifiedMount(sysfs);
+  const dir = `${mount}${inside}`;
   if (!existsSync(dir)) return undefined;
-  const info: CgroupInfo & { pressure?: Pressure } = walk(
-    path,
-    unifiedMount(sysfs),
-    'memory.max',
-    'memory.current',
-  );
+  const info: CgroupInfo & { pressure?: Pressure } = walk(path, mount, 'memory.max', 'memory.current');
   const pressure = readPressure(`${dir}/memory.pressure`);
   if (pressure !== undefined) info.pressure = pressure;
   return info;
@@ -154,7 +152,8 @@ export function cgroupPressureFile(dir: string): boolean {
  */
 export function readCgroupScope(dir: string): CgroupScope | undefined {
   const v1 = existsSync(`${dir}/memory.limit_in_bytes`);
-  if (!v1 && !existsSync(`${dir}/memory.max`) && !cgroupPressureFile(dir)) return undefined;
+  // Not v1: a v2 group is one by its memory.max, or by its memory.pressure alone.
+  if (!v1 && !existsSync(`${dir}/memory.max`) && !existsSync(`${dir}/memory.pressure`)) return undefined;
   const scope: CgroupScope = { version: v1 ? 'v1' : 'v2', pids: [] };
   const limit = readNumber(`${dir}/${v1 ? 'memory.limit_in_bytes' : 'memory.max'}`);
   if (limit !== undefined && limit < V1_UNLIMITED) scope.limitBytes = limit;

@@ -48,7 +48,8 @@ export interface PssBudgetStats {
 export class PssBudget {
   private readonly last = new Map<number, LastRead>();
   private cycle = 0;
-  private readonly budgetMs: number;
+  /** Time a cycle may spend on reads; the watcher sets it anew when its interval changes. */
+  budgetMs: number;
   private readonly slowReadMs: number;
   private readonly slowRereadMs: number;
   private readonly clock: () => number;
@@ -75,7 +76,7 @@ export class PssBudget {
     const now = this.clock();
     const gone = new Set<ProcessRecord>();
     const stats: PssBudgetStats = { reads: 0, spentMs: 0, deferred: 0, slowSkipped: 0 };
-    const due: { record: ProcessRecord; atMs: number }[] = [];
+    const due: { record: ProcessRecord; last: LastRead | undefined; atMs: number }[] = [];
     for (const record of records) {
       if (record.rss === undefined || record.kernelThread) continue;
       let last = this.last.get(record.pid);
@@ -84,7 +85,7 @@ export class PssBudget {
         last = undefined;
       }
       if (last === undefined) {
-        due.push({ record, atMs: Number.NEGATIVE_INFINITY });
+        due.push({ record, last, atMs: Number.NEGATIVE_INFINITY });
         continue;
       }
       last.askedCycle = this.cycle;
@@ -93,12 +94,11 @@ export class PssBudget {
         keep(record, last, now);
         continue;
       }
-      due.push({ record, atMs: last.atMs });
+      due.push({ record, last, atMs: last.atMs });
     }
-    // Oldest value first; a sort only when some must wait, as most cycles read them all.
+    // Oldest value first, so that the ones the budget leaves for later are the freshest.
     due.sort((a, b) => a.atMs - b.atMs);
-    for (const { record } of due) {
-      const last = this.last.get(record.pid);
+    for (const { record, last } of due) {
       if (stats.reads > 0 && stats.spentMs >= this.budgetMs) {
         stats.deferred++;
         if (last !== undefined) keep(record, last, now);

@@ -37,10 +37,14 @@ function withAncestors(path: string): string[] {
   return out;
 }
 
+function isGlob(path: string): boolean {
+  return /[*?[]/.test(path);
+}
+
 /** A test for `cgroup:`: the process's cgroup (v2, or v1 memory) is the named one or inside it. */
 export function cgroupTest(spec: string): (paths: CgroupPaths) => boolean {
   const wanted = cgroupPathOf(spec);
-  if (/[*?[]/.test(wanted)) {
+  if (isGlob(wanted)) {
     const glob = compileGlob(wanted);
     return (paths) => pathsOf(paths).some((p) => withAncestors(p).some((a) => glob.test(a)));
   }
@@ -105,30 +109,38 @@ export interface TargetCgroup {
   version?: 'v1' | 'v2';
 }
 
-/** Where a member's path meets the target's name: the named cgroup, the unit's, the container's. */
-function anchorOf(filter: ProcessFilter, path: string): string | undefined {
-  const parts = path.split('/');
-  const upTo = (test: (part: string) => boolean) => {
+/**
+ * Where a member's path meets the target's name: the named cgroup, the unit's, the container's.
+ * Made once per target and call, so a glob is compiled once and not once per member.
+ */
+function anchorFinder(filter: ProcessFilter): (path: string) => string | undefined {
+  const upTo = (path: string, test: (part: string) => boolean) => {
+    const parts = path.split('/');
     const i = parts.findIndex(test);
     return i < 0 ? undefined : parts.slice(0, i + 1).join('/');
   };
   const [spec] = filter.cgroups ?? [];
   if (spec !== undefined) {
     const wanted = cgroupPathOf(spec);
-    if (!/[*?[]/.test(wanted)) return path === wanted || path.startsWith(`${wanted}/`) ? wanted : undefined;
+    if (!isGlob(wanted))
+      return (path) => (path === wanted || path.startsWith(`${wanted}/`) ? wanted : undefined);
     const glob = compileGlob(wanted);
-    return withAncestors(path)
-      .reverse()
-      .find((a) => glob.test(a));
+    return (path) =>
+      withAncestors(path)
+        .reverse()
+        .find((a) => glob.test(a));
   }
   const [unit] = filter.units ?? [];
-  if (unit !== undefined) return upTo((part) => part === unitNameOf(unit));
+  if (unit !== undefined) {
+    const name = unitNameOf(unit);
+    return (path) => upTo(path, (part) => part === name);
+  }
   const [container] = filter.containers ?? [];
   if (container !== undefined) {
     const wanted = container.trim().toLowerCase();
-    return upTo((part) => containerIdOf(part)?.startsWith(wanted) === true);
+    return (path) => upTo(path, (part) => containerIdOf(part)?.startsWith(wanted) === true);
   }
-  return undefined;
+  return () => undefined;
 }
 
 /**
@@ -143,13 +155,14 @@ export function targetCgroup(
 ): TargetCgroup | undefined {
   if (members.length === 0) {
     const only = filter.cgroups?.length === 1 ? cgroupPathOf(filter.cgroups[0] as string) : undefined;
-    return only === undefined || /[*?[]/.test(only) ? undefined : { path: only };
+    return only === undefined || isGlob(only) ? undefined : { path: only };
   }
+  const anchorOf = anchorFinder(filter);
   let found: TargetCgroup | undefined;
   for (const paths of members) {
     const version = paths.memoryV1 !== undefined ? 'v1' : 'v2';
     const path = paths.memoryV1 ?? paths.unified;
-    const anchor = path === undefined ? undefined : anchorOf(filter, path);
+    const anchor = path === undefined ? undefined : anchorOf(path);
     if (anchor === undefined) return undefined;
     if (found === undefined) found = { path: anchor, version };
     else if (found.path !== anchor || found.version !== version) return undefined;

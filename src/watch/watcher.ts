@@ -231,6 +231,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.sampling.setTargets(config.targets);
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
+    if (this.sampling.pssBudget) this.sampling.pssBudget.budgetMs = pssBudgetMs(config.intervalMs);
     const needs = ruleNeeds(config.rules);
     if (!needs.trends) this.trends = undefined;
     else this.trends ??= this.trendTracker();
