@@ -9,8 +9,7 @@ import {
   type Scalar,
 } from 'yaml';
 import { isMemwardenError } from '../errors.js';
-import { didYouMean } from '../rules/index.js';
-import { parseDuration, parseSize } from '../units/index.js';
+import { didYouMean, parseDuration, parseSize } from '../units/index.js';
 import { type ConfigIssue, formatPath, type KeyPath } from './issues.js';
 
 export interface Entry {

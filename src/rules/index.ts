@@ -7,7 +7,6 @@
  * actions out belongs to `actions/`.
  */
 
-export { closestMatch, didYouMean } from '../units/index.js';
 export {
   type ActionKind,
   type ActionSpec,

@@ -17,7 +17,7 @@ export interface OpenDatabaseOptions {
 
 const SQLITE_HEADER = 'SQLite format 3\0';
 /** Keeps the WAL from staying large after a burst or a long reader (scenario 29). */
-const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+export const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Negative: KiB. Enough for the recent pages of the indexes a flush and a query touch. */
 const CACHE_SIZE_KIB = 8192;
 /** Opening may meet a lock held for WAL recovery by another process; it is short, so wait a bit. */

@@ -7,6 +7,7 @@
  * bounded queries the CLI, the dashboard and reports read through. It knows nothing of who asks.
  */
 
+export { JOURNAL_SIZE_LIMIT_BYTES } from './database.js';
 export { HistoryFile, openHistory } from './history-file.js';
 export { HistoryReader, type HistoryReaderOptions } from './history-reader.js';
 export { DEFAULT_TIERS } from './maintenance.js';

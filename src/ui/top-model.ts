@@ -2,7 +2,7 @@ import { detectTrend, neededMinutes, type TrendResult } from '../analysis/trend/
 import type { TargetTrend, Tick } from '../export/index.js';
 import { identityKey } from '../proc/index.js';
 import type { ProcessSample } from '../sample/index.js';
-import { formatBytes, formatPercent } from '../units/index.js';
+import { formatBytes, formatCount, formatPercent } from '../units/index.js';
 import type { RequestedAction } from './actions.js';
 import { printable } from './text.js';
 import { commandOf } from './view-model.js';
@@ -207,7 +207,11 @@ export class TopModel {
     const rows = this.matching();
     if (!this.grouped) return rows;
     const byTarget = new Map<string, Row[]>();
-    for (const r of rows) byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
+    for (const r of rows) {
+      const members = byTarget.get(r.target);
+      if (members) members.push(r);
+      else byTarget.set(r.target, [r]);
+    }
     const groups = [...byTarget.values()].map((members) => ({ total: this.totalOf(members), members }));
     groups.sort(
       (a, b) => COMPARE[this.sort](a.total, b.total) || a.total.target.localeCompare(b.total.target),
@@ -423,7 +427,7 @@ export class TopModel {
       lines.push(line((c) => cellOf(r, c), r.group ? this.totalLabel(r) : printable(commandOf(r.sample))));
     }
     if (rows.length === 0)
-      lines.push(this.filter ? '  no process matches the filter' : '  no process matches');
+      lines.push(cut(this.filter ? '  no process matches the filter' : '  no process matches', width));
     return { lines, selectedLine };
   }
 
@@ -434,7 +438,7 @@ export class TopModel {
     const sumOf = r.sample.pss !== undefined ? 'PSS' : 'RSS';
     const unread = this.pss && g.pssMissing > 0 ? ` (PSS unreadable for ${g.pssMissing})` : '';
     // Which sum first: on a narrow terminal that is what stays.
-    return `sum of ${sumOf}${unread} · ${g.members} process${g.members === 1 ? '' : 'es'} · ${printable(r.target)}`;
+    return `sum of ${sumOf}${unread} · ${formatCount(g.members, 'process', 'processes')} · ${printable(r.target)}`;
   }
 
   /** The status and help line: what is set and said first, then as much help as fits. */

@@ -7,4 +7,4 @@
 export { formatBytes, formatCount, formatDuration, formatDurationWords, formatPercent } from './format.js';
 export { DEFAULT_LISTEN_HOST, parseListen } from './listen.js';
 export { parseDuration, parsePercent, parseSize, parseSizeOrPercent, type SizeOrPercent } from './parse.js';
-export { closestMatch, didYouMean } from './suggest.js';
+export { didYouMean } from './suggest.js';

@@ -7,7 +7,15 @@ import { ActionRunner, type ActionSpec, type RuntimeProbes } from '../../src/act
 import { ProcReader } from '../../src/proc/index.js';
 import { contextFor, sampleOf } from '../helpers/action-context.js';
 import { runAsNobody } from '../helpers/nobody.js';
-import { isAlive, pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
+import {
+  isAlive,
+  pidOf,
+  start,
+  waitForExec,
+  waitForExit,
+  waitForLine,
+  waitUntil,
+} from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const DIST = new URL('../../dist/', import.meta.url).pathname;
@@ -277,13 +285,13 @@ describe('one action at a time, one destructive action per cycle', () => {
       ),
     );
     // Both are in line before the guard takes the process.
-    await new Promise((r) => setImmediate(r));
+    await waitUntil('the second job waits in line', () => runner.queued === 1);
     runner.hold(sample, 'guard');
     const guardStep = track(
       'guard',
       runner.run({ kind: 'signal', signal: 'SIGCONT' }, contextFor(sample, { rule: 'guard', cycle: 2 })),
     );
-    await new Promise((r) => setImmediate(r));
+    await waitUntil('the guard step is in line', () => runner.queued >= 2);
     assert.equal(runner.queued, 2, 'the line is over its limit of one for the guard alone');
     writeFileSync(gate, '');
     const [, , step] = await Promise.all([running, queued, guardStep]);

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { after } from 'node:test';
+import { unifiedMount } from '../../src/proc/index.js';
 
 export const V1_MEMORY = '/sys/fs/cgroup/memory';
 
@@ -40,10 +41,8 @@ export function makeMemoryCgroup(limitBytes: number): TestCgroup {
 
 /** Where cgroup v2 is mounted here (a hybrid host's `unified`, or the whole tree), if anywhere. */
 export function unifiedRoot(): string | undefined {
-  for (const dir of ['/sys/fs/cgroup/unified', '/sys/fs/cgroup']) {
-    if (existsSync(`${dir}/cgroup.procs`) && existsSync(`${dir}/cgroup.controllers`)) return dir;
-  }
-  return undefined;
+  const root = unifiedMount();
+  return existsSync(`${root}/cgroup.controllers`) ? root : undefined;
 }
 
 /**

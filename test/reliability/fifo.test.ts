@@ -94,7 +94,7 @@ describe('a FIFO over real /proc files (scenario 34)', { skip: namespaceProblem(
     const over = [
       ...PER_PROCESS.map((f) => `/proc/${pidOf(hidden)}/${f}`),
       // The watched one keeps its cmdline, so it is still matched, but nothing else.
-      ...PER_PROCESS.filter((f) => f !== 'cmdline' && f !== 'stat').map((f) => `/proc/${pidOf(seen)}/${f}`),
+      ...PER_PROCESS.filter((f) => f !== 'cmdline').map((f) => `/proc/${pidOf(seen)}/${f}`),
     ];
     const run = await withFifoOver(over, [
       'watch',

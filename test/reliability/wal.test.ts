@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { openStore } from '../../src/store/index.js';
+import { JOURNAL_SIZE_LIMIT_BYTES, openStore } from '../../src/store/index.js';
 import { start, waitForExit, waitForLine } from '../helpers/processes.js';
 import { batchAt } from '../store/samples.js';
 import { tempDir } from '../store/temp.js';
@@ -18,8 +18,6 @@ import { tempDir } from '../store/temp.js';
 const REPO = new URL('../../', import.meta.url).pathname;
 const HOUR = 3_600_000;
 const NOW = Date.UTC(2026, 0, 10, 12, 0, 0);
-/** The store's journal_size_limit: the WAL's bound once a checkpoint has run. */
-const JOURNAL_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** A read transaction held open in another process until its stdin closes. */
 const READER = `
@@ -102,7 +100,7 @@ describe('WAL growth and checkpoint starvation (scenario 29)', () => {
       assert.equal(result.more, false);
       assert.ok(deleted >= 100_000, `deleted ${deleted} rows`);
       assert.ok(steps > 1, 'one step took the whole deletion');
-      assert.ok(largestWal <= JOURNAL_LIMIT_BYTES, `the WAL reached ${largestWal} bytes`);
+      assert.ok(largestWal <= JOURNAL_SIZE_LIMIT_BYTES, `the WAL reached ${largestWal} bytes`);
       assert.equal(walBytes(path), 0);
     } finally {
       store.close();

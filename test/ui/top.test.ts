@@ -125,7 +125,7 @@ describe('top, the model', () => {
     model.key('g');
     assert.match(model.render(200, 40).lines[1] ?? '', /Run gc on pid 2\?/);
     model.key('n');
-    // The data re-sorts the rows under it too: the selection stays on pid 2.
+    // The data re-sorts the rows under it too: once moved to pid 1, the selection stays on it.
     model.key('k');
     assert.equal(selectedPid(), 1);
     model.update(tick(1, 50));
