@@ -103,7 +103,11 @@ function selectList(columns: typeof PROCESS_COLUMNS, bucketed: boolean): string 
     .join(', ');
 }
 
-/** Buckets start at the range's start, so the first point is not before `sinceMs`. */
+/**
+ * Buckets start where the data in the range begin (`fromMs` is moved there), so the first point
+ * is not before `sinceMs`, and a history younger than the range is averaged over its own span,
+ * not into a few buckets at the right edge of the range (a fresh dashboard, a short run's report).
+ */
 const BUCKET_START = ':fromMs + CAST((s.time - :fromMs) / :bucket AS INTEGER) * :bucket';
 
 /**
@@ -143,18 +147,16 @@ export function queryHistory(db: Database.Database, query: HistoryQuery, nowMs: 
   const filter = where.join(' AND ');
   const counts = db
     .prepare(
-      `SELECT coalesce(max(n), 0) AS longest, coalesce(sum(n), 0) AS total, count(*) AS series FROM
-         (SELECT count(*) AS n FROM process_samples s WHERE ${filter} GROUP BY s.process_id)`,
+      `SELECT coalesce(max(n), 0) AS longest, coalesce(sum(n), 0) AS total, count(*) AS series,
+         min(first) AS first, coalesce(sum(psi), 0) AS psi FROM
+         (SELECT count(*) AS n, min(s.time) AS first, count(s.cgroup_psi_some) AS psi
+          FROM process_samples s WHERE ${filter} GROUP BY s.process_id)`,
     )
-    .get(params) as SeriesCounts;
-  const bucket = bucketMs(counts, fromMs, toMs, maxPoints);
-  const withPsi =
-    db
-      .prepare(
-        `SELECT EXISTS (SELECT 1 FROM process_samples s WHERE ${filter} AND s.cgroup_psi_some IS NOT NULL)`,
-      )
-      .pluck()
-      .get(params) === 1;
+    .get(params) as SeriesCounts & { first: number | null; psi: number };
+  const start = counts.first ?? fromMs;
+  params.fromMs = start;
+  const bucket = bucketMs(counts, start, toMs, maxPoints);
+  const withPsi = counts.psi > 0;
   const columns = withPsi ? [...PROCESS_COLUMNS, ...CGROUP_PSI_COLUMNS] : PROCESS_COLUMNS;
   const joins = 'JOIN targets t ON t.id = s.target_id JOIN processes p ON p.id = s.process_id';
   const sql =
@@ -181,12 +183,13 @@ export function querySystem(
   const toMs = query.untilMs ?? nowMs + 1;
   const params: Record<string, number> = { fromMs, toMs };
   const filter = 's.time >= :fromMs AND s.time < :toMs';
-  const rows = db
-    .prepare(`SELECT count(*) FROM system_samples s WHERE ${filter}`)
-    .pluck()
-    .get(params) as number;
+  const { rows, first } = db
+    .prepare(`SELECT count(*) AS rows, min(s.time) AS first FROM system_samples s WHERE ${filter}`)
+    .get(params) as { rows: number; first: number | null };
+  const start = first ?? fromMs;
+  params.fromMs = start;
   const counts = { longest: rows, total: rows, series: 1 };
-  const bucket = bucketMs(counts, fromMs, toMs, Math.max(1, query.maxPoints ?? DEFAULT_MAX_POINTS));
+  const bucket = bucketMs(counts, start, toMs, Math.max(1, query.maxPoints ?? DEFAULT_MAX_POINTS));
   const sql =
     bucket === 0
       ? `SELECT s.time AS time, ${selectList(SYSTEM_COLUMNS, false)}, ${pressureList(false)}

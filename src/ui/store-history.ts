@@ -45,7 +45,7 @@ export function storeHistory(store: HistoryRows): HistorySource {
     },
     targets: async () => (await store.targets()).map((t) => t.target),
     series: async (q: SeriesQuery): Promise<SeriesPoint[]> =>
-      (await followingData(q, (r) => store.history(rangeOf(r, { target: q.target })))).map((p) => {
+      (await store.history(rangeOf(q, { target: q.target }))).map((p) => {
         const point: SeriesPoint = { time: p.time, pid: p.pid };
         if (p.rss !== undefined) point.rss = p.rss;
         if (p.pss !== undefined) point.pss = p.pss;
@@ -54,7 +54,7 @@ export function storeHistory(store: HistoryRows): HistorySource {
         return point;
       }),
     system: async (q: RangeQuery): Promise<SystemChartPoint[]> =>
-      (await followingData(q, (r) => store.system(rangeOf(r, {})))).map(systemChartPoint),
+      (await store.system(rangeOf(q, {}))).map(systemChartPoint),
     events: async (q: EventQuery): Promise<HistoryEvent[]> => {
       const query: { sinceMs: number; untilMs?: number; target?: string; limit: number } = {
         sinceMs: q.sinceMs,
@@ -95,31 +95,6 @@ export function storeHistory(store: HistoryRows): HistorySource {
       return summary;
     },
   };
-}
-
-/**
- * The rows of a range, averaged over the data's own span when the data begin later than the
- * range does (a history minutes old charted over an hour, a report of a short run): the store
- * cuts its buckets from the range it is asked for, so asked for the whole range it would average
- * those minutes into a few points at the right edge. The first answer tells where the data begin
- * (its first bucket starts at or before the first row), and the span from there is asked again.
- */
-async function followingData<P extends { time: number }>(
-  q: RangeQuery,
-  read: (range: RangeQuery) => Awaitable<P[]>,
-): Promise<P[]> {
-  const until = q.untilMs ?? Date.now();
-  let range = q;
-  let points = await read(range);
-  // A bucket can start up to its width before the data: twice more brings that under a point.
-  for (let narrowed = 0; narrowed < 3; narrowed++) {
-    const first = points[0]?.time;
-    if (first === undefined || first - range.sinceMs <= (until - range.sinceMs) / Math.max(1, q.maxPoints))
-      break;
-    range = { ...q, sinceMs: first };
-    points = await read(range);
-  }
-  return points;
 }
 
 function rangeOf<T extends object>(
