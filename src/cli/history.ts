@@ -6,7 +6,7 @@ import {
   ROW_LIMIT,
   type SystemPoint,
 } from '../store/index.js';
-import { byTime, type GroupTotal, groupTotal } from '../ui/index.js';
+import { byTime, type Column, type GroupTotal, groupTotal, renderTable } from '../ui/index.js';
 import { formatBytes, formatPercent, parseDuration } from '../units/index.js';
 import { parseCommandArgs, printJson } from './args.js';
 import type { Command } from './command.js';
@@ -128,14 +128,18 @@ function systemTable(points: readonly SystemPoint[]): string {
   ]);
 }
 
-/** The first column left-aligned, the numbers right-aligned. */
-function columns(rows: readonly string[][]): string {
-  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows
-    .map((r) =>
-      r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '),
-    )
-    .join('\n');
+/** Rows of cells under their header: the first column left-aligned, the numbers right-aligned. */
+function columns([header = [], ...rows]: readonly string[][]): string {
+  return renderTable(
+    rows,
+    header.map(
+      (name, i): Column<readonly string[]> => ({
+        header: name,
+        value: (row) => row[i] ?? '',
+        align: i === 0 ? 'left' : 'right',
+      }),
+    ),
+  );
 }
 
 export const historyCommand: Command = {
@@ -184,7 +188,7 @@ export const historyCommand: Command = {
       );
       return;
     }
-    process.stdout.write(`${table(points, target)}\n`);
+    process.stdout.write(table(points, target));
   },
 };
 
@@ -220,5 +224,5 @@ async function printSystem(values: Values): Promise<void> {
   warnIfCut(points.length);
   if (values.json) printJson(points);
   else if (points.length === 0) process.stdout.write('no machine samples in that range\n');
-  else process.stdout.write(`${systemTable(points)}\n`);
+  else process.stdout.write(systemTable(points));
 }

@@ -4,6 +4,7 @@ import { identityKey } from '../proc/index.js';
 import type { ProcessSample } from '../sample/index.js';
 import { formatBytes, formatCount, formatPercent } from '../units/index.js';
 import type { RequestedAction } from './actions.js';
+import { groupTotal } from './history.js';
 import { printable } from './text.js';
 import { commandOf } from './view-model.js';
 
@@ -233,8 +234,8 @@ export class TopModel {
     const rss = sum((r) => r.sample.rss);
     const cpu = sum((r) => r.sample.cpuPercent);
     const mem = sum((r) => r.sample.memPercent);
-    // Only a whole: a PSS total that leaves some members out would look smaller than it is.
-    if (this.pss && pssMissing === 0) sample.pss = sum((r) => r.sample.pss);
+    const pss = groupTotal(members.map((r) => r.sample)).pss;
+    if (this.pss && pss !== null) sample.pss = pss;
     else delete sample.pss;
     if (rss === undefined) delete sample.rss;
     else sample.rss = rss;
