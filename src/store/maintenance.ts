@@ -10,6 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
+import { foldPressure, PSI_COLUMNS } from './pressure-columns.js';
 import type { DownsampleTier, MaintenanceResult } from './types.js';
 
 export const DEFAULT_TIERS: readonly DownsampleTier[] = [
@@ -26,15 +27,6 @@ type Table = 'process_samples' | 'system_samples';
 function avg(column: string, integer: boolean): string {
   const expr = `sum(${column} * samples) * 1.0 / sum(CASE WHEN ${column} IS NOT NULL THEN samples END)`;
   return integer ? `CAST(round(${expr}) AS INTEGER)` : expr;
-}
-
-const PSI_COLUMNS = ['some', 'full'].flatMap((kind) =>
-  ['avg10', 'avg60', 'avg300', 'total'].map((field) => `psi_${kind}_${field}`),
-);
-
-/** Averages are averaged; a stall total only grows, so a bucket keeps its last (largest) one. */
-function foldPressure(column: string): string {
-  return column.endsWith('_total') ? `max(${column})` : avg(column, false);
 }
 
 const BUCKET = 'CAST(time / :res AS INTEGER) * :res';
@@ -55,12 +47,12 @@ const FOLD_SQL: Record<Table, string> = {
   system_samples: `
     INSERT INTO system_samples (time, resolution_ms, samples, mem_total, mem_available,
       mem_available_min, mem_used, mem_percent, swap_total, swap_free, cpu_count, cpu_percent,
-      load1, load5, load15, ${PSI_COLUMNS.join(', ')})
+      load1, load5, load15, ${PSI_COLUMNS.map((c) => c.column).join(', ')})
     SELECT ${BUCKET} AS bucket, :res, sum(samples), max(mem_total), ${avg('mem_available', true)},
       min(coalesce(mem_available_min, mem_available)), ${avg('mem_used', true)},
       ${avg('mem_percent', false)}, max(swap_total), ${avg('swap_free', true)}, max(cpu_count),
       ${avg('cpu_percent', false)}, ${avg('load1', false)}, ${avg('load5', false)},
-      ${avg('load15', false)}, ${PSI_COLUMNS.map(foldPressure).join(', ')}
+      ${avg('load15', false)}, ${PSI_COLUMNS.map(({ column }) => foldPressure(column, column, (c) => avg(c, false))).join(', ')}
     FROM system_samples
     WHERE resolution_ms IN (SELECT value FROM json_each(:levels)) AND time >= :start AND time < :end
     GROUP BY bucket`,

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { PressureLine } from '../proc/index.js';
+import { foldPressure, PSI_COLUMNS } from './pressure-columns.js';
 import type { HistoryPoint, HistoryQuery, StoredEvent, SystemPoint, TargetSummary } from './types.js';
 
 export const DEFAULT_MAX_POINTS = 1000;
@@ -60,19 +61,12 @@ const SYSTEM_COLUMNS: ReadonlyArray<[column: string, field: string, integer: boo
   ['load15', 'load15', false],
 ];
 
-const PSI_FIELDS = ['avg10', 'avg60', 'avg300', 'total'] as const;
-
-/** The machine's PSI columns, as `psi_some_avg10 AS "some.avg10"`; a bucket keeps the last total. */
+/** The machine's PSI columns, as `psi_some_avg10 AS "some.avg10"`; a bucket folds them. */
 function pressureList(bucketed: boolean): string {
-  return (['some', 'full'] as const)
-    .flatMap((kind) =>
-      PSI_FIELDS.map((field) => {
-        const column = `psi_${kind}_${field}`;
-        const value = !bucketed ? `s.${column}` : field === 'total' ? `max(s.${column})` : avg(column, false);
-        return `${value} AS "${kind}.${field}"`;
-      }),
-    )
-    .join(', ');
+  return PSI_COLUMNS.map(({ kind, field, column }) => {
+    const value = bucketed ? foldPressure(column, `s.${column}`, (c) => avg(c, false)) : `s.${column}`;
+    return `${value} AS "${kind}.${field}"`;
+  }).join(', ');
 }
 
 /** The flat PSI columns of a row become the sample's `pressure` (absent when `some` was not read). */

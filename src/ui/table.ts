@@ -1,3 +1,5 @@
+import { cut } from './text.js';
+
 export interface Column<T> {
   header: string;
   value(row: T): string;
@@ -19,10 +21,9 @@ export function renderTable<T>(
 ): string {
   const cells = rows.map((row) => columns.map((c) => c.value(row)));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const cut = (line: string) =>
-    width !== undefined && line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line;
+  const fit = (line: string) => (width === undefined ? line : cut(line, width));
   const format = (cellsOfRow: readonly string[]) =>
-    cut(
+    fit(
       cellsOfRow
         .map((cell, i) => {
           const column = columns[i] as Column<T>;
@@ -35,7 +36,7 @@ export function renderTable<T>(
   const lines = [format(columns.map((c) => c.header))];
   rows.forEach((row, index) => {
     lines.push(format(cells[index] ?? []));
-    if (under) for (const line of under(row)) lines.push(cut(line));
+    if (under) for (const line of under(row)) lines.push(fit(line));
   });
   return `${lines.join('\n')}\n`;
 }

@@ -12,3 +12,9 @@ export function printable(text: string): string {
     return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
   });
 }
+
+/** `text` cut to `width` characters (code points, not UTF-16 units), with … where it was cut. */
+export function cut(text: string, width: number): string {
+  const chars = [...text];
+  return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
+}

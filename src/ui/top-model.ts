@@ -5,7 +5,7 @@ import type { ProcessSample } from '../sample/index.js';
 import { formatBytes, formatCount, formatPercent } from '../units/index.js';
 import type { RequestedAction } from './actions.js';
 import { groupTotal } from './history.js';
-import { printable } from './text.js';
+import { cut, printable } from './text.js';
 import { commandOf } from './view-model.js';
 
 interface History {
@@ -549,10 +549,6 @@ function fitParts(parts: readonly { text: string; keep: number }[], sep: string,
 }
 
 /** `text` cut to `width` code points, ending in `…` when cut. */
-function cut(text: string, width: number): string {
-  const chars = [...text];
-  return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
-}
 
 /** The LEAK column: the verdict, or while there is none yet, about how many minutes it needs. */
 function leakCell(trend: TargetTrend): string {
