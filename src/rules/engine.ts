@@ -201,6 +201,7 @@ export class RuleEngine {
   private rulesByTarget = new Map<string, number[]>();
   /** Group rules (`total.pss`, `count`) by target. */
   private groupRulesByTarget = new Map<string, number[]>();
+  private groupTargetNames: ReadonlySet<string> = new Set();
   private growthWindowMs = 0;
   /** Targets with a growth rule: only their processes need an RSS history. */
   private growthTargets = new Set<string>();
@@ -252,8 +253,11 @@ export class RuleEngine {
     this.groupRulesByTarget = new Map();
     this.rules.forEach((rule, index) => {
       const byTarget = rule.when.scope === 'group' ? this.groupRulesByTarget : this.rulesByTarget;
-      byTarget.set(rule.target, [...(byTarget.get(rule.target) ?? []), index]);
+      const indexes = byTarget.get(rule.target);
+      if (indexes) indexes.push(index);
+      else byTarget.set(rule.target, [index]);
     });
+    this.groupTargetNames = new Set(this.groupRulesByTarget.keys());
     this.oomRules = new Set(
       this.rules.flatMap((rule, index) =>
         rule.when.clauses.some((c) => c.kind === 'oom_killed') ? [index] : [],
@@ -275,7 +279,7 @@ export class RuleEngine {
 
   /** The targets with group rules: only theirs need a GroupObservation each tick. */
   get groupTargets(): ReadonlySet<string> {
-    return new Set(this.groupRulesByTarget.keys());
+    return this.groupTargetNames;
   }
 
   stats(): RuleEngineStats {

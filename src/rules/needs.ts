@@ -7,9 +7,10 @@ import type { RuleSpec } from './rule.js';
  * process), growth (a thinned RSS history per process of the targets that ask).
  */
 export interface RuleNeeds {
-  /** A rule reads `pss`, `total.pss` or `total.uss` (all from smaps_rollup). */
-  pss: boolean;
-  /** The targets whose rules read them: only their processes need smaps_rollup read. */
+  /**
+   * The targets with a rule that reads `pss`, `total.pss` or `total.uss` (all from smaps_rollup):
+   * only their processes need it read.
+   */
   pssTargets: Set<string>;
   /** A rule reads `leak` or `oom_in`. */
   trends: boolean;
@@ -22,7 +23,6 @@ export interface RuleNeeds {
 /** Scans the rules' clauses once for what they need. */
 export function ruleNeeds(rules: readonly RuleSpec[]): RuleNeeds {
   const needs: RuleNeeds = {
-    pss: false,
     pssTargets: new Set(),
     trends: false,
     growthWindowMs: 0,
@@ -33,7 +33,6 @@ export function ruleNeeds(rules: readonly RuleSpec[]): RuleNeeds {
       if (clause.kind === 'leak') needs.trends = true;
       if (clause.kind !== 'compare') continue;
       if (clause.metric === 'pss' || clause.metric === 'total.pss' || clause.metric === 'total.uss') {
-        needs.pss = true;
         needs.pssTargets.add(rule.target);
       } else if (clause.metric === 'oom_in') needs.trends = true;
       else if (clause.metric === 'growth') {

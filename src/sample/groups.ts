@@ -29,6 +29,18 @@ export interface GroupTotal {
   cpuPercent?: number;
 }
 
+/** A group of no process yet: what its sums start from (and a target with none this tick is). */
+export function emptyGroupTotal(key: string, withPss: boolean): GroupTotal {
+  return {
+    key,
+    processes: 0,
+    pids: [],
+    rss: 0,
+    pssFromRss: [],
+    ...(withPss ? { pss: 0, uss: 0, swap: 0 } : {}),
+  };
+}
+
 /**
  * Sums samples by group. `keysOf` gives a sample's groups (none leaves it out, several count it
  * in each); `withPss` says whether PSS was asked for at all, so a missing one is a fallback.
@@ -43,12 +55,7 @@ export function groupTotals(
     for (const key of keysOf(s)) {
       let g = groups.get(key);
       if (g === undefined) {
-        g = { key, processes: 0, pids: [], rss: 0, pssFromRss: [] };
-        if (withPss) {
-          g.pss = 0;
-          g.uss = 0;
-          g.swap = 0;
-        }
+        g = emptyGroupTotal(key, withPss);
         groups.set(key, g);
       }
       g.processes++;

@@ -5,7 +5,7 @@
  * on a time budget.
  */
 
-export { familyKeys, type GroupTotal, groupTotals } from './groups.js';
+export { emptyGroupTotal, familyKeys, type GroupTotal, groupTotals } from './groups.js';
 export { DEFAULT_SAMPLE_MS, type ListOptions, listProcesses, type ProcessList, readSystem } from './list.js';
 export { PssBudget, type PssBudgetOptions, type PssBudgetStats } from './pss-budget.js';
 export { Sampler } from './sampler.js';

@@ -49,14 +49,7 @@ export function toExportTick(
       const target: Tick['targets'][number] = { name: t.name, processes: t.processes };
       if (trend) target.trend = trend;
       if (t.unknown) target.unknown = true;
-      if (t.cgroup) {
-        const { path, currentBytes, limitBytes } = t.cgroup;
-        target.cgroup = {
-          path,
-          ...(currentBytes === undefined ? {} : { currentBytes }),
-          ...(limitBytes === undefined ? {} : { limitBytes }),
-        };
-      }
+      if (t.cgroup) target.cgroup = t.cgroup;
       return target;
     }),
     counters: {

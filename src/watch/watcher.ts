@@ -22,8 +22,8 @@ import {
   ruleKey,
   ruleNeeds,
 } from '../rules/index.js';
-import type { GroupTotal, ProcessSample, SystemSample } from '../sample/index.js';
-import { groupTotals, PssBudget, Sampler } from '../sample/index.js';
+import type { ProcessSample, SystemSample } from '../sample/index.js';
+import { emptyGroupTotal, groupTotals, PssBudget, Sampler } from '../sample/index.js';
 import { targetCgroup } from '../select/index.js';
 import type { Store } from '../store/index.js';
 import { carryOut, carryOutForGroup } from './act.js';
@@ -610,20 +610,16 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       const observation: GroupObservation = {
         target: row.name,
         members: processes,
-        total: total ?? emptyTotal(row.name, withPss),
+        // A target with no process this tick is a group of 0, whose rules still run (`count < 1`).
+        total: total ?? emptyGroupTotal(row.name, withPss),
       };
       if (match && byCgroup) {
         const paths = processes.flatMap((p) => this.reader.cgroupPaths(p.pid) ?? []);
         const own = targetCgroup(match, paths);
         const read = own && readOwnCgroup(own.path, own.version, this.reader.cgroupRoot);
         if (own && read) {
-          const { currentBytes, limitBytes, pressure } = read;
-          observation.cgroup = {
-            path: own.path,
-            ...(currentBytes === undefined ? {} : { currentBytes }),
-            ...(limitBytes === undefined ? {} : { limitBytes }),
-            ...(pressure === undefined ? {} : { pressure }),
-          };
+          const { currentBytes, limitBytes } = read;
+          observation.cgroup = { ...read, path: own.path };
           row.cgroup = {
             path: own.path,
             ...(currentBytes === undefined ? {} : { currentBytes }),
@@ -851,16 +847,4 @@ function groupChainWarnings(rules: readonly RuleSpec[]): string[] {
 /** 5 % of the interval for smaps_rollup reads, within 10–250 ms: 50 ms a cycle at 1 s. */
 function pssBudgetMs(intervalMs: number): number {
   return Math.min(250, Math.max(10, intervalMs * 0.05));
-}
-
-/** A target with no process this tick: a group of 0, whose rules still run (`count < 1`). */
-function emptyTotal(key: string, withPss: boolean): GroupTotal {
-  return {
-    key,
-    processes: 0,
-    pids: [],
-    rss: 0,
-    pssFromRss: [],
-    ...(withPss ? { pss: 0, uss: 0, swap: 0 } : {}),
-  };
 }

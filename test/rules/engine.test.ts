@@ -9,7 +9,12 @@ import {
   type RuleEvent,
   type RuleMemory,
 } from '../../src/rules/index.js';
-import { groupTotals, type ProcessSample, type SystemSample } from '../../src/sample/index.js';
+import {
+  emptyGroupTotal,
+  groupTotals,
+  type ProcessSample,
+  type SystemSample,
+} from '../../src/sample/index.js';
 import { processSample, SYSTEM } from '../helpers/samples.js';
 
 const INTERVAL_MS = 10_000;
@@ -408,15 +413,7 @@ describe('rule engine', () => {
     const observe = (h: Harness, pss: number, count = 4, target = 'app') => {
       h.clock.nowMs += INTERVAL_MS;
       const list = members(pss, count);
-      const total = groupTotals(list, () => [target], true)[0] ?? {
-        key: target,
-        processes: 0,
-        pids: [],
-        rss: 0,
-        pss: 0,
-        uss: 0,
-        pssFromRss: [],
-      };
+      const total = groupTotals(list, () => [target], true)[0] ?? emptyGroupTotal(target, true);
       const events = h.engine.tick({
         system: SYSTEM,
         processes: list.map((sample) => ({ sample, targets: [target] })),
