@@ -11,7 +11,7 @@ import {
 /** Longest /proc/<pid>/maps read: thousands of mappings, bounded against a pathological one. */
 const MAPS_CAP_BYTES = 8 * 1024 * 1024;
 /** A process's environment is bounded by the exec limits (a quarter of an 8 MiB stack by default). */
-const ENVIRON_CAP_BYTES = 4 * 1024 * 1024;
+export const ENVIRON_CAP_BYTES = 4 * 1024 * 1024;
 
 /** identity() always reads afresh, so one reader serves every check. */
 const identityReader = new ProcReader();

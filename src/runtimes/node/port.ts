@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { readAllText } from '../../proc/index.js';
+import { ENVIRON_CAP_BYTES } from '../target-checks.js';
 
 export const DEFAULT_INSPECTOR_PORT = 9229;
 
@@ -224,9 +225,6 @@ export function inspectorFlags(
   const nodeOptions = nodeOptionsOf(root, pid);
   return nodeOptions === undefined ? undefined : parseInspectorFlags(cmdline, nodeOptions);
 }
-
-/** A process's environment is bounded by the exec limits (a quarter of an 8 MiB stack by default). */
-const ENVIRON_CAP_BYTES = 4 * 1024 * 1024;
 
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
