@@ -8,7 +8,7 @@
  */
 
 export { JOURNAL_SIZE_LIMIT_BYTES } from './database.js';
-export { HistoryFile, openHistory } from './history-file.js';
+export { type HistoryFile, openHistory } from './history-file.js';
 export { HistoryReader, type HistoryReaderOptions } from './history-reader.js';
 export { DEFAULT_TIERS } from './maintenance.js';
 export { defaultStorePath } from './paths.js';

@@ -82,8 +82,6 @@ export class Store extends HistoryFile {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly sessions: Sessions;
   private nextActionId = 0;
-  /** Actions the previous watcher began and never finished: marked `unknown` when this one opened. */
-  readonly unfinishedActions: Unfinished;
   private closed = false;
 
   constructor(path: string, options: StoreOptions = {}) {
@@ -112,11 +110,15 @@ export class Store extends HistoryFile {
     this.nextActionId = this.writer.state.nextActionId();
     this.fileIdentity = this.identityOnDisk();
     this.sessions = new Sessions(this.writer, this.now);
-    this.unfinishedActions = this.sessions.unfinished;
     this.sessions.start(this.db);
     if (this.options.maintenanceIntervalMs > 0) {
       this.timers.push(setInterval(() => this.maintain(), this.options.maintenanceIntervalMs).unref());
     }
+  }
+
+  /** Actions the previous watcher began and never finished: marked `unknown` when this one opened. */
+  get unfinishedActions(): Unfinished {
+    return this.sessions.unfinished;
   }
 
   private openFile(): Database.Database {
@@ -132,18 +134,18 @@ export class Store extends HistoryFile {
    * SQLite keeps writing to an unlinked or renamed file without complaint, so a history file
    * deleted or replaced under a running watcher would silently lose everything (scenario 30).
    */
-  private reopenIfReplaced(writer: StoreWriter): void {
+  private reopenIfReplaced(): void {
     const now = this.identityOnDisk();
     const was = this.fileIdentity;
     if (now && was && now.dev === was.dev && now.ino === was.ino) return;
     const db = this.openFile();
-    writer.noteWriteError(
+    this.writer.noteWriteError(
       new Error(`${this.path} was removed or replaced while open; started a new history file`),
     );
     this.db.close();
     this.db = db;
     this.maintenance = new Maintenance(this.db, this.options.downsample);
-    writer.attach(this.db);
+    this.writer.attach(this.db);
     this.fileIdentity = this.identityOnDisk();
     this.sessions.start(this.db);
   }
@@ -210,11 +212,10 @@ export class Store extends HistoryFile {
    * the action goes ahead all the same: bookkeeping never holds back an action.
    */
   beginAction(intent: ActionIntentRecord): number {
-    const writer = this.writer;
     if (this.closed) return 0;
     const id = this.nextActionId++;
-    writer.writeState((t) => t.beginAction(id, intent));
-    writer.commitState();
+    this.writer.writeState((t) => t.beginAction(id, intent));
+    this.writer.commitState();
     return id;
   }
 
@@ -228,10 +229,10 @@ export class Store extends HistoryFile {
    */
   maintain(): MaintenanceResult {
     const empty: MaintenanceResult = { deletedRows: 0, downsampledRows: 0, more: false };
-    const writer = this.writer;
     if (this.closed) return empty;
+    const writer = this.writer;
     try {
-      this.reopenIfReplaced(writer);
+      this.reopenIfReplaced();
       const result = this.maintenance.run({
         retainMs: this.options.retainMs,
         budgetMs: this.options.maintenanceBudgetMs,
@@ -259,9 +260,8 @@ export class Store extends HistoryFile {
   override close(): StoreStats {
     if (this.closed) return this.stats();
     for (const timer of this.timers) clearInterval(timer);
-    const writer = this.writer;
     // Left open when samples are lost, so that the next start records the gap.
-    if (writer.close()) this.sessions.close(this.db);
+    if (this.writer.close()) this.sessions.close(this.db);
     this.closed = true;
     const stats = this.stats();
     this.db.close();
