@@ -84,19 +84,21 @@ export function protectedReason(record: {
   return undefined;
 }
 
+/** What is said of a process whose executable could not be read, before any why. */
+export const EXE_UNREADABLE = 'its executable cannot be read';
+
 /**
  * Why /proc/PID/exe could not be read, in words that say what to do. The kernel hides it from
  * whoever may not ptrace the process: another user's, or one of our own that is not dumpable
  * (prctl(PR_SET_DUMPABLE, 0), or a set-uid or set-gid program), whose /proc files are root's.
  */
 function exeRefusal(code: string | undefined, uid: number): string {
-  if (code !== 'EACCES' && code !== 'EPERM')
-    return `its executable cannot be read (${code ?? 'unknown error'})`;
+  if (code !== 'EACCES' && code !== 'EPERM') return `${EXE_UNREADABLE} (${code ?? 'unknown error'})`;
   const euid = process.geteuid?.() ?? -1;
   if (uid === euid) {
-    return `its executable cannot be read (${code}): the process is not dumpable (prctl PR_SET_DUMPABLE 0, or a set-uid or set-gid program), so only CAP_SYS_PTRACE may look inside it`;
+    return `${EXE_UNREADABLE} (${code}): the process is not dumpable (prctl PR_SET_DUMPABLE 0, or a set-uid or set-gid program), so only CAP_SYS_PTRACE may look inside it`;
   }
-  return `its executable cannot be read (${code}): the process belongs to uid ${uid} and memwarden runs as uid ${euid} without CAP_SYS_PTRACE`;
+  return `${EXE_UNREADABLE} (${code}): the process belongs to uid ${uid} and memwarden runs as uid ${euid} without CAP_SYS_PTRACE`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { MemwardenError } from '../errors.js';
 import { type ProcessIdentity, ProcReader } from '../proc/index.js';
-import { detectRuntime, type RuntimeInfo, type RuntimeKind } from './detect.js';
+import { detectRuntime, EXE_UNREADABLE, type RuntimeInfo, type RuntimeKind } from './detect.js';
 import type {
   ProbeAvailability,
   ProbeName,
@@ -65,7 +65,7 @@ export function resolveTarget(
   if (!supported && info.runtime === 'unknown') {
     throw new MemwardenError(
       'MW_UNSUPPORTED',
-      `pid ${pid} (${info.name}) runs an unknown runtime: ${info.exeUnreadable ?? 'its executable cannot be read'}; nothing was sent to it`,
+      `pid ${pid} (${info.name}) runs an unknown runtime: ${info.exeUnreadable ?? EXE_UNREADABLE}; nothing was sent to it`,
     );
   }
   if (!supported) {

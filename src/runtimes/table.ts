@@ -1,4 +1,4 @@
-import type { RuntimeKind } from './detect.js';
+import { EXE_UNREADABLE, type RuntimeKind } from './detect.js';
 import { nativeRuntimeProbes } from './native/index.js';
 import { nodeRuntimeProbes } from './node/index.js';
 import type { RuntimeProbes } from './probe.js';
@@ -14,7 +14,7 @@ export const RUNTIME_PROBES: Record<RuntimeKind, RuntimeProbes> = {
       (['gc', 'snapshot', 'trim'] as const).map((probe) => ({
         probe,
         possible: false,
-        reason: `${target.exeUnreadable ?? 'its executable cannot be read'}, so its runtime is unknown`,
+        reason: `${target.exeUnreadable ?? EXE_UNREADABLE}, so its runtime is unknown`,
       })),
   },
 };
