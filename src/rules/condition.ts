@@ -15,11 +15,17 @@ export type PressureMetric =
   | `psi.${PressureKind}${PressureWindow}`
   | `cgroup.psi.${PressureKind}${PressureWindow}`;
 
-export const PRESSURE_METRICS: readonly PressureMetric[] = (['psi', 'cgroup.psi'] as const).flatMap((scope) =>
-  (['some', 'full'] as const).flatMap((kind) =>
-    (['', '10', '60', '300'] as const).map((window) => `${scope}.${kind}${window}` as PressureMetric),
-  ),
-);
+/** Every kind and window of a pressure name under `prefix` (`psi` → `psi.some`, `psi.some10`, …). */
+export function pressureNames<P extends string>(prefix: P): `${P}.${PressureKind}${PressureWindow}`[] {
+  return (['some', 'full'] as const).flatMap((kind) =>
+    (['', '10', '60', '300'] as const).map((window) => `${prefix}.${kind}${window}` as const),
+  );
+}
+
+export const PRESSURE_METRICS: readonly PressureMetric[] = [
+  ...pressureNames('psi'),
+  ...pressureNames('cgroup.psi'),
+];
 
 /**
  * Measures of a target as a whole, read once per target and cycle: sums over its processes
@@ -39,9 +45,7 @@ export type GroupMetric =
 
 type GroupPressureMetric = `total.psi.${PressureKind}${PressureWindow}`;
 
-const GROUP_PRESSURE_METRICS = (['some', 'full'] as const).flatMap((kind) =>
-  (['', '10', '60', '300'] as const).map((window) => `total.psi.${kind}${window}` as GroupPressureMetric),
-);
+const GROUP_PRESSURE_METRICS: GroupPressureMetric[] = pressureNames('total.psi');
 
 export type Metric =
   | PressureMetric

@@ -12,6 +12,7 @@ import {
   type Metric,
   type Persistence,
   type PressureMetric,
+  pressureNames,
   type RuleScope,
   type ValueUnit,
 } from './condition.js';
@@ -36,9 +37,7 @@ const IN_GROUP_SCOPE: Readonly<Record<string, GroupMetric>> = {
   uss: 'total.uss',
   'limit%': 'total.limit%',
   ...Object.fromEntries(
-    (['some', 'full'] as const).flatMap((kind) =>
-      (['', '10', '60', '300'] as const).map((w) => [`cgroup.psi.${kind}${w}`, `total.psi.${kind}${w}`]),
-    ),
+    pressureNames('cgroup.psi').map((name) => [name, `total.${name.slice('cgroup.'.length)}`]),
   ),
 };
 
