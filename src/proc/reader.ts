@@ -337,6 +337,7 @@ export class ProcReader {
     const previous = entry.lastStat;
     const stat = this.currentStat(entry, refresh);
     if (!stat) return undefined;
+    const cpuReadMs = performance.now();
     // The same stat as last time: the process has not run, so its command line cannot have moved.
     const fresh = stat !== previous;
     if (entry.startTicks === -1) {
@@ -395,6 +396,7 @@ export class ProcReader {
       startTicks: stat.startTicks,
       startTime: entry.startTime,
       cpuTicks: stat.utimeTicks + stat.stimeTicks,
+      cpuReadMs,
       threads: stat.threads,
       kernelThread,
     };

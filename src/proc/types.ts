@@ -19,6 +19,11 @@ export interface ProcessRecord {
   startTime: number;
   /** utime + stime, in clock ticks. */
   cpuTicks: number;
+  /**
+   * When `cpuTicks` was read (performance.now(), ms): a rate taken between two reads of one
+   * process, not between two sweeps, stays exact however long a sweep of many processes takes.
+   */
+  cpuReadMs: number;
   threads: number;
   /** True for kernel threads (PF_KTHREAD): never eligible for actions. */
   kernelThread: boolean;

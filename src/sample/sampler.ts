@@ -23,10 +23,6 @@ interface PreviousCpu {
   generation: number;
 }
 
-function monotonicMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
-}
-
 /**
  * Turns successive reads into samples. It remembers, per pid, the CPU ticks and start time of
  * the last read, so CPU % is a true rate over the time between two reads (100 % = one core),
@@ -85,7 +81,6 @@ export class Sampler {
    * limits are read once per cgroup per call.
    */
   processes(records: readonly ProcessRecord[], memTotalBytes: number, withCgroup = true): ProcessSample[] {
-    const now = monotonicMs();
     const time = Date.now();
     const generation = ++this.generation;
     const cgroups = new Map<string, CgroupInfo | undefined>();
@@ -102,17 +97,17 @@ export class Sampler {
         this.previous.set(record.pid, {
           startTicks: record.startTicks,
           cpuTicks: record.cpuTicks,
-          atMs: now,
+          atMs: record.cpuReadMs,
           generation,
         });
       } else {
-        if (before.startTicks === record.startTicks && now > before.atMs) {
-          const seconds = (now - before.atMs) / 1000;
+        if (before.startTicks === record.startTicks && record.cpuReadMs > before.atMs) {
+          const seconds = (record.cpuReadMs - before.atMs) / 1000;
           sample.cpuPercent = ((record.cpuTicks - before.cpuTicks) / CLOCK_TICKS_PER_SECOND / seconds) * 100;
         }
         before.startTicks = record.startTicks;
         before.cpuTicks = record.cpuTicks;
-        before.atMs = now;
+        before.atMs = record.cpuReadMs;
         before.generation = generation;
       }
       if (record.rss !== undefined && memTotalBytes > 0)

@@ -26,6 +26,18 @@ export function reapAll(): void {
   live.clear();
 }
 
+/**
+ * Kills every child and resolves once each has exited: a process killed inside a write may still
+ * finish that one system call, so files it writes are safe to remove only after this.
+ */
+export async function reapAllAndWait(): Promise<void> {
+  const exits = [...live]
+    .filter((child) => child.exitCode === null && child.signalCode === null)
+    .map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  reapAll();
+  await Promise.all(exits);
+}
+
 after(reapAll);
 process.on('exit', reapAll);
 

@@ -28,6 +28,7 @@ export function processSample(overrides: Partial<ProcessSample> = {}): ProcessSa
     startTicks: 5000,
     startTime: 0,
     cpuTicks: 0,
+    cpuReadMs: 0,
     threads: 4,
     kernelThread: false,
     time: 0,

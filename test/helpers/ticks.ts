@@ -16,6 +16,7 @@ export function fakeProcess(pid: number, fields: Partial<ProcessSample> = {}): P
     startTicks: 1000 + pid,
     startTime: 1_700_000_000_000,
     cpuTicks: 10,
+    cpuReadMs: 0,
     threads: 1,
     kernelThread: false,
     time: 1_700_000_000_000,

@@ -97,18 +97,33 @@ function fdCount(): number {
  * destroyed socket's fd closes a turn or two of the event loop later, a leaked one never does.
  * Fewer fds than before is no leak: an earlier test's child may close its pipes meanwhile.
  */
-async function fdsSettle(fds: number, resources: string): Promise<void> {
-  for (let i = 0; i < 100 && (fdCount() > fds || activeResources() !== resources); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** How many handles and timers of each kind this test process holds. */
+function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo())
+    if (kind !== 'FSReqCallback') counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
 }
 
-function activeResources(): string {
-  return process
-    .getActiveResourcesInfo()
-    .filter((r) => r !== 'FSReqCallback')
-    .sort()
-    .join(',');
+/** The kinds there are more of now than `before`, as "kind before→now"; empty when none. */
+function grownResources(before: Map<string, number>): string {
+  return [...activeResources()]
+    .filter(([kind, n]) => n > (before.get(kind) ?? 0))
+    .map(([kind, n]) => `${kind} ${before.get(kind) ?? 0}→${n}`)
+    .join(', ');
+}
+
+/**
+ * Asserts that nothing of ours outlives a probe. A destroyed socket's handle closes a turn or two
+ * of the event loop later, a leaked one never does; the pipes of an earlier test's child may
+ * close meanwhile, so counts may fall, never rise.
+ */
+async function assertNothingLeaked(fds: number, resources: Map<string, number>): Promise<void> {
+  for (let i = 0; i < 100 && (fdCount() > fds || grownResources(resources) !== ''); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(fdCount() <= fds, `an fd was leaked: ${fdCount()} open, ${fds} before`);
+  assert.equal(grownResources(resources), '', 'a handle or timer was leaked');
 }
 
 // Port 9229 is shared by the whole machine: the tests that use it run one at a time and skip
@@ -435,9 +450,7 @@ describe('Node targets on their own ports', () => {
     const fds = fdCount();
     const resources = activeResources();
     const result = await collectGarbage(pid, { timeoutMs: 5000, trim: false });
-    await fdsSettle(fds, resources);
-    assert.ok(fdCount() <= fds, `an fd was leaked: ${fdCount()} open, ${fds} before`);
-    assert.equal(activeResources(), resources, 'a handle or timer was leaked');
+    await assertNothingLeaked(fds, resources);
     assert.equal(result.details?.port, 9334);
     assert.equal(result.details?.inspectorClosed, true);
     assert.equal(listensAt(pid), false);
@@ -495,9 +508,7 @@ describe('Node targets on their own ports', () => {
     const started = performance.now();
     await rejectsWith(collectGarbage(pid, { timeoutMs: 3000 }), 'MW_TIMEOUT');
     assert.ok(performance.now() - started < 8000, 'the timeout was not kept');
-    await fdsSettle(fds, resources);
-    assert.ok(fdCount() <= fds, `an fd was leaked: ${fdCount()} open, ${fds} before`);
-    assert.equal(activeResources(), resources, 'a handle or timer was leaked');
+    await assertNothingLeaked(fds, resources);
   });
 
   it('reports "did not open" for a target with its own SIGUSR1 handler, without retrying (scenario 18c)', async (t) => {
@@ -548,13 +559,7 @@ describe('Node targets on their own ports', () => {
     const fds = fdCount();
     const resources = activeResources();
     await rejectsWith(collectGarbage(pid, { timeoutMs: 5000 }), ['MW_NO_PROCESS', 'MW_FAILED']);
-    // A destroyed socket's handle closes a turn or two of the event loop later; a leaked one
-    // never does. The target's own stdio pipes close with it, so the counts may fall, never rise.
-    for (let i = 0; i < 50 && (fdCount() > fds || activeResources().length > resources.length); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.ok(fdCount() <= fds, `fds ${fds} → ${fdCount()}`);
-    assert.ok(activeResources().length <= resources.length, `${resources} → ${activeResources()}`);
+    await assertNothingLeaked(fds, resources);
   });
 
   it('never signals a pid whose start time changed (scenario 8)', async (t) => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { findLldb } from '../../src/runtimes/debugger.js';
-import { pidOf, reapAll, start, waitForLine } from '../helpers/processes.js';
+import { pidOf, reapAllAndWait, start, waitForLine } from '../helpers/processes.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 export const AGENT_PYTHONPATH = new URL('../../python/', import.meta.url).pathname;
@@ -41,8 +41,8 @@ export function interpreters(): Interpreter[] {
 
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-rt-test-'));
 // The targets write into the scratch directory (answers, snapshots): stop them before removing it.
-after(() => {
-  reapAll();
+after(async () => {
+  await reapAllAndWait();
   rmSync(scratch, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 });
 let beats = 0;

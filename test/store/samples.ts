@@ -15,6 +15,7 @@ export function processSample(overrides: Partial<ProcessSample> = {}): ProcessSa
     startTicks: 12345,
     startTime: 1_700_000_000_000,
     cpuTicks: 100,
+    cpuReadMs: 0,
     threads: 7,
     kernelThread: false,
     time: 1_700_000_000_000,

@@ -67,6 +67,7 @@ describe('TickJsonLines', () => {
       startTicks: 500,
       startTime: 1_700_000_000_000,
       cpuTicks: 1,
+      cpuReadMs: 0,
       threads: 1,
       kernelThread: false,
       time: 1_700_000_100_000,
