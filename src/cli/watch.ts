@@ -205,7 +205,10 @@ export async function runWatcher(
     log?.write(record);
   });
   watcher.on('escalation', (notice) => {
-    const line = `${notice.target}  ${notice.rule} on pid ${notice.pid}: ${notice.message}${
+    const on = notice.group
+      ? `on target ${notice.target}${notice.pid === undefined ? '' : ` (pid ${notice.pid})`}`
+      : `on pid ${notice.pid}`;
+    const line = `${notice.target}  ${notice.rule} ${on}: ${notice.message}${
       notice.step?.rssBytes === undefined ? '' : ` (RSS now ${formatBytes(notice.step.rssBytes)})`
     }`;
     if (!values.json)

@@ -99,6 +99,10 @@ export interface RuleMemory {
   cleared(ruleKey: string, identity: ProcessIdentity): void;
   /** The process is gone, or no longer watched. */
   forget(identity: ProcessIdentity): void;
+  /** A group rule's firings for a target, asked once, when the engine first sees the target. */
+  recallGroup(target: string): readonly RememberedFiring[];
+  firedGroup(ruleKey: string, target: string): void;
+  clearedGroup(ruleKey: string, target: string): void;
 }
 
 export interface RuleEngineStats {
@@ -326,7 +330,7 @@ export class RuleEngine {
           lastSeenTick: 0,
           rules: [],
         };
-        this.recall(identity);
+        this.recall(identity, this.options.memory?.recall(identity.identity));
         this.identities.set(sample.pid, identity);
       }
       // The same process listed twice in one tick must not count twice.
@@ -366,6 +370,7 @@ export class RuleEngine {
     let group = this.groups.get(observation.target);
     if (group === undefined) {
       group = { target: observation.target, lastSeenTick: 0, rules: [], observation };
+      this.recall(group, this.options.memory?.recallGroup(observation.target));
       this.groups.set(observation.target, group);
     }
     if (group.lastSeenTick === this.tickNumber) return;
@@ -378,6 +383,7 @@ export class RuleEngine {
       const values = rule.when.clauses.map((clause) => measureGroup(clause, observation, system));
       const event = this.evaluate(index, group, values);
       if (event === undefined) continue;
+      this.remember(index, event);
       if (event.kind === 'resolved') events.push(event);
       else fired.push({ index, event });
     }
@@ -385,17 +391,18 @@ export class RuleEngine {
   }
 
   /**
-   * Takes up what a previous watcher remembered of a process: a rule that fired for it is still
-   * cooling down (its cooldown counted from the remembered firing), and one that was firing
-   * still is, so it resolves when its condition clears instead of firing anew.
+   * Takes up what a previous watcher remembered of a process, or of a target taken as a group: a
+   * rule that fired for it is still cooling down (its cooldown counted from the remembered
+   * firing), and one that was firing still is, so it resolves when its condition clears instead
+   * of firing anew.
    */
-  private recall(identity: IdentityState): void {
-    const memory = this.options.memory;
-    if (memory === undefined) return;
-    for (const remembered of memory.recall(identity.identity)) {
+  private recall(subject: Subject, firings: readonly RememberedFiring[] | undefined): void {
+    for (const remembered of firings ?? []) {
       const index = this.ruleIndexByKey.get(remembered.ruleKey);
       if (index === undefined) continue;
-      identity.rules[index] = {
+      // A key names its rule's scope too: a group's memory cannot land on a per-process rule.
+      if ((this.rules[index]?.when.scope === 'group') !== isGroup(subject)) continue;
+      subject.rules[index] = {
         status: remembered.firing ? 'firing' : 'inactive',
         pendingSinceMs: 0,
         hitIndex: 0,
@@ -413,8 +420,10 @@ export class RuleEngine {
     const memory = this.options.memory;
     const key = this.ruleKeys[index];
     if (memory === undefined || key === undefined) return;
-    if (event.identity === undefined) return;
-    if (event.kind === 'fired') memory.fired(key, event.identity);
+    if (event.identity === undefined) {
+      if (event.kind === 'fired') memory.firedGroup(key, event.target);
+      else memory.clearedGroup(key, event.target);
+    } else if (event.kind === 'fired') memory.fired(key, event.identity);
     else memory.cleared(key, event.identity);
   }
 
@@ -631,8 +640,22 @@ export class RuleEngine {
         ? known
         : { identity: { pid, startTicks }, name, lastSeenTick: 0, rules: [] };
     const values = rule.when.clauses.map((clause) => this.measure(clause, identity, observation, system));
-    const truth = conditionTruth(rule.when, values);
-    return truth === 'unknown' ? undefined : truth === 'true';
+    return holding(conditionTruth(rule.when, values));
+  }
+
+  /**
+   * The same question for a group rule, on the target measured afresh (its members read again):
+   * what a group's escalation chain asks before each step.
+   */
+  groupConditionHolds(
+    ruleId: string,
+    observation: GroupObservation,
+    system: SystemSample,
+  ): boolean | undefined {
+    const rule = this.rules.find((r) => r.id === ruleId);
+    if (rule === undefined || rule.when.scope !== 'group') return undefined;
+    const values = rule.when.clauses.map((clause) => measureGroup(clause, observation, system));
+    return holding(conditionTruth(rule.when, values));
   }
 
   /** Drops identities that are gone, then the least recently seen beyond the cap. */
@@ -671,6 +694,10 @@ export class RuleEngine {
       }
     });
   }
+}
+
+function holding(truth: ReturnType<typeof conditionTruth>): boolean | undefined {
+  return truth === 'unknown' ? undefined : truth === 'true';
 }
 
 /** A PSI metric's value (`psi.full60`, `cgroup.psi.some`: avg10 unless a window is named). */

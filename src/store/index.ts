@@ -20,6 +20,7 @@ export type {
   ActionOutcomeRecord,
   DownsampleTier,
   FlushResult,
+  GroupRuleFiringRecord,
   HistoryPoint,
   HistoryQuery,
   MaintenanceResult,

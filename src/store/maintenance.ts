@@ -111,7 +111,8 @@ export class Maintenance {
     steps.push(
       deleting(() => this.deleteBatch('actions', 'id', 'started_at', cutoffMs, 'outcome IS NOT NULL')),
     );
-    steps.push(deleting(() => this.deleteBatch('rule_firings', 'rowid', 'fired_at', cutoffMs, 'firing = 0')));
+    for (const table of ['rule_firings', 'group_rule_firings'])
+      steps.push(deleting(() => this.deleteBatch(table, 'rowid', 'fired_at', cutoffMs, 'firing = 0')));
     steps.push(
       deleting(() => {
         const rows = this.deleteUnusedProcesses(cutoffMs);

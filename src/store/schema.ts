@@ -168,6 +168,18 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX process_samples_cgroup_psi ON process_samples (target_id, time)
     WHERE cgroup_psi_some IS NOT NULL;
   `,
+  `
+  -- When a group rule (total.pss, count…) last fired for its target, and how far its escalation
+  -- chain got: the same as rule_firings, with the target for subject instead of one process.
+  CREATE TABLE group_rule_firings (
+    rule_key TEXT NOT NULL,
+    target TEXT NOT NULL,
+    fired_at INTEGER NOT NULL,
+    firing INTEGER NOT NULL,
+    chain_step INTEGER,
+    PRIMARY KEY (rule_key, target)
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

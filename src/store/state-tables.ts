@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type {
   ActionIntentRecord,
   ActionOutcomeRecord,
+  GroupRuleFiringRecord,
   RuleFiringRecord,
   SupervisorRecord,
   UnfinishedAction,
@@ -32,6 +33,9 @@ export class StateTables {
   private readonly clearFiring: Database.Statement;
   private readonly deleteFirings: Database.Statement;
   private readonly updateChainStep: Database.Statement;
+  private readonly upsertGroupFiring: Database.Statement;
+  private readonly clearGroupFiring: Database.Statement;
+  private readonly updateGroupChainStep: Database.Statement;
   private readonly insertAction: Database.Statement;
   private readonly updateAction: Database.Statement;
 
@@ -57,6 +61,17 @@ export class StateTables {
     this.deleteFirings = db.prepare('DELETE FROM rule_firings WHERE pid = ? AND start_ticks = ?');
     this.updateChainStep = db.prepare(
       'UPDATE rule_firings SET chain_step = ? WHERE rule_key = ? AND pid = ? AND start_ticks = ?',
+    );
+    this.upsertGroupFiring = db.prepare(
+      `INSERT INTO group_rule_firings (rule_key, target, fired_at, firing) VALUES (?, ?, ?, 1)
+       ON CONFLICT (rule_key, target) DO UPDATE SET fired_at = excluded.fired_at, firing = 1,
+         chain_step = NULL`,
+    );
+    this.clearGroupFiring = db.prepare(
+      'UPDATE group_rule_firings SET firing = 0 WHERE rule_key = ? AND target = ?',
+    );
+    this.updateGroupChainStep = db.prepare(
+      'UPDATE group_rule_firings SET chain_step = ? WHERE rule_key = ? AND target = ?',
     );
     this.insertAction = db.prepare(
       `INSERT OR IGNORE INTO actions (id, started_at, action, target, rule, pid, start_ticks)
@@ -101,22 +116,8 @@ export class StateTables {
   ruleFirings(): RuleFiringRecord[] {
     const rows = this.db
       .prepare('SELECT rule_key, pid, start_ticks, fired_at, firing, chain_step FROM rule_firings')
-      .all() as {
-      rule_key: string;
-      pid: number;
-      start_ticks: number;
-      fired_at: number;
-      firing: number;
-      chain_step: number | null;
-    }[];
-    return rows.map((r) => ({
-      ruleKey: r.rule_key,
-      pid: r.pid,
-      startTicks: r.start_ticks,
-      firedAtMs: r.fired_at,
-      firing: r.firing !== 0,
-      ...(r.chain_step === null ? {} : { chainStep: r.chain_step }),
-    }));
+      .all() as (FiringRow & { pid: number; start_ticks: number })[];
+    return rows.map((r) => ({ ...firingOf(r), pid: r.pid, startTicks: r.start_ticks }));
   }
 
   saveRuleFiring(record: RuleFiringRecord): void {
@@ -140,6 +141,30 @@ export class StateTables {
 
   saveChainStep(ruleKey: string, pid: number, startTicks: number, nextStep: number): void {
     this.updateChainStep.run(nextStep, ruleKey, pid, startTicks);
+  }
+
+  groupRuleFirings(): GroupRuleFiringRecord[] {
+    const rows = this.db
+      .prepare('SELECT rule_key, target, fired_at, firing, chain_step FROM group_rule_firings')
+      .all() as (FiringRow & { target: string })[];
+    return rows.map((r) => ({ ...firingOf(r), target: r.target }));
+  }
+
+  saveGroupRuleFiring(ruleKey: string, target: string, firedAtMs: number): void {
+    this.upsertGroupFiring.run(ruleKey, target, firedAtMs);
+  }
+
+  clearGroupRuleFiring(ruleKey: string, target: string): void {
+    this.clearGroupFiring.run(ruleKey, target);
+  }
+
+  /** Rows of rules no longer in the config: an edited group rule is a new one. */
+  forgetGroupRuleFirings(ruleKey: string): void {
+    this.db.prepare('DELETE FROM group_rule_firings WHERE rule_key = ?').run(ruleKey);
+  }
+
+  saveGroupChainStep(ruleKey: string, target: string, nextStep: number): void {
+    this.updateGroupChainStep.run(nextStep, ruleKey, target);
   }
 
   beginAction(id: number, intent: ActionIntentRecord): void {
@@ -194,6 +219,23 @@ export class StateTables {
     }));
     return { listed, count };
   }
+}
+
+/** What a firing's row holds whatever its subject (a process, or a target as a group). */
+interface FiringRow {
+  rule_key: string;
+  fired_at: number;
+  firing: number;
+  chain_step: number | null;
+}
+
+function firingOf(r: FiringRow): Omit<RuleFiringRecord, 'pid' | 'startTicks'> {
+  return {
+    ruleKey: r.rule_key,
+    firedAtMs: r.fired_at,
+    firing: r.firing !== 0,
+    ...(r.chain_step === null ? {} : { chainStep: r.chain_step }),
+  };
 }
 
 function parseTimes(json: string): number[] {

@@ -9,6 +9,7 @@ import type {
   ActionIntentRecord,
   ActionOutcomeRecord,
   FlushResult,
+  GroupRuleFiringRecord,
   MaintenanceResult,
   RuleFiringRecord,
   SampleBatch,
@@ -203,6 +204,29 @@ export class Store extends HistoryFile {
    */
   saveChainStep(ruleKey: string, pid: number, startTicks: number, nextStep: number): void {
     this.writer.writeState((t) => t.saveChainStep(ruleKey, pid, startTicks, nextStep));
+    this.writer.commitState();
+  }
+
+  /** Every remembered group rule firing, by rule and target. */
+  groupRuleFirings(): GroupRuleFiringRecord[] {
+    return this.writer.state.groupRuleFirings();
+  }
+
+  saveGroupRuleFiring(ruleKey: string, target: string, firedAtMs: number): void {
+    this.writer.writeState((t) => t.saveGroupRuleFiring(ruleKey, target, firedAtMs));
+  }
+
+  clearGroupRuleFiring(ruleKey: string, target: string): void {
+    this.writer.writeState((t) => t.clearGroupRuleFiring(ruleKey, target));
+  }
+
+  forgetGroupRuleFirings(ruleKey: string): void {
+    this.writer.writeState((t) => t.forgetGroupRuleFirings(ruleKey));
+  }
+
+  /** As `saveChainStep`, for a group rule's chain: committed at once. */
+  saveGroupChainStep(ruleKey: string, target: string, nextStep: number): void {
+    this.writer.writeState((t) => t.saveGroupChainStep(ruleKey, target, nextStep));
     this.writer.commitState();
   }
 

@@ -158,6 +158,17 @@ export interface RuleFiringRecord {
   chainStep?: number;
 }
 
+/** When a group rule last fired for its target, and whether that episode is still on. */
+export interface GroupRuleFiringRecord {
+  ruleKey: string;
+  target: string;
+  /** Wall-clock ms. */
+  firedAtMs: number;
+  firing: boolean;
+  /** The next step of the rule's escalation chain for this firing; absent when none ran yet. */
+  chainStep?: number;
+}
+
 /** An action about to be carried out. */
 export interface ActionIntentRecord {
   /** Wall-clock ms. */

@@ -26,12 +26,12 @@ import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { emptyGroupTotal, groupTotals, PssBudget, Sampler } from '../sample/index.js';
 import { targetCgroup } from '../select/index.js';
 import type { Store } from '../store/index.js';
-import { carryOut, carryOutForGroup } from './act.js';
-import { type EscalationNotice, Escalations } from './escalate.js';
+import { biggestFirst, carryOut, carryOutForGroup } from './act.js';
+import { type EscalationNotice, Escalations, type GroupMeasure } from './escalate.js';
 import { ruleEventRow } from './event-row.js';
 import { Guard, type GuardDecision, type GuardEnd, type GuardStep } from './guard.js';
 import { type OomKillEvent, OomTracker } from './oom.js';
-import { chainKey, StoredRuleMemory } from './rule-memory.js';
+import { chainKey, groupChainKey, StoredRuleMemory } from './rule-memory.js';
 import { type TargetRow, TargetSampler } from './target-sampler.js';
 import { observeTrend, type ProcessTrend, type TrendSeed, TrendTracker } from './trends.js';
 
@@ -134,8 +134,6 @@ function monotonicMs(): number {
 export class Watcher extends EventEmitter<WatcherEvents> {
   readonly counters = initialCounters();
   private readonly sampling = new TargetSampler();
-  /** Said when the run begins, once listeners are there to hear it. */
-  private readonly startWarnings: readonly string[];
   private readonly reader = this.sampling.reader;
   private readonly oom: OomTracker;
   private guard: Guard | undefined;
@@ -161,11 +159,15 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /** Escalation chains re-measure on their own reader and sampler, so the tick's CPU deltas stay whole. */
   private readonly chainReader = new ProcReader();
   private readonly chainSampler = new Sampler(this.chainReader);
+  /** A group chain's PSS reads, on a budget of their own (the tick's keeps its own cycles). */
+  private readonly chainPss: PssBudget;
   private readonly escalations: Escalations | undefined;
   /** The last tick's samples and trends by pid, kept only while a chain may need them. */
   private lastSamples = new Map<number, ProcessSample>();
   private lastTrends = new Map<number, ProcessTrend>();
-  /** Chains a previous watcher left half done: `chainKey(ruleKey, identity)` → next step. */
+  /** The last tick's targets: the members a group chain reads again before each step. */
+  private lastRows: readonly TargetRow[] = [];
+  /** Chains a previous watcher left half done: `chainKey` or `groupChainKey` → next step. */
   private resumable: Map<string, number>;
   /** Cycles failed in a row: warned about when the run begins and when it ends. */
   private failedInARow = 0;
@@ -201,10 +203,15 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.sampling.pss = options.pss ?? false;
     this.sampling.pssTargets = needs.pssTargets;
     this.sampling.pssBudget = new PssBudget({ budgetMs: pssBudgetMs(config.intervalMs) });
-    this.startWarnings = groupChainWarnings(config.rules);
+    this.chainPss = new PssBudget({ budgetMs: pssBudgetMs(config.intervalMs) });
     const store = services.store;
+    const groupRuleKeys = new Set(config.rules.filter((r) => r.when.scope === 'group').map(ruleKey));
     const memory = store
-      ? new StoredRuleMemory(store, (id) => this.reader.identity(id.pid)?.startTicks === id.startTicks)
+      ? new StoredRuleMemory(
+          store,
+          (id) => this.reader.identity(id.pid)?.startTicks === id.startTicks,
+          groupRuleKeys,
+        )
       : undefined;
     this.resumable = memory?.unfinishedChains() ?? new Map();
     const runner = services.runner;
@@ -214,6 +221,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
           ...(store ? { store } : {}),
           reader: this.chainReader,
           holds: (ruleId, identity, target) => this.holdsNow(ruleId, identity, target),
+          measureGroup: (ruleId, target) => this.measureGroupNow(ruleId, target),
           cycle: () => this.counters.cycles,
           onAction: (result) => this.emit('action', result),
           onNotice: (notice) => this.emit('escalation', notice),
@@ -232,12 +240,12 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.rules = config.rules;
     this.intervalMs = config.intervalMs;
     if (this.sampling.pssBudget) this.sampling.pssBudget.budgetMs = pssBudgetMs(config.intervalMs);
+    this.chainPss.budgetMs = pssBudgetMs(config.intervalMs);
     const needs = ruleNeeds(config.rules);
     if (!needs.trends) this.trends = undefined;
     else this.trends ??= this.trendTracker();
     this.sampling.pssTargets = needs.pssTargets;
     this.engine.setRules(config.rules);
-    for (const warning of groupChainWarnings(config.rules)) this.emit('warning', warning);
     this.cooldowns = new Map(config.rules.map((r) => [r.id, r.cooldownMs]));
     this.setGuard(config);
   }
@@ -368,7 +376,8 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       this.counters.storageWriteErrors = storage.writeErrors;
       this.counters.samplesDropped = storage.samplesDropped;
     }
-    this.resume(samples);
+    this.lastRows = rows;
+    this.resume(samples, rows);
     if (this.escalations !== undefined && this.escalations.size > 0) {
       this.lastSamples = new Map(samples.map((s) => [s.pid, s]));
       this.lastTrends = trendViews;
@@ -389,7 +398,6 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     this.stopping = stopping;
     const fallback = this.oom.fallbackReason;
     if (fallback !== undefined) this.emit('warning', fallback);
-    for (const warning of this.startWarnings) this.emit('warning', warning);
     this.running = true;
     const trigger = await this.armPressureTrigger();
     await this.armScopeTrigger();
@@ -601,35 +609,78 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const wanted = this.engine.groupTargets;
     const out: GroupObservation[] = [];
     for (const row of rows) {
-      const match = this.sampling.matchOf(row.name);
-      const byCgroup = Boolean(match?.cgroups?.length || match?.units?.length || match?.containers?.length);
-      if (!wanted.has(row.name) && !byCgroup) continue;
-      const processes = row.processes;
-      const withPss = this.sampling.pss || this.sampling.pssTargets.has(row.name);
-      const [total] = groupTotals(processes, () => [row.name], withPss);
-      const observation: GroupObservation = {
-        target: row.name,
-        members: processes,
-        // A target with no process this tick is a group of 0, whose rules still run (`count < 1`).
-        total: total ?? emptyGroupTotal(row.name, withPss),
-      };
-      if (match && byCgroup) {
-        const paths = processes.flatMap((p) => this.reader.cgroupPaths(p.pid) ?? []);
-        const own = targetCgroup(match, paths);
-        const read = own && readOwnCgroup(own.path, own.version, this.reader.cgroupRoot);
-        if (own && read) {
-          const { currentBytes, limitBytes } = read;
-          observation.cgroup = { ...read, path: own.path };
-          row.cgroup = {
-            path: own.path,
-            ...(currentBytes === undefined ? {} : { currentBytes }),
-            ...(limitBytes === undefined ? {} : { limitBytes }),
-          };
-        }
-      }
-      out.push(observation);
+      if (!wanted.has(row.name) && !this.byCgroup(row.name)) continue;
+      out.push(this.groupObservation(row, this.reader));
     }
     return out;
+  }
+
+  /** Whether a target is named by cgroup, unit or container: it has a cgroup of its own. */
+  private byCgroup(target: string): boolean {
+    const match = this.sampling.matchOf(target);
+    return Boolean(match?.cgroups?.length || match?.units?.length || match?.containers?.length);
+  }
+
+  /** One target as a group, its cgroup read through `reader`; the cgroup is set on `row` too. */
+  private groupObservation(row: TargetRow, reader: ProcReader): GroupObservation {
+    const processes = row.processes;
+    const withPss = this.sampling.pss || this.sampling.pssTargets.has(row.name);
+    const [total] = groupTotals(processes, () => [row.name], withPss);
+    const observation: GroupObservation = {
+      target: row.name,
+      members: processes,
+      // A target with no process this tick is a group of 0, whose rules still run (`count < 1`).
+      total: total ?? emptyGroupTotal(row.name, withPss),
+    };
+    const match = this.sampling.matchOf(row.name);
+    if (match === undefined || !this.byCgroup(row.name)) return observation;
+    const paths = processes.flatMap((p) => reader.cgroupPaths(p.pid) ?? []);
+    const own = targetCgroup(match, paths);
+    const read = own && readOwnCgroup(own.path, own.version, reader.cgroupRoot);
+    if (own && read) {
+      const { currentBytes, limitBytes } = read;
+      observation.cgroup = { ...read, path: own.path };
+      row.cgroup = {
+        path: own.path,
+        ...(currentBytes === undefined ? {} : { currentBytes }),
+        ...(limitBytes === undefined ? {} : { limitBytes }),
+      };
+    }
+    return observation;
+  }
+
+  /**
+   * A target measured afresh for its group rule's chain: the members the last cycle found, each
+   * read again (one started since joins at the next cycle), their PSS on the chain's own budget
+   * (a member it puts off keeps the cycle's value), and the target's cgroup.
+   */
+  private measureGroupNow(ruleId: string, target: string): GroupMeasure | undefined {
+    const row = this.lastRows.find((r) => r.name === target);
+    if (row === undefined) return undefined;
+    const byPid = new Map(row.processes.map((p) => [p.pid, p]));
+    let records: ProcessRecord[] = [];
+    for (const member of row.processes) {
+      const record = this.chainReader.read(member.pid);
+      if (record?.startTicks === member.startTicks) records.push(record);
+    }
+    if (this.sampling.pss || this.sampling.pssTargets.has(target)) {
+      const gone = this.chainPss.fill(this.chainReader, records);
+      if (gone.size > 0) records = records.filter((r) => !gone.has(r));
+      for (const record of records) {
+        const last = byPid.get(record.pid);
+        if (record.pss !== undefined || last?.pss === undefined) continue;
+        record.pss = last.pss;
+        if (last.uss !== undefined) record.uss = last.uss;
+        if (last.swap !== undefined) record.swap = last.swap;
+      }
+    }
+    const system = this.chainSampler.system();
+    const samples = this.chainSampler.processes(records, system.memTotal);
+    const observation = this.groupObservation({ name: target, processes: samples }, this.chainReader);
+    return {
+      holds: this.engine.groupConditionHolds(ruleId, observation, system),
+      members: biggestFirst(samples),
+    };
   }
 
   /** The tick to the store, and each fired event's actions to the runner (not waited for). */
@@ -737,11 +788,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       },
       this.cooldowns.get(event.ruleId) ?? 0,
     );
-    const members = groups.find((g) => g.target === event.target)?.members ?? [];
+    const members = biggestFirst(groups.find((g) => g.target === event.target)?.members ?? []);
     if (!runner || members.length === 0) return;
-    const size = (s: ProcessSample) => s.pss ?? s.rss ?? 0;
-    const biggestFirst = [...members].sort((a, b) => size(b) - size(a));
-    void carryOutForGroup(runner, event, biggestFirst, tick.cycle, this.recordAction);
+    const rule = event.escalate ? this.ruleById(event.ruleId) : undefined;
+    void carryOutForGroup(runner, event, members, tick.cycle, this.recordAction).then(() => {
+      // The chain after the rule's own actions, for the same firing.
+      if (rule) void this.escalations?.startGroup(event, members, ruleKey(rule));
+    });
   }
 
   /** An action's result, to the history file and the listeners. */
@@ -780,13 +833,38 @@ export class Watcher extends EventEmitter<WatcherEvents> {
    * Takes up, on the first tick that sees their processes, the chains a previous watcher left
    * half done for a firing that is still on: from the next step, never from the top.
    */
-  private resume(samples: readonly ProcessSample[]): void {
+  private resume(samples: readonly ProcessSample[], rows: readonly TargetRow[]): void {
     if (this.resumable.size === 0 || this.escalations === undefined) return;
     const pending = this.resumable;
     this.resumable = new Map();
     for (const rule of this.rules) {
       if (rule.escalate === undefined) continue;
       const key = ruleKey(rule);
+      if (rule.when.scope === 'group') {
+        const nextStep = pending.get(groupChainKey(key, rule.target));
+        const row = rows.find((r) => r.name === rule.target);
+        if (nextStep === undefined || row === undefined) continue;
+        void this.escalations.startGroup(
+          {
+            kind: 'fired',
+            ruleId: rule.id,
+            target: rule.target,
+            name: rule.target,
+            metric: 'count',
+            value: undefined,
+            threshold: 0,
+            message: `${rule.id} '${rule.when.source}' on target ${rule.target}: escalation resumed`,
+            actions: [],
+            escalate: rule.escalate,
+            suppressed: [],
+            repeat: true,
+          },
+          biggestFirst(row.processes),
+          key,
+          nextStep,
+        );
+        continue;
+      }
       for (const sample of samples) {
         const nextStep = pending.get(chainKey(key, sample));
         if (nextStep === undefined) continue;
@@ -832,16 +910,6 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 function systemErrorCode(err: unknown): string | undefined {
   const code = errnoCode(err);
   return code !== undefined && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
-}
-
-/** A group rule runs no escalation chain yet: said at load, not found out when it fires. */
-function groupChainWarnings(rules: readonly RuleSpec[]): string[] {
-  return rules
-    .filter((rule) => rule.when.scope === 'group' && rule.escalate !== undefined)
-    .map(
-      (rule) =>
-        `${rule.id}: a group rule's escalate: steps are not run (its do: actions are); put the chain on a per-process rule`,
-    );
 }
 
 /** 5 % of the interval for smaps_rollup reads, within 10–250 ms: 50 ms a cycle at 1 s. */

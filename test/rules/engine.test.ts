@@ -76,6 +76,54 @@ class Harness {
   }
 }
 
+/**
+ * Firings by `ruleKey|pid:start` (a group's by `ruleKey|target:NAME`), with the wall time of
+ * each, as the history file keeps them.
+ */
+class MapMemory implements RuleMemory {
+  readonly firings = new Map<string, { atMs: number; firing: boolean }>();
+  wallMs = 0;
+  recall(identity: { pid: number; startTicks: number }): RememberedFiring[] {
+    return this.recallSubject(`${identity.pid}:${identity.startTicks}`);
+  }
+  fired(ruleKey: string, identity: { pid: number; startTicks: number }): void {
+    this.firedSubject(ruleKey, `${identity.pid}:${identity.startTicks}`);
+  }
+  cleared(ruleKey: string, identity: { pid: number; startTicks: number }): void {
+    this.clearedSubject(ruleKey, `${identity.pid}:${identity.startTicks}`);
+  }
+  forget(identity: { pid: number; startTicks: number }): void {
+    for (const key of this.firings.keys())
+      if (key.endsWith(`|${identity.pid}:${identity.startTicks}`)) this.firings.delete(key);
+  }
+  recallGroup(target: string): RememberedFiring[] {
+    return this.recallSubject(`target:${target}`);
+  }
+  firedGroup(ruleKey: string, target: string): void {
+    this.firedSubject(ruleKey, `target:${target}`);
+  }
+  clearedGroup(ruleKey: string, target: string): void {
+    this.clearedSubject(ruleKey, `target:${target}`);
+  }
+  private recallSubject(subject: string): RememberedFiring[] {
+    const suffix = `|${subject}`;
+    return [...this.firings]
+      .filter(([key]) => key.endsWith(suffix))
+      .map(([key, f]) => ({
+        ruleKey: key.slice(0, -suffix.length),
+        agoMs: this.wallMs - f.atMs,
+        firing: f.firing,
+      }));
+  }
+  private firedSubject(ruleKey: string, subject: string): void {
+    this.firings.set(`${ruleKey}|${subject}`, { atMs: this.wallMs, firing: true });
+  }
+  private clearedSubject(ruleKey: string, subject: string): void {
+    const f = this.firings.get(`${ruleKey}|${subject}`);
+    if (f) f.firing = false;
+  }
+}
+
 describe('rule engine', () => {
   it('fires once when a threshold is crossed, not every cycle', () => {
     const h = new Harness([rule('rss > 500MB')]);
@@ -337,36 +385,6 @@ describe('rule engine', () => {
   });
 
   describe('with a memory that outlives the engine (a watcher restart)', () => {
-    /** Firings by `ruleKey|pid:start`, with the wall time of each, as the history file keeps them. */
-    class MapMemory implements RuleMemory {
-      readonly firings = new Map<string, { atMs: number; firing: boolean }>();
-      wallMs = 0;
-      recall(identity: { pid: number; startTicks: number }): RememberedFiring[] {
-        const suffix = `|${identity.pid}:${identity.startTicks}`;
-        return [...this.firings]
-          .filter(([key]) => key.endsWith(suffix))
-          .map(([key, f]) => ({
-            ruleKey: key.slice(0, -suffix.length),
-            agoMs: this.wallMs - f.atMs,
-            firing: f.firing,
-          }));
-      }
-      fired(ruleKey: string, identity: { pid: number; startTicks: number }): void {
-        this.firings.set(`${ruleKey}|${identity.pid}:${identity.startTicks}`, {
-          atMs: this.wallMs,
-          firing: true,
-        });
-      }
-      cleared(ruleKey: string, identity: { pid: number; startTicks: number }): void {
-        const f = this.firings.get(`${ruleKey}|${identity.pid}:${identity.startTicks}`);
-        if (f) f.firing = false;
-      }
-      forget(identity: { pid: number; startTicks: number }): void {
-        for (const key of this.firings.keys())
-          if (key.endsWith(`|${identity.pid}:${identity.startTicks}`)) this.firings.delete(key);
-      }
-    }
-
     const COOLDOWN_MS = 10 * 60_000;
     const rules = () => [rule('rss > 500MB', { cooldownMs: COOLDOWN_MS })];
 
@@ -445,6 +463,22 @@ describe('rule engine', () => {
         clear.filter((e) => e.ruleId === 'app#1').map((e) => [e.kind, e.reason]),
         [['resolved', 'cleared']],
       );
+    });
+
+    it("keeps a group's cooldown across a restart, keyed by its target; an edited rule starts afresh", () => {
+      const memory = new MapMemory();
+      const rules = [rule('total.pss > 300MB', { cooldownMs: 600_000 })];
+      const first = new Harness(rules, { memory });
+      assert.equal(observe(first, 100 * MB).filter((e) => e.kind === 'fired').length, 1);
+      assert.deepEqual(
+        [...memory.firings.keys()].map((k) => k.split('|')[1]),
+        ['target:app'],
+      );
+      memory.wallMs += 60_000;
+      const second = new Harness(rules, { memory });
+      for (let i = 0; i < 5; i++) assert.deepEqual(observe(second, 100 * MB), [], 'still cooling down');
+      const edited = new Harness([rule('total.pss > 350MB', { cooldownMs: 600_000 })], { memory });
+      assert.equal(observe(edited, 100 * MB).filter((e) => e.kind === 'fired').length, 1);
     });
 
     it('keeps a separate state per target, and resolves a group no longer watched', () => {

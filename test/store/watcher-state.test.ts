@@ -81,7 +81,9 @@ describe("the watcher's memory in the history file", () => {
     store.close();
     // What a file written before the watcher kept its memory in it looks like.
     const raw = new Database(path);
-    raw.exec('DROP TABLE supervisors; DROP TABLE rule_firings; DROP TABLE actions; PRAGMA user_version = 1');
+    raw.exec(
+      'DROP TABLE supervisors; DROP TABLE rule_firings; DROP TABLE group_rule_firings; DROP TABLE actions; PRAGMA user_version = 1',
+    );
     for (const column of ['avg10', 'avg60', 'avg300', 'total'].flatMap((f) => [`some_${f}`, `full_${f}`]))
       raw.exec(`ALTER TABLE system_samples DROP COLUMN psi_${column}`);
     raw.exec('DROP INDEX process_samples_cgroup_psi');

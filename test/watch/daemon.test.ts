@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { listenersOf } from '../../src/proc/index.js';
+import { keepsCooldownAcrossKill } from '../helpers/chains.js';
 import { BIN, CLI_ENV, jsonRecords, runCli } from '../helpers/cli.js';
 import {
   isAlive,
@@ -431,33 +432,7 @@ describe('the watch daemon with its history, actions and supervised targets', ()
   it('keeps a rule cooling down across a killed watcher; an edited rule starts afresh (scenario 24)', async () => {
     const target = start('sleep', ['31702']);
     await waitForExec(pidOf(target), '31702');
-    const store = join(scratch, 'cooldown.db');
-    const marks = join(scratch, 'cooldown.marks');
-    const config = join(scratch, 'cooldown.yaml');
-    const write = (threshold: string) =>
-      writeFileSync(
-        config,
-        `interval: 100ms\nstore: ${store}\ntargets:\n  - name: sleeper\n    match: sleep 31702\n    rules:\n      - when: rss > ${threshold}\n        do:\n          - exec: [sh, -c, 'echo fired >> "$1"', sh, ${marks}]\n`,
-      );
-    const fired = () =>
-      existsSync(marks) ? readFileSync(marks, 'utf8').split('\n').filter(Boolean).length : 0;
-    write('1KB');
-    const first = start(process.execPath, [BIN, 'watch', '-c', config, '--json'], { env: CLI_ENV });
-    await waitForLine(first, /"kind":"action"/);
-    first.kill('SIGKILL');
-    await waitForExit(first);
-    assert.equal(fired(), 1);
-
-    const second = await runCli(['watch', '-c', config, '--count', '5', '--json']);
-    assert.equal(second.code, 0, second.stderr);
-    assert.equal(jsonRecords(second.stdout, 'rule-fired').length, 0, 'still cooling down');
-    assert.equal(fired(), 1);
-
-    write('2KB');
-    const third = await runCli(['watch', '-c', config, '--count', '5', '--json']);
-    assert.equal(third.code, 0, third.stderr);
-    assert.equal(jsonRecords(third.stdout, 'rule-fired').length, 1, 'an edited rule is a new rule');
-    assert.equal(fired(), 2);
+    await keepsCooldownAcrossKill(scratch, 'sleeper', 'sleep 31702', 'rss');
   });
 
   it('marks an action that a killed watcher left running as of unknown outcome (scenario 24)', async () => {

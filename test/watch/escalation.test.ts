@@ -3,13 +3,13 @@
  * escalates, against real processes, with a real history file.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { BIN, CLI_ENV, runCli } from '../helpers/cli.js';
-import { isAlive, pidOf, start, waitForExec, waitForExit, waitForLines } from '../helpers/processes.js';
+import { CHAIN_END, notice, resumedChain, stopWatcher, watchJson } from '../helpers/chains.js';
+import { runCli } from '../helpers/cli.js';
+import { isAlive, pidOf, start, waitForExec, waitForExit } from '../helpers/processes.js';
 import { readRows } from '../helpers/sqlite.js';
 import { NO_LLDB, startFixture } from '../runtimes/targets.js';
 
@@ -27,29 +27,6 @@ function configFile(pid: number, when: string, escalate: string, store: string):
       `probe_users: [${process.getuid?.() ?? 0}]\n`,
   );
   return path;
-}
-
-function watch(config: string): ChildProcess {
-  return start(process.execPath, [BIN, 'watch', '-c', config, '--json'], { env: CLI_ENV });
-}
-
-interface Notice {
-  kind: string;
-  message: string;
-  end?: string;
-  step?: { index: number; text: string; ok: boolean; rssBytes?: number };
-}
-
-/** The first record the watcher prints that matches `pattern`. */
-async function notice(watcher: ChildProcess, pattern: RegExp, timeoutMs = 90_000): Promise<Notice> {
-  const [line] = await waitForLines(watcher, pattern, { timeoutMs });
-  assert.ok(line);
-  return JSON.parse(line) as Notice;
-}
-
-async function stopWatcher(watcher: ChildProcess): Promise<void> {
-  watcher.kill('SIGTERM');
-  await waitForExit(watcher);
 }
 
 interface EventRow {
@@ -94,9 +71,9 @@ describe('rules that escalate', () => {
   it('stops after the first step when the gc gave the memory back', { skip: NO_LLDB }, async () => {
     const target = await startFixture('python3', 'py_cycles.py', ['50000', 'pages']);
     const store = join(scratch, 'cleared.db');
-    const watcher = watch(configFile(target.pid, 'rss > 100MB', '[gc, wait 30s, signal SIGTERM]', store));
+    const watcher = watchJson(configFile(target.pid, 'rss > 100MB', '[gc, wait 30s, signal SIGTERM]', store));
     try {
-      const end = await notice(watcher, /^(?=.*"kind":"escalation")(?=.*"end":)/);
+      const end = await notice(watcher, CHAIN_END);
       assert.equal(end?.end, 'cleared', end?.message);
       assert.match(end?.message ?? '', /step 2 \(wait 30s\) not needed/);
     } finally {
@@ -116,7 +93,7 @@ describe('rules that escalate', () => {
     const victim = start('sleep', ['3201']);
     await waitForExec(pidOf(victim), '3201');
     const store = join(scratch, 'sigterm.db');
-    const watcher = watch(
+    const watcher = watchJson(
       configFile(
         pidOf(victim),
         'rss > 1KB',
@@ -125,7 +102,7 @@ describe('rules that escalate', () => {
       ),
     );
     try {
-      const end = await notice(watcher, /^(?=.*"kind":"escalation")(?=.*"end":)/);
+      const end = await notice(watcher, CHAIN_END);
       assert.equal(end?.end, 'gone', end?.message);
     } finally {
       await stopWatcher(watcher);
@@ -145,27 +122,10 @@ describe('rules that escalate', () => {
     await waitForExec(pidOf(victim), '3202');
     const store = join(scratch, 'resume.db');
     const config = configFile(pidOf(victim), 'rss > 1KB', '[signal SIGCONT, wait 5s, signal SIGTERM]', store);
-    const first = watch(config);
-    try {
-      await notice(first, /^(?=.*"kind":"escalation")(?=.*step 1 signal SIGCONT: ok)/);
-    } finally {
-      await stopWatcher(first);
-    }
-    assert.ok(isAlive(pidOf(victim)), 'the first watcher stopped before SIGTERM');
-    const second = watch(config);
-    let out = '';
-    second.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-    });
-    try {
-      const end = await notice(second, /^(?=.*"kind":"escalation")(?=.*"end":)/);
-      assert.equal(end?.end, 'completed', end?.message);
-    } finally {
-      await stopWatcher(second);
-    }
-    assert.match(out, /escalation resumed at step 2/);
-    assert.doesNotMatch(out, /step 1 signal SIGCONT/, 'the first step ran again');
-    assert.doesNotMatch(out, /"kind":"rule-fired"/, 'the same firing fired again');
+    const end = await resumedChain(config, () =>
+      assert.ok(isAlive(pidOf(victim)), 'the first watcher stopped before SIGTERM'),
+    );
+    assert.equal(end.end, 'completed', end.message);
     await waitForExit(victim);
     assert.equal(victim.signalCode, 'SIGTERM');
   });
