@@ -178,12 +178,27 @@ export class TopModel {
     return rows.sort((a, b) => COMPARE[this.sort](a, b) || a.sample.pid - b.sample.pid);
   }
 
-  /** The rows as `--json` prints them: the documented fields, filtered and sorted as on screen. */
+  /**
+   * The rows as `--json` prints them: the documented fields, filtered and sorted as on screen;
+   * while grouped, also one total per target, in the order of the total rows.
+   */
   json(): Record<string, unknown> {
+    const rows = this.matching();
     return {
       time: this.tick?.time,
       system: this.tick?.system,
-      processes: this.matching().map((r) => ({
+      ...(this.grouped
+        ? {
+            totals: this.groups(rows).map(({ total, members }) => ({
+              target: total.target,
+              ...groupTotal(members.map((r) => r.sample)),
+              cpuPercent: total.sample.cpuPercent,
+              memPercent: total.sample.memPercent,
+              growthBytesPerHour: total.growthPerHour,
+            })),
+          }
+        : {}),
+      processes: rows.map((r) => ({
         target: r.target,
         pid: r.sample.pid,
         name: r.sample.name,
@@ -207,6 +222,11 @@ export class TopModel {
   private visible(): Row[] {
     const rows = this.matching();
     if (!this.grouped) return rows;
+    return this.groups(rows).flatMap((g) => (g.total.group?.expanded ? [g.total, ...g.members] : [g.total]));
+  }
+
+  /** `rows` by target, each with its total row, ordered by the sort key on the totals. */
+  private groups(rows: readonly Row[]): { total: Row; members: Row[] }[] {
     const byTarget = new Map<string, Row[]>();
     for (const r of rows) {
       const members = byTarget.get(r.target);
@@ -217,7 +237,7 @@ export class TopModel {
     groups.sort(
       (a, b) => COMPARE[this.sort](a.total, b.total) || a.total.target.localeCompare(b.total.target),
     );
-    return groups.flatMap((g) => (g.total.group?.expanded ? [g.total, ...g.members] : [g.total]));
+    return groups;
   }
 
   /**

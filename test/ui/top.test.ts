@@ -349,6 +349,61 @@ describe('memwarden top with a real target', () => {
     // A fraction of a second is no evidence of growth: no rate yet.
     assert.ok(row && typeof row.rss === 'number' && !('growthBytesPerHour' in row), JSON.stringify(row));
     assert.equal(row.target, 'memwarden-top-target');
+    assert.ok(!('totals' in (lines[1] ?? {})), 'one target, not grouped: no totals');
+  });
+
+  it('prints one total per target in each JSON line while grouped', async () => {
+    const { code, stdout, stderr } = await runCli([
+      'top',
+      'memwarden-top-target',
+      ...'--group --pss --json --count 2 --interval 200ms'.split(' '),
+    ]);
+    assert.equal(code, 0, stderr);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            totals: {
+              target: string;
+              count: number;
+              rss: number;
+              pss: number | null;
+              basis: string;
+              cpuPercent?: number;
+              memPercent?: number;
+            }[];
+            processes: { target: string; rss: number; pss?: number; memPercent: number }[];
+          },
+      );
+    assert.equal(lines.length, 2);
+    const last = lines[1];
+    assert.ok(last);
+    const { processes } = last;
+    const sum = (of: (p: (typeof processes)[number]) => number) => processes.reduce((t, p) => t + of(p), 0);
+    const memPercent = last.totals[0]?.memPercent ?? Number.NaN;
+    assert.ok(Math.abs(memPercent - sum((p) => p.memPercent)) < 1e-9, String(memPercent));
+    const { cpuPercent: _cpu, memPercent: _mem, ...total } = last.totals[0] ?? {};
+    assert.deepEqual(
+      [total],
+      [
+        {
+          target: 'memwarden-top-target',
+          count: processes.length,
+          rss: sum((p) => p.rss),
+          // PSS is read on a time budget: the sum is PSS once every member has one, else RSS.
+          ...(processes.every((p) => p.pss !== undefined)
+            ? { pss: sum((p) => p.pss ?? 0), basis: 'pss' }
+            : { pss: null, basis: 'rss' }),
+        },
+      ],
+    );
+    assert.equal(last.totals.length, 1);
+    assert.ok(
+      last.processes.some((p) => p.pss !== undefined),
+      'PSS read with --pss',
+    );
   });
 
   const tmuxMissing = existsSync('/usr/bin/tmux') ? undefined : 'tmux is not installed';
