@@ -22,7 +22,8 @@ Options:
   --allow-host NAME    also accept this name in the Host header (repeatable)
   --interval DURATION  time between samples (default 5s)
   --retain DURATION    history kept in memory (default 1h)
-  --pss                also read PSS (slower; others' processes need root)
+  --pss                also read PSS (others' processes need root), on the watcher's time
+                       budget: a value not read this cycle is its last one, with its age
   --store PATH         chart the history file a 'memwarden watch' keeps (read only) instead of
                        the in-memory history; the PATTERNs still give the live values
   -c, --config FILE    chart the history file that config names (its store:)
@@ -48,7 +49,7 @@ export const serveCommand: Command = {
     const history = new LiveHistory(Math.max(2, Math.ceil(retainMs / intervalMs)));
     const sampler = new Ticker(
       positionals.map((p) => ({ name: p, filter: { substrings: [p] } })),
-      { pss: values.pss ?? false },
+      { pss: values.pss ?? false, intervalMs },
     );
     const storePath =
       values.store === undefined && values.config === undefined ? undefined : await storePathFor(values);

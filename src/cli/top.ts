@@ -30,7 +30,8 @@ Options:
   --count N            stop after N refreshes
   --json               one JSON line per refresh (implies the plain mode)
   --group              start grouped by target, with a total row per target
-  --pss                also read PSS and show its column (slower; others' processes need root)
+  --pss                also read PSS and show its column (others' processes need root), on the
+                       watcher's time budget: a value not read this refresh is its last one
 `;
 
 export const topCommand: Command = {
@@ -52,7 +53,7 @@ export const topCommand: Command = {
       positionals.length > 0
         ? positionals.map((p) => ({ name: p, filter: { substrings: [p] } }))
         : [{ name: 'all', filter: { all: true } }];
-    const sampler = new Ticker(targets, { pss: values.pss ?? false });
+    const sampler = new Ticker(targets, { pss: values.pss ?? false, intervalMs });
     const common = {
       sample: () => sampler.tick(),
       intervalMs,

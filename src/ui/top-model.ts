@@ -205,6 +205,7 @@ export class TopModel {
         command: commandOf(r.sample),
         rss: r.sample.rss,
         pss: r.sample.pss,
+        pssAgeMs: r.sample.pssAgeMs,
         memPercent: r.sample.memPercent,
         memLimitPercent: r.sample.memLimitPercent,
         cpuPercent: r.sample.cpuPercent,

@@ -18,5 +18,5 @@ export { probeActions } from './probes.js';
 export { quickConfig } from './quick.js';
 export { TickJsonLines, tickLines } from './report-lines.js';
 export { startServices, stopServices } from './services.js';
-export { Ticker } from './ticker.js';
+export { Ticker, type TickerOptions } from './ticker.js';
 export { type Cycle, Watcher } from './watcher.js';

@@ -913,6 +913,6 @@ function systemErrorCode(err: unknown): string | undefined {
 }
 
 /** 5 % of the interval for smaps_rollup reads, within 10–250 ms: 50 ms a cycle at 1 s. */
-function pssBudgetMs(intervalMs: number): number {
+export function pssBudgetMs(intervalMs: number): number {
   return Math.min(250, Math.max(10, intervalMs * 0.05));
 }

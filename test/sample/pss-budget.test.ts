@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Tick } from '../../src/export/index.js';
 import { type ProcessRecord, ProcReader } from '../../src/proc/index.js';
 import { PssBudget } from '../../src/sample/index.js';
+import { Ticker } from '../../src/watch/index.js';
 import { pidOf, start, waitForExec, waitForExit } from '../helpers/processes.js';
 
 /** A clock that moves `stepMs` at every read of it: each smaps_rollup read "takes" one step. */
@@ -13,8 +15,12 @@ function steppingClock(stepMs: number): () => number {
   };
 }
 
-async function sleepers(count: number) {
-  const marker = `${31_000 + (process.pid % 1000)}.${Math.random().toString().slice(2, 8)}`;
+/** A `sleep` argument unique to this run: the sleepers' own. */
+function sleeperMarker(): string {
+  return `${31_000 + (process.pid % 1000)}.${Math.random().toString().slice(2, 8)}`;
+}
+
+async function sleepers(count: number, marker = sleeperMarker()) {
   const children = Array.from({ length: count }, () => start('sleep', [marker]));
   for (const child of children) await waitForExec(pidOf(child), marker);
   return children;
@@ -83,6 +89,28 @@ describe('PSS on a time budget', () => {
       assert.equal(budget.size, 2, 'a process no longer asked for is forgotten');
     } finally {
       reader.close();
+      for (const child of children) child.kill('SIGKILL');
+      await Promise.all(children.map(waitForExit));
+    }
+  });
+
+  it("gives top's and serve's ticks the same budget: a value not read this tick is the last one, with its age", async () => {
+    const marker = sleeperMarker();
+    const children = await sleepers(5, marker);
+    const ticker = new Ticker([{ name: 'sleepers', filter: { substrings: [`sleep ${marker}`] } }], {
+      pss: true,
+      pssBudget: new PssBudget({ budgetMs: 25, clock: steppingClock(10) }),
+    });
+    try {
+      const members = (tick: Tick) => tick.targets.find((t) => t.name === 'sleepers')?.processes ?? [];
+      const first = members(ticker.tick());
+      assert.equal(first.length, 5);
+      assert.equal(first.filter((p) => p.pss !== undefined).length, 3, 'three reads fit the budget');
+      const second = members(ticker.tick());
+      assert.equal(second.filter((p) => p.pss !== undefined).length, 5);
+      assert.equal(second.filter((p) => (p.pssAgeMs ?? 0) > 0).length, 2, 'two kept from the first tick');
+    } finally {
+      ticker.close();
       for (const child of children) child.kill('SIGKILL');
       await Promise.all(children.map(waitForExit));
     }

@@ -374,7 +374,7 @@ describe('memwarden top with a real target', () => {
               cpuPercent?: number;
               memPercent?: number;
             }[];
-            processes: { target: string; rss: number; pss?: number; memPercent: number }[];
+            processes: { target: string; rss: number; pss?: number; pssAgeMs?: number; memPercent: number }[];
           },
       );
     assert.equal(lines.length, 2);
@@ -401,9 +401,11 @@ describe('memwarden top with a real target', () => {
     );
     assert.equal(last.totals.length, 1);
     assert.ok(
-      last.processes.some((p) => p.pss !== undefined),
+      processes.some((p) => p.pss !== undefined),
       'PSS read with --pss',
     );
+    // On the time budget: each PSS says how old it is (0 when read at this refresh).
+    for (const p of processes) if (p.pss !== undefined) assert.equal(typeof p.pssAgeMs, 'number');
   });
 
   const tmuxMissing = existsSync('/usr/bin/tmux') ? undefined : 'tmux is not installed';
