@@ -8,6 +8,7 @@ import {
   type EscalationHooks,
   type EscalationStepOutcome,
   type EscalationStepRecord,
+  isDestructive,
   type LiveProcessSource,
   runEscalation,
 } from '../actions/index.js';
@@ -23,8 +24,8 @@ export interface EscalationNotice {
   target: string;
   rule: string;
   /**
-   * The process the chain is about. For a group rule's chain, the member its single steps went
-   * to (absent until one went); the notice carries `group: true` then.
+   * The process the chain is about. For a group rule's chain, its victim (absent until a
+   * destructive step fixed one); the notice carries `group: true` then.
    */
   pid?: number;
   startTicks?: number;
@@ -119,9 +120,10 @@ export class Escalations {
    * A group rule's chain for its target, acting on the group as its `do:` actions do: `gc` and
    * `trim` go to every member, biggest first, one after another; any other step goes to one
    * member, the biggest that may be acted on (never pid 1, a kernel thread or memwarden). The
-   * first such step fixes that member, the chain's victim: later single steps go to it alone
-   * (a SIGKILL never reaches a process that was not sent the SIGTERM before it), its identity is
-   * checked before every step and during waits, and the chain ends when it is gone. Before each
+   * first destructive step (signal, exec, restart) fixes that member as the chain's victim: later
+   * single steps go to it alone (a SIGKILL never reaches a process that was not sent the SIGTERM
+   * before it), its identity is checked before every step and during waits, and the chain ends
+   * when it is gone. Before each
    * step the target is measured again, its members read afresh, and the chain stops once the
    * group's condition no longer holds. `members` are the firing's, biggest first.
    */
@@ -156,7 +158,7 @@ export class Escalations {
           const target = victim ?? groupVictim(current);
           if (target === undefined)
             return { ok: false, code: 'ESRCH', message: `target ${event.target} has no process to act on` };
-          victim = target;
+          if (isDestructive(step.kind)) victim = target;
           return this.act(step, event, target);
         },
       },
