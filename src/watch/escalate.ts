@@ -123,9 +123,9 @@ export class Escalations {
    * first destructive step (signal, exec, restart) fixes that member as the chain's victim: later
    * single steps go to it alone (a SIGKILL never reaches a process that was not sent the SIGTERM
    * before it), its identity is checked before every step and during waits, and the chain ends
-   * when it is gone. Before each
-   * step the target is measured again, its members read afresh, and the chain stops once the
-   * group's condition no longer holds. `members` are the firing's, biggest first.
+   * when it is gone. Before each step the target is measured again, its members read afresh, and
+   * the chain stops once the group's condition no longer holds. `members` are the firing's,
+   * biggest first.
    */
   startGroup(
     event: RuleEvent,
@@ -137,8 +137,9 @@ export class Escalations {
     const { deps } = this;
     let current = members;
     let victim: ProcessSample | undefined;
+    const key = `${event.ruleId}\0target:${event.target}`;
     return this.launch(event, startAt, {
-      key: `${event.ruleId}\0target:${event.target}`,
+      key,
       who: () => (victim ? { pid: victim.pid, startTicks: victim.startTicks, group: true } : { group: true }),
       save: (nextStep) => deps.store?.saveGroupChainStep(ruleKey, event.target, nextStep),
       hooks: {
@@ -154,7 +155,7 @@ export class Escalations {
         },
         rss: () => (victim ? deps.reader.read(victim.pid)?.rss : undefined),
         act: async (step) => {
-          if (EACH_MEMBER.has(step.kind)) return this.actOnEach(step, event, current);
+          if (EACH_MEMBER.has(step.kind)) return this.actOnEach(step, event, current, key);
           const target = victim ?? groupVictim(current);
           if (target === undefined)
             return { ok: false, code: 'ESRCH', message: `target ${event.target} has no process to act on` };
@@ -177,14 +178,21 @@ export class Escalations {
     return result;
   }
 
-  /** A `gc` or `trim` step on every member in turn: done if it was done on any. */
+  /**
+   * A `gc` or `trim` step on every member in turn: done if it was done on any. A chain stopped
+   * meanwhile (the watcher shutting down) goes to no further member.
+   */
   private async actOnEach(
     step: ActionSpec,
     event: RuleEvent,
     members: readonly ProcessSample[],
+    key: string,
   ): Promise<EscalationStepOutcome> {
     const results: ActionResult[] = [];
-    for (const member of members) results.push(await this.act(step, event, member));
+    for (const member of members) {
+      if (this.running.get(key)?.signal.aborted) break;
+      results.push(await this.act(step, event, member));
+    }
     const done = results.filter((r) => r.ok).length;
     const codes = new Set(results.map((r) => r.code));
     const [code] = codes;
