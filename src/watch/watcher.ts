@@ -221,7 +221,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
           ...(store ? { store } : {}),
           reader: this.chainReader,
           holds: (ruleId, identity, target) => this.holdsNow(ruleId, identity, target),
-          measureGroup: (ruleId, target) => this.measureGroupNow(ruleId, target),
+          measureGroup: (ruleId, target) => this.measureGroup(ruleId, target),
           cycle: () => this.counters.cycles,
           onAction: (result) => this.emit('action', result),
           onNotice: (notice) => this.emit('escalation', notice),
@@ -653,9 +653,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
   /**
    * A target measured afresh for its group rule's chain: the members the last cycle found, each
    * read again (one started since joins at the next cycle), their PSS on the chain's own budget
-   * (a member it puts off keeps the cycle's value), and the target's cgroup.
+   * (a member it puts off keeps the cycle's value), and the target's cgroup. Undefined before
+   * the first cycle, or for a name that is not a target.
    */
-  private measureGroupNow(ruleId: string, target: string): GroupMeasure | undefined {
+  measureGroup(ruleId: string, target: string): GroupMeasure | undefined {
     const row = this.lastRows.find((r) => r.name === target);
     if (row === undefined) return undefined;
     const byPid = new Map(row.processes.map((p) => [p.pid, p]));
