@@ -107,6 +107,8 @@ describe('memory pressure in the history file', { skip: noPsi }, () => {
     raw.exec('DROP INDEX process_samples_cgroup_psi');
     raw.exec('ALTER TABLE process_samples DROP COLUMN cgroup_psi_some');
     raw.exec('ALTER TABLE process_samples DROP COLUMN cgroup_psi_full');
+    // Schema 7's table too: a schema-3 file had none.
+    raw.exec('DROP TABLE group_rule_firings');
     raw.pragma('user_version = 3');
     raw.close();
 
