@@ -2,6 +2,7 @@ import { detectTrend, type TrendResult } from '../analysis/trend/index.js';
 import type { TargetTrend } from '../export/index.js';
 import type { ProcessObservation } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
+import { formatDuration } from '../units/index.js';
 
 /** Points kept per process; when full, every other one is dropped so the span keeps growing. */
 const MAX_POINTS = 2048;
@@ -14,6 +15,12 @@ const CHEAP_POINTS = 256;
  * then held: each test is made ten times stricter than the detector's default.
  */
 const LIVE_SIGNIFICANCE = 0.001;
+/**
+ * A leak verdict is held (and so seen by the rules) only once every analysis for this long, and
+ * for at least one floor window (so past the next trough), has said `leak`: a chance rise that
+ * clears the tests on one look among hundreds is gone again a few samples later, a leak is not.
+ */
+const CONFIRM_SECONDS = 60;
 
 interface Series {
   startTicks: number;
@@ -27,6 +34,8 @@ interface Series {
   leak?: TrendResult;
   /** Since when (series clock) every verdict has been `no-leak` while a leak was held. */
   clearSinceSeconds?: number;
+  /** Since when (series clock) every verdict has been `leak` while none was held yet. */
+  risingSinceSeconds?: number;
 }
 
 /**
@@ -135,6 +144,7 @@ export class TrendTracker {
     }
     const r = series.leak ?? series.result;
     if (!r) return undefined;
+    if (series.leak === undefined && r.verdict === 'leak') return confirming(series, r);
     const held = r !== series.result;
     const view: ProcessTrend = {
       verdict: r.verdict,
@@ -157,16 +167,22 @@ export class TrendTracker {
   }
 
   /**
-   * Takes a leak as held, or lets it go once every verdict for the span a verdict needs has been
+   * Takes a leak as held once confirmed, or lets it go once every verdict for the span a verdict needs has been
    * `no-leak`: evidence that the floor stopped rising, not one fall of its sawtooth.
    */
   private hold(series: Series, result: TrendResult): void {
-    const now = series.timeSeconds[series.timeSeconds.length - 1] ?? 0;
+    const now = lastTime(series);
     if (result.verdict === 'leak') {
-      series.leak = result;
       delete series.clearSinceSeconds;
+      if (series.leak === undefined) {
+        series.risingSinceSeconds ??= now;
+        if (now - series.risingSinceSeconds < confirmSeconds(result)) return;
+        delete series.risingSinceSeconds;
+      }
+      series.leak = result;
       return;
     }
+    delete series.risingSinceSeconds;
     if (series.leak === undefined) return;
     if (result.verdict !== 'no-leak') {
       delete series.clearSinceSeconds;
@@ -178,4 +194,24 @@ export class TrendTracker {
       delete series.clearSinceSeconds;
     }
   }
+}
+
+function lastTime(series: Series): number {
+  return series.timeSeconds[series.timeSeconds.length - 1] ?? 0;
+}
+
+function confirmSeconds(result: TrendResult): number {
+  return Math.max(CONFIRM_SECONDS, result.windowSeconds ?? 0);
+}
+
+/** A leak verdict not yet confirmed: unknown to the rules, with how long it still needs. */
+function confirming(series: Series, result: TrendResult): TrendView {
+  const since = series.risingSinceSeconds ?? lastTime(series);
+  const neededSeconds = Math.max(1, confirmSeconds(result) - (lastTime(series) - since));
+  return {
+    verdict: 'insufficient',
+    reason: `${result.reason}; confirming it over the next ${formatDuration(neededSeconds * 1000)}`,
+    points: series.bytes.length,
+    neededSeconds,
+  };
 }
