@@ -59,7 +59,7 @@ function memwarden(series: LiveSeries): Replay {
   const tracker = new TrendTracker();
   return replay(series, (sample, _upTo, nowMs) => {
     tracker.record([sample], nowMs);
-    return tracker.view(sample, { ...SYSTEM, time: nowMs }, nowMs);
+    return tracker.view(sample, { ...SYSTEM, time: nowMs });
   });
 }
 

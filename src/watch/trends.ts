@@ -6,8 +6,12 @@ import { formatDuration } from '../units/index.js';
 
 /** Points kept per process; when full, every other one is dropped so the span keeps growing. */
 const MAX_POINTS = 2048;
-/** Least time between two analyses of one process: the detector is cheap, not free. */
-const MIN_ANALYSIS_GAP_MS = 30_000;
+/**
+ * Least time between two analyses of one process, on the series' clock (so a process whose life
+ * is compressed is analysed as often per minute of its life as a real one): the detector is
+ * cheap, not free.
+ */
+const MIN_ANALYSIS_GAP_SECONDS = 30;
 /** Up to this many points a series is analysed on every tick. */
 const CHEAP_POINTS = 256;
 /**
@@ -16,9 +20,11 @@ const CHEAP_POINTS = 256;
  */
 const LIVE_SIGNIFICANCE = 0.001;
 /**
- * A leak verdict is held (and so seen by the rules) only once every analysis for this long, and
- * for at least one floor window (so past the next trough), has said `leak`: a chance rise that
- * clears the tests on one look among hundreds is gone again a few samples later, a leak is not.
+ * A leak verdict is held (and so seen by the rules) only once it has been said for this long, and
+ * for at least one floor window (so past the next trough), with no `no-leak` in between: a chance
+ * rise that clears the tests on one look among hundreds is judged flat again a few samples later,
+ * a leak is not. An `insufficient` look in between (a bend just found, a series thinned) neither
+ * confirms nor refutes it.
  */
 const CONFIRM_SECONDS = 60;
 
@@ -28,13 +34,14 @@ interface Series {
   startSeconds: number;
   timeSeconds: number[];
   bytes: number[];
-  lastAnalysisMs: number;
+  /** When (series clock) it was last analysed. */
+  lastAnalysisSeconds: number;
   result?: TrendResult;
   /** The last `leak` verdict while it holds: a firing leak is not let go on one sawtooth fall. */
   leak?: TrendResult;
   /** Since when (series clock) every verdict has been `no-leak` while a leak was held. */
   clearSinceSeconds?: number;
-  /** Since when (series clock) every verdict has been `leak` while none was held yet. */
+  /** Since when (series clock) verdicts have been `leak` (or `insufficient`) while none was held yet. */
   risingSinceSeconds?: number;
 }
 
@@ -68,7 +75,6 @@ export type TrendSeed = (
 export interface TrendTrackerOptions {
   /** Earlier points of a process, asked once when the tracker first sees it. */
   seed?: TrendSeed;
-  minAnalysisGapMs?: number;
   /**
    * How many times faster than the wall clock a process's life is taken to run: its samples are
    * placed at `start + (time − start) × timeScale`. 1 in use; larger in tests and benchmarks, so a
@@ -88,12 +94,10 @@ export interface TrendTrackerOptions {
 export class TrendTracker {
   private readonly series = new Map<number, Series>();
   private readonly seed: TrendSeed | undefined;
-  private readonly minAnalysisGapMs: number;
   private readonly timeScale: number;
 
   constructor(options: TrendTrackerOptions = {}) {
     this.seed = options.seed;
-    this.minAnalysisGapMs = options.minAnalysisGapMs ?? MIN_ANALYSIS_GAP_MS;
     this.timeScale = options.timeScale ?? 1;
   }
 
@@ -112,7 +116,7 @@ export class TrendTracker {
           startSeconds,
           timeSeconds: earlier?.timeSeconds.slice(-MAX_POINTS).map((t) => this.scaled(startSeconds, t)) ?? [],
           bytes: earlier?.bytes.slice(-MAX_POINTS) ?? [],
-          lastAnalysisMs: -Infinity,
+          lastAnalysisSeconds: -Infinity,
         };
         this.series.set(s.pid, series);
       }
@@ -127,19 +131,20 @@ export class TrendTracker {
   }
 
   /** The latest verdict for a process, analysing again when the last one is old enough. */
-  view(sample: ProcessSample, system: SystemSample, nowMs: number): ProcessTrend | undefined {
+  view(sample: ProcessSample, system: SystemSample): ProcessTrend | undefined {
     const series = this.series.get(sample.pid);
     if (!series || series.startTicks !== sample.startTicks) return undefined;
     // A short series costs next to nothing to analyse, and is the one whose verdict changes
     // most from one sample to the next; a long one is analysed at most every gap.
-    if (series.bytes.length <= CHEAP_POINTS || nowMs - series.lastAnalysisMs >= this.minAnalysisGapMs) {
+    const now = lastTime(series);
+    if (series.bytes.length <= CHEAP_POINTS || now - series.lastAnalysisSeconds >= MIN_ANALYSIS_GAP_SECONDS) {
       const limitBytes = sample.cgroupLimitBytes ?? (sample.rss ?? 0) + system.memAvailable;
       const result = detectTrend(
         { timeSeconds: series.timeSeconds, bytes: series.bytes },
         { limitBytes, startSeconds: series.startSeconds, significance: LIVE_SIGNIFICANCE },
       );
       series.result = result;
-      series.lastAnalysisMs = nowMs;
+      series.lastAnalysisSeconds = now;
       this.hold(series, result);
     }
     const r = series.leak ?? series.result;
@@ -167,8 +172,8 @@ export class TrendTracker {
   }
 
   /**
-   * Takes a leak as held once confirmed, or lets it go once every verdict for the span a verdict needs has been
-   * `no-leak`: evidence that the floor stopped rising, not one fall of its sawtooth.
+   * Takes a leak as held once confirmed, or lets it go once every verdict for the span a verdict
+   * needs has been `no-leak`: evidence that the floor stopped rising, not one fall of its sawtooth.
    */
   private hold(series: Series, result: TrendResult): void {
     const now = lastTime(series);
@@ -182,8 +187,10 @@ export class TrendTracker {
       series.leak = result;
       return;
     }
-    delete series.risingSinceSeconds;
-    if (series.leak === undefined) return;
+    if (series.leak === undefined) {
+      if (result.verdict === 'no-leak') delete series.risingSinceSeconds;
+      return;
+    }
     if (result.verdict !== 'no-leak') {
       delete series.clearSinceSeconds;
       return;
@@ -205,7 +212,7 @@ function confirmSeconds(result: TrendResult): number {
 }
 
 /** A leak verdict not yet confirmed: unknown to the rules, with how long it still needs. */
-function confirming(series: Series, result: TrendResult): TrendView {
+function confirming(series: Series, result: TrendResult): ProcessTrend {
   const since = series.risingSinceSeconds ?? lastTime(series);
   const neededSeconds = Math.max(1, confirmSeconds(result) - (lastTime(series) - since));
   return {
