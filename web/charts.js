@@ -162,6 +162,13 @@
       });
       data.push(points.map((p) => (p.total === undefined ? null : p.total)));
     }
+    // The target's cgroup memory pressure (cgroup v2), on its own 0–100 % axis at the right.
+    for (const s of PRESSURE_SERIES) {
+      if (!points.some((p) => p[s.key] !== undefined)) continue;
+      const { key, label, ...shown } = s;
+      series.push({ ...shown, label: `cgroup ${label}`, scale: '%', value: (_, v) => formatPercent(v) });
+      data.push(points.map((p) => (p[key] === undefined ? null : p[key])));
+    }
     const last = points[points.length - 1];
     if (trend && Number.isFinite(trend.slopeBytesPerSecond) && last) {
       series.push({
@@ -228,16 +235,38 @@
     };
   }
 
+  function bytesRange(_, min, max) {
+    if (min == null || max == null) return [0, 1];
+    const pad = Math.max((max - min) * 0.05, max * 0.05, 1024);
+    return [Math.max(0, min - pad), max + pad];
+  }
+
+  const BYTES_AXES = [{}, { values: (_, ticks) => ticks.map(formatBytes), size: 80 }];
+  const PRESSURE_AXIS = {
+    scale: '%',
+    side: 1,
+    grid: { show: false },
+    values: (_, ticks) => ticks.map((t) => `${t}%`),
+  };
+
   function memoryChart(container) {
     const live = liveChart(container, {
       height: 220,
-      axes: [{}, { values: (_, ticks) => ticks.map(formatBytes), size: 80 }],
+      // A flat line still gets an axis whose labels differ: at least ±5 % of the value around it.
+      scales: { y: { range: bytesRange }, '%': { range: [0, 100] } },
       plugins: [eventMarkers],
     });
     return {
       update(points, trend, events, range) {
         const { series, data } = memorySeries(points, trend);
-        live.update({ series }, data, events, range);
+        const pressure = series.some((s) => s.scale === '%');
+        container.dataset.pressure = String(pressure);
+        live.update(
+          { series, axes: pressure ? [...BYTES_AXES, PRESSURE_AXIS] : BYTES_AXES },
+          data,
+          events,
+          range,
+        );
       },
       resize: live.resize,
     };

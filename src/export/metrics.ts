@@ -74,7 +74,7 @@ function totals(processes: readonly ProcessSample[]): TargetTotals {
   return t;
 }
 
-type Series = [name: string, help: string, value: number];
+type Series = [name: string, help: string, value: number, labels?: Record<string, string>];
 
 /** The target's series, computed before any is written so a failure leaves none half-written. */
 function targetSeries(target: TargetTick, memTotalBytes: number): Series[] {
@@ -127,6 +127,7 @@ function targetSeries(target: TargetTick, memTotalBytes: number): Series[] {
       "The memory limit on the target's cgroup: its own memory.max or the nearest ancestor's (v1: memory.limit_in_bytes).",
       cgroup.limitBytes,
     ]);
+  series.push(...pressureSeries(target));
   const trend = target.trend;
   if (trend && trend.verdict !== 'insufficient')
     series.push([
@@ -155,6 +156,38 @@ function targetSeries(target: TargetTick, memTotalBytes: number): Series[] {
   return series;
 }
 
+const PRESSURE_WINDOWS = ['10', '60', '300'] as const;
+
+/**
+ * The target's cgroup memory pressure: for a target named by cgroup, unit or container its own
+ * group's; else, per kind and window, the highest among its processes' groups (as the limit
+ * ratio is the highest): the group that stalls is the one to look at.
+ */
+function pressureSeries(target: TargetTick): Series[] {
+  const highest = new Map<string, number>();
+  const pressures = target.cgroup ? [target.cgroup.pressure] : target.processes.map((p) => p.cgroupPressure);
+  for (const pressure of pressures) {
+    if (!pressure) continue;
+    for (const kind of ['some', 'full'] as const) {
+      const line = pressure[kind];
+      if (!line) continue;
+      for (const window of PRESSURE_WINDOWS) {
+        const key = `${kind} ${window}`;
+        highest.set(key, Math.max(highest.get(key) ?? 0, line[`avg${window}`]));
+      }
+    }
+  }
+  return [...highest].map(([key, percent]) => {
+    const [kind = '', window = ''] = key.split(' ');
+    return [
+      'memwarden_target_cgroup_memory_pressure_ratio',
+      "Share of time some (or all) tasks of the target's cgroup v2 group stalled on memory (its memory.pressure), averaged over the window; the group's own for a target named by cgroup, unit or container, else the highest among its processes' groups.",
+      percent / 100,
+      { kind, window: `${window}s` },
+    ];
+  });
+}
+
 /**
  * Renders one tick in the Prometheus text format. Series are per target (summed over its
  * processes), never per pid, so the number of series is bounded by the config. A target that
@@ -180,7 +213,8 @@ export function renderMetrics(tick: Tick, errors: { count: number } = { count: 0
       errors.count++;
       continue;
     }
-    for (const [name, help, value] of series) out.add(name, 'gauge', help, value, { target: target.name });
+    for (const [name, help, value, labels] of series)
+      out.add(name, 'gauge', help, value, { target: target.name, ...labels });
     const kills = tick.counters.oomKills;
     if (kills)
       out.add(
@@ -212,7 +246,7 @@ export function renderMetrics(tick: Tick, errors: { count: number } = { count: 0
     for (const kind of ['some', 'full'] as const) {
       const line = s.pressure[kind];
       if (!line) continue;
-      for (const window of ['10', '60', '300'] as const)
+      for (const window of PRESSURE_WINDOWS)
         out.add(
           'memwarden_system_memory_pressure_ratio',
           'gauge',

@@ -1,3 +1,4 @@
+import type { Pressure } from '../proc/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 
 /**
@@ -21,8 +22,11 @@ export interface TargetTick {
   name: string;
   processes: ProcessSample[];
   trend?: TargetTrend;
-  /** A target named by cgroup, unit or container: that cgroup's own use and the limit on it. */
-  cgroup?: { path: string; currentBytes?: number; limitBytes?: number };
+  /**
+   * A target named by cgroup, unit or container: that cgroup's own use, the limit on it, and
+   * its memory pressure (cgroup v2 with PSI).
+   */
+  cgroup?: { path: string; currentBytes?: number; limitBytes?: number; pressure?: Pressure };
   /** None matched while /proc hides other users' processes: the count is unknown, not 0. */
   unknown?: boolean;
 }

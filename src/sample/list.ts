@@ -29,7 +29,9 @@ function byRssDescending(a: ProcessSample, b: ProcessSample): number {
 
 /**
  * Finds the processes a filter selects and samples them twice, `sampleMs` apart, so CPU % is a
- * measured rate. A process that exits inside the window is left out.
+ * measured rate. A process that exits inside the window is left out. The window runs from the
+ * first sweep's start: each process's rate is taken between its own two reads, so the time the
+ * first sweep spends opening files need not be waited for again.
  */
 export async function listProcesses(filter: ProcessFilter, options: ListOptions = {}): Promise<ProcessList> {
   // Each process is read twice: schedstat would only add a file to open.
@@ -39,11 +41,12 @@ export async function listProcesses(filter: ProcessFilter, options: ListOptions 
   });
   const compiled = compileFilter(filter, { cgroupPaths: (pid) => reader.cgroupPaths(pid) });
   try {
+    const started = performance.now();
     const sampler = new Sampler(reader);
     const selection = selectProcesses(reader.sweep({ smaps: false }), compiled);
     const firstSystem = sampler.system();
     sampler.processes(selection.records, firstSystem.memTotal, false);
-    await sleep(options.sampleMs ?? DEFAULT_SAMPLE_MS);
+    await sleep(Math.max(0, (options.sampleMs ?? DEFAULT_SAMPLE_MS) - (performance.now() - started)));
     const again = [];
     for (const record of selection.records) {
       const fresh = reader.read(record.pid, options);

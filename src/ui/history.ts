@@ -24,7 +24,13 @@ export interface SeriesPoint {
   pss?: number;
   cpuPercent?: number;
   memPercent?: number;
+  /** The process's cgroup v2 memory pressure, avg10 %; absent outside a v2 group with PSI. */
+  cgroupPsiSome?: number;
+  cgroupPsiFull?: number;
 }
+
+/** What one process's sample adds to a series point. */
+export type SeriesValues = Omit<SeriesPoint, 'time' | 'pid'>;
 
 export interface SystemChartPoint {
   time: number;
@@ -95,6 +101,8 @@ interface Bucket {
   rss: number | undefined;
   pss: number | undefined;
   memPercent: number | undefined;
+  cgroupPsiSome: number | undefined;
+  cgroupPsiFull: number | undefined;
   cpuSum: number;
   cpuN: number;
 }
@@ -110,7 +118,8 @@ const PID_SPACE = 2 ** 22;
 
 /**
  * Cuts a range into at most `maxPoints` buckets and keeps, per bucket and pid, the peak memory
- * (a spike is what an operator looks for, and an average would hide it) and the mean CPU. Fed
+ * and pressure (a spike is what an operator looks for, and an average would hide it) and the
+ * mean CPU. Fed
  * one sample at a time, so a source can stream into it without building points first.
  */
 export class SeriesDownsampler {
@@ -125,7 +134,7 @@ export class SeriesDownsampler {
     this.width = Math.max(1, (this.until - q.sinceMs) / Math.max(1, q.maxPoints));
   }
 
-  add(time: number, pid: number, rss?: number, pss?: number, cpuPercent?: number, memPercent?: number): void {
+  add(time: number, pid: number, v: SeriesValues): void {
     if (time < this.since || time >= this.until) return;
     const index = Math.floor((time - this.since) / this.width);
     const key = index * PID_SPACE + pid;
@@ -134,19 +143,23 @@ export class SeriesDownsampler {
       this.buckets.set(key, {
         time: Math.round(this.since + index * this.width),
         pid,
-        rss,
-        pss,
-        memPercent,
-        cpuSum: cpuPercent ?? 0,
-        cpuN: cpuPercent === undefined ? 0 : 1,
+        rss: v.rss,
+        pss: v.pss,
+        memPercent: v.memPercent,
+        cgroupPsiSome: v.cgroupPsiSome,
+        cgroupPsiFull: v.cgroupPsiFull,
+        cpuSum: v.cpuPercent ?? 0,
+        cpuN: v.cpuPercent === undefined ? 0 : 1,
       });
       return;
     }
-    b.rss = peak(b.rss, rss);
-    b.pss = peak(b.pss, pss);
-    b.memPercent = peak(b.memPercent, memPercent);
-    if (cpuPercent !== undefined) {
-      b.cpuSum += cpuPercent;
+    b.rss = peak(b.rss, v.rss);
+    b.pss = peak(b.pss, v.pss);
+    b.memPercent = peak(b.memPercent, v.memPercent);
+    b.cgroupPsiSome = peak(b.cgroupPsiSome, v.cgroupPsiSome);
+    b.cgroupPsiFull = peak(b.cgroupPsiFull, v.cgroupPsiFull);
+    if (v.cpuPercent !== undefined) {
+      b.cpuSum += v.cpuPercent;
       b.cpuN++;
     }
   }
@@ -158,6 +171,8 @@ export class SeriesDownsampler {
       if (b.rss !== undefined) point.rss = b.rss;
       if (b.pss !== undefined) point.pss = b.pss;
       if (b.memPercent !== undefined) point.memPercent = b.memPercent;
+      if (b.cgroupPsiSome !== undefined) point.cgroupPsiSome = b.cgroupPsiSome;
+      if (b.cgroupPsiFull !== undefined) point.cgroupPsiFull = b.cgroupPsiFull;
       if (b.cpuN > 0) point.cpuPercent = b.cpuSum / b.cpuN;
       out.push(point);
     }
@@ -259,6 +274,12 @@ export interface TargetPoint {
   basis: 'pss' | 'rss';
   cpuPercent: number;
   processes: number;
+  /**
+   * The highest cgroup v2 memory pressure (avg10 %) among the processes' groups: for a target
+   * named by cgroup, unit or container, its own group's; absent where no group keeps PSI.
+   */
+  psiSome?: number;
+  psiFull?: number;
 }
 
 export function totalsByTime(points: readonly SeriesPoint[]): TargetPoint[] {
@@ -273,6 +294,14 @@ export function totalsByTime(points: readonly SeriesPoint[]): TargetPoint[] {
       processes: t.count,
     };
     if (t.pss !== null) row.pss = t.pss;
+    let some: number | undefined;
+    let full: number | undefined;
+    for (const m of members) {
+      some = peak(some, m.cgroupPsiSome);
+      full = peak(full, m.cgroupPsiFull);
+    }
+    if (some !== undefined) row.psiSome = some;
+    if (full !== undefined) row.psiFull = full;
     return row;
   });
 }

@@ -8,9 +8,26 @@ import {
   SeriesDownsampler,
   type SeriesPoint,
   type SeriesQuery,
+  type SeriesValues,
   type SystemChartPoint,
   systemChartPoint,
 } from './history.js';
+
+type TickProcess = Tick['targets'][number]['processes'][number];
+
+/** A live sample's share of a series point: its cgroup's pressure as the store keeps it, avg10. */
+function seriesValues(p: TickProcess): SeriesValues {
+  const v: SeriesValues = {};
+  if (p.rss !== undefined) v.rss = p.rss;
+  if (p.pss !== undefined) v.pss = p.pss;
+  if (p.cpuPercent !== undefined) v.cpuPercent = p.cpuPercent;
+  if (p.memPercent !== undefined) v.memPercent = p.memPercent;
+  if (p.cgroupPressure) {
+    v.cgroupPsiSome = p.cgroupPressure.some.avg10;
+    if (p.cgroupPressure.full) v.cgroupPsiFull = p.cgroupPressure.full.avg10;
+  }
+  return v;
+}
 
 /**
  * The last N ticks and events in memory: the dashboard's source until (and besides) the SQLite
@@ -86,8 +103,7 @@ export class LiveHistory implements HistorySource {
     for (const tick of this.allTicks()) {
       if (tick.time < q.sinceMs || tick.time >= out.until) continue;
       const target = tick.targets.find((t) => t.name === q.target);
-      for (const p of target?.processes ?? [])
-        out.add(tick.time, p.pid, p.rss, p.pss, p.cpuPercent, p.memPercent);
+      for (const p of target?.processes ?? []) out.add(tick.time, p.pid, seriesValues(p));
     }
     return out.result();
   }

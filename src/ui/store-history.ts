@@ -51,6 +51,8 @@ export function storeHistory(store: HistoryRows): HistorySource {
         if (p.pss !== undefined) point.pss = p.pss;
         if (p.cpuPercent !== undefined) point.cpuPercent = p.cpuPercent;
         if (p.memPercent !== undefined) point.memPercent = p.memPercent;
+        if (p.cgroupPsiSome !== undefined) point.cgroupPsiSome = p.cgroupPsiSome;
+        if (p.cgroupPsiFull !== undefined) point.cgroupPsiFull = p.cgroupPsiFull;
         return point;
       }),
     system: async (q: RangeQuery): Promise<SystemChartPoint[]> =>

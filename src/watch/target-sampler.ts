@@ -1,4 +1,4 @@
-import { type ProcessRecord, ProcReader, procVisibility } from '../proc/index.js';
+import { type Pressure, type ProcessRecord, ProcReader, procVisibility } from '../proc/index.js';
 import { type ProcessSample, type PssBudget, Sampler, type SystemSample } from '../sample/index.js';
 import { type CompiledFilter, compileFilter, type ProcessFilter, selectProcesses } from '../select/index.js';
 
@@ -21,6 +21,8 @@ export interface TargetCgroupRow {
   path: string;
   currentBytes?: number;
   limitBytes?: number;
+  /** Its `memory.pressure` (cgroup v2 with PSI). */
+  pressure?: Pressure;
 }
 
 /** One target's processes in a tick. */

@@ -618,12 +618,13 @@ export class Watcher extends EventEmitter<WatcherEvents> {
         const own = targetCgroup(match, paths);
         const read = own && readOwnCgroup(own.path, own.version, this.reader.cgroupRoot);
         if (own && read) {
-          const { currentBytes, limitBytes } = read;
+          const { currentBytes, limitBytes, pressure } = read;
           observation.cgroup = { ...read, path: own.path };
           row.cgroup = {
             path: own.path,
             ...(currentBytes === undefined ? {} : { currentBytes }),
             ...(limitBytes === undefined ? {} : { limitBytes }),
+            ...(pressure === undefined ? {} : { pressure }),
           };
         }
       }

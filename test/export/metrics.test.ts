@@ -58,6 +58,43 @@ describe('Prometheus exposition', () => {
     assert.equal(byName.get('memwarden_target_pss_age_seconds{target="redis"}'), '1.5');
   });
 
+  it("shows a target's cgroup memory pressure: a cgroup target's own, else the highest of its processes' groups", () => {
+    const line = (avg10: number, avg60: number, avg300: number) => ({ avg10, avg60, avg300, totalUs: 0 });
+    const text = renderMetrics(
+      fakeTick([
+        {
+          name: 'redis',
+          processes: [fakeProcess(1, { cgroupPressure: { some: line(90, 90, 90), full: line(90, 90, 90) } })],
+          cgroup: {
+            path: '/system.slice/redis.service',
+            pressure: { some: line(12.5, 4, 1), full: line(2, 1, 0.5) },
+          },
+        },
+        {
+          name: 'workers',
+          processes: [
+            fakeProcess(2, { cgroupPressure: { some: line(5, 30, 1), full: line(1, 2, 0) } }),
+            fakeProcess(3, { cgroupPressure: { some: line(7, 3, 2), full: line(0, 0, 0) } }),
+            fakeProcess(4),
+          ],
+        },
+        { name: 'plain', processes: [fakeProcess(5)] },
+      ]),
+    );
+    const byName = new Map(samples(text).map((s) => [`${s.name}${s.labels}`, s.value]));
+    const ratio = (target: string, kind: string, window: string) =>
+      byName.get(
+        `memwarden_target_cgroup_memory_pressure_ratio{target="${target}",kind="${kind}",window="${window}"}`,
+      );
+    assert.equal(ratio('redis', 'some', '10s'), '0.125');
+    assert.equal(ratio('redis', 'full', '300s'), '0.005');
+    assert.equal(ratio('workers', 'some', '10s'), '0.07');
+    assert.equal(ratio('workers', 'some', '60s'), '0.3');
+    assert.equal(ratio('workers', 'full', '60s'), '0.02');
+    assert.ok(![...byName.keys()].some((k) => k.includes('target="plain"') && k.includes('pressure')));
+    assert.equal(text.match(/# TYPE memwarden_target_cgroup_memory_pressure_ratio /g)?.length, 1);
+  });
+
   it('sums each target over its processes, in base units, without a pid label', () => {
     const text = renderMetrics(tick);
     const byName = new Map(samples(text).map((s) => [`${s.name}${s.labels}`, s.value]));

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import { pidOf, start, waitForLine } from '../helpers/processes.js';
+import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
@@ -82,7 +82,7 @@ describe('memwarden leaks', { concurrency: 1 }, () => {
 
   it('refuses a process with no heap to hunt in, in one line', async () => {
     const sleeper = start('sleep', ['60']);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForExec(pidOf(sleeper), '60');
     const { code, stderr } = await runCli(['leaks', String(pidOf(sleeper)), '--duration', '2s']);
     assert.equal(code, 1);
     assert.match(stderr, /leak hunts need a Node\.js or Python heap/);

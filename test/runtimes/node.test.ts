@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -427,7 +428,12 @@ describe('Node targets on their own ports', () => {
     // about one round in ten.
     const { pid, child } = await startNode(t, ['--inspect-port=9339', '-e', IDLE]);
     for (let i = 0; i < 12; i++) {
-      const result = await collectGarbage(pid, { timeoutMs: 5000, trim: false });
+      const result = await collectGarbage(pid, { timeoutMs: 5000, trim: false }).catch(async (err) => {
+        // A target that died under a round is what this test is for: say how it died.
+        if (!['MW_PROTECTED', 'MW_NO_PROCESS'].includes(err?.code)) throw err;
+        if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+        throw new Error(`round ${i}: the target exited (${child.exitCode ?? child.signalCode}): ${err}`);
+      });
       assert.equal(result.details?.inspectorClosed, true, `round ${i}`);
       assert.deepEqual(result.details?.foreignConnections, [], `round ${i}: ${result.via}`);
     }

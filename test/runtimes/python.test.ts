@@ -83,7 +83,8 @@ describe('pythonSnapshot through lldb', { skip: NO_LLDB }, () => {
     const leakingLine = source.findIndex((l) => l.includes('# the leaking line')) + 1;
     const first = await pythonSnapshot(target.pid, { timeoutMs: 30_000 });
     assert.equal(first.tracemallocStartedNow, true);
-    await new Promise((r) => setTimeout(r, 500));
+    // A beat after the first snapshot: the target has appended another batch since.
+    assert.ok(await heartbeatAdvances(target.heartbeat), 'the target did not run on');
     const outFile = join(scratch, 'second.json');
     const second = await pythonSnapshot(target.pid, { timeoutMs: 30_000, outFile });
     assert.equal(second.tracemallocStartedNow, false);

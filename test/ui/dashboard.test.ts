@@ -7,9 +7,11 @@ import type { BrowserContext } from 'playwright-core';
 import { DashboardServer, LiveHistory } from '../../src/ui/index.js';
 import { Ticker } from '../../src/watch/ticker.js';
 import { browserSkipReason, launchChromium, waitInPage } from '../helpers/browser.js';
-import { pidOf, start, waitForExec, waitForLine } from '../helpers/processes.js';
+import { makeUnifiedCgroup, moveInto, whyNoUnifiedPressure } from '../helpers/cgroups.js';
+import { pidOf, start, waitForExec, waitForLine, waitUntil } from '../helpers/processes.js';
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
+const noGroupPressure = whyNoUnifiedPressure();
 const skip = browserSkipReason();
 if (skip) console.log(`# skipping dashboard tests: ${skip}`);
 
@@ -36,14 +38,23 @@ describe('dashboard in Chromium', { skip }, () => {
     const hostile = start(hostileExe, ['3600']);
     hostilePid = pidOf(hostile);
     await waitForExec(hostilePid, 'onerror');
+    // A process in a cgroup v2 group of its own: its chart draws the group's memory pressure.
+    const marker = `memwarden-dash-psi-${process.pid}`;
+    if (!noGroupPressure) {
+      const idle = start(process.execPath, ['-e', 'setInterval(() => {}, 1000)', marker]);
+      moveInto(makeUnifiedCgroup(), pidOf(idle));
+    }
 
     const history = new LiveHistory(1000);
     sampler = new Ticker([
       { name: 'dash-target', filter: { substrings: ['memwarden-dash-target'] } },
       { name: HOSTILE, filter: { substrings: ['onerror=alert(1)'] } },
+      { name: 'psi-target', filter: { substrings: [marker] } },
     ]);
     server = await DashboardServer.start({ port: 0, history, refreshMs: 1000 });
+    let ticks = 0;
     const tick = () => {
+      ticks++;
       const t = sampler.tick();
       // The leak detector is not part of this loop: a verdict is set by hand to draw its line.
       const first = t.targets[0];
@@ -54,7 +65,7 @@ describe('dashboard in Chromium', { skip }, () => {
     };
     tick();
     timer = setInterval(tick, 250);
-    await new Promise((r) => setTimeout(r, 1200));
+    await waitUntil('the dashboard has a few ticks to chart', () => ticks >= 4);
     ({ browser, close: closeBrowser } = await launchChromium());
   });
 
@@ -114,6 +125,24 @@ describe('dashboard in Chromium', { skip }, () => {
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`# screenshot: ${shot}`);
     assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it("charts a target's cgroup memory pressure on its own axis, the latest values in the legend", {
+    skip: noGroupPressure,
+  }, async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    const chartOf = `[...document.querySelectorAll('section.target')].find((s) => s.getAttribute('data-target') === 'psi-target')?.querySelector('.chart')`;
+    await waitInPage(page, `${chartOf}?.dataset.pressure === 'true'`);
+    const legend = (await page.textContent(`section.target[data-target="psi-target"] .u-legend`)) ?? '';
+    assert.match(legend, /cgroup memory pressure some %\s*\d+\.\d%/);
+    assert.match(legend, /cgroup memory pressure full %\s*\d+\.\d%/);
+    // A target whose processes are in no group with PSI of their own draws no pressure line.
+    assert.equal(
+      await page.evaluate(`${chartOf.replace('psi-target', 'dash-target')}.dataset.pressure`),
+      'false',
+    );
     await page.close();
   });
 

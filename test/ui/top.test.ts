@@ -460,8 +460,9 @@ describe('memwarden top with a real target', () => {
       tmux('send-keys', '-t', 'top', 'g');
       await waitForScreen(new RegExp(`Run gc on pid ${pid}\\? \\(y/n\\)`));
       tmux('send-keys', '-t', 'top', 'y');
-      // The result is cut with … where it meets the 80th column.
-      await waitForScreen(new RegExp(`gc on pid ${pid}: RSS .+ → .+ \\(collect `));
+      // The result is cut with … where it meets the 80th column. The trim through lldb may take
+      // most of the action's 30 s budget on a loaded machine.
+      await waitForScreen(new RegExp(`gc on pid ${pid}: RSS .+ → .+ \\(collect `), 60_000);
 
       tmux('send-keys', '-t', 'top', 'q');
       shown = await waitForScreen(/TOP-EXIT-0/);

@@ -5,11 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BIN, CLI_ENV, jsonRecords, runCli } from '../helpers/cli.js';
-import { pidOf, start, waitForExit, waitForLine } from '../helpers/processes.js';
+import { pidOf, start, waitForExit, waitForLine, waitUntil } from '../helpers/processes.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'memwarden-watch-'));
 after(() => rmSync(scratch, { recursive: true, force: true, maxRetries: 5 }));
+
+/** The lines a running process has finished writing: its last one may be half there. */
+function wholeLines(out: string): string {
+  return out.slice(0, out.lastIndexOf('\n') + 1);
+}
 
 describe('memwarden watch', () => {
   let crawler = 0;
@@ -121,7 +126,8 @@ describe('memwarden watch', () => {
     watcher.stdout.on('data', (c: Buffer) => {
       out += c.toString();
     });
-    await new Promise((r) => setTimeout(r, 600));
+    // The target is first seen below the threshold, then crosses it.
+    await waitForLine(watcher, /"kind":"process"/);
     grower.stdin?.write('grow:200\n');
     await waitForExit(watcher);
     const fired = jsonRecords(out).filter((r) => r.kind === 'rule-fired');
@@ -144,10 +150,13 @@ describe('memwarden watch', () => {
     watcher.stdout.on('data', (c: Buffer) => {
       out += c.toString();
     });
-    await new Promise((r) => setTimeout(r, 400));
+    await waitForLine(watcher, /"kind":"process"/);
     grower.stdin?.write('grow:200\n');
     await waitForLine(grower, /ok/);
-    await new Promise((r) => setTimeout(r, 600));
+    // The spike lasts until a cycle has seen it, far less than the rule's 3 minutes.
+    await waitUntil('a cycle sees the spike', () =>
+      jsonRecords(wholeLines(out)).some((r) => r.kind === 'process' && (r.rss as number) > 150e6),
+    );
     grower.stdin?.write('shrink\n');
     await waitForExit(watcher);
     const rss = jsonRecords(out)
@@ -177,9 +186,10 @@ describe('memwarden watch', () => {
     await waitForLine(watcher, /"kind":"process"/);
     writeFileSync(config, 'interval: 0\ntreshold: 5\ntargets: []\n');
     watcher.kill('SIGHUP');
-    await new Promise((r) => setTimeout(r, 500));
-    const before = jsonRecords(out).filter((r) => r.kind === 'process').length;
-    await new Promise((r) => setTimeout(r, 400));
+    await waitUntil('the reload is refused', () => /reload of .*failed/.test(err));
+    const samples = () => jsonRecords(wholeLines(out)).filter((r) => r.kind === 'process').length;
+    const before = samples();
+    await waitUntil('a cycle after the refused reload', () => samples() > before);
     watcher.kill('SIGTERM');
     const code = await waitForExit(watcher);
     assert.equal(code, 0);
