@@ -12,7 +12,8 @@ import { LIVE_SHAPES, type LiveSeries, liveSeries } from '../test/fixtures/trend
 import { processSample, SYSTEM } from '../test/helpers/samples.js';
 import { BASELINE_MIN_SAMPLES, leastSquaresSlope } from './least-squares.js';
 
-const SEEDS = Array.from({ length: Number(process.env.LIVE_SEEDS ?? 12) }, (_, i) => 70_001 + i);
+const FIRST_SEED = Number(process.env.LIVE_FIRST_SEED ?? 70_001);
+const SEEDS = Array.from({ length: Number(process.env.LIVE_SEEDS ?? 12) }, (_, i) => FIRST_SEED + i);
 
 interface Replay {
   /** Seconds from the leak's start (or the watch's, if later) to the first `fired`. */
@@ -58,7 +59,7 @@ function memwarden(series: LiveSeries): Replay {
   const tracker = new TrendTracker();
   return replay(series, (sample, _upTo, nowMs) => {
     tracker.record([sample], nowMs);
-    return tracker.view(sample, { ...SYSTEM, time: nowMs }, nowMs);
+    return tracker.view(sample, { ...SYSTEM, time: nowMs });
   });
 }
 
@@ -106,7 +107,7 @@ export function benchTrendLive(): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
   console.log(
-    `\nlive: ${SEEDS.length} series per shape, 60 minutes each, a sample every 5 s, through the tracker and the rule engine ('when: leak')`,
+    `\nlive: ${SEEDS.length} series per shape (seeds ${FIRST_SEED}…${FIRST_SEED + SEEDS.length - 1}), 60 minutes each, a sample every 5 s, through the tracker and the rule engine ('when: leak')`,
   );
   console.log(
     'leak shapes: delay from the leak start to the first fired, median / worst (flagged), resolved events',

@@ -241,7 +241,14 @@
     return [Math.max(0, min - pad), max + pad];
   }
 
-  const BYTES_AXES = [{}, { values: (_, ticks) => ticks.map(formatBytes), size: 80 }];
+  /** Whole seconds at least: a chart of a few seconds is labelled :24 :25, not :24.000 :24.500. */
+  const TIME_AXIS = {
+    space: 60,
+    incrs: [
+      1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 604800,
+    ],
+  };
+  const BYTES_AXES = [TIME_AXIS, { values: (_, ticks) => ticks.map(formatBytes), size: 80 }];
   const PRESSURE_AXIS = {
     scale: '%',
     side: 1,
@@ -290,7 +297,7 @@
     const live = liveChart(container, {
       height: 180,
       scales: { y: { range: [0, 100] } },
-      axes: [{}, { values: (_, ticks) => ticks.map((t) => `${t}%`) }],
+      axes: [TIME_AXIS, { values: (_, ticks) => ticks.map((t) => `${t}%`) }],
       plugins: [eventMarkers],
     });
     return {

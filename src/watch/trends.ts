@@ -2,11 +2,16 @@ import { detectTrend, type TrendResult } from '../analysis/trend/index.js';
 import type { TargetTrend } from '../export/index.js';
 import type { ProcessObservation } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
+import { formatDuration } from '../units/index.js';
 
 /** Points kept per process; when full, every other one is dropped so the span keeps growing. */
 const MAX_POINTS = 2048;
-/** Least time between two analyses of one process: the detector is cheap, not free. */
-const MIN_ANALYSIS_GAP_MS = 30_000;
+/**
+ * Least time between two analyses of one process, on the series' clock (so a process whose life
+ * is compressed is analysed as often per minute of its life as a real one): the detector is
+ * cheap, not free.
+ */
+const MIN_ANALYSIS_GAP_SECONDS = 30;
 /** Up to this many points a series is analysed on every tick. */
 const CHEAP_POINTS = 256;
 /**
@@ -14,6 +19,14 @@ const CHEAP_POINTS = 256;
  * then held: each test is made ten times stricter than the detector's default.
  */
 const LIVE_SIGNIFICANCE = 0.001;
+/**
+ * A leak verdict is held (and so seen by the rules) only once it has been said for this long, and
+ * for at least one floor window (so past the next trough), with no `no-leak` in between: a chance
+ * rise that clears the tests on one look among hundreds is judged flat again a few samples later,
+ * a leak is not. An `insufficient` look in between (a bend just found, a series thinned) neither
+ * confirms nor refutes it.
+ */
+const CONFIRM_SECONDS = 60;
 
 interface Series {
   startTicks: number;
@@ -21,12 +34,15 @@ interface Series {
   startSeconds: number;
   timeSeconds: number[];
   bytes: number[];
-  lastAnalysisMs: number;
+  /** When (series clock) it was last analysed. */
+  lastAnalysisSeconds: number;
   result?: TrendResult;
   /** The last `leak` verdict while it holds: a firing leak is not let go on one sawtooth fall. */
   leak?: TrendResult;
   /** Since when (series clock) every verdict has been `no-leak` while a leak was held. */
   clearSinceSeconds?: number;
+  /** Since when (series clock) verdicts have been `leak` (or `insufficient`) while none was held yet. */
+  risingSinceSeconds?: number;
 }
 
 /**
@@ -59,7 +75,6 @@ export type TrendSeed = (
 export interface TrendTrackerOptions {
   /** Earlier points of a process, asked once when the tracker first sees it. */
   seed?: TrendSeed;
-  minAnalysisGapMs?: number;
   /**
    * How many times faster than the wall clock a process's life is taken to run: its samples are
    * placed at `start + (time − start) × timeScale`. 1 in use; larger in tests and benchmarks, so a
@@ -79,12 +94,10 @@ export interface TrendTrackerOptions {
 export class TrendTracker {
   private readonly series = new Map<number, Series>();
   private readonly seed: TrendSeed | undefined;
-  private readonly minAnalysisGapMs: number;
   private readonly timeScale: number;
 
   constructor(options: TrendTrackerOptions = {}) {
     this.seed = options.seed;
-    this.minAnalysisGapMs = options.minAnalysisGapMs ?? MIN_ANALYSIS_GAP_MS;
     this.timeScale = options.timeScale ?? 1;
   }
 
@@ -103,7 +116,7 @@ export class TrendTracker {
           startSeconds,
           timeSeconds: earlier?.timeSeconds.slice(-MAX_POINTS).map((t) => this.scaled(startSeconds, t)) ?? [],
           bytes: earlier?.bytes.slice(-MAX_POINTS) ?? [],
-          lastAnalysisMs: -Infinity,
+          lastAnalysisSeconds: -Infinity,
         };
         this.series.set(s.pid, series);
       }
@@ -118,23 +131,25 @@ export class TrendTracker {
   }
 
   /** The latest verdict for a process, analysing again when the last one is old enough. */
-  view(sample: ProcessSample, system: SystemSample, nowMs: number): ProcessTrend | undefined {
+  view(sample: ProcessSample, system: SystemSample): ProcessTrend | undefined {
     const series = this.series.get(sample.pid);
     if (!series || series.startTicks !== sample.startTicks) return undefined;
     // A short series costs next to nothing to analyse, and is the one whose verdict changes
     // most from one sample to the next; a long one is analysed at most every gap.
-    if (series.bytes.length <= CHEAP_POINTS || nowMs - series.lastAnalysisMs >= this.minAnalysisGapMs) {
+    const now = lastTime(series);
+    if (series.bytes.length <= CHEAP_POINTS || now - series.lastAnalysisSeconds >= MIN_ANALYSIS_GAP_SECONDS) {
       const limitBytes = sample.cgroupLimitBytes ?? (sample.rss ?? 0) + system.memAvailable;
       const result = detectTrend(
         { timeSeconds: series.timeSeconds, bytes: series.bytes },
         { limitBytes, startSeconds: series.startSeconds, significance: LIVE_SIGNIFICANCE },
       );
       series.result = result;
-      series.lastAnalysisMs = nowMs;
+      series.lastAnalysisSeconds = now;
       this.hold(series, result);
     }
     const r = series.leak ?? series.result;
     if (!r) return undefined;
+    if (series.leak === undefined && r.verdict === 'leak') return confirming(series, r);
     const held = r !== series.result;
     const view: ProcessTrend = {
       verdict: r.verdict,
@@ -157,17 +172,25 @@ export class TrendTracker {
   }
 
   /**
-   * Takes a leak as held, or lets it go once every verdict for the span a verdict needs has been
-   * `no-leak`: evidence that the floor stopped rising, not one fall of its sawtooth.
+   * Takes a leak as held once confirmed, or lets it go once every verdict for the span a verdict
+   * needs has been `no-leak`: evidence that the floor stopped rising, not one fall of its sawtooth.
    */
   private hold(series: Series, result: TrendResult): void {
-    const now = series.timeSeconds[series.timeSeconds.length - 1] ?? 0;
+    const now = lastTime(series);
     if (result.verdict === 'leak') {
-      series.leak = result;
       delete series.clearSinceSeconds;
+      if (series.leak === undefined) {
+        series.risingSinceSeconds ??= now;
+        if (now - series.risingSinceSeconds < confirmSeconds(result)) return;
+        delete series.risingSinceSeconds;
+      }
+      series.leak = result;
       return;
     }
-    if (series.leak === undefined) return;
+    if (series.leak === undefined) {
+      if (result.verdict === 'no-leak') delete series.risingSinceSeconds;
+      return;
+    }
     if (result.verdict !== 'no-leak') {
       delete series.clearSinceSeconds;
       return;
@@ -178,4 +201,24 @@ export class TrendTracker {
       delete series.clearSinceSeconds;
     }
   }
+}
+
+function lastTime(series: Series): number {
+  return series.timeSeconds[series.timeSeconds.length - 1] ?? 0;
+}
+
+function confirmSeconds(result: TrendResult): number {
+  return Math.max(CONFIRM_SECONDS, result.windowSeconds ?? 0);
+}
+
+/** A leak verdict not yet confirmed: unknown to the rules, with how long it still needs. */
+function confirming(series: Series, result: TrendResult): ProcessTrend {
+  const since = series.risingSinceSeconds ?? lastTime(series);
+  const neededSeconds = Math.max(1, confirmSeconds(result) - (lastTime(series) - since));
+  return {
+    verdict: 'insufficient',
+    reason: `${result.reason}; confirming it over the next ${formatDuration(neededSeconds * 1000)}`,
+    points: series.bytes.length,
+    neededSeconds,
+  };
 }

@@ -331,7 +331,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     const observed = this.engine.hasRules ? samples : [];
     const observations: ProcessObservation[] = observed.map((sample) => {
       const observation: ProcessObservation = { sample, targets: targetsOf(sample.pid) };
-      const trend = this.trends?.view(sample, system, system.time);
+      const trend = this.trends?.view(sample, system);
       if (trend) {
         trendViews.set(sample.pid, trend);
         observeTrend(observation, trend);

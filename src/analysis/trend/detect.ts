@@ -1,6 +1,12 @@
 import { formatDuration } from '../../units/index.js';
 import { findRhythm } from './cycle.js';
-import { evidenceSpanSeconds, neededText, weighEvidence } from './evidence.js';
+import {
+  evidenceSpanSeconds,
+  neededText,
+  postWarmupSpanSeconds,
+  WARMUP_SECONDS,
+  weighEvidence,
+} from './evidence.js';
 import { slidingFloor } from './floor.js';
 import { mannKendall } from './mann-kendall.js';
 import { seasonalTrend } from './seasonal.js';
@@ -133,7 +139,17 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
           ? undefined
           : Math.max(0, options.limitBytes - peakBytes) / growth.slopeLow,
       slowing: recent.slopeHigh < growth.slope,
-      ...paceOfThirds(regimeTimes, regimeFloors, floor.overlap, seasonal === undefined ? undefined : growth),
+      ...paceOfThirds(
+        afterWarmup(regimeTimes, regimeFloors, {
+          windowSeconds,
+          warmupEndSeconds:
+            options.startSeconds === undefined ? undefined : options.startSeconds - origin + WARMUP_SECONDS,
+          minSpanSeconds: postWarmupSpanSeconds(rhythm),
+        }),
+        floor.overlap,
+        seasonal === undefined ? undefined : growth,
+        threshold,
+      ),
       regimeSeconds,
     });
     evidenceSeconds = evidence.requiredSeconds;
@@ -173,21 +189,48 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
 }
 
 /**
- * The slope of the regime's newest third (with its lower bound) and of its oldest: a warm-up
- * shows as the newer growing slower. A seasonal trend already compares whole cycles.
+ * The floor points whose windows lie wholly after the process's warm-up, when its start is known
+ * and enough are left: what remains of a warm-up's fast start would otherwise pass for the older
+ * pace a leak must keep, and keep a leak that began at the start unseen for most of an hour.
  */
-function paceOfThirds(
+function afterWarmup(
   times: Float64Array,
   floors: Float64Array,
+  span: { windowSeconds: number; warmupEndSeconds: number | undefined; minSpanSeconds: number },
+): { times: Float64Array; floors: Float64Array; afterWarmup: boolean } {
+  const whole = { times, floors, afterWarmup: false };
+  const { warmupEndSeconds, windowSeconds } = span;
+  if (warmupEndSeconds === undefined) return whole;
+  const first = times.findIndex((t) => t - windowSeconds >= warmupEndSeconds);
+  const last = times[times.length - 1] as number;
+  // Too little after the warm-up to compare paces: the whole regime, warm-up and all, is
+  // compared, and a warm-up's fast start then keeps the verdict back.
+  if (first <= 0 || times.length - first < MIN_FLOOR_POINTS || last - warmupEndSeconds < span.minSpanSeconds)
+    return whole;
+  return { times: times.subarray(first), floors: floors.subarray(first), afterWarmup: true };
+}
+
+/**
+ * The slope of the newest third of the floor points and of the oldest: a warm-up shows as the
+ * newer growing slower. A seasonal trend already compares whole cycles. After a warm-up, also
+ * whether those points rise significantly on their own.
+ */
+function paceOfThirds(
+  { times, floors, afterWarmup }: { times: Float64Array; floors: Float64Array; afterWarmup: boolean },
   overlap: number,
   seasonal: Growth | undefined,
-): { recentSlope: number; recentSlopeLow: number; olderSlope: number } {
-  if (seasonal !== undefined)
-    return { recentSlope: seasonal.slope, recentSlopeLow: seasonal.slopeLow, olderSlope: seasonal.slope };
-  const third = Math.max(2, Math.floor(floors.length / 3));
-  const newer = floorGrowth(times.subarray(-third), floors.subarray(-third), overlap);
-  const older = theilSen(times.subarray(0, third), floors.subarray(0, third), 0);
-  return { recentSlope: newer.slope, recentSlopeLow: newer.slopeLow, olderSlope: older.slope };
+  threshold: number,
+): { recentSlope: number; olderSlope: number; risesAfterWarmup?: boolean } {
+  const pace = (): { recentSlope: number; olderSlope: number } => {
+    if (seasonal !== undefined) return { recentSlope: seasonal.slope, olderSlope: seasonal.slope };
+    const third = Math.max(2, Math.floor(floors.length / 3));
+    const newer = theilSen(times.subarray(-third), floors.subarray(-third), 0);
+    const older = theilSen(times.subarray(0, third), floors.subarray(0, third), 0);
+    return { recentSlope: newer.slope, olderSlope: older.slope };
+  };
+  if (!afterWarmup) return pace();
+  const after = floorGrowth(times, floors, overlap);
+  return { ...pace(), risesAfterWarmup: after.pValueGrowth < threshold && after.slopeLow > 0 };
 }
 
 function floorGrowth(timeSeconds: Float64Array, floors: Float64Array, overlap: number): Growth {

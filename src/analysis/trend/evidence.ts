@@ -24,11 +24,12 @@ export const WARMUP_SECONDS = 10 * 60;
 /** A process younger than this whose growth is slowing is still taken to be warming up… */
 const MAX_WARMUP_SECONDS = 60 * 60;
 /**
- * …unless the newest third of its floor rises at this share of the oldest's pace or more,
- * and surely at WARMUP_SLOWING_SHARE of it.
+ * …unless, after its warm-up, its floor rises significantly and the newest third of that rise
+ * keeps at least this share of the oldest third's pace.
  */
 const KEEP_PACE_SHARE = 0.8;
-const WARMUP_SLOWING_SHARE = 0.6;
+/** The span after the warm-up that paces are compared over, in evidence spans. */
+const POST_WARMUP_EVIDENCE_SPANS = 2;
 /**
  * Growth in warm-up that is far beyond any warm-up: the floor's conservative slope adds this
  * share of the floor every minute without slowing, or the process meets its limit before the
@@ -52,10 +53,15 @@ export interface EvidenceFacts {
   conservativeSecondsToLimit: number | undefined;
   /** The newest part of the regime surely grows slower than the whole: a warm-up's shape. */
   slowing: boolean;
-  /** The slope of the regime's newest third with its lower bound, and the slope of its oldest. */
+  /** The slope of the newest third of the regime (after the warm-up, when known), and of its oldest. */
   recentSlope: number;
-  recentSlopeLow: number;
   olderSlope: number;
+  /**
+   * Set when the paces are those after the warm-up, over a span long enough for a warm-up's tail
+   * to show as slowing: whether the floor after the warm-up rises significantly on its own. The
+   * newest pace then need not be surely kept, only kept.
+   */
+  risesAfterWarmup?: boolean;
   /** Span of the current regime (after the last bend): the part the slope is measured on. */
   regimeSeconds: number;
 }
@@ -107,20 +113,19 @@ export function weighEvidence(facts: EvidenceFacts): Evidence {
     return evidence;
   }
   const age = facts.ageSeconds;
-  if (age === undefined) return evidence;
-  // A warm-up slows as it fills; a leak keeps its pace. While the process is young, growth that
-  // is slowing is taken for a warm-up still going on.
-  const keepsPace =
-    facts.recentSlope >= KEEP_PACE_SHARE * facts.olderSlope &&
-    facts.recentSlopeLow >= WARMUP_SLOWING_SHARE * facts.olderSlope;
-  if (age < MAX_WARMUP_SECONDS && !keepsPace) {
+  if (age === undefined || age >= MAX_WARMUP_SECONDS) return evidence;
+  // A young process's growth is believed only on the floor after its warm-up, and only while it
+  // keeps its pace there: a warm-up slows as it fills, a leak does not.
+  if (facts.risesAfterWarmup !== undefined) {
+    if (facts.risesAfterWarmup && facts.recentSlope >= KEEP_PACE_SHARE * facts.olderSlope) return evidence;
     evidence.missing = {
       neededSeconds: base,
-      reason: `started ${formatDuration(age * 1000)} ago, and its floor is not yet surely keeping its pace as a leak's would; a warm-up's slows down`,
+      reason: facts.risesAfterWarmup
+        ? `started ${formatDuration(age * 1000)} ago, and its floor rises slower now than after its warm-up, as a warm-up's tail does`
+        : `started ${formatDuration(age * 1000)} ago, and its floor has not risen surely since its first ${formatDuration(WARMUP_SECONDS * 1000)}`,
     };
     return evidence;
   }
-  if (age >= WARMUP_SECONDS) return evidence;
   const fast =
     !facts.slowing &&
     facts.levelBytes > 0 &&
@@ -132,10 +137,18 @@ export function weighEvidence(facts: EvidenceFacts): Evidence {
     return evidence;
   }
   evidence.missing = {
-    neededSeconds: WARMUP_SECONDS - age,
-    reason: `started ${formatDuration(age * 1000)} ago: growth in the first ${formatDuration(WARMUP_SECONDS * 1000)} is taken for warm-up`,
+    neededSeconds: Math.max(base, WARMUP_SECONDS + postWarmupSpanSeconds(facts.rhythm) - age),
+    reason: `started ${formatDuration(age * 1000)} ago: growth in the first ${formatDuration(WARMUP_SECONDS * 1000)} is taken for warm-up, and a leak must show after it`,
   };
   return evidence;
+}
+
+/**
+ * How long after its warm-up a young process's floor is watched before its paces are compared:
+ * long enough for what is left of a warm-up to show as slowing.
+ */
+export function postWarmupSpanSeconds(rhythm: Rhythm): number {
+  return POST_WARMUP_EVIDENCE_SPANS * evidenceSpanSeconds(rhythm);
 }
 
 /** The least span any verdict about growth needs: several cycles, and never less than minutes. */
