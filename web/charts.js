@@ -142,7 +142,19 @@
    * One target's memory over time: RSS, PSS when known, the group's total, and the trend line (from the last point
    * at the detector's slope) when a trend is present. `points` are [{time, rss, pss}].
    */
-  function memorySeries(points, trend) {
+  /** Member lines: thin and muted, so the total stays the line that reads first. */
+  const MEMBER_COLOURS = [
+    '#7f8c8d',
+    '#a569bd',
+    '#5dade2',
+    '#48c9b0',
+    '#f5b041',
+    '#ec7063',
+    '#99a3a4',
+    '#af7ac5',
+  ];
+
+  function memorySeries(points, trend, members = []) {
     const xs = points.map((p) => p.time / 1000);
     const series = [{}, { label: 'RSS', stroke: '#2c7be5', width: 2, value: (_, v) => formatBytes(v) }];
     const data = [xs, points.map((p) => p.rss)];
@@ -162,6 +174,16 @@
       });
       data.push(points.map((p) => (p.total === undefined ? null : p.total)));
     }
+    // The biggest members, one line each, beside the total they make up.
+    members.forEach((m, i) => {
+      series.push({
+        label: `pid ${m.pid}`,
+        stroke: MEMBER_COLOURS[i % MEMBER_COLOURS.length],
+        width: 1,
+        value: (_, v) => formatBytes(v),
+      });
+      data.push(m.rss);
+    });
     // The target's cgroup memory pressure (cgroup v2), on its own 0–100 % axis at the right.
     for (const s of PRESSURE_SERIES) {
       if (!points.some((p) => p[s.key] !== undefined)) continue;
@@ -264,10 +286,11 @@
       plugins: [eventMarkers],
     });
     return {
-      update(points, trend, events, range) {
-        const { series, data } = memorySeries(points, trend);
+      update(points, trend, events, range, members) {
+        const { series, data } = memorySeries(points, trend, members);
         const pressure = series.some((s) => s.scale === '%');
         container.dataset.pressure = String(pressure);
+        container.dataset.members = String(members?.length ?? 0);
         live.update(
           { series, axes: pressure ? [...BYTES_AXES, PRESSURE_AXIS] : BYTES_AXES },
           data,

@@ -190,6 +190,7 @@
         target.trend,
         events.events.filter((e) => e.target === target.name),
         r,
+        series[i].members,
       );
     });
     const shown = new Set(targets.flatMap((t) => t.processes.map((p) => `${p.pid}:${p.startTicks}`)));

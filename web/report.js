@@ -87,7 +87,7 @@
     section.appendChild(chart);
     root.appendChild(section);
     const events = data.events.filter((e) => e.target === t.name);
-    pending.push(() => C.memoryChart(chart).update(t.points, t.trend, events, range));
+    pending.push(() => C.memoryChart(chart).update(t.points, t.trend, events, range, t.members));
   }
 
   const events = C.el('section', 'events');

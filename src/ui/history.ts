@@ -282,6 +282,40 @@ export interface TargetPoint {
   psiFull?: number;
 }
 
+/** Members drawn beside a target's total: the biggest, so a chart of 500 stays readable. */
+export const MAX_MEMBER_LINES = 8;
+
+/** One process of a target as a chart line: its RSS at each of the target's times, null where absent. */
+export interface MemberLine {
+  pid: number;
+  rss: (number | null)[];
+}
+
+/**
+ * The target's biggest processes (by peak RSS) as lines aligned with `totalsByTime`'s times:
+ * the total says how much, the members say who. None for a target of one process.
+ */
+export function memberLines(points: readonly SeriesPoint[], max = MAX_MEMBER_LINES): MemberLine[] {
+  const times = byTime(points).map(([time]) => time);
+  const index = new Map(times.map((time, i) => [time, i]));
+  const lines = new Map<number, { peak: number; rss: (number | null)[] }>();
+  for (const p of points) {
+    if (p.rss === undefined) continue;
+    let line = lines.get(p.pid);
+    if (!line) {
+      line = { peak: 0, rss: new Array<number | null>(times.length).fill(null) };
+      lines.set(p.pid, line);
+    }
+    line.rss[index.get(p.time) ?? 0] = p.rss;
+    if (p.rss > line.peak) line.peak = p.rss;
+  }
+  if (lines.size < 2) return [];
+  return [...lines]
+    .sort((a, b) => b[1].peak - a[1].peak || a[0] - b[0])
+    .slice(0, max)
+    .map(([pid, line]) => ({ pid, rss: line.rss }));
+}
+
 export function totalsByTime(points: readonly SeriesPoint[]): TargetPoint[] {
   return byTime(points).map(([time, members]) => {
     const t = groupTotal(members);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TargetTrend } from '../export/index.js';
-import type { HistoryEvent, HistorySource, SystemChartPoint, TargetPoint } from './history.js';
-import { totalsByTime } from './history.js';
+import type { HistoryEvent, HistorySource, MemberLine, SystemChartPoint, TargetPoint } from './history.js';
+import { memberLines, totalsByTime } from './history.js';
 import { webAssets } from './web-assets.js';
 
 export interface ReportOptions {
@@ -39,7 +39,7 @@ export interface ReportData {
   sinceMs: number;
   untilMs: number;
   system: SystemChartPoint[];
-  targets: (ReportTarget & { points: TargetPoint[] })[];
+  targets: (ReportTarget & { points: TargetPoint[]; members: MemberLine[] })[];
   events: HistoryEvent[];
 }
 
@@ -83,8 +83,13 @@ export async function collectReport(source: HistorySource, options: ReportOption
   const names = await source.targets();
   const targets = await Promise.all(
     names.map(async (name) => {
-      const points = totalsByTime(await source.series({ ...range, target: name }));
-      return { ...summarise(name, points, await source.trend?.(name), untilMs), points };
+      const series = await source.series({ ...range, target: name });
+      const points = totalsByTime(series);
+      return {
+        ...summarise(name, points, await source.trend?.(name), untilMs),
+        points,
+        members: memberLines(series),
+      };
     }),
   );
   return {

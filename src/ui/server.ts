@@ -7,7 +7,7 @@ import { METRICS_CONTENT_TYPE, MetricsCache, type Tick } from '../export/index.j
 import { openFileSoftLimit, readCredentials } from '../proc/index.js';
 import { type ActionHandler, isRequestedAction } from './actions.js';
 import { type Caller, describeCaller, localCaller, mayActOn } from './caller.js';
-import { type HistorySource, totalsByTime } from './history.js';
+import { type HistorySource, memberLines, totalsByTime } from './history.js';
 import { HostAllowlist, hostForUrl, isLoopbackHost } from './host-check.js';
 import { liveView } from './view-model.js';
 import { webAsset, webAssets } from './web-assets.js';
@@ -358,7 +358,8 @@ export class DashboardServer {
       case 'series': {
         const target = params.get('target');
         if (!target) throw new HttpError(400, 'target is required');
-        return { target, points: totalsByTime(await history.series({ ...range, target })) };
+        const series = await history.series({ ...range, target });
+        return { target, points: totalsByTime(series), members: memberLines(series) };
       }
       case 'system':
         return { points: await history.system(range) };

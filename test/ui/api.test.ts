@@ -63,6 +63,20 @@ describe('dashboard JSON API', () => {
     });
   });
 
+  it("gives a line per member, biggest first, aligned with the series' times", async () => {
+    const body = (await get(`/series?target=api&since=${now - 5500}&until=${now}&points=1000`)) as {
+      points: { time: number }[];
+      members: { pid: number; rss: (number | null)[] }[];
+    };
+    assert.deepEqual(
+      body.members.map((m) => m.pid),
+      [2, 1],
+    );
+    assert.deepEqual(body.members[0]?.rss, [200, 200, 200, 200, 200]);
+    assert.deepEqual(body.members[1]?.rss, [105, 106, 107, 108, 109]);
+    assert.equal(body.members[1]?.rss.length, body.points.length);
+  });
+
   it('gives the machine series and events, newest first, filtered by target', async () => {
     const system = (await get(`/system?since=${now - 60_000}`)) as { points: unknown[] };
     assert.equal(system.points.length, 10);

@@ -23,6 +23,7 @@ describe('dashboard in Chromium', { skip }, () => {
   let closeBrowser: () => Promise<void>;
   let dir: string;
   let hostilePid = 0;
+  let familyPids: number[] = [];
 
   before(async () => {
     const target = start(process.execPath, [
@@ -45,11 +46,22 @@ describe('dashboard in Chromium', { skip }, () => {
       moveInto(makeUnifiedCgroup(), pidOf(idle));
     }
 
+    // A family of three: its chart draws a line per member beside the total.
+    const family = `memwarden-dash-family-${process.pid}`;
+    familyPids = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const child = start('bash', ['-c', `exec -a ${family} sleep 3600`]);
+        await waitForExec(pidOf(child), family);
+        return pidOf(child);
+      }),
+    );
+
     const history = new LiveHistory(1000);
     sampler = new Ticker([
       { name: 'dash-target', filter: { substrings: ['memwarden-dash-target'] } },
       { name: HOSTILE, filter: { substrings: ['onerror=alert(1)'] } },
       { name: 'psi-target', filter: { substrings: [marker] } },
+      { name: 'family', filter: { substrings: [family] } },
     ]);
     server = await DashboardServer.start({ port: 0, history, refreshMs: 1000 });
     let ticks = 0;
@@ -142,6 +154,26 @@ describe('dashboard in Chromium', { skip }, () => {
     assert.equal(
       await page.evaluate(`${chartOf.replace('psi-target', 'dash-target')}.dataset.pressure`),
       'false',
+    );
+    await page.close();
+  });
+
+  it("draws a line for each of a target's processes beside their total", async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    const chart = `section.target[data-target="family"] .chart`;
+    await waitInPage(page, `document.querySelector('${chart}')?.dataset.members === '3'`);
+    const labels = (await page.evaluate(
+      `[...document.querySelectorAll('section.target[data-target="family"] .u-legend .u-label')].map((l) => l.textContent)`,
+    )) as string[];
+    for (const pid of familyPids) assert.ok(labels.includes(`pid ${pid}`), labels.join(', '));
+    assert.ok(labels.includes('total (RSS)'), labels.join(', '));
+    // A target of one process has no member lines: its RSS line is that process.
+    assert.equal(
+      await page.evaluate(
+        `document.querySelector('section.target[data-target="dash-target"] .chart').dataset.members`,
+      ),
+      '0',
     );
     await page.close();
   });
