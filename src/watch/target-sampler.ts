@@ -1,6 +1,18 @@
-import { type Pressure, type ProcessRecord, ProcReader, procVisibility } from '../proc/index.js';
+import {
+  type Pressure,
+  type ProcessRecord,
+  ProcReader,
+  procVisibility,
+  readOwnCgroup,
+} from '../proc/index.js';
 import { type ProcessSample, type PssBudget, Sampler, type SystemSample } from '../sample/index.js';
-import { type CompiledFilter, compileFilter, type ProcessFilter, selectProcesses } from '../select/index.js';
+import {
+  type CompiledFilter,
+  compileFilter,
+  type ProcessFilter,
+  selectProcesses,
+  targetCgroup,
+} from '../select/index.js';
 
 /** A target as the sweep needs it: a name and what it matches. */
 export interface SweepTarget {
@@ -36,6 +48,11 @@ export interface TargetRow {
   unknown?: true;
   /** For a target named by cgroup, unit or container: that cgroup's own memory. */
   cgroup?: TargetCgroupRow;
+}
+
+/** Whether a match names a cgroup, unit or container: its target has a cgroup of its own. */
+function byCgroup(match: ProcessFilter): boolean {
+  return Boolean(match.cgroups?.length || match.units?.length || match.containers?.length);
 }
 
 export interface TargetSamples {
@@ -78,6 +95,31 @@ export class TargetSampler {
   /** A target's match as written; undefined for a name that is not a target. */
   matchOf(name: string): ProcessFilter | undefined {
     return this.targets.find((t) => t.name === name)?.match;
+  }
+
+  /**
+   * For a target named by cgroup, unit or container, that cgroup's own memory and pressure, read
+   * through `reader` (its processes' cgroup paths are kept there); undefined for another target
+   * or a cgroup that cannot be read.
+   */
+  ownCgroup(
+    name: string,
+    processes: readonly ProcessSample[],
+    reader: ProcReader = this.reader,
+  ): TargetCgroupRow | undefined {
+    const match = this.matchOf(name);
+    if (!match || !byCgroup(match)) return undefined;
+    const paths = processes.flatMap((p) => reader.cgroupPaths(p.pid) ?? []);
+    const own = targetCgroup(match, paths);
+    const read = own && readOwnCgroup(own.path, own.version, reader.cgroupRoot);
+    if (!own || !read) return undefined;
+    const { currentBytes, limitBytes, pressure } = read;
+    return {
+      path: own.path,
+      ...(currentBytes === undefined ? {} : { currentBytes }),
+      ...(limitBytes === undefined ? {} : { limitBytes }),
+      ...(pressure === undefined ? {} : { pressure }),
+    };
   }
 
   /** The machine, then every process: the machine first, its fork count vouches for the sweep. */
@@ -140,9 +182,14 @@ export class TargetSampler {
       const processes = (
         unreadable.size > 0 ? selected.filter((r) => !unreadable.has(r)) : selected
       ) as ProcessSample[];
-      return processes.length === 0 && this.hidden.restricted
-        ? { name: target.name, processes, unknown: true }
-        : { name: target.name, processes };
+      const row: TargetRow =
+        processes.length === 0 && this.hidden.restricted
+          ? { name: target.name, processes, unknown: true }
+          : { name: target.name, processes };
+      // Every view shows a cgroup target's own memory (`/metrics` of `watch` and `serve` alike).
+      const cgroup = this.ownCgroup(target.name, processes);
+      if (cgroup) row.cgroup = cgroup;
+      return row;
     });
     return { samples, targetsOf: (pid) => memberOf?.get(pid) ?? onlyTargets, rows };
   }

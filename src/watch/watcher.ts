@@ -10,7 +10,6 @@ import {
   type ProcessIdentity,
   type ProcessRecord,
   ProcReader,
-  readOwnCgroup,
   threadsOnMachine,
 } from '../proc/index.js';
 import {
@@ -24,7 +23,6 @@ import {
 } from '../rules/index.js';
 import type { ProcessSample, SystemSample } from '../sample/index.js';
 import { emptyGroupTotal, groupTotals, PssBudget, Sampler } from '../sample/index.js';
-import { targetCgroup } from '../select/index.js';
 import type { Store } from '../store/index.js';
 import { biggestFirst, carryOut, carryOutForGroup } from './act.js';
 import { type EscalationNotice, Escalations, type GroupMeasure } from './escalate.js';
@@ -602,27 +600,21 @@ export class Watcher extends EventEmitter<WatcherEvents> {
 
   /**
    * Each target with group rules taken as one: its processes' sums (PSS where it is read), and
-   * for a target named by cgroup, unit or container (with group rules or not: `/metrics` shows
-   * it), that cgroup's own memory and pressure, also set on the target's row.
+   * for a target named by cgroup, unit or container, that cgroup's own memory and pressure (the
+   * sampler has set it on the row: `/metrics` shows it with group rules or without).
    */
   private groupObservations(rows: readonly TargetRow[]): GroupObservation[] {
     const wanted = this.engine.groupTargets;
     const out: GroupObservation[] = [];
     for (const row of rows) {
-      if (!wanted.has(row.name) && !this.byCgroup(row.name)) continue;
-      out.push(this.groupObservation(row, this.reader));
+      if (!wanted.has(row.name) && row.cgroup === undefined) continue;
+      out.push(this.groupObservation(row));
     }
     return out;
   }
 
-  /** Whether a target is named by cgroup, unit or container: it has a cgroup of its own. */
-  private byCgroup(target: string): boolean {
-    const match = this.sampling.matchOf(target);
-    return Boolean(match?.cgroups?.length || match?.units?.length || match?.containers?.length);
-  }
-
-  /** One target as a group, its cgroup read through `reader`; the cgroup is set on `row` too. */
-  private groupObservation(row: TargetRow, reader: ProcReader): GroupObservation {
+  /** One target as a group, with the cgroup its row carries. */
+  private groupObservation(row: TargetRow): GroupObservation {
     const processes = row.processes;
     const withPss = this.sampling.pss || this.sampling.pssTargets.has(row.name);
     const [total] = groupTotals(processes, () => [row.name], withPss);
@@ -632,21 +624,7 @@ export class Watcher extends EventEmitter<WatcherEvents> {
       // A target with no process this tick is a group of 0, whose rules still run (`count < 1`).
       total: total ?? emptyGroupTotal(row.name, withPss),
     };
-    const match = this.sampling.matchOf(row.name);
-    if (match === undefined || !this.byCgroup(row.name)) return observation;
-    const paths = processes.flatMap((p) => reader.cgroupPaths(p.pid) ?? []);
-    const own = targetCgroup(match, paths);
-    const read = own && readOwnCgroup(own.path, own.version, reader.cgroupRoot);
-    if (own && read) {
-      const { currentBytes, limitBytes, pressure } = read;
-      observation.cgroup = { ...read, path: own.path };
-      row.cgroup = {
-        path: own.path,
-        ...(currentBytes === undefined ? {} : { currentBytes }),
-        ...(limitBytes === undefined ? {} : { limitBytes }),
-        ...(pressure === undefined ? {} : { pressure }),
-      };
-    }
+    if (row.cgroup) observation.cgroup = row.cgroup;
     return observation;
   }
 
@@ -678,7 +656,10 @@ export class Watcher extends EventEmitter<WatcherEvents> {
     }
     const system = this.chainSampler.system();
     const samples = this.chainSampler.processes(records, system.memTotal);
-    const observation = this.groupObservation({ name: target, processes: samples }, this.chainReader);
+    const fresh: TargetRow = { name: target, processes: samples };
+    const cgroup = this.sampling.ownCgroup(target, samples, this.chainReader);
+    if (cgroup) fresh.cgroup = cgroup;
+    const observation = this.groupObservation(fresh);
     return {
       holds: this.engine.groupConditionHolds(ruleId, observation, system),
       members: biggestFirst(samples),

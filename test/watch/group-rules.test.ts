@@ -3,8 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { WatchConfig } from '../../src/config/index.js';
+import { renderMetrics } from '../../src/export/index.js';
 import { compileRule, type RuleEvent } from '../../src/rules/index.js';
 import type { ProcessFilter } from '../../src/select/index.js';
+import { Ticker } from '../../src/watch/ticker.js';
 import { Watcher } from '../../src/watch/watcher.js';
 import { canMakeMemoryCgroups, makeMemoryCgroup } from '../helpers/cgroups.js';
 import { pidOf, start, waitForExec, waitForExit, waitForLine } from '../helpers/processes.js';
@@ -123,8 +125,17 @@ describe('group rules on real processes', () => {
       await waitForLine(holder, /ready/, 20_000);
       const tick = watcher.tick();
       const { events } = tick;
-      // The same cgroup is on the tick's target, for /metrics.
+      // The same cgroup is on the tick's target, for /metrics, and so it is on `top`'s and
+      // `serve`'s ticks, which no rule drives.
       assert.equal(tick.targets[0]?.cgroup?.limitBytes, 100 * MiB);
+      const ticker = new Ticker([{ name: 't', filter: { cgroups: [cgroup.path] } }]);
+      try {
+        const served = renderMetrics(ticker.tick());
+        assert.match(served, /^memwarden_target_cgroup_memory_max_bytes\{target="t"\} 104857600$/m);
+        assert.match(served, /^memwarden_target_cgroup_memory_current_bytes\{target="t"\} [1-9]/m);
+      } finally {
+        ticker.close();
+      }
       assert.deepEqual(
         events.map((e) => [e.ruleId, e.kind]),
         [
