@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import { type CgroupPaths, parseCgroupFile } from './cgroup.js';
 import { parseCmdline } from './cmdline.js';
 import { processName } from './comm.js';
@@ -251,13 +251,18 @@ export class ProcReader {
       this.count(outcome.reason);
       return outcome.reason === 'gone' ? GONE : undefined;
     }
-    // The files of /proc/PID are owned as the directory is (the process's effective uid, root
-    // for a non-dumpable one): fstat of the open stat says so without a second path lookup.
+    // The directory, not the open stat: a non-dumpable process's files are root's, while its
+    // directory still shows its owner.
     let uid = -1;
     try {
-      uid = fstatSync(statFd).uid;
+      uid = statSync(dir).uid;
     } catch (err) {
-      this.count(classify(err).reason);
+      const outcome = classify(err);
+      if (outcome.reason === 'gone') {
+        closeSync(statFd);
+        return GONE;
+      }
+      this.count(outcome.reason);
     }
     const entry: CachedProcess = {
       startTicks: -1,
