@@ -46,6 +46,9 @@ export async function listProcesses(filter: ProcessFilter, options: ListOptions 
     const selection = selectProcesses(reader.sweep({ smaps: false }), compiled);
     const firstSystem = sampler.system();
     sampler.processes(selection.records, firstSystem.memTotal, false);
+    // Which cgroup each process is in, read now, inside the window: the reader keeps it, and the
+    // second pass then reads only what changes.
+    for (const record of selection.records) reader.cgroupPaths(record.pid);
     await sleep(Math.max(0, (options.sampleMs ?? DEFAULT_SAMPLE_MS) - (performance.now() - started)));
     const again = [];
     for (const record of selection.records) {
