@@ -21,18 +21,19 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
+/** Kills every child still running; each leaves `live` when its exit is seen, not before. */
 export function reapAll(): void {
   for (const child of live) killGroup(child);
-  live.clear();
 }
 
 /**
  * Kills every child and resolves once each has exited: a process killed inside a write may still
- * finish that one system call, so files it writes are safe to remove only after this.
+ * finish that one system call, so files it writes are safe to remove only after this. Children
+ * an earlier `after` hook has killed are waited for too: they stay in `live` until they exit.
  */
 export async function reapAllAndWait(): Promise<void> {
   const exits = [...live]
-    .filter((child) => child.exitCode === null && child.signalCode === null)
+    .filter((child) => child.pid !== undefined && child.exitCode === null && child.signalCode === null)
     .map((child) => new Promise((resolve) => child.once('exit', resolve)));
   reapAll();
   await Promise.all(exits);
