@@ -236,6 +236,9 @@ export async function runEscalation(
         return end('cleared', `the condition no longer holds; step ${index + 1} (${text}) not needed`, index);
       }
       if (holds === undefined) {
+        // A process that began to exit between the two reads cannot be measured: it is gone.
+        const again = hooks.identity();
+        if (!again.ok) return end(identityEnd(again), again.message, index);
         return end('unknown', `the condition cannot be measured now; stopped before ${text}`, index);
       }
       const started = performance.now();
