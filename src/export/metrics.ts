@@ -164,28 +164,25 @@ const PRESSURE_WINDOWS = ['10', '60', '300'] as const;
  * ratio is the highest): the group that stalls is the one to look at.
  */
 function pressureSeries(target: TargetTick): Series[] {
-  const highest = new Map<string, number>();
   const pressures = target.cgroup ? [target.cgroup.pressure] : target.processes.map((p) => p.cgroupPressure);
-  for (const pressure of pressures) {
-    if (!pressure) continue;
-    for (const kind of ['some', 'full'] as const) {
-      const line = pressure[kind];
-      if (!line) continue;
-      for (const window of PRESSURE_WINDOWS) {
-        const key = `${kind} ${window}`;
-        highest.set(key, Math.max(highest.get(key) ?? 0, line[`avg${window}`]));
+  const series: Series[] = [];
+  for (const kind of ['some', 'full'] as const) {
+    for (const window of PRESSURE_WINDOWS) {
+      let highest: number | undefined;
+      for (const pressure of pressures) {
+        const value = pressure?.[kind]?.[`avg${window}`];
+        if (value !== undefined) highest = Math.max(highest ?? 0, value);
       }
+      if (highest !== undefined)
+        series.push([
+          'memwarden_target_cgroup_memory_pressure_ratio',
+          "Share of time some (or all) tasks of the target's cgroup v2 group stalled on memory (its memory.pressure), averaged over the window; the group's own for a target named by cgroup, unit or container, else the highest among its processes' groups.",
+          highest / 100,
+          { kind, window: `${window}s` },
+        ]);
     }
   }
-  return [...highest].map(([key, percent]) => {
-    const [kind = '', window = ''] = key.split(' ');
-    return [
-      'memwarden_target_cgroup_memory_pressure_ratio',
-      "Share of time some (or all) tasks of the target's cgroup v2 group stalled on memory (its memory.pressure), averaged over the window; the group's own for a target named by cgroup, unit or container, else the highest among its processes' groups.",
-      percent / 100,
-      { kind, window: `${window}s` },
-    ];
-  });
+  return series;
 }
 
 /**

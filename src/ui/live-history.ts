@@ -1,4 +1,5 @@
 import type { TargetTrend, Tick } from '../export/index.js';
+import type { ProcessSample } from '../sample/index.js';
 import {
   downsampleSystem,
   type EventQuery,
@@ -13,10 +14,8 @@ import {
   systemChartPoint,
 } from './history.js';
 
-type TickProcess = Tick['targets'][number]['processes'][number];
-
 /** A live sample's share of a series point: its cgroup's pressure as the store keeps it, avg10. */
-function seriesValues(p: TickProcess): SeriesValues {
+function seriesValues(p: ProcessSample): SeriesValues {
   const v: SeriesValues = {};
   if (p.rss !== undefined) v.rss = p.rss;
   if (p.pss !== undefined) v.pss = p.pss;
