@@ -8,12 +8,29 @@
 import { compileRule, RuleEngine } from '../src/rules/index.js';
 import type { ProcessSample } from '../src/sample/index.js';
 import { observeTrend, type ProcessTrend, TrendTracker } from '../src/watch/trends.js';
-import { LIVE_SHAPES, type LiveSeries, liveSeries } from '../test/fixtures/trend-live.js';
+import {
+  isLiveShape,
+  LIVE_SHAPES,
+  type LiveSeries,
+  type LiveShape,
+  liveSeries,
+} from '../test/fixtures/trend-live.js';
 import { processSample, SYSTEM } from '../test/helpers/samples.js';
 import { BASELINE_MIN_SAMPLES, leastSquaresSlope } from './least-squares.js';
 
 const FIRST_SEED = Number(process.env.LIVE_FIRST_SEED ?? 70_001);
 const SEEDS = Array.from({ length: Number(process.env.LIVE_SEEDS ?? 12) }, (_, i) => FIRST_SEED + i);
+/** `LIVE_SHAPES=a,b` replays only those shapes; a name that is none is said before any work. */
+const SHAPES = chosenShapes(process.env.LIVE_SHAPES);
+
+function chosenShapes(list: string | undefined): LiveShape[] {
+  if (list === undefined) return LIVE_SHAPES;
+  const names = list.split(',').map((name) => name.trim());
+  const unknown = names.find((name) => !isLiveShape(name));
+  if (unknown === undefined) return names as LiveShape[];
+  console.error(`LIVE_SHAPES: no shape '${unknown}'; the shapes are ${LIVE_SHAPES.join(', ')}`);
+  process.exit(2);
+}
 
 interface Replay {
   /** Seconds from the leak's start (or the watch's, if later) to the first `fired`. */
@@ -93,7 +110,7 @@ function column(shapeLeaks: boolean, replays: readonly Replay[]): string {
 
 export function benchTrendLive(): void {
   const rows: string[][] = [];
-  for (const shape of LIVE_SHAPES) {
+  for (const shape of SHAPES) {
     const series = SEEDS.map((seed) => liveSeries(shape, seed));
     const leaks = series[0]?.leaks ?? false;
     rows.push([

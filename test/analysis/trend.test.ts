@@ -142,6 +142,22 @@ describe('trend detector: evidence before a verdict', () => {
     assert.equal(detectTrend(series, { startSeconds: startSeconds - 86_400 }).verdict, 'leak');
   });
 
+  it("calls a leak from a process's start within half an hour, its warm-up and two-minute GC cycle included", () => {
+    // 60 MiB filling over two minutes, 1 MiB/min leaking, a 30 MiB sawtooth every 120 s: after
+    // the 10-minute warm-up, the floor is judged over the next ten minutes or five cycles.
+    const start = 1_700_000_000;
+    const timeSeconds = Float64Array.from({ length: (26 * 60) / 5 }, (_, i) => start + i * 5);
+    const bytes = timeSeconds.map((t, i) => {
+      const age = t - start;
+      const warmup = 60 * MiB * (1 - Math.exp(-age / 120));
+      return (
+        300 * MiB + warmup + (MiB / 60) * age + ((age % 120) / 120) * 30 * MiB + ((i * 7919) % 13) * 4096
+      );
+    });
+    const result = detectTrend({ timeSeconds, bytes }, { startSeconds: start, significance: 0.001 });
+    assert.equal(result.verdict, 'leak', result.reason);
+  });
+
   it('says a young process grows far beyond a warm-up when it does', () => {
     const series = line(160, 3, 300 * MiB, (60 * MiB) / 60);
     const result = detectTrend(series, { startSeconds: (series.timeSeconds[0] as number) - 30 });

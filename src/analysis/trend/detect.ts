@@ -111,7 +111,12 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
   const regimeSeconds = lastTime - regimeStart;
   const level = median(regimeFloors);
   const growthFraction = level > 0 ? (growth.slope * regimeSeconds) / level : 0;
-  const threshold = regimeIndex === 0 ? significance : significance / REGIME_SELECTION_PENALTY;
+  const warmupEndSeconds =
+    options.startSeconds === undefined ? undefined : options.startSeconds - origin + WARMUP_SECONDS;
+  // A bend inside a known warm-up is where the warm-up ended, not a regime picked for its trend.
+  const chosenRegime =
+    regimeIndex !== 0 && !(warmupEndSeconds !== undefined && regimeStart <= warmupEndSeconds);
+  const threshold = chosenRegime ? significance / REGIME_SELECTION_PENALTY : significance;
   const grows = growth.pValueGrowth < threshold && growth.slopeLow > 0;
   const material = growthFraction >= minGrowthFraction;
   const rising = grows && material && !levelsOff;
@@ -142,8 +147,7 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
       ...paceOfThirds(
         afterWarmup(regimeTimes, regimeFloors, {
           windowSeconds,
-          warmupEndSeconds:
-            options.startSeconds === undefined ? undefined : options.startSeconds - origin + WARMUP_SECONDS,
+          warmupEndSeconds,
           minSpanSeconds: postWarmupSpanSeconds(rhythm),
         }),
         floor.overlap,

@@ -28,7 +28,10 @@ const MAX_WARMUP_SECONDS = 60 * 60;
  * keeps at least this share of the oldest third's pace.
  */
 const KEEP_PACE_SHARE = 0.8;
-/** The span after the warm-up that paces are compared over, in evidence spans. */
+/**
+ * The span after the warm-up that paces are compared over, in least evidence spans: a warm-up's
+ * tail slows within minutes, whatever the rhythm on top of it.
+ */
 const POST_WARMUP_EVIDENCE_SPANS = 2;
 /**
  * Growth in warm-up that is far beyond any warm-up: the floor's conservative slope adds this
@@ -145,10 +148,11 @@ export function weighEvidence(facts: EvidenceFacts): Evidence {
 
 /**
  * How long after its warm-up a young process's floor is watched before its paces are compared:
- * long enough for what is left of a warm-up to show as slowing.
+ * long enough for what is left of a warm-up to show as slowing, and for its rhythm to come round
+ * as often as any verdict needs.
  */
 export function postWarmupSpanSeconds(rhythm: Rhythm): number {
-  return POST_WARMUP_EVIDENCE_SPANS * evidenceSpanSeconds(rhythm);
+  return Math.max(evidenceSpanSeconds(rhythm), POST_WARMUP_EVIDENCE_SPANS * MIN_EVIDENCE_SECONDS);
 }
 
 /** The least span any verdict about growth needs: several cycles, and never less than minutes. */
