@@ -114,9 +114,9 @@ export function detectTrend(series: MemorySeries, options: TrendOptions = {}): T
   const warmupEndSeconds =
     options.startSeconds === undefined ? undefined : options.startSeconds - origin + WARMUP_SECONDS;
   // A bend inside a known warm-up is where the warm-up ended, not a regime picked for its trend.
-  const chosenRegime =
-    regimeIndex !== 0 && !(warmupEndSeconds !== undefined && regimeStart <= warmupEndSeconds);
-  const threshold = chosenRegime ? significance / REGIME_SELECTION_PENALTY : significance;
+  const bendEndsWarmup = warmupEndSeconds !== undefined && regimeStart <= warmupEndSeconds;
+  const threshold =
+    regimeIndex === 0 || bendEndsWarmup ? significance : significance / REGIME_SELECTION_PENALTY;
   const grows = growth.pValueGrowth < threshold && growth.slopeLow > 0;
   const material = growthFraction >= minGrowthFraction;
   const rising = grows && material && !levelsOff;

@@ -29,10 +29,10 @@ const MAX_WARMUP_SECONDS = 60 * 60;
  */
 const KEEP_PACE_SHARE = 0.8;
 /**
- * The span after the warm-up that paces are compared over, in least evidence spans: a warm-up's
- * tail slows within minutes, whatever the rhythm on top of it.
+ * The least span after the warm-up that paces are compared over: a warm-up's tail slows within
+ * minutes, whatever the rhythm on top of it.
  */
-const POST_WARMUP_EVIDENCE_SPANS = 2;
+const MIN_POST_WARMUP_SECONDS = 10 * 60;
 /**
  * Growth in warm-up that is far beyond any warm-up: the floor's conservative slope adds this
  * share of the floor every minute without slowing, or the process meets its limit before the
@@ -152,7 +152,7 @@ export function weighEvidence(facts: EvidenceFacts): Evidence {
  * as often as any verdict needs.
  */
 export function postWarmupSpanSeconds(rhythm: Rhythm): number {
-  return Math.max(evidenceSpanSeconds(rhythm), POST_WARMUP_EVIDENCE_SPANS * MIN_EVIDENCE_SECONDS);
+  return Math.max(evidenceSpanSeconds(rhythm), MIN_POST_WARMUP_SECONDS);
 }
 
 /** The least span any verdict about growth needs: several cycles, and never less than minutes. */
